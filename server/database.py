@@ -1,0 +1,142 @@
+"""Database: the only user of aiosqlite.
+
+One writer connection (every write is one `BEGIN IMMEDIATE` transaction run whole on the
+writer's thread) and a small pool of read connections that never queue behind writes (WAL).
+Must not know about HTTP, sync rules or the shape of records beyond SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+Params = Sequence[Any] | dict[str, Any]
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.row_factory = sqlite3.Row
+
+
+class Result:
+    """Rows of one query with a few small verbs."""
+
+    def __init__(self, rows: list[sqlite3.Row]):
+        self.rows = rows
+
+    def first(self) -> sqlite3.Row | None:
+        return self.rows[0] if self.rows else None
+
+    def single_value(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.rows]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class Database:
+    def __init__(self, path: str | Path, read_connections: int = 4):
+        self.path = str(path)
+        self._read_count = max(1, read_connections)
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._closed = False
+
+    async def open(self) -> Database:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._writer._execute(_configure, self._writer._conn)  # noqa: SLF001
+        self._readers = asyncio.Queue()
+        for _ in range(self._read_count):
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await conn._execute(_configure, conn._conn)  # noqa: SLF001
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+        return self
+
+    async def close(self) -> None:
+        """Close every connection; calling it twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    # -- writes -------------------------------------------------------------------------
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` inside one BEGIN IMMEDIATE transaction on the writer thread.
+
+        The whole transaction is one hop to the database thread (aiosqlite runs every call on
+        its own thread; a hop per statement costs ~50 µs). Any exception rolls back.
+        """
+        writer = self._require_writer()
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await writer._execute(run, writer._conn)  # noqa: SLF001
+
+    async def execute_write(self, sql: str, params: Params = ()) -> int:
+        """One statement in its own transaction; returns lastrowid."""
+        return await self.write(lambda c: c.execute(sql, params).lastrowid or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        rows = list(rows)
+        await self.write(lambda c: c.executemany(sql, rows))
+
+    async def executescript(self, script: str) -> None:
+        writer = self._require_writer()
+        await writer._execute(writer._conn.executescript, script)  # noqa: SLF001
+
+    # -- reads --------------------------------------------------------------------------
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on a read connection (a consistent snapshot for its duration)."""
+        if self._readers is None:
+            raise RuntimeError("database is not open")
+        conn = await self._readers.get()
+        try:
+            def run(c: sqlite3.Connection) -> T:
+                c.execute("BEGIN")
+                try:
+                    return fn(c)
+                finally:
+                    c.execute("COMMIT")
+            return await conn._execute(run, conn._conn)  # noqa: SLF001
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def execute(self, sql: str, params: Params = ()) -> Result:
+        return await self.read(lambda c: Result(c.execute(sql, params).fetchall()))
+
+    def _require_writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer

@@ -1,0 +1,76 @@
+"""Settings: every tunable of a Watchbook server, read once from the environment.
+
+Owns names, defaults and parsing (WATCHBOOK_* variables). Must not read files or open databases.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sync.record import DEFAULT_REVIEW_INTERVAL_DAYS
+
+
+def _intervals(text: str) -> dict[int, int]:
+    """Parse "1:365,2:730" into {1: 365, 2: 730}."""
+    out: dict[int, int] = {}
+    for part in text.split(","):
+        level, _, days = part.partition(":")
+        out[int(level)] = int(days)
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("var/watchbook.db")
+    secret_key: str = ""
+    demo: bool = False
+    https: bool = False
+    review_interval_days: dict[int, int] = field(
+        default_factory=lambda: dict(DEFAULT_REVIEW_INTERVAL_DAYS))
+    review_due_soon_days: int = 30
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+    signin_max_failures: int = 5
+    signin_window_seconds: int = 900
+    session_max_age_seconds: int = 12 * 3600
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_push_mutations: int = 500
+    max_concurrent_pushes: int = 32
+    pull_page_rows: int = 1000
+    pull_page_bytes: int = 2 * 1024 * 1024
+    api_page_max: int = 200
+    read_connections: int = 4
+    gzip_level: int = 1
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        s = cls()
+        get = env.get
+        values: dict[str, object] = {
+            "db_path": Path(get("WATCHBOOK_DB", str(s.db_path))),
+            "secret_key": get("WATCHBOOK_SECRET_KEY", ""),
+            "https": get("WATCHBOOK_HTTPS", "0") == "1",
+            "review_interval_days": _intervals(get("WATCHBOOK_REVIEW_INTERVALS", ""))
+            if get("WATCHBOOK_REVIEW_INTERVALS") else dict(s.review_interval_days),
+        }
+        for name in ("review_due_soon_days", "argon2_time_cost", "argon2_memory_cost",
+                     "argon2_parallelism", "signin_max_failures", "signin_window_seconds",
+                     "session_max_age_seconds", "max_body_bytes", "max_push_mutations",
+                     "max_concurrent_pushes", "pull_page_rows", "pull_page_bytes",
+                     "api_page_max", "read_connections", "gzip_level"):
+            raw = get("WATCHBOOK_" + name.upper())
+            if raw is not None:
+                values[name] = int(raw)
+        values.update(overrides)
+        settings = replace(s, **values)  # type: ignore[arg-type]
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=secrets.token_urlsafe(32))
+        return settings

@@ -1,0 +1,184 @@
+"""The premises record: its fields, their kinds, the hazard taxonomy and derived values.
+
+Owns the shape every layer shares (wire, store, views). Pure: no I/O, no clock.
+A record is a plain dict on the wire and in storage; the Structs here validate it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+HAZARD_TYPES: dict[str, str] = {
+    "acetylene": "Acetylene cylinders",
+    "lpg": "LPG",
+    "asbestos": "Asbestos",
+    "lithium_batteries": "Lithium batteries",
+    "bess": "Battery energy storage",
+    "solar_pv": "Solar PV",
+    "hazardous_chemicals": "Hazardous chemicals",
+    "flammable_liquids": "Flammable liquids",
+    "compressed_gases": "Compressed gases",
+    "oxygen": "Oxygen (medical or industrial)",
+    "explosives": "Explosives",
+    "structural_weakness": "Structural weakness",
+    "deep_basement": "Deep basement",
+    "hoarding": "Hoarding",
+    "combustible_cladding": "Combustible cladding",
+    "scaffolding": "Scaffolding",
+    "confined_space": "Confined space",
+    "overhead_power": "Overhead power lines",
+    "silo": "Silos / grain dust",
+    "livestock": "Livestock",
+    "radiation": "Radiation source",
+    "blocked_access": "Blocked or restricted access",
+}
+HazardType = Literal[
+    "acetylene", "lpg", "asbestos", "lithium_batteries", "bess", "solar_pv",
+    "hazardous_chemicals", "flammable_liquids", "compressed_gases", "oxygen", "explosives",
+    "structural_weakness", "deep_basement", "hoarding", "combustible_cladding", "scaffolding",
+    "confined_space", "overhead_power", "silo", "livestock", "radiation", "blocked_access",
+]
+Severity = Literal["high", "medium", "low"]
+EVACUATION_STRATEGIES: dict[str, str] = {
+    "stay_put": "Stay put",
+    "simultaneous": "Simultaneous",
+    "phased": "Phased",
+    "progressive_horizontal": "Progressive horizontal",
+    "temporary_simultaneous": "Temporary simultaneous",
+}
+Evacuation = Literal["", "stay_put", "simultaneous", "phased", "progressive_horizontal",
+                     "temporary_simultaneous"]
+HARMS = ("life_public", "life_firefighter", "environment", "heritage", "economic", "community")
+OBSERVATION_CATEGORIES = ("access", "hazard", "water", "contact", "building_works", "other")
+
+Text = Annotated[str, msgspec.Meta(max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+Postcode = Annotated[str, msgspec.Meta(max_length=8, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$")]
+Uprn = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}$")]
+Lat = Annotated[float, msgspec.Meta(ge=49.0, le=61.0)]
+Lon = Annotated[float, msgspec.Meta(ge=-9.0, le=2.5)]
+Level = Annotated[int, msgspec.Meta(ge=1, le=4)]
+Score = Annotated[int, msgspec.Meta(ge=0, le=100)]
+
+
+class Hazard(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    type: HazardType
+    location: Text = ""
+    description: LongText = ""
+    severity: Severity = "medium"
+    hazchem: Annotated[str, msgspec.Meta(max_length=8)] = ""
+    expires: Date | None = None
+
+
+class WaterSupply(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["hydrant", "static_tank", "open_water", "dry_main", "other"]
+    location: Text = ""
+    notes: Text = ""
+
+
+class Contact(msgspec.Struct, forbid_unknown_fields=True):
+    name: Text
+    role: Text = ""
+    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
+
+
+class Observation(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    category: Literal["access", "hazard", "water", "contact", "building_works", "other"]
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    by: Text = ""
+    at: Text = ""
+    status: Literal["open", "accepted", "dismissed"] = "open"
+
+
+class Premises(msgspec.Struct, forbid_unknown_fields=True):
+    """A whole premises record as stored and as pulled by devices."""
+
+    id: Id
+    station: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    address: Text = ""
+    postcode: Postcode | Literal[""] = ""
+    uprn: Uprn | Literal[""] = ""
+    lat: Lat | None = None
+    lon: Lon | None = None
+    use: Text = ""
+    risk_level: Level = 4
+    risk_score: Score = 0
+    assessed_at: Date | None = None
+    assessed_by: Text = ""
+    next_review_due: Date | None = None
+    harms: list[Literal["life_public", "life_firefighter", "environment", "heritage",
+                        "economic", "community"]] = []
+    hazards: list[Hazard] = []
+    rvp: Text = ""
+    access_points: LongText = ""
+    key_holder: Text = ""
+    key_box: Text = ""
+    entry_codes: Text = ""
+    water_supplies: list[WaterSupply] = []
+    alarm_panel: Text = ""
+    suppression: Text = ""
+    risers: Text = ""
+    isolation_gas: Text = ""
+    isolation_electric: Text = ""
+    isolation_water: Text = ""
+    contacts: list[Contact] = []
+    tactical_plan: LongText = ""
+    evacuation_strategy: Evacuation = ""
+    environmental_plan: LongText = ""
+    risk_notes: LongText = ""
+    observations: list[Observation] = []
+    version: int = 0
+    deleted: bool = False
+    updated_at: str = ""
+    updated_by: str = ""
+
+
+# Fields a device may change with an `update` mutation (one old/new pair each).
+EDITABLE_FIELDS: frozenset[str] = frozenset({
+    "station", "name", "address", "postcode", "uprn", "lat", "lon", "use",
+    "risk_level", "risk_score", "assessed_at", "assessed_by", "harms",
+    "rvp", "access_points", "key_holder", "key_box", "entry_codes", "water_supplies",
+    "alarm_panel", "suppression", "risers", "isolation_gas", "isolation_electric",
+    "isolation_water", "contacts", "tactical_plan", "evacuation_strategy",
+    "environmental_plan", "risk_notes",
+})
+# Free text: never merged automatically, a clash is always a conflict.
+FREE_TEXT_FIELDS: frozenset[str] = frozenset({
+    "access_points", "tactical_plan", "environmental_plan", "risk_notes",
+})
+# Shown to crews and supervisors, left out of partner and export views unless an admin asks.
+SENSITIVE_FIELDS: frozenset[str] = frozenset({"key_box", "entry_codes"})
+# Maintained by the server; never sent in an update.
+SERVER_FIELDS: frozenset[str] = frozenset({
+    "id", "version", "deleted", "updated_at", "updated_by", "next_review_due",
+    "hazards", "observations",
+})
+
+DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}
+
+_decoder = msgspec.json.Decoder(Premises)
+
+
+def validate(doc: dict[str, object]) -> Premises:
+    """Validate a record dict; raises msgspec.ValidationError naming the field."""
+    return msgspec.convert(doc, Premises)
+
+
+def to_dict(record: Premises) -> dict[str, object]:
+    return msgspec.to_builtins(record)  # type: ignore[no-any-return]
+
+
+def next_review_due(assessed_at: str | None, level: int, intervals: dict[int, int]) -> str | None:
+    """The date the next review falls due: assessed date plus the level's interval."""
+    if not assessed_at:
+        return None
+    days = intervals.get(level, DEFAULT_REVIEW_INTERVAL_DAYS.get(level, 365))
+    return (dt.date.fromisoformat(assessed_at) + dt.timedelta(days=days)).isoformat()
