@@ -76,6 +76,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        self._readers = None
         for conn in self._all_readers:
             await conn.close()
         self._all_readers.clear()

@@ -1,0 +1,245 @@
+"""The JSON read API under /api: enrolment, who am I, premises list/search, one premises,
+nearest premises, stations, plus /healthz and the OpenAPI document.
+
+Every handler checks the caller (a device bearer token). Writes to premises belong to the
+sync engine, never here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import records
+from server.auth import Principal
+from server.errors import ApiError, decode_body
+
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class EnrolRequest(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    device_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Browser"
+
+
+class Me(msgspec.Struct):
+    user_id: int
+    username: str
+    name: str
+    role: str
+    station: str | None
+    grounds: list[str]
+    device_id: str | None
+
+
+class EnrolResponse(msgspec.Struct):
+    device_id: str
+    token: str
+    user: Me
+
+
+class PremisesSummary(msgspec.Struct):
+    id: str
+    station: str
+    name: str
+    address: str
+    postcode: str
+    uprn: str
+    use: str
+    risk_level: int
+    next_review_due: str | None
+    lat: float | None
+    lon: float | None
+    hazard_types: list[str]
+    version: int
+
+
+class PremisesPage(msgspec.Struct):
+    total: int
+    limit: int
+    offset: int
+    items: list[PremisesSummary]
+
+
+class NearestItem(msgspec.Struct):
+    distance_m: float
+    premises: PremisesSummary
+
+
+class NearestResponse(msgspec.Struct):
+    items: list[NearestItem]
+
+
+class Station(msgspec.Struct):
+    code: str
+    name: str
+    lat: float
+    lon: float
+    extra_grounds: list[str]
+
+
+class StationList(msgspec.Struct):
+    items: list[Station]
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+
+
+def me_of(p: Principal) -> Me:
+    return Me(p.user_id, p.username, p.name, p.role, p.station, list(p.grounds), p.device_id)
+
+
+def summary(doc: dict[str, Any]) -> PremisesSummary:
+    return PremisesSummary(
+        id=doc["id"], station=doc["station"], name=doc["name"], address=doc.get("address", ""),
+        postcode=doc.get("postcode", ""), uprn=doc.get("uprn", ""), use=doc.get("use", ""),
+        risk_level=doc.get("risk_level", 4), next_review_due=doc.get("next_review_due"),
+        lat=doc.get("lat"), lon=doc.get("lon"),
+        hazard_types=sorted({h["type"] for h in doc.get("hazards", [])}),
+        version=doc.get("version", 1))
+
+
+async def principal(request: Request) -> Principal:
+    return await request.app.state.auth.authenticate_device(request)  # type: ignore[no-any-return]
+
+
+def _int_param(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid", f"{name} must be a whole number", name) from None
+    if not lo <= value <= hi:
+        raise ApiError(400, "invalid", f"{name} must be between {lo} and {hi}", name)
+    return value
+
+
+def _float_param(request: Request, name: str, lo: float, hi: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None:
+        raise ApiError(400, "missing", f"{name} is required", name)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, "invalid", f"{name} must be a number", name) from None
+    if not lo <= value <= hi:
+        raise ApiError(400, "invalid", f"{name} must be between {lo} and {hi}", name)
+    return value
+
+
+def _stations_filter(request: Request, who: Principal) -> list[str]:
+    """The station grounds to search: the caller's grounds, narrowed by ?station=."""
+    station = request.query_params.get("station")
+    if station:
+        if station not in who.grounds:
+            raise ApiError(403, "forbidden", f"station {station} is not in your grounds",
+                           "station")
+        return [station]
+    return list(who.grounds)
+
+
+async def enrol(request: Request) -> Response:
+    """Sign in with username and password and enrol this device; the token is shown once."""
+    body = decode_body(await request.body(), EnrolRequest)
+    auth = request.app.state.auth
+    address = request.client.host if request.client else "unknown"
+    who = await auth.sign_in(body.username, body.password, address)
+    device_id, token = await auth.enrol_device(who, body.device_name)
+    who = await auth.principal_for_user(who.user_id, device_id)
+    return json_response(EnrolResponse(device_id, token, me_of(who)), 201)
+
+
+async def me(request: Request) -> Response:
+    return json_response(me_of(await principal(request)))
+
+
+async def list_premises(request: Request) -> Response:
+    who = await principal(request)
+    settings = request.app.state.settings
+    limit = _int_param(request, "limit", 50, 1, settings.api_page_max) or 50
+    offset = _int_param(request, "offset", 0, 0, 10_000_000) or 0
+    level = _int_param(request, "risk_level", None, 1, 4)
+    overdue = request.query_params.get("overdue", "").lower()
+    if overdue not in ("", "true", "false", "1", "0"):
+        raise ApiError(400, "invalid", "overdue must be true or false", "overdue")
+    today = dt.date.today().isoformat() if overdue in ("true", "1") else None
+    stations = _stations_filter(request, who)
+    q = request.query_params.get("q", "")[:200]
+    if not stations:
+        return json_response(PremisesPage(0, limit, offset, []))
+    total, docs = await request.app.state.db.read(lambda c: records.search(
+        c, q=q, stations=stations, risk_level=level, overdue_on=today, limit=limit,
+        offset=offset))
+    return json_response(PremisesPage(total, limit, offset, [summary(d) for d in docs]))
+
+
+async def get_premises(request: Request) -> Response:
+    who = await principal(request)
+    premises_id = request.path_params["premises_id"]
+    doc = await request.app.state.db.read(lambda c: records.get(c, premises_id))
+    if doc is None or doc.get("deleted"):
+        raise ApiError(404, "not_found", f"no premises {premises_id}", "premises_id")
+    if not who.in_scope(doc["station"]):
+        raise ApiError(403, "forbidden", "this premises is outside your station grounds")
+    return json_response(doc)
+
+
+async def nearest(request: Request) -> Response:
+    who = await principal(request)
+    lat = _float_param(request, "lat", -90, 90)
+    lon = _float_param(request, "lon", -180, 180)
+    limit = _int_param(request, "limit", 20, 1, 100) or 20
+    stations = _stations_filter(request, who)
+    found = await request.app.state.db.read(
+        lambda c: records.nearest(c, lat, lon, limit=limit, stations=stations))
+    return json_response(NearestResponse([NearestItem(d, summary(doc)) for d, doc in found]))
+
+
+async def stations(request: Request) -> Response:
+    await principal(request)
+    rows = await request.app.state.db.execute("SELECT * FROM stations ORDER BY code")
+    return json_response(StationList([
+        Station(r["code"], r["name"], r["lat"], r["lon"], msgspec.json.decode(r["extra_grounds"]))
+        for r in rows]))
+
+
+async def openapi(request: Request) -> Response:
+    from server.openapi import document
+    return json_response(document())
+
+
+routes = [
+    Route("/devices/enrol", enrol, methods=["POST"]),
+    Route("/me", me),
+    Route("/premises", list_premises),
+    Route("/premises/nearest", nearest),
+    Route("/premises/{premises_id}", get_premises),
+    Route("/stations", stations),
+    Route("/openapi.json", openapi),
+]
+
+# (method, path, summary, request type, response type, roles) for the OpenAPI document.
+ALL_ROLES = ("crew", "supervisor", "admin")
+OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
+    ("post", "/api/devices/enrol", "Sign in and enrol this device", EnrolRequest,
+     EnrolResponse, ()),
+    ("get", "/api/me", "The caller and their station grounds", None, Me, ALL_ROLES),
+    ("get", "/api/premises", "List and search premises in your grounds", None, PremisesPage,
+     ALL_ROLES),
+    ("get", "/api/premises/nearest", "Premises nearest a position", None, NearestResponse,
+     ALL_ROLES),
+    ("get", "/api/premises/{premises_id}", "One premises record", None, dict, ALL_ROLES),
+    ("get", "/api/stations", "Stations and their grounds", None, StationList, ALL_ROLES),
+]

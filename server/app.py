@@ -1,0 +1,65 @@
+"""The one wiring point: settings, Database, auth, sync engine, routes and middleware.
+
+Must not hold request handling itself; each module owns its routes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from server import api, console, shell, sync_api
+from server.auth import Auth
+from server.database import Database
+from server.errors import ApiError, handle_api_error
+from server.migrations import migrate
+from server.settings import Settings
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness and readiness: the database answers a query."""
+    version = (await request.app.state.db.execute("PRAGMA user_version")).single_value()
+    return JSONResponse({"status": "ok", "schema": version})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = await Database(settings.db_path, settings.read_connections).open()
+        try:
+            await migrate(db)
+            app.state.db = db
+            app.state.auth = Auth(db, settings)
+            app.state.sync = await sync_api.make_service(db, settings)
+            yield
+        finally:
+            await db.close()
+
+    app = Starlette(
+        routes=[
+            Mount("/api", routes=api.routes + sync_api.routes),
+            Mount("/console", routes=console.routes),
+            Route("/healthz", healthz),
+            *shell.routes,
+        ],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie="watchbook_session", max_age=settings.session_max_age_seconds,
+                       same_site="lax", https_only=settings.https),
+            Middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.gzip_level),
+        ],
+        exception_handlers={ApiError: handle_api_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

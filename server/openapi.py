@@ -1,0 +1,77 @@
+"""The OpenAPI 3.1 document at /api/openapi.json, generated from the msgspec types that
+validate requests and shape responses (never written by hand).
+
+Each API module lists its operations in `OPENAPI_OPERATIONS`; this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import msgspec
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "field": {"type": ["string", "null"]}},
+    }},
+}
+
+
+def _operations() -> list[tuple[str, str, str, Any, Any, tuple[str, ...]]]:
+    from server import api, sync_api
+    ops = list(api.OPENAPI_OPERATIONS)
+    ops += list(getattr(sync_api, "OPENAPI_OPERATIONS", []))
+    return ops
+
+
+@cache
+def document() -> dict[str, Any]:
+    ops = _operations()
+    types = [t for op in ops for t in (op[3], op[4]) if t is not None and t is not dict]
+    schemas, components = msgspec.json.schema_components(
+        types, ref_template="#/components/schemas/{name}")
+    by_type = dict(zip(types, schemas, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, req, resp, roles in ops:
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)}", path)]
+        op: dict[str, Any] = {
+            "summary": summary,
+            "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", ""),
+            "responses": {
+                "200" if method == "get" else "201" if path.endswith("enrol") else "200": {
+                    "description": "OK",
+                    "content": {"application/json": {
+                        "schema": by_type.get(resp, {"type": "object"})}}},
+                "4XX": {"description": "Client error",
+                        "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+            },
+        }
+        if params:
+            op["parameters"] = params
+        if roles:
+            op["security"] = [{"deviceToken": []}]
+            op["x-roles"] = list(roles)
+        if req is not None:
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": by_type[req]}}}
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Watchbook API", "version": "1",
+                 "description": "Site-specific risk information for fire crews, offline-first."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"deviceToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "A device token from POST /api/devices/enrol"}},
+        },
+    }

@@ -1,0 +1,71 @@
+"""The Database: transactions, reads beside writes, close."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from server.database import Database
+
+
+@pytest.fixture
+async def db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    database = await Database(tmp_path / "t.db").open()
+    await database.executescript("CREATE TABLE t (x INTEGER PRIMARY KEY, y TEXT)")
+    yield database
+    await database.close()
+
+
+async def test_write_commits_every_statement_of_the_function(db: Database) -> None:
+    await db.write(lambda c: c.executemany("INSERT INTO t (y) VALUES (?)", [("a",), ("b",)]))
+    assert (await db.execute("SELECT count(*) FROM t")).single_value() == 2
+
+
+async def test_failed_write_rolls_back_the_whole_transaction(db: Database) -> None:
+    def half_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t (y) VALUES ('kept?')")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        await db.write(half_then_fail)
+    assert (await db.execute("SELECT count(*) FROM t")).single_value() == 0
+
+
+async def test_database_uses_wal_and_foreign_keys(db: Database) -> None:
+    assert (await db.execute("PRAGMA journal_mode")).single_value() == "wal"
+    assert (await db.execute("PRAGMA foreign_keys")).single_value() == 1
+
+
+async def test_reads_do_not_wait_for_a_slow_write(db: Database) -> None:
+    await db.execute_write("INSERT INTO t (y) VALUES ('before')")
+    started, release = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t (y) VALUES ('during')")
+        loop.call_soon_threadsafe(started.set)
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=10)
+
+    writing = asyncio.create_task(db.write(slow_write))
+    await started.wait()
+    # The write transaction is open and holds its thread; a read still answers (WAL snapshot).
+    seen = (await asyncio.wait_for(db.execute("SELECT y FROM t"), timeout=5)).dicts()
+    release.set()
+    await writing
+    assert seen == [{"y": "before"}]
+
+
+async def test_executemany_inserts_a_batch(db: Database) -> None:
+    await db.executemany("INSERT INTO t (y) VALUES (?)", [(str(i),) for i in range(100)])
+    assert (await db.execute("SELECT count(*) FROM t")).single_value() == 100
+
+
+async def test_database_close_is_idempotent(tmp_path: Path) -> None:
+    database = await Database(tmp_path / "c.db").open()
+    await database.close()
+    await database.close()
+    with pytest.raises(RuntimeError):
+        await database.execute("SELECT 1")

@@ -1,0 +1,57 @@
+"""Migrations: an empty file and every earlier version reach the same latest schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.database import Database
+from server.migrations import LATEST, MIGRATIONS, migrate, schema_version
+
+
+async def _schema(db: Database) -> list[tuple[str, str]]:
+    rows = await db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_empty_database_migrates_to_latest(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "fresh.db").open()
+    try:
+        assert await migrate(db) == LATEST
+        assert await schema_version(db) == LATEST
+        assert await migrate(db) == LATEST  # running again changes nothing
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize("start", [0] + [v for v, _ in MIGRATIONS[:-1]])
+async def test_every_earlier_version_migrates_to_the_same_schema(tmp_path: Path,
+                                                                 start: int) -> None:
+    fresh = await Database(tmp_path / "fresh.db").open()
+    old = await Database(tmp_path / "old.db").open()
+    try:
+        await migrate(fresh)
+        assert await migrate(old, upto=start) == start
+        if start >= 1:  # data written under the old schema survives the upgrade
+            await old.execute_write(
+                "INSERT INTO stations (code, name, lat, lon) VALUES ('X', 'Kept', 52, 0)")
+        assert await migrate(old) == LATEST
+        assert await _schema(old) == await _schema(fresh)
+        if start >= 1:
+            kept = (await old.execute("SELECT name FROM stations WHERE code = 'X'"))
+            assert kept.single_value() == "Kept"
+    finally:
+        await fresh.close()
+        await old.close()
+
+
+async def test_database_from_a_newer_watchbook_is_refused(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "new.db").open()
+    try:
+        await db.execute_write(f"PRAGMA user_version = {LATEST + 1}")
+        with pytest.raises(RuntimeError, match="newer"):
+            await migrate(db)
+    finally:
+        await db.close()
