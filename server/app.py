@@ -20,6 +20,7 @@ from server import api, console, shell, sync_api
 from server.auth import Auth
 from server.database import Database
 from server.errors import ApiError, handle_api_error
+from server.middleware import BodyLimit, SecurityHeaders
 from server.migrations import migrate
 from server.settings import Settings
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *shell.routes,
         ],
         middleware=[
+            Middleware(SecurityHeaders, hsts=settings.https),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="watchbook_session", max_age=settings.session_max_age_seconds,
                        same_site="lax", https_only=settings.https),

@@ -161,3 +161,18 @@ async def test_openapi_lists_every_api_route(world: World) -> None:
 async def test_healthz_answers(world: World) -> None:
     r = await world.client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+async def test_every_response_carries_security_headers(world: World) -> None:
+    for path in ("/healthz", "/api/me", "/api/openapi.json"):
+        r = await world.client.get(path)
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert "'unsafe-inline'" not in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_body_over_the_limit_is_413(world: World) -> None:
+    limit = world.app.state.settings.max_body_bytes
+    r = await world.client.post("/api/devices/enrol", content=b"x" * (limit + 1),
+                                headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
