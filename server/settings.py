@@ -22,6 +22,18 @@ def _intervals(text: str) -> dict[int, int]:
     return out
 
 
+# Whole-number settings read from WATCHBOOK_<NAME upper-cased>.
+INT_SETTINGS = (
+    "review_due_soon_days", "argon2_time_cost", "argon2_memory_cost", "argon2_parallelism",
+    "signin_max_failures", "signin_window_seconds", "session_max_age_seconds", "max_body_bytes",
+    "max_push_mutations", "max_concurrent_pushes", "pull_page_rows", "pull_page_bytes",
+    "api_page_max", "read_connections", "gzip_level",
+)
+# Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS.
+OTHER_VARIABLES = ("WATCHBOOK_DB", "WATCHBOOK_SECRET_KEY", "WATCHBOOK_HTTPS",
+                   "WATCHBOOK_REVIEW_INTERVALS")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("var/watchbook.db")
@@ -61,11 +73,7 @@ class Settings:
             "review_interval_days": _intervals(get("WATCHBOOK_REVIEW_INTERVALS", ""))
             if get("WATCHBOOK_REVIEW_INTERVALS") else dict(s.review_interval_days),
         }
-        for name in ("review_due_soon_days", "argon2_time_cost", "argon2_memory_cost",
-                     "argon2_parallelism", "signin_max_failures", "signin_window_seconds",
-                     "session_max_age_seconds", "max_body_bytes", "max_push_mutations",
-                     "max_concurrent_pushes", "pull_page_rows", "pull_page_bytes",
-                     "api_page_max", "read_connections", "gzip_level"):
+        for name in INT_SETTINGS:
             raw = get("WATCHBOOK_" + name.upper())
             if raw is not None:
                 values[name] = int(raw)
