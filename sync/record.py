@@ -58,8 +58,10 @@ Text = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-Postcode = Annotated[str, msgspec.Meta(max_length=8, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$")]
-Uprn = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}$")]
+# Empty allowed inside the pattern: msgspec cannot union a constrained str with Literal[""].
+Postcode = Annotated[str, msgspec.Meta(max_length=8,
+                                       pattern=r"^([A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})?$")]
+Uprn = Annotated[str, msgspec.Meta(pattern=r"^([0-9]{1,12})?$")]
 Lat = Annotated[float, msgspec.Meta(ge=49.0, le=61.0)]
 Lon = Annotated[float, msgspec.Meta(ge=-9.0, le=2.5)]
 Level = Annotated[int, msgspec.Meta(ge=1, le=4)]
@@ -104,8 +106,8 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     station: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     address: Text = ""
-    postcode: Postcode | Literal[""] = ""
-    uprn: Uprn | Literal[""] = ""
+    postcode: Postcode = ""
+    uprn: Uprn = ""
     lat: Lat | None = None
     lon: Lon | None = None
     use: Text = ""

@@ -1,0 +1,404 @@
+"""The sync engine: push (apply a device's mutations in sequence, once each) and pull (a page of
+changes in the device's scope after its cursor).
+
+Synchronous code over a store transaction (`store.Tx`) or snapshot (`store.Reader`): the caller
+runs a whole push inside one write transaction. Knows no HTTP and no SQL; time comes in as
+`now`; merge rules live in sync/merge.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import msgspec
+
+from sync import merge
+from sync.protocol import (
+    MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+    AddHazard,
+    AddObservation,
+    Author,
+    CreatePremises,
+    Cursor,
+    DeletePremises,
+    Mutation,
+    PullTail,
+    PushRequest,
+    PushResponse,
+    Receipt,
+    RemoveHazard,
+    ResolveConflict,
+    ReviewObservation,
+    Update,
+    UpdateHazard,
+    decode_cursor,
+    encode_cursor,
+    encode_pull,
+    kind_of,
+    push_request_decoder,
+)
+from sync.record import EDITABLE_FIELDS, Hazard, to_dict, validate
+from sync.store import Doc, Reader, Tx
+
+EDITOR_ROLES = ("supervisor", "admin")
+HAZARD_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Hazard)) - {"id"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is syncing: the user, role, station grounds in scope, and the device."""
+
+    user_id: int
+    username: str
+    name: str
+    role: str
+    grounds: tuple[str, ...]
+    device_id: str
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in EDITOR_ROLES
+
+
+@dataclass(frozen=True)
+class Config:
+    review_interval_days: dict[int, int] = field(default_factory=dict)
+    max_push_mutations: int = 500
+    pull_page_rows: int = 1000
+    pull_page_bytes: int = 2 * 1024 * 1024
+
+
+class Refused(Exception):
+    """A whole request refused before anything ran: an HTTP status, a code, the field."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field, self.extra = (
+            status, code, message, field, extra)
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+def check_protocol(version: int | None) -> None:
+    if version is None:
+        return
+    if version < MIN_PROTOCOL_VERSION:
+        raise Refused(426, "upgrade_required",
+                      f"sync protocol {version} is too old; this server speaks "
+                      f"{MIN_PROTOCOL_VERSION}..{PROTOCOL_VERSION}: update the app",
+                      "protocol", supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
+    if version > PROTOCOL_VERSION:
+        raise Refused(400, "protocol_unsupported",
+                      f"sync protocol {version} is newer than this server "
+                      f"({PROTOCOL_VERSION})", "protocol",
+                      supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
+
+
+def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
+    """Decode and check a push body; raises Refused (400 bad JSON, 422 naming the field,
+    413 too many mutations, 426 old protocol)."""
+    try:
+        req = push_request_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        text, _, path = str(exc).partition(" - at `$")
+        raise Refused(422, "invalid", text, path.rstrip("`").lstrip(".") or None) from None
+    except msgspec.DecodeError as exc:
+        raise Refused(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+    check_protocol(req.protocol)
+    if len(req.mutations) > cfg.max_push_mutations:
+        raise Refused(413, "too_many_mutations",
+                      f"a push holds at most {cfg.max_push_mutations} mutations; "
+                      f"send {len(req.mutations)} as several batches", "mutations",
+                      limit=cfg.max_push_mutations)
+    for i, m in enumerate(req.mutations):
+        if m.seq < 1:
+            raise Refused(422, "invalid", "seq must be 1 or more", f"mutations[{i}].seq")
+        if m.device_id != actor.device_id:
+            raise Refused(422, "invalid", "device_id is not the device of this token",
+                          f"mutations[{i}].device_id")
+    return req
+
+
+# -- push -------------------------------------------------------------------------------------
+
+def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Config
+         ) -> PushResponse:
+    """Apply mutations in seq order: a seen seq returns its stored receipt and changes nothing,
+    the next seq applies, a seq beyond the next stops the batch (`gap`)."""
+    device = actor.device_id
+    last = tx.last_seq(device)
+    receipts: list[Receipt] = []
+    gap = False
+    for m in mutations:
+        if m.seq <= last:
+            stored = tx.receipt(device, m.seq)
+            receipts.append(stored or Receipt(seq=m.seq, status="rejected",
+                                              premises_id=m.premises_id, reason="invalid",
+                                              message="this seq was applied; receipt expired"))
+            continue
+        if m.seq != last + 1:
+            gap = True
+            break
+        receipt = apply_mutation(tx, actor, m, now, cfg)
+        tx.put_receipt(device, receipt)
+        receipts.append(receipt)
+        last = m.seq
+    tx.set_last_seq(device, last)
+    return PushResponse(receipts=receipts, next_seq=last + 1, gap=gap)
+
+
+def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config) -> Receipt:
+    """One mutation: authorise, merge, write; any refusal is a rejected receipt."""
+    try:
+        return _Apply(tx, actor, m, now, cfg).run()
+    except _Reject as rej:
+        return Receipt(seq=m.seq, status="rejected", premises_id=m.premises_id,
+                       reason=rej.reason, message=rej.message)  # type: ignore[arg-type]
+
+
+class _Apply:
+    def __init__(self, tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config):
+        self.tx, self.actor, self.m, self.now, self.cfg = tx, actor, m, now, cfg
+        self.author = {"user": actor.username, "device": actor.device_id, "at": now,
+                       "client_time": m.client_time}
+        self.id_prefix = f"{m.device_id}-{m.seq}"
+
+    def run(self) -> Receipt:
+        m, actor = self.m, self.actor
+        if not actor.can_edit and not isinstance(m, AddObservation):
+            raise _Reject("forbidden", f"a {actor.role} may only add observations")
+        if isinstance(m, CreatePremises):
+            return self.create(m)
+        current = self.tx.premises(m.premises_id)
+        if current is None:
+            raise _Reject("unknown_premises", f"no premises {m.premises_id}")
+        if current["station"] not in actor.grounds:
+            raise _Reject("forbidden", f"premises {m.premises_id} is outside your grounds")
+        if isinstance(m, ResolveConflict):
+            return self.resolve(m, current)
+        if isinstance(m, DeletePremises):
+            return self.delete(m, current)
+        if current.get("deleted"):
+            return self.conflicts(current, [merge.Clash("deleted", False, True, False)],
+                                  mutation=msgspec.to_builtins(m))
+        return self.edit(m, current)
+
+    # -- kinds -----------------------------------------------------------------------------
+    def edit(self, m: Mutation, current: Doc) -> Receipt:
+        changes = self.changes(m, current)
+        locked = {c["path"] for c in self.tx.open_conflicts(current["id"])}
+        outcome = merge.merge(current, changes, locked)
+        new = self.write(current, outcome.apply) if outcome.apply else current
+        ids = self.new_conflicts(new, outcome.clashes, None)
+        self.audit(current, new, outcome.apply, ids)
+        return self.receipt(merge.status(m.base_version, current.get("version", 0), outcome),
+                            new, ids)
+
+    def changes(self, m: Mutation, current: Doc) -> list[tuple[str, Any, Any]]:
+        if isinstance(m, Update):
+            for c in m.changes:
+                if c.field not in EDITABLE_FIELDS:
+                    raise _Reject("invalid", f"{c.field} is not a field a device may change")
+            return [(c.field, c.old, c.new) for c in m.changes]
+        if isinstance(m, AddHazard):
+            return [(f"hazards/{m.hazard.id}", None, msgspec.to_builtins(m.hazard))]
+        if isinstance(m, RemoveHazard):
+            path = f"hazards/{m.hazard_id}"
+            old = msgspec.to_builtins(m.old) if m.old is not None else merge.get_path(current,
+                                                                                      path)
+            return [(path, old, None)]
+        if isinstance(m, UpdateHazard):
+            if merge.get_path(current, f"hazards/{m.hazard_id}") is None:
+                raise _Reject("unknown_hazard", f"no hazard {m.hazard_id} on {m.premises_id}")
+            for c in m.changes:
+                if c.field not in HAZARD_FIELDS:
+                    raise _Reject("invalid", f"{c.field} is not a hazard field")
+            return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
+        if isinstance(m, AddObservation):
+            obs = msgspec.to_builtins(m.observation)
+            obs["by"] = obs.get("by") or self.actor.name
+            obs["status"] = "open"
+            return [(f"observations/{m.observation.id}", None, obs)]
+        if isinstance(m, ReviewObservation):
+            path = f"observations/{m.observation_id}/status"
+            if merge.get_path(current, f"observations/{m.observation_id}") is None:
+                raise _Reject("invalid", f"no observation {m.observation_id}")
+            return [(path, merge.get_path(current, path), m.status)]
+        raise _Reject("invalid", f"unsupported mutation {type(m).__name__}")
+
+    def create(self, m: CreatePremises) -> Receipt:
+        if self.tx.premises(m.premises_id) is not None:
+            raise _Reject("exists", f"premises {m.premises_id} already exists")
+        if m.record.id != m.premises_id:
+            raise _Reject("invalid", "record.id must equal premises_id")
+        self.check_station(m.record.station)
+        doc = cast(Doc, to_dict(m.record))
+        doc.update(version=0, deleted=False)
+        new = self.write(doc, {"assessed_at": doc.get("assessed_at")})
+        self.audit({}, new, {k: v for k, v in new.items()}, [])
+        return self.receipt("applied", new, [])
+
+    def delete(self, m: DeletePremises, current: Doc) -> Receipt:
+        if current.get("deleted"):
+            return self.receipt("applied", current, [])
+        if merge.delete_clashes(current.get("version", 0), m.base_version):
+            return self.conflicts(current, [merge.Clash("deleted", False, False, True)],
+                                  mutation=msgspec.to_builtins(m))
+        new = self.write(current, {"deleted": True})
+        self.audit(current, new, {"deleted": True}, [])
+        return self.receipt("applied", new, [])
+
+    def resolve(self, m: ResolveConflict, current: Doc) -> Receipt:
+        conflict = self.tx.conflict(m.conflict_id)
+        if conflict is None or conflict["premises_id"] != m.premises_id:
+            raise _Reject("unknown_conflict", f"no conflict {m.conflict_id} on {m.premises_id}")
+        if conflict["status"] != "open":
+            raise _Reject("conflict_closed", f"conflict {m.conflict_id} is already resolved")
+        path = conflict["path"]
+        deletion = path == "deleted"
+        if deletion != (m.choice in ("keep", "delete")):
+            raise _Reject("invalid", "choose keep or delete for a deleted-record conflict, "
+                          "server, client or value for any other")
+        changes: dict[str, Any] = {}
+        if m.choice == "client":
+            changes[path] = conflict["client"]
+        elif m.choice == "value":
+            changes[path] = m.value
+        elif m.choice == "delete" and not current.get("deleted"):
+            changes["deleted"] = True
+        elif m.choice == "keep" and current.get("deleted"):
+            changes["deleted"] = False
+        new = self.write(current, changes) if changes else current
+        self.tx.put_conflict({**conflict, "status": "resolved", "resolution": m.choice,
+                              "resolved_value": changes.get(path, merge.get_path(new, path)),
+                              "resolved_by": self.author})
+        self.audit(current, new, changes, [], resolved=m.conflict_id)
+        ids: list[str] = []
+        if m.choice == "keep" and conflict.get("mutation"):
+            replay = msgspec.convert(conflict["mutation"], Mutation)  # type: ignore[arg-type]
+            if not isinstance(replay, DeletePremises):
+                inner = _Apply(self.tx, self.actor, replay, self.now, self.cfg)
+                inner.author = dict(conflict["client_author"])
+                inner.id_prefix = f"{self.id_prefix}-r"
+                try:
+                    ids = inner.edit(replay, new).conflict_ids
+                except _Reject:
+                    pass  # the kept edit no longer fits; the record stays as restored
+                new = self.tx.premises(m.premises_id) or new
+        return self.receipt("applied", new, ids)
+
+    # -- shared steps ----------------------------------------------------------------------
+    def check_station(self, station: str) -> None:
+        if station not in self.actor.grounds:
+            raise _Reject("forbidden", f"station {station} is outside your grounds")
+        if not self.tx.station_exists(station):
+            raise _Reject("invalid", f"no station {station}")
+
+    def write(self, current: Doc, changes: dict[str, Any]) -> Doc:
+        """The record with `changes` applied, validated, versioned and stored."""
+        if "station" in changes:
+            self.check_station(changes["station"])
+        doc = merge.apply(current, changes, self.cfg.review_interval_days)
+        doc["version"] = int(current.get("version", 0)) + 1
+        doc["updated_at"], doc["updated_by"] = self.now, self.actor.username
+        try:
+            doc = cast(Doc, to_dict(validate(doc)))
+        except msgspec.ValidationError as exc:
+            raise _Reject("invalid", str(exc)) from None
+        self.tx.put_premises(doc)
+        for path in changes:
+            self.tx.set_writer(doc["id"], path, self.author)
+        return doc
+
+    def conflicts(self, current: Doc, clashes: list[merge.Clash],
+                  mutation: dict[str, Any] | None) -> Receipt:
+        ids = self.new_conflicts(current, clashes, mutation)
+        self.audit(current, current, {}, ids)
+        return self.receipt("conflict", current, ids)
+
+    def new_conflicts(self, doc: Doc, clashes: list[merge.Clash],
+                      mutation: dict[str, Any] | None) -> list[str]:
+        ids = []
+        for i, clash in enumerate(clashes):
+            cid = f"{self.id_prefix}-{i}"
+            server_author = self.server_author(doc, clash.path)
+            self.tx.put_conflict({
+                "id": cid, "premises_id": doc["id"], "station": doc["station"],
+                "path": clash.path, "base": clash.base, "server": clash.server,
+                "client": clash.client, "server_author": server_author,
+                "client_author": self.author, "mutation": mutation, "status": "open",
+                "resolution": None, "resolved_value": None, "resolved_by": None,
+                "created_at": self.now})
+            ids.append(cid)
+        return ids
+
+    def server_author(self, doc: Doc, path: str) -> Doc | None:
+        probe = path
+        while probe:
+            found = self.tx.writer(doc["id"], probe)
+            if found:
+                return found
+            probe = probe.rpartition("/")[0]
+        if doc.get("updated_by"):
+            return msgspec.to_builtins(Author(user=doc["updated_by"], at=doc.get("updated_at", "")))
+        return None
+
+    def audit(self, before: Doc, after: Doc, changes: dict[str, Any], conflict_ids: list[str],
+              resolved: str | None = None) -> None:
+        tops = {p.split("/", 1)[0] for p in changes}
+        self.tx.add_audit({
+            "premises_id": self.m.premises_id, "kind": kind_of(self.m),
+            "user": self.actor.username, "device_id": self.actor.device_id, "seq": self.m.seq,
+            "client_time": self.m.client_time, "server_time": self.now,
+            "version": after.get("version", 0),
+            "before": {k: merge.get_path(before, k) for k in sorted(tops)} if before else {},
+            "after": {k: merge.get_path(after, k) for k in sorted(tops)},
+            "conflict_ids": conflict_ids, "resolved_conflict": resolved})
+
+    def receipt(self, status: str, doc: Doc, ids: list[str]) -> Receipt:
+        return Receipt(seq=self.m.seq, status=status, premises_id=self.m.premises_id,  # type: ignore[arg-type]
+                       version=doc.get("version"), conflict_ids=ids)
+
+
+# -- pull -------------------------------------------------------------------------------------
+
+def pull(reader: Reader, actor: Actor, cursor: str, limit: int | None, cfg: Config) -> bytes:
+    """One page of changes in the actor's scope after `cursor`, as PullResponse JSON bytes.
+
+    An unknown cursor (other epoch, malformed, behind the tombstone horizon, ahead of the
+    server) restarts the scope with `reset`. A cursor issued for other grounds lists the
+    records that left scope and, if grounds were added, restarts from the beginning.
+    """
+    grounds = sorted(actor.grounds)
+    cur = decode_cursor(cursor)
+    reset, after, left = False, 0, []  # type: bool, int, list[str]
+    if cursor and (cur is None or cur.epoch != reader.epoch() or cur.seq < reader.horizon()
+                   or cur.seq > reader.max_seq()):
+        reset = True
+    elif cur is not None:
+        after = cur.seq
+        if cur.grounds != grounds:
+            gone = sorted(set(cur.grounds) - set(grounds))
+            if gone:
+                left = reader.ids_in_stations(gone)
+            if set(grounds) - set(cur.grounds):
+                after = 0
+    rows = max(1, min(limit or cfg.pull_page_rows, cfg.pull_page_rows))
+    total = reader.count_scope(grounds) if after == 0 else None
+    items, more = reader.changes(after, grounds, rows, cfg.pull_page_bytes)
+    top = items[-1][0] if items else after
+    if not more:
+        top = max(top, reader.max_seq())
+    tail = PullTail(cursor=encode_cursor(Cursor(reader.epoch(), top, grounds)), more=more,
+                    reset=reset, total=total, left_scope=left)
+    return encode_pull(items, tail)
