@@ -22,6 +22,7 @@ from server.database import Database
 from server.errors import ApiError, handle_api_error
 from server.middleware import BodyLimit, SecurityHeaders
 from server.migrations import migrate
+from server.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
 from server.settings import Settings
 
 
@@ -33,6 +34,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    configure_logging()
+    metrics = Metrics()
+    root: list[Starlette] = []  # the app itself, for route names in metrics
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,9 +55,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/api", routes=api.routes + sync_api.routes),
             Mount("/console", routes=console.routes),
             Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint),
             *shell.routes,
         ],
         middleware=[
+            Middleware(RequestLog, metrics=metrics, root=root),
             Middleware(SecurityHeaders, hsts=settings.https),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(SessionMiddleware, secret_key=settings.secret_key,
@@ -65,4 +71,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    root.append(app)
     return app
