@@ -1,0 +1,157 @@
+"""Console read pages for premises: the review-due dashboard, the searchable list, one premises.
+
+Reads only, within the user's station grounds. A view that shows sensitive access fields
+(key box, entry codes) is recorded by console_audit. Must not write premises records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import console_audit, records
+from server.auth import Principal
+from server.console_page import SEVERITY_ORDER, page, render, today
+from server.errors import ApiError
+from sync.record import SENSITIVE_FIELDS
+
+PAGE_SIZE = 50
+DASHBOARD_LIMIT = 200
+REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or overdue"}
+
+
+def _soon(request: Request) -> str:
+    days = request.app.state.settings.review_due_soon_days
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+def review_counts(conn: sqlite3.Connection, stations: list[str], now: str, soon: str,
+                  ) -> list[dict[str, Any]]:
+    """Per station: its name, live premises, overdue and due-soon counts."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        "SELECT s.code, s.name, count(p.id) AS total, "
+        "coalesce(sum(p.next_review_due < ?), 0) AS overdue, "
+        "coalesce(sum(p.next_review_due >= ? AND p.next_review_due < ?), 0) AS due_soon "
+        "FROM stations s LEFT JOIN premises p ON p.station = s.code AND p.deleted = 0 "
+        f"WHERE s.code IN ({marks}) GROUP BY s.code ORDER BY s.code",
+        [now, now, soon, *stations]).fetchall()
+    return [dict(r) for r in rows]
+
+
+def due_for_review(conn: sqlite3.Connection, stations: list[str], before: str, limit: int,
+                   ) -> list[dict[str, Any]]:
+    """Live premises whose review falls due before `before`, earliest first."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        f"SELECT doc FROM premises WHERE deleted = 0 AND station IN ({marks}) "
+        "AND next_review_due < ? ORDER BY next_review_due, name LIMIT ?",
+        [*stations, before, limit]).fetchall()
+    return [msgspec.json.decode(r[0]) for r in rows]
+
+
+@page()
+async def dashboard(request: Request, who: Principal) -> Response:
+    now, soon, stations = today(), _soon(request), list(who.grounds)
+
+    def load(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (review_counts(conn, stations, now, soon),
+                due_for_review(conn, stations, soon, DASHBOARD_LIMIT))
+    counts, due = await request.app.state.db.read(load)
+    return render(request, "dashboard.html", who, nav="dashboard", counts=counts,
+                  overdue=[d for d in due if d["next_review_due"] < now],
+                  due_soon=[d for d in due if d["next_review_due"] >= now],
+                  soon=soon, soon_days=request.app.state.settings.review_due_soon_days,
+                  limit=DASHBOARD_LIMIT)
+
+
+def _int(raw: str | None, lo: int, hi: int) -> int | None:
+    try:
+        value = int(raw or "")
+    except ValueError:
+        return None
+    return value if lo <= value <= hi else None
+
+
+@page()
+async def premises_list(request: Request, who: Principal) -> Response:
+    params = request.query_params
+    q = params.get("q", "").strip()[:200]
+    station = params.get("station", "")
+    if station and station not in who.grounds:
+        raise ApiError(403, "forbidden", f"Station {station} is not in your grounds.")
+    level = _int(params.get("risk_level"), 1, 4)
+    review = params.get("review", "")
+    review = review if review in REVIEW_FILTERS else ""
+    number = _int(params.get("page"), 1, 100_000) or 1
+    stations = [station] if station else list(who.grounds)
+    now = today()
+    total, docs = (0, [])
+    if stations:
+        total, docs = await request.app.state.db.read(lambda c: records.search(
+            c, q=q, stations=stations, risk_level=level,
+            overdue_on=now if review == "overdue" else None,
+            due_before=_soon(request) if review == "due_soon" else None,
+            limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE))
+    filters = {"q": q, "station": station, "risk_level": level or "", "review": review}
+    kept = {k: v for k, v in filters.items() if v}
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render(request, "premises_list.html", who, nav="premises", docs=docs, total=total,
+                  filters=filters, review_filters=REVIEW_FILTERS, number=number, pages=pages,
+                  soon=_soon(request),
+                  first=(number - 1) * PAGE_SIZE + 1 if docs else 0,
+                  last=(number - 1) * PAGE_SIZE + len(docs),
+                  prev_query=urlencode({**kept, "page": number - 1}) if number > 1 else None,
+                  next_query=urlencode({**kept, "page": number + 1}) if number < pages else None)
+
+
+def hazards_for_view(doc: dict[str, Any], now: str) -> list[dict[str, Any]]:
+    """Hazards, live ones first by severity, with an `expired` flag for lapsed temporary ones."""
+    out = [{**h, "expired": bool(h.get("expires") and h["expires"] < now)}
+           for h in doc.get("hazards", [])]
+    return sorted(out, key=lambda h: (h["expired"], SEVERITY_ORDER.get(str(h.get("severity")), 1),
+                                      h.get("type", "")))
+
+
+async def load_in_scope(request: Request, who: Principal, premises_id: str) -> dict[str, Any]:
+    doc: dict[str, Any] | None = await request.app.state.db.read(
+        lambda c: records.get(c, premises_id))
+    if doc is None or doc.get("deleted"):
+        raise ApiError(404, "not_found", f"There is no premises {premises_id}.")
+    if not who.in_scope(doc["station"]):
+        raise ApiError(403, "forbidden", "This premises is outside your station grounds.")
+    return doc
+
+
+@page()
+async def premises_page(request: Request, who: Principal) -> Response:
+    doc = await load_in_scope(request, who, request.path_params["premises_id"])
+    now = today()
+    shown = sorted(f for f in SENSITIVE_FIELDS if doc.get(f))
+    if shown:
+        await console_audit.record_view(request.app.state.db, who, doc["id"], shown)
+    due = doc.get("next_review_due")
+    return render(request, "premises.html", who, nav="premises", doc=doc,
+                  hazards=hazards_for_view(doc, now),
+                  overdue=bool(due and due < now),
+                  due_soon=bool(due and now <= due < _soon(request)),
+                  open_observations=[o for o in doc.get("observations", [])
+                                     if o.get("status") == "open"])
+
+
+routes = [
+    Route("/dashboard", dashboard, name="dashboard"),
+    Route("/premises", premises_list, name="premises_list"),
+    Route("/premises/{premises_id}", premises_page, name="premises"),
+]

@@ -1,0 +1,73 @@
+// Watchbook service worker, shell version {{ version }} (rendered by server/shell.py).
+// Precaches the app shell into a versioned cache, serves it offline, deletes stale caches.
+// /api/ and /console are never answered from the shell cache: data comes from IndexedDB
+// (pwa/db.js) in the page. Activation of an update waits until the outbox is readable by it.
+import { pendingOutboxSchemas } from '/pwa/db.js';
+
+const VERSION = {{ version|tojson }};
+const PREFIX = 'watchbook-shell-';
+const CACHE = PREFIX + VERSION;
+const PRECACHE = {{ precache|tojson }};
+const READABLE_OUTBOX = {{ outbox_schemas|tojson }};
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // Fetch each file by its hash so neither the HTTP cache nor a half-deployed server can mix
+    // versions; store it under its plain URL, which is what the page asks for.
+    await Promise.all(PRECACHE.map(async ({ url, rev }) => {
+      const res = await fetch(`${url}${url.includes('?') ? '&' : '?'}v=${rev}`, { cache: 'no-store' });
+      if (!res.ok) throw new Error(`precache ${url}: HTTP ${res.status}`);
+      await cache.put(url, res);
+    }));
+    // The very first install has no page to disrupt and no older outbox: take over now.
+    if (!self.registration.active) await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/console')) return;
+  const key = req.mode === 'navigate' && url.pathname === '/' ? '/' : url.pathname;
+  if (req.mode === 'navigate' && key !== '/') return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    return (await cache.match(key)) || fetch(req);
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  const msg = event.data || {};
+  if (msg.type === 'version') {
+    event.source.postMessage({ type: 'version', version: VERSION });
+  } else if (msg.type === 'activate-if-safe') {
+    // Never skip waiting while the outbox holds edits this version could not read and send.
+    event.waitUntil((async () => {
+      const schemas = await pendingOutboxSchemas();
+      const unreadable = schemas.filter((s) => !READABLE_OUTBOX.includes(s));
+      if (unreadable.length) {
+        event.source.postMessage({ type: 'update-blocked', unreadable });
+      } else {
+        await self.skipWaiting();
+      }
+    })());
+  }
+});
+
+// Background Sync is a wake-up only: the page owns the sync engine and its lock.
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'watchbook-sync') return;
+  event.waitUntil(self.clients.matchAll({ type: 'window' })
+    .then((pages) => pages.forEach((p) => p.postMessage({ type: 'sync-wake' }))));
+});

@@ -1,0 +1,265 @@
+"""The console: sign-in, roles, CSRF, premises pages, dashboard, admin, edits and conflicts.
+
+Each test signs in its own browser-like client (cookies kept) over the `world` fixture.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from conftest import World
+
+Browser = Callable[[str], Awaitable[httpx.AsyncClient]]
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def browser(world: World) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
+                             base_url="http://test")
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str | None = None,
+                  ) -> httpx.Response:
+    form = await client.get("/console/signin")
+    return await client.post("/console/signin", data={
+        "csrf": csrf_of(form.text), "username": username,
+        "password": password or "pw-" + username})
+
+
+@pytest.fixture
+async def as_user(world: World) -> AsyncIterator[Browser]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def open_as(username: str) -> httpx.AsyncClient:
+        client = browser(world)
+        clients.append(client)
+        response = await sign_in(client, username)
+        assert response.status_code == 303, response.text
+        return client
+    yield open_as
+    for client in clients:
+        await client.aclose()
+
+
+async def post_form(client: httpx.AsyncClient, page_url: str, action: str,
+                    data: dict[str, str] | None = None) -> httpx.Response:
+    page = await client.get(page_url)
+    assert page.status_code == 200, page.text
+    return await client.post(action, data={"csrf": csrf_of(page.text), **(data or {})})
+
+
+# -- sign-in, roles, CSRF ------------------------------------------------------------------
+
+async def test_anonymous_is_sent_to_sign_in(world: World) -> None:
+    async with browser(world) as client:
+        response = await client.get("/console/premises?q=maple")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console/signin?next=/console/premises%3Fq%3Dmaple"
+
+
+async def test_supervisor_lands_on_dashboard_and_can_sign_out(as_user: Browser) -> None:
+    client = await as_user("super")
+    landing = await client.get("/console/", follow_redirects=True)
+    assert landing.url.path == "/console/dashboard"
+    assert "Reviews due" in landing.text
+    out = await client.post("/console/signout", data={"csrf": csrf_of(landing.text)})
+    assert out.status_code == 303
+    assert (await client.get("/console/dashboard")).status_code == 303
+
+
+async def test_sign_in_returns_to_the_page_asked_for(world: World) -> None:
+    async with browser(world) as client:
+        form = await client.get("/console/signin?next=/console/premises/p1")
+        response = await client.post("/console/signin", data={
+            "csrf": csrf_of(form.text), "username": "super", "password": "pw-super",
+            "next": "/console/premises/p1"})
+        assert response.headers["location"] == "/console/premises/p1"
+
+
+async def test_wrong_password_shows_an_error_not_a_crash(world: World) -> None:
+    async with browser(world) as client:
+        response = await sign_in(client, "super", "nope")
+        assert response.status_code == 401
+        assert "Wrong username or password." in response.text
+        assert 'value="super"' in response.text
+
+
+async def test_repeated_failures_are_throttled_with_a_readable_message(world: World) -> None:
+    async with browser(world) as client:
+        for _ in range(world.app.state.settings.signin_max_failures):
+            await sign_in(client, "super", "nope")
+        response = await sign_in(client, "super", "pw-super")
+        assert response.status_code == 429
+        assert "Too many failed sign-ins" in response.text
+
+
+async def test_sign_in_without_csrf_is_refused(world: World) -> None:
+    async with browser(world) as client:
+        await client.get("/console/signin")
+        response = await client.post("/console/signin",
+                                     data={"username": "super", "password": "pw-super"})
+        assert response.status_code == 403
+        assert "user_id" not in str(client.cookies)
+
+
+async def test_post_without_csrf_token_is_refused(as_user: Browser) -> None:
+    client = await as_user("admin")
+    response = await client.post("/console/admin/users", data={
+        "username": "x", "name": "X", "role": "crew", "station": "A01",
+        "password": "long-enough"})
+    assert response.status_code == 403
+    assert "stale" in response.text
+    assert "x" not in [u for u in (await client.get("/console/admin/users")).text.split()]
+
+
+async def test_crew_is_refused_the_console_and_pointed_at_the_app(as_user: Browser) -> None:
+    client = await as_user("crew")
+    response = await client.get("/console/dashboard")
+    assert response.status_code == 403
+    assert "The console is for supervisors and admins" in response.text
+    assert 'href="/"' in response.text
+
+
+async def test_supervisor_is_refused_admin_pages(as_user: Browser) -> None:
+    client = await as_user("super")
+    for url in ("/console/admin/users", "/console/admin/devices"):
+        response = await client.get(url)
+        assert response.status_code == 403, url
+        assert "Admins only" in response.text
+
+
+async def test_every_read_page_renders_for_supervisor_and_admin(as_user: Browser) -> None:
+    for username in ("super", "admin"):
+        client = await as_user(username)
+        for url in ("/console/dashboard", "/console/premises", "/console/premises/p1",
+                    "/console/premises?q=ashby&risk_level=2&review=overdue&station=A01"):
+            response = await client.get(url)
+            assert response.status_code == 200, (username, url, response.text)
+            assert '<main id="main"' in response.text
+            assert "style=" not in response.text and "<script" not in response.text
+
+
+async def test_disabled_user_is_signed_out_on_the_next_page(world: World,
+                                                             as_user: Browser) -> None:
+    client = await as_user("super")
+    await world.db.execute_write("UPDATE users SET disabled = 1 WHERE username = 'super'")
+    response = await client.get("/console/dashboard")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/console/signin")
+
+
+# -- premises pages --------------------------------------------------------------------------
+
+async def test_search_finds_premises_by_postcode_and_uprn(as_user: Browser) -> None:
+    client = await as_user("super")
+    by_postcode = await client.get("/console/premises", params={"q": "CB1 2AB"})
+    assert "Maple Court Care Home" in by_postcode.text
+    assert "Ashby Engineering Works" not in by_postcode.text
+    by_uprn = await client.get("/console/premises", params={"q": "100010001002"})
+    assert "Ashby Engineering Works" in by_uprn.text
+    assert "Maple Court" not in by_uprn.text
+
+
+async def test_premises_list_stays_within_the_users_grounds(as_user: Browser) -> None:
+    client = await as_user("super")  # A01, with B02 as extra grounds
+    page = await client.get("/console/premises")
+    assert "Barton Grain Store" in page.text and "Carrow Towers" not in page.text
+    assert (await client.get("/console/premises?station=C03")).status_code == 403
+    assert (await client.get("/console/premises/p4")).status_code == 403
+
+
+async def test_premises_page_puts_hazards_before_access(as_user: Browser) -> None:
+    client = await as_user("super")
+    page = (await client.get("/console/premises/p1")).text
+    assert "Oxygen (medical or industrial)" in page
+    assert page.index('id="hazards"') < page.index('id="access"') < page.index('id="water"')
+    assert "sev-high" in page and ">High<" in page
+
+
+async def test_expired_temporary_hazard_is_shown_as_expired(world: World,
+                                                           as_user: Browser) -> None:
+    from server import records
+    doc = await world.db.read(lambda c: records.get(c, "p2"))
+    doc["hazards"].append({"id": "h9", "type": "scaffolding", "location": "North wall",
+                           "severity": "medium", "expires": "2001-01-01"})
+    await world.db.write(lambda c: records.insert_many(c, [doc]))
+    client = await as_user("super")
+    page = (await client.get("/console/premises/p2")).text
+    assert "Expired 2001-01-01" in page
+    assert page.index("Acetylene cylinders") < page.index("Scaffolding")
+
+
+async def test_viewing_entry_codes_is_recorded(world: World, as_user: Browser) -> None:
+    client = await as_user("super")
+    page = (await client.get("/console/premises/p1")).text
+    assert "C1234" in page and "4512" in page
+    rows = (await world.db.execute("SELECT user_id, premises_id, fields FROM sensitive_views"))
+    assert [tuple(r) for r in rows] == [(world.user_ids["super"], "p1", "entry_codes,key_box")]
+
+
+async def test_dashboard_lists_overdue_premises_for_the_supervisors_station(
+        as_user: Browser) -> None:
+    page = (await (await as_user("super")).get("/console/dashboard")).text
+    overdue = page[page.index('id="overdue-title"'):page.index('id="soon-title"')]
+    assert "Maple Court Care Home" in overdue
+    assert "Ashby Engineering Works" not in overdue
+    other = (await (await as_user("csuper")).get("/console/dashboard")).text
+    assert "Maple Court Care Home" not in other
+    everyone = (await (await as_user("admin")).get("/console/dashboard")).text
+    assert "C03 Carrow" in everyone and "Maple Court Care Home" in everyone
+
+
+# -- admin ---------------------------------------------------------------------------------
+
+async def test_admin_adds_and_disables_a_user(world: World, as_user: Browser) -> None:
+    client = await as_user("admin")
+    added = await post_form(client, "/console/admin/users", "/console/admin/users", {
+        "username": "newbie", "name": "Nia Newbie", "role": "supervisor", "station": "B02",
+        "password": "a-long-password"})
+    assert added.status_code == 303
+    listing = await client.get("/console/admin/users")
+    assert "Added Nia Newbie" in listing.text and "newbie" in listing.text
+    user_id = (await world.db.execute("SELECT id FROM users WHERE username = 'newbie'")
+               ).single_value()
+    disabled = await post_form(client, "/console/admin/users",
+                               f"/console/admin/users/{user_id}/disable")
+    assert disabled.status_code == 303
+    async with browser(world) as other:
+        response = await sign_in(other, "newbie", "a-long-password")
+        assert response.status_code == 403 and "disabled" in response.text
+
+
+async def test_add_user_form_shows_errors_beside_fields(as_user: Browser) -> None:
+    client = await as_user("admin")
+    response = await post_form(client, "/console/admin/users", "/console/admin/users", {
+        "username": "super", "name": "Dup", "role": "crew", "station": "A01",
+        "password": "a-long-password"})
+    assert response.status_code == 422
+    assert "taken" in html.unescape(response.text)
+    assert 'aria-invalid="true"' in response.text
+
+
+async def test_admin_revokes_a_device_and_its_token_stops_working(world: World,
+                                                                  as_user: Browser) -> None:
+    client = await as_user("admin")
+    assert (await world.client.get("/api/me", headers=world.as_("crew"))).status_code == 200
+    device_id = (await world.db.execute(
+        "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id WHERE u.username = 'crew'"
+    )).single_value()
+    page = await client.get(f"/console/admin/devices?user={world.user_ids['crew']}")
+    assert device_id in page.text
+    response = await client.post(f"/console/admin/devices/{device_id}/revoke",
+                                 data={"csrf": csrf_of(page.text), "wipe": "1"})
+    assert response.status_code == 303
+    me = await world.client.get("/api/me", headers=world.as_("crew"))
+    assert me.status_code == 401
+    assert me.json()["error"]["wipe"] is True
