@@ -1,0 +1,347 @@
+"""Import and export of premises records as CSV and GeoJSON.
+
+Owns the file formats (CSV: one column per record field, nested lists as JSON in the cell;
+GeoJSON: a FeatureCollection of Points [lon, lat] with the record as properties) and the import
+rules: check the whole file first, report every bad row as "line N, field F: problem" (CSV file
+line; GeoJSON "feature N" is `features[N]`), write nothing unless all rows pass (or skip the bad
+ones when asked), then write everything in one transaction. Sensitive fields stay out of exports
+unless asked; a replaced record keeps its stored value of any field the file does not carry
+(so re-importing an export without sensitive fields never wipes key box codes).
+Must not know about HTTP or sync rules beyond versions and review dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import msgspec
+
+from server import records
+from server.database import Database
+from server.settings import Settings
+from sync.record import SENSITIVE_FIELDS, Premises, next_review_due, to_dict
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(Premises))
+LIST_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Premises)
+                        if f.default_factory is list)
+FORMATS = ("csv", "geojson")
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a row cannot be imported."""
+
+    where: str  # "line 7" or "feature 3"
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}, field {self.field}: {self.message}" if self.field \
+            else f"{self.where}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    written: int = 0
+    skipped: list[Problem] = field(default_factory=list)
+
+
+class InvalidImport(Exception):
+    """The file has bad rows and nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s); nothing was imported")
+        self.problems = problems
+
+
+def format_for(path: str | Path, fmt: str | None = None) -> str:
+    """The format named, or the one the file extension implies."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".geojson", ".json"):
+        return "geojson"
+    raise ValueError(f"cannot tell the format of {Path(path).name}: use --format csv|geojson")
+
+
+# -- export ---------------------------------------------------------------------------------
+def export_fields(include_sensitive: bool = False) -> tuple[str, ...]:
+    return tuple(f for f in FIELDS if include_sensitive or f not in SENSITIVE_FIELDS)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def write_csv(docs: Iterable[dict[str, Any]], out: TextIO,
+              include_sensitive: bool = False) -> int:
+    columns = export_fields(include_sensitive)
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    count = 0
+    for doc in docs:
+        writer.writerow([_cell(doc.get(c)) for c in columns])
+        count += 1
+    return count
+
+
+def write_geojson(docs: Iterable[dict[str, Any]], out: TextIO,
+                  include_sensitive: bool = False) -> int:
+    columns = [c for c in export_fields(include_sensitive) if c not in ("lat", "lon")]
+    out.write('{"type":"FeatureCollection","features":[')
+    count = 0
+    for doc in docs:
+        lat, lon = doc.get("lat"), doc.get("lon")
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]}
+            if lat is not None and lon is not None else None,
+            "properties": {c: doc[c] for c in columns if c in doc},
+        }
+        out.write(("," if count else "") + "\n" + json.dumps(feature, ensure_ascii=False))
+        count += 1
+    out.write("\n]}\n")
+    return count
+
+
+def _live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
+    return [msgspec.json.decode(r[0]) for r in rows]
+
+
+async def export_file(db: Database, path: str | Path, fmt: str | None = None,
+                      include_sensitive: bool = False) -> int:
+    """Write every live premises to `path`; returns how many."""
+    fmt = format_for(path, fmt)
+    docs = await db.read(_live_docs)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        if fmt == "csv":
+            return write_csv(docs, out, include_sensitive)
+        return write_geojson(docs, out, include_sensitive)
+
+
+# -- reading --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One row as read: its place in the file, the raw record or the reason it is unreadable,
+    and the fields the file supplied."""
+
+    where: str
+    doc: dict[str, Any] | None
+    problem: Problem | None = None
+    present: frozenset[str] = frozenset()
+
+
+def _bad(where: str, field_: str | None, message: str) -> Row:
+    return Row(where, None, Problem(where, field_, message))
+
+
+def read_csv(text: str) -> Iterator[Row]:
+    """One Row per data row; empty cells of optional fields take the field's default."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.strip() for h in header]
+    present = frozenset(header)
+    for name in header:
+        if name not in FIELDS:
+            yield _bad("line 1", name, "unknown column")
+    for name in ("id", "station", "name"):
+        if name not in header:
+            yield _bad("line 1", name, "required column is missing")
+    last_line = reader.line_num
+    for cells in reader:
+        where = f"line {last_line + 1}"
+        last_line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            yield _bad(where, None, f"has {len(cells)} cells, the header has {len(header)}")
+            continue
+        doc: dict[str, Any] = {}
+        problem = None
+        for name, cell in zip(header, cells, strict=True):
+            if name not in FIELDS:
+                continue
+            if name in LIST_FIELDS:
+                try:
+                    doc[name] = json.loads(cell) if cell.strip() else []
+                except json.JSONDecodeError as exc:
+                    problem = problem or Problem(where, name, f"not valid JSON ({exc.msg})")
+            elif cell != "" or name in ("id", "station", "name"):
+                doc[name] = cell
+        yield Row(where, None, problem) if problem else Row(where, doc, None, present)
+
+
+def read_geojson(text: str) -> Iterator[Row]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield _bad(f"line {exc.lineno}", None, f"not valid JSON ({exc.msg})")
+        return
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        yield _bad("file", None, "not a GeoJSON FeatureCollection")
+        return
+    for i, feature in enumerate(features):
+        where = f"feature {i}"
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            yield _bad(where, "properties", "must be an object")
+            continue
+        doc = dict(props)
+        if "geometry" in feature:
+            doc.pop("lat", None)
+            doc.pop("lon", None)
+        geometry = feature.get("geometry")
+        if geometry is not None:
+            coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+            if (not isinstance(geometry, dict) or geometry.get("type") != "Point"
+                    or not isinstance(coords, list) or len(coords) < 2
+                    or not all(isinstance(c, int | float) for c in coords[:2])):
+                yield _bad(where, "geometry", "must be a Point [lon, lat]")
+                continue
+            doc["lon"], doc["lat"] = coords[0], coords[1]
+        present = set(doc) | ({"lat", "lon"} if "geometry" in feature else set())
+        yield Row(where, doc, None, frozenset(present))
+
+
+# -- checking -------------------------------------------------------------------------------
+def _field_of(exc: msgspec.ValidationError) -> tuple[str | None, str]:
+    """The field a msgspec error names, and the message without its location."""
+    text = str(exc)
+    path = ""
+    if " - at `$" in text:
+        text, _, path = text.partition(" - at `$")
+        path = path.rstrip("`").lstrip(".")
+    for marker in ("missing required field `", "unknown field `"):
+        if marker in text:
+            name = text.split(marker, 1)[1].split("`", 1)[0]
+            path = f"{path}.{name}" if path else name
+    return path or None, text
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A valid row: the record in canonical form and the fields the file supplied."""
+
+    doc: dict[str, Any]
+    present: frozenset[str]
+
+
+def check(rows: Iterable[Row], stations: set[str],
+          progress: Progress | None = None, total: int = 0,
+          ) -> tuple[list[Checked], list[Problem]]:
+    """Validate every row; returns (valid records, problems in file order)."""
+    valid: list[Checked] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for n, row in enumerate(rows, 1):
+        if progress and n % 500 == 0:
+            progress("checking", n, total)
+        if row.problem is not None or row.doc is None:
+            problems.append(row.problem or Problem(row.where, None, "unreadable"))
+            continue
+        where = row.where
+        try:
+            record = msgspec.convert(row.doc, Premises, strict=False)
+        except msgspec.ValidationError as exc:
+            name, message = _field_of(exc)
+            problems.append(Problem(where, name, message))
+            continue
+        if record.station not in stations:
+            problems.append(Problem(where, "station", f"unknown station code {record.station!r}"))
+            continue
+        if record.id in seen:
+            problems.append(Problem(where, "id", f"{record.id!r} repeats {seen[record.id]}"))
+            continue
+        seen[record.id] = where
+        valid.append(Checked(to_dict(record), row.present))
+    if progress:
+        progress("checking", total, total)
+    return valid, problems
+
+
+# Kept from the stored record whatever the file says: the server maintains them.
+_KEPT = frozenset({"version", "next_review_due"})
+
+
+def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, int],
+           progress: Progress | None) -> int:
+    """Merge with stored records, set review dates and versions, insert in chunks.
+
+    Runs inside the caller's one transaction.
+    """
+    stored: dict[str, dict[str, Any]] = {}
+    ids = [r.doc["id"] for r in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        stored.update((i, msgspec.json.decode(d)) for i, d in conn.execute(
+            f"SELECT id, doc FROM premises WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk))
+    docs = []
+    for row in rows:
+        doc, old = row.doc, stored.get(row.doc["id"])
+        if old is not None:
+            for name in FIELDS:
+                if name not in row.present and name not in _KEPT and name in old:
+                    doc[name] = old[name]
+            doc["version"] = int(old.get("version", 0)) + 1
+        else:
+            doc["version"] = max(1, doc["version"])
+        doc["next_review_due"] = next_review_due(doc["assessed_at"], doc["risk_level"],
+                                                 intervals)
+        docs.append(doc)
+    step = 2000
+    for start in range(0, len(docs), step):
+        records.insert_many(conn, docs[start:start + step])
+        if progress:
+            progress("writing", min(start + step, len(docs)), len(docs))
+    return len(docs)
+
+
+def read_rows(text: str, fmt: str) -> list[Row]:
+    return list(read_csv(text) if fmt == "csv" else read_geojson(text))
+
+
+async def import_text(db: Database, settings: Settings, text: str, fmt: str,
+                      skip_invalid: bool = False, progress: Progress | None = None,
+                      ) -> ImportResult:
+    """Check and import a whole file's text; raises InvalidImport when rows are bad
+    (unless `skip_invalid`, which writes the good rows and lists the bad ones)."""
+    rows = read_rows(text, fmt)
+    stations = {r[0] for r in await db.execute("SELECT code FROM stations")}
+    docs, problems = check(rows, stations, progress, len(rows))
+    if problems and not skip_invalid:
+        raise InvalidImport(problems)
+    if docs:
+        await db.write(lambda conn: _write(conn, docs, settings.review_interval_days, progress))
+    return ImportResult(written=len(docs), skipped=problems)
+
+
+async def import_file(db: Database, settings: Settings, path: str | Path,
+                      fmt: str | None = None, skip_invalid: bool = False,
+                      progress: Progress | None = None) -> ImportResult:
+    fmt = format_for(path, fmt)
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return await import_text(db, settings, text, fmt, skip_invalid, progress)

@@ -1,0 +1,197 @@
+"""CSV and GeoJSON import/export: round trips, whole-file checking, sensitive fields."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from server import demo, records, transfer
+from server.database import Database
+from server.migrations import migrate
+from server.settings import Settings
+
+TODAY = dt.date(2025, 6, 1)
+
+
+def _settings(path: Path) -> Settings:
+    return Settings(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1,
+                    db_path=path)
+
+
+async def _open(path: Path, premises: int = 0) -> Database:
+    """A migrated database with the 12 demo stations and `premises` demo records."""
+    db = await Database(path).open()
+    await migrate(db)
+    stations = demo.generate_stations(12)
+    docs = demo.generate_premises(premises, stations, 1, TODAY)
+
+    def fill(conn: sqlite3.Connection) -> None:
+        demo._insert_stations(conn, stations)  # noqa: SLF001
+        records.insert_many(conn, docs)
+    await db.write(fill)
+    return db
+
+
+@pytest.fixture
+async def source(tmp_path: Path) -> AsyncIterator[Database]:
+    db = await _open(tmp_path / "source.db", premises=150)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def target(tmp_path: Path) -> AsyncIterator[Database]:
+    db = await _open(tmp_path / "target.db")
+    yield db
+    await db.close()
+
+
+async def _all(db: Database) -> list[dict[str, Any]]:
+    rows = await db.execute("SELECT doc FROM premises ORDER BY id")
+    return [msgspec.json.decode(r[0]) for r in rows]
+
+
+def _csv(*rows: str) -> str:
+    return "id,station,name,risk_level,assessed_at,hazards\n" + "".join(r + "\n" for r in rows)
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.geojson"])
+async def test_export_then_import_gives_the_same_records(
+        source: Database, target: Database, tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    assert await transfer.export_file(source, path, include_sensitive=True) == 150
+    result = await transfer.import_file(target, _settings(tmp_path), path)
+    assert result.written == 150 and result.skipped == []
+    assert await _all(target) == await _all(source)
+
+
+async def test_export_leaves_out_sensitive_fields_unless_asked(
+        source: Database, tmp_path: Path) -> None:
+    await transfer.export_file(source, tmp_path / "a.csv")
+    await transfer.export_file(source, tmp_path / "a.geojson")
+    await transfer.export_file(source, tmp_path / "b.csv", include_sensitive=True)
+    header = next(csv.reader(io.StringIO((tmp_path / "a.csv").read_text())))
+    props = json.loads((tmp_path / "a.geojson").read_text())["features"][0]["properties"]
+    for name in ("key_box", "entry_codes"):
+        assert name not in header and name not in props
+        assert "Side gate keypad" not in (tmp_path / "a.csv").read_text()
+        assert name in next(csv.reader(io.StringIO((tmp_path / "b.csv").read_text())))
+
+
+async def test_geojson_export_puts_lon_then_lat_in_point_geometry(
+        source: Database, tmp_path: Path) -> None:
+    await transfer.export_file(source, tmp_path / "a.geojson")
+    data = json.loads((tmp_path / "a.geojson").read_text())
+    first = (await _all(source))[0]
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 150
+    assert data["features"][0]["geometry"] == {"type": "Point",
+                                               "coordinates": [first["lon"], first["lat"]]}
+
+
+async def test_reimport_without_sensitive_fields_keeps_stored_codes_and_bumps_version(
+        source: Database, tmp_path: Path) -> None:
+    before = await _all(source)
+    await transfer.export_file(source, tmp_path / "a.csv")
+    await transfer.import_file(source, _settings(tmp_path), tmp_path / "a.csv")
+    after = await _all(source)
+    assert [a["key_box"] for a in after] == [b["key_box"] for b in before]
+    assert [a["version"] for a in after] == [b["version"] + 1 for b in before]
+    assert [{**a, "version": 0} for a in after] == [{**b, "version": 0} for b in before]
+
+
+async def test_import_reports_every_bad_row_with_its_file_line_and_field(
+        target: Database, tmp_path: Path) -> None:
+    text = _csv(
+        'a1,WIS,Good one,2,2024-01-01,',
+        'a2,WIS,"Name over\ntwo lines",7,2024-01-01,',         # lines 3-4: level out of range
+        'a3,XXX,Unknown station,2,2024-01-01,',               # line 5
+        'a4,WIS,Bad hazards,2,2024-01-01,not json',           # line 6
+        'a5,WIS,Bad hazard type,2,2024-01-01,"[{""id"":""h1"",""type"":""dragons""}]"',
+        'a1,WIS,Repeat,2,2024-01-01,',                        # line 8
+        'a7,WIS,Bad date,2,1 May 2024,',                      # line 9
+    )
+    with pytest.raises(transfer.InvalidImport) as caught:
+        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+    assert [str(p).split(":")[0] for p in caught.value.problems] == [
+        "line 3, field risk_level", "line 5, field station", "line 6, field hazards",
+        "line 7, field hazards[0].type", "line 8, field id", "line 9, field assessed_at"]
+    assert "unknown station code 'XXX'" in str(caught.value.problems[1])
+
+
+async def test_invalid_import_writes_nothing(target: Database, tmp_path: Path) -> None:
+    text = _csv('a1,WIS,Good,2,2024-01-01,', 'a2,WIS,,2,2024-01-01,')
+    with pytest.raises(transfer.InvalidImport) as caught:
+        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+    assert str(caught.value.problems[0]) .startswith("line 3, field name:")
+    assert await _all(target) == []
+
+
+async def test_skip_invalid_writes_the_good_rows_and_lists_the_rest(
+        target: Database, tmp_path: Path) -> None:
+    text = _csv('a1,WIS,Good,2,2024-01-01,', 'a2,NOPE,Bad,2,2024-01-01,',
+                'a3,MAR,Also good,4,,')
+    result = await transfer.import_text(target, _settings(tmp_path), text, "csv",
+                                        skip_invalid=True)
+    assert result.written == 2
+    assert [str(p).split(":")[0] for p in result.skipped] == ["line 3, field station"]
+    assert [d["id"] for d in await _all(target)] == ["a1", "a3"]
+
+
+async def test_csv_with_unknown_column_is_rejected_naming_the_column(
+        target: Database, tmp_path: Path) -> None:
+    text = "id,station,name,colour\na1,WIS,Good,red\n"
+    with pytest.raises(transfer.InvalidImport) as caught:
+        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+    assert str(caught.value.problems[0]) == "line 1, field colour: unknown column"
+
+
+async def test_geojson_problems_name_the_feature_index(target: Database, tmp_path: Path) -> None:
+    def feature(props: dict[str, Any], coords: list[Any] | None = None) -> dict[str, Any]:
+        return {"type": "Feature", "properties": props,
+                "geometry": {"type": "Point", "coordinates": coords or [0.16, 52.66]}}
+    data = {"type": "FeatureCollection", "features": [
+        feature({"id": "g1", "station": "WIS", "name": "Fine"}),
+        feature({"id": "g2", "station": "WIS", "name": "Off the map"}, [0.16, 80.0]),
+        feature({"id": "g3", "station": "WIS", "name": "Bad", "risk_level": "high"}),
+        {"type": "Feature", "properties": {"id": "g4", "station": "WIS", "name": "Line"},
+         "geometry": {"type": "LineString", "coordinates": [[0, 52], [1, 52]]}},
+    ]}
+    with pytest.raises(transfer.InvalidImport) as caught:
+        await transfer.import_text(target, _settings(tmp_path), json.dumps(data), "geojson")
+    assert [str(p).split(":")[0] for p in caught.value.problems] == [
+        "feature 1, field lat", "feature 2, field risk_level", "feature 3, field geometry"]
+
+
+async def test_import_computes_review_due_from_the_assessment(
+        target: Database, tmp_path: Path) -> None:
+    text = ("id,station,name,risk_level,assessed_at,next_review_due\n"
+            "a1,WIS,Care home,1,2024-03-01,2099-01-01\n")
+    settings = _settings(tmp_path).with_(review_interval_days={1: 100, 2: 200, 3: 300, 4: 400})
+    await transfer.import_text(target, settings, text, "csv")
+    [doc] = await _all(target)
+    assert doc["next_review_due"] == "2024-06-09" and doc["version"] == 1
+
+
+async def test_progress_reports_checking_and_writing(target: Database, tmp_path: Path) -> None:
+    text = _csv(*(f"a{i},WIS,Premises {i},3,2024-01-01," for i in range(1200)))
+    seen: list[tuple[str, int, int]] = []
+    await transfer.import_text(target, _settings(tmp_path), text, "csv",
+                               progress=lambda *a: seen.append(a))
+    assert ("checking", 500, 1200) in seen and seen[-1] == ("writing", 1200, 1200)
+
+
+def test_format_comes_from_the_extension_unless_named() -> None:
+    assert transfer.format_for("x.CSV") == "csv"
+    assert transfer.format_for("x.geojson") == "geojson"
+    assert transfer.format_for("x.txt", "csv") == "csv"
+    with pytest.raises(ValueError):
+        transfer.format_for("x.txt")
