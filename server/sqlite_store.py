@@ -1,0 +1,230 @@
+"""The sync store on SQLite: `SqliteTx` and `SqliteReader` implement sync.store over a sqlite3
+connection handed in by the Database, plus the read functions the console needs (history,
+conflicts) and tombstone purging.
+
+Premises rows go through server/records.py (one column mapping); every push is flushed with one
+executemany per table. Must not hold sync rules or HTTP.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from server import records
+from server.database import Database
+from sync.protocol import Receipt, receipt_decoder
+from sync.store import Batch, Doc, Reader, Tx
+
+T = TypeVar("T")
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def ensure_epoch(conn: sqlite3.Connection) -> str:
+    """The server epoch that cursors carry; made once per database (a restore or a new
+    database gets a new one, and every old cursor resets)."""
+    epoch = _meta(conn, "sync_epoch")
+    if epoch is None:
+        epoch = uuid.uuid4().hex
+        conn.execute("INSERT INTO meta(key, value) VALUES ('sync_epoch', ?)", (epoch,))
+    return epoch
+
+
+class SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection):
+        super().__init__()
+        self.conn = conn
+
+    def _load_premises(self, premises_id: str) -> Doc | None:
+        return records.get(self.conn, premises_id)
+
+    def _load_conflict(self, conflict_id: str) -> Doc | None:
+        row = self.conn.execute("SELECT doc FROM conflicts WHERE id = ?",
+                                (conflict_id,)).fetchone()
+        return _decode(row[0]) if row else None
+
+    def _load_open_conflicts(self, premises_id: str) -> list[Doc]:
+        rows = self.conn.execute(
+            "SELECT doc FROM conflicts WHERE premises_id = ? AND status = 'open'",
+            (premises_id,)).fetchall()
+        return [_decode(r[0]) for r in rows]
+
+    def _load_writers(self, premises_id: str) -> dict[str, Doc]:
+        rows = self.conn.execute("SELECT path, author FROM field_writers WHERE premises_id = ?",
+                                 (premises_id,)).fetchall()
+        return {r[0]: _decode(r[1]) for r in rows}
+
+    def _load_last_seq(self, device_id: str) -> int:
+        row = self.conn.execute("SELECT last_seq FROM sync_devices WHERE device_id = ?",
+                                (device_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def receipt(self, device_id: str, seq: int) -> Receipt | None:
+        row = self.conn.execute("SELECT body FROM sync_receipts WHERE device_id = ? AND seq = ?",
+                                (device_id, seq)).fetchone()
+        return receipt_decoder.decode(row[0]) if row else None
+
+    def station_exists(self, code: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM stations WHERE code = ?",
+                                 (code,)).fetchone() is not None
+
+    def _write(self, batch: Batch) -> None:
+        c = self.conn
+        count = len(batch.premises) + len(batch.conflicts)
+        first = records.next_change_seq(c, count) if count else 0
+        if batch.premises:
+            c.executemany(records.UPSERT_SQL, [records.row_values(d, first + i)
+                                               for i, d in enumerate(batch.premises)])
+        first += len(batch.premises)
+        if batch.conflicts:
+            c.executemany(
+                "INSERT INTO conflicts (id, premises_id, station, status, change_seq, "
+                "created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "status = excluded.status, change_seq = excluded.change_seq, doc = excluded.doc",
+                [(d["id"], d["premises_id"], d["station"], d["status"], first + i,
+                  d["created_at"], _encode(d).decode()) for i, d in enumerate(batch.conflicts)])
+        if batch.writers:
+            c.executemany(
+                "INSERT INTO field_writers (premises_id, path, author) VALUES (?, ?, ?) "
+                "ON CONFLICT(premises_id, path) DO UPDATE SET author = excluded.author",
+                [(pid, path, _encode(a).decode()) for (pid, path), a in batch.writers.items()])
+        if batch.devices:
+            c.executemany(
+                "INSERT INTO sync_devices (device_id, last_seq) VALUES (?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq",
+                list(batch.devices.items()))
+        if batch.receipts:
+            c.executemany("INSERT INTO sync_receipts (device_id, seq, body) VALUES (?, ?, ?)",
+                          [(d, r.seq, _encode(r).decode()) for d, r in batch.receipts])
+        if batch.audit:
+            c.executemany(
+                "INSERT INTO audit (premises_id, server_time, entry) VALUES (?, ?, ?)",
+                [(a["premises_id"], a["server_time"], _encode(a).decode())
+                 for a in batch.audit])
+
+
+class SqliteReader:
+    """A pull page's snapshot: the caller runs it inside one `db.read`."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def epoch(self) -> str:
+        return _meta(self.conn, "sync_epoch") or ""
+
+    def horizon(self) -> int:
+        return int(_meta(self.conn, "tombstone_horizon") or 0)
+
+    def max_seq(self) -> int:
+        return int(_meta(self.conn, "change_seq") or 0)
+
+    def changes(self, after: int, stations: Sequence[str], rows: int, max_bytes: int
+                ) -> tuple[list[tuple[int, str, bytes]], bool]:
+        if not stations:
+            return [], False
+        marks = _marks(stations)
+        cursor = self.conn.execute(
+            f"SELECT change_seq, 'p', CAST(doc AS BLOB) FROM premises "
+            f"WHERE change_seq > ? AND station IN ({marks}) "
+            f"UNION ALL SELECT change_seq, 'c', CAST(doc AS BLOB) FROM conflicts "
+            f"WHERE change_seq > ? AND station IN ({marks}) ORDER BY 1 LIMIT ?",
+            (after, *stations, after, *stations, rows + 1))
+        out: list[tuple[int, str, bytes]] = []
+        size = 0
+        for seq, kind, doc in cursor:
+            if len(out) >= rows or (out and size + len(doc) > max_bytes):
+                return out, True
+            out.append((seq, kind, doc))
+            size += len(doc)
+        return out, False
+
+    def count_scope(self, stations: Sequence[str]) -> int:
+        if not stations:
+            return 0
+        marks = _marks(stations)
+        return int(self.conn.execute(
+            f"SELECT (SELECT count(*) FROM premises WHERE station IN ({marks})) + "
+            f"(SELECT count(*) FROM conflicts WHERE station IN ({marks}))",
+            (*stations, *stations)).fetchone()[0])
+
+    def ids_in_stations(self, stations: Sequence[str]) -> list[str]:
+        rows = self.conn.execute(
+            f"SELECT id FROM premises WHERE station IN ({_marks(stations)}) ORDER BY id",
+            tuple(stations)).fetchall()
+        return [r[0] for r in rows]
+
+
+def run_tx(conn: sqlite3.Connection, fn: Callable[[Tx], T]) -> T:
+    """Run `fn` over a SqliteTx and flush its writes (inside the caller's transaction)."""
+    tx = SqliteTx(conn)
+    result = fn(tx)
+    tx.flush()
+    return result
+
+
+class SqliteStore:
+    """The async face of the store: one `db.write` per transaction, one `db.read` per snapshot."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        return await self.db.write(lambda conn: run_tx(conn, fn))
+
+    async def read(self, fn: Callable[[Reader], T]) -> T:
+        return await self.db.read(lambda conn: fn(SqliteReader(conn)))
+
+
+# -- reads for the console --------------------------------------------------------------------
+
+async def history(db: Database, premises_id: str) -> list[dict[str, Any]]:
+    """Every audited change of a premises, oldest first: kind, user, device_id, seq,
+    client_time, server_time, version, before, after, conflict_ids, resolved_conflict."""
+    rows = await db.execute("SELECT id, entry FROM audit WHERE premises_id = ? ORDER BY id",
+                            (premises_id,))
+    return [{"id": r[0], **_decode(r[1])} for r in rows]
+
+
+async def list_conflicts(db: Database, stations: Sequence[str], open_only: bool = True
+                         ) -> list[dict[str, Any]]:
+    """Conflicts on premises of `stations` (open ones only by default), oldest first; each a
+    Conflict dict (sync.protocol.Conflict)."""
+    if not stations:
+        return []
+    where = f"station IN ({_marks(stations)})" + (" AND status = 'open'" if open_only else "")
+    rows = await db.execute(f"SELECT doc FROM conflicts WHERE {where} ORDER BY change_seq",
+                            tuple(stations))
+    return [_decode(r[0]) for r in rows]
+
+
+async def get_conflict(db: Database, conflict_id: str) -> dict[str, Any] | None:
+    row = (await db.execute("SELECT doc FROM conflicts WHERE id = ?", (conflict_id,))).first()
+    return _decode(row[0]) if row else None
+
+
+async def purge_tombstones(db: Database, upto_seq: int) -> int:
+    """Delete tombstones changed at or before `upto_seq` and raise the horizon: cursors older
+    than it are answered with a reset."""
+    def run(conn: sqlite3.Connection) -> int:
+        n = conn.execute("DELETE FROM premises WHERE deleted = 1 AND change_seq <= ?",
+                         (upto_seq,)).rowcount
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('tombstone_horizon', ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            (upto_seq,))
+        return int(n)
+    return await db.write(run)

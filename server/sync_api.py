@@ -1,0 +1,169 @@
+"""The sync endpoints (POST /api/sync/push, GET /api/sync/pull) and `SyncService`, the async
+boundary around the synchronous engine: one `db.write` per push, one `db.read` per pull page.
+
+Owns the push concurrency cap and the console's way in (`apply_local`). Must not hold merge
+rules (sync/merge.py) or SQL (server/sqlite_store.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.auth import Principal
+from server.database import Database
+from server.errors import ApiError
+from server.settings import Settings
+from server.sqlite_store import SqliteStore, ensure_epoch
+from sync import engine
+from sync.protocol import (
+    PROTOCOL_HEADER,
+    Mutation,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Receipt,
+    encoder,
+)
+from sync.store import Tx
+
+ALL_ROLES = ("crew", "supervisor", "admin")
+
+
+def server_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def console_device(principal: Principal) -> str:
+    return f"console-{principal.user_id}"
+
+
+class SyncService:
+    """Push, pull and local (console) edits over the SQLite store."""
+
+    def __init__(self, db: Database, settings: Settings):
+        self.db, self.settings = db, settings
+        self.store = SqliteStore(db)
+        self.config = engine.Config(review_interval_days=dict(settings.review_interval_days),
+                                    max_push_mutations=settings.max_push_mutations,
+                                    pull_page_rows=settings.pull_page_rows,
+                                    pull_page_bytes=settings.pull_page_bytes)
+        self.active_pushes = 0
+
+    @staticmethod
+    def actor(principal: Principal, device_id: str | None = None) -> engine.Actor:
+        return engine.Actor(user_id=principal.user_id, username=principal.username,
+                            name=principal.name, role=principal.role,
+                            grounds=tuple(principal.grounds),
+                            device_id=device_id or principal.device_id or console_device(principal))
+
+    async def push(self, principal: Principal, body: bytes) -> PushResponse:
+        """Decode, check and apply one push in one write transaction; raises ApiError."""
+        actor = self.actor(principal)
+        try:
+            req = engine.decode_push(body, actor, self.config)
+        except engine.Refused as exc:
+            raise _api_error(exc) from None
+        now = server_now()
+        return await self.store.write(
+            lambda tx: engine.push(tx, actor, req.mutations, now, self.config))
+
+    async def pull(self, principal: Principal, cursor: str = "", limit: int | None = None
+                   ) -> bytes:
+        """One page of PullResponse JSON for the principal's device, from one read snapshot."""
+        actor = self.actor(principal)
+        return await self.store.read(
+            lambda reader: engine.pull(reader, actor, cursor, limit, self.config))
+
+    async def apply_local(self, principal: Principal, mutations: Sequence[Mutation]
+                          ) -> list[Receipt]:
+        """Apply edits made on the server itself (the console is a device): `device_id` and
+        `seq` of each mutation are replaced by the device `console-<user id>` and its next
+        seqs, inside the same transaction. Returns one receipt per mutation, in order."""
+        actor = self.actor(principal, console_device(principal))
+        now = server_now()
+
+        def run(tx: Tx) -> list[Receipt]:
+            first = tx.last_seq(actor.device_id) + 1
+            stamped = [msgspec.structs.replace(m, device_id=actor.device_id, seq=first + i)
+                       for i, m in enumerate(mutations)]
+            return engine.push(tx, actor, stamped, now, self.config).receipts
+        return await self.store.write(run)
+
+
+async def make_service(db: Database, settings: Settings) -> SyncService:
+    await db.write(ensure_epoch)
+    return SyncService(db, settings)
+
+
+def _api_error(exc: engine.Refused) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
+
+
+def _check_protocol_header(request: Request) -> None:
+    raw = request.headers.get(PROTOCOL_HEADER)
+    if raw is None:
+        return
+    try:
+        version = int(raw)
+    except ValueError:
+        raise ApiError(400, "protocol_unsupported",
+                       f"{PROTOCOL_HEADER} must be a whole number", "protocol") from None
+    try:
+        engine.check_protocol(version)
+    except engine.Refused as exc:
+        raise _api_error(exc) from None
+
+
+async def push_endpoint(request: Request) -> Response:
+    principal = await request.app.state.auth.authenticate_device(request)
+    _check_protocol_header(request)
+    service: SyncService = request.app.state.sync
+    cap = request.app.state.settings.max_concurrent_pushes
+    if service.active_pushes >= cap:
+        wait = 1 + random.randint(0, 2)
+        raise ApiError(429, "busy", f"too many devices are syncing; retry in {wait} s",
+                       headers={"Retry-After": str(wait)}, retry_after=wait)
+    service.active_pushes += 1
+    try:
+        result = await service.push(principal, await request.body())
+    finally:
+        service.active_pushes -= 1
+    return Response(encoder.encode(result), media_type="application/json")
+
+
+async def pull_endpoint(request: Request) -> Response:
+    principal = await request.app.state.auth.authenticate_device(request)
+    _check_protocol_header(request)
+    raw_limit = request.query_params.get("limit")
+    limit: int | None = None
+    if raw_limit:
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            raise ApiError(422, "invalid", "limit must be a whole number", "limit") from None
+        if limit < 1:
+            raise ApiError(422, "invalid", "limit must be 1 or more", "limit")
+    service: SyncService = request.app.state.sync
+    body = await service.pull(principal, request.query_params.get("cursor", ""), limit)
+    return Response(body, media_type="application/json")
+
+
+routes = [
+    Route("/sync/push", push_endpoint, methods=["POST"]),
+    Route("/sync/pull", pull_endpoint, methods=["GET"]),
+]
+
+OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
+    ("post", "/api/sync/push", "Push a batch of this device's mutations; one receipt each",
+     PushRequest, PushResponse, ALL_ROLES),
+    ("get", "/api/sync/pull", "Pull a page of changes in your grounds after a cursor", None,
+     PullResponse, ALL_ROLES),
+]

@@ -1,0 +1,207 @@
+"""One contract for every sync store: the in-memory store and SQLite (on a temp file) must behave
+the same, so the fast model test over memory speaks for SQLite too."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import pytest
+
+from server import records
+from server.database import Database
+from server.migrations import migrate
+from server.sqlite_store import SqliteStore, ensure_epoch, purge_tombstones
+from sync import engine
+from sync.protocol import DeletePremises, FieldChange, Receipt, Update, pull_response_decoder
+from sync.store import MemoryStore, Reader, Tx
+
+T = TypeVar("T")
+CFG = engine.Config(review_interval_days={1: 365, 2: 730, 3: 1095, 4: 1095})
+SUPER = engine.Actor(1, "sam", "Sam", "supervisor", ("A01",), "d1")
+
+
+def doc(pid: str, station: str = "A01", **fields: Any) -> dict[str, Any]:
+    return {"id": pid, "station": station, "name": f"Premises {pid}", "version": 1, **fields}
+
+
+class Harness:
+    """The same async verbs over either store."""
+
+    def __init__(self, kind: str, memory: MemoryStore | None = None,
+                 db: Database | None = None):
+        self.kind, self.memory, self.db = kind, memory, db
+        self.sqlite = SqliteStore(db) if db else None
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        if self.memory is not None:
+            return self.memory.write(fn)
+        assert self.sqlite
+        return await self.sqlite.write(fn)
+
+    async def read(self, fn: Callable[[Reader], T]) -> T:
+        if self.memory is not None:
+            return self.memory.read(fn)
+        assert self.sqlite
+        return await self.sqlite.read(fn)
+
+    async def seed(self, docs: list[dict[str, Any]]) -> None:
+        if self.memory is not None:
+            self.memory.insert(docs)
+        else:
+            assert self.db
+            await self.db.write(lambda c: records.insert_many(c, docs))
+
+    async def purge(self, upto: int) -> int:
+        if self.memory is not None:
+            return self.memory.purge_tombstones(upto)
+        assert self.db
+        return await purge_tombstones(self.db, upto)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    stations = ["A01", "B02", "C03"]
+    if request.param == "memory":
+        yield Harness("memory", memory=MemoryStore(stations))
+        return
+    db = await Database(tmp_path / "contract.db", read_connections=1).open()
+    await migrate(db)
+
+    def setup(conn: sqlite3.Connection) -> None:
+        ensure_epoch(conn)
+        conn.executemany("INSERT INTO stations (code, name, lat, lon) VALUES (?, ?, 52, 0)",
+                         [(s, s) for s in stations])
+    await db.write(setup)
+    try:
+        yield Harness("sqlite", db=db)
+    finally:
+        await db.close()
+
+
+async def test_a_written_record_reads_back_in_the_next_transaction(store: Harness) -> None:
+    await store.write(lambda tx: tx.put_premises(doc("p1", name="Mill")))
+    got = await store.write(lambda tx: tx.premises("p1"))
+    assert got is not None and got["name"] == "Mill"
+
+
+async def test_a_transaction_sees_its_own_buffered_writes(store: Harness) -> None:
+    def run(tx: Tx) -> Any:
+        tx.put_premises(doc("p1", name="Mill"))
+        tx.set_last_seq("d1", 4)
+        return tx.premises("p1"), tx.last_seq("d1")
+    got, seq = await store.write(run)
+    assert got["name"] == "Mill" and seq == 4
+
+
+async def test_an_exception_before_the_end_writes_nothing(store: Harness) -> None:
+    def run(tx: Tx) -> None:
+        tx.put_premises(doc("p1"))
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError):
+        await store.write(run)
+    assert await store.write(lambda tx: tx.premises("p1")) is None
+
+
+async def test_device_sequence_and_receipts_round_trip(store: Harness) -> None:
+    receipt = Receipt(seq=1, status="conflict", premises_id="p1", version=3, conflict_ids=["c"])
+
+    def put(tx: Tx) -> None:
+        tx.set_last_seq("d1", 1)
+        tx.put_receipt("d1", receipt)
+    await store.write(put)
+    got = await store.write(lambda tx: (tx.last_seq("d1"), tx.receipt("d1", 1),
+                                        tx.receipt("d1", 2), tx.last_seq("d2")))
+    assert got == (1, receipt, None, 0)
+
+
+async def test_field_writers_round_trip(store: Harness) -> None:
+    author = {"user": "sam", "device": "d1", "at": "T"}
+    await store.write(lambda tx: tx.set_writer("p1", "risk_notes", author))
+    assert await store.write(lambda tx: (tx.writer("p1", "risk_notes"),
+                                         tx.writer("p1", "name"))) == (author, None)
+
+
+def conflict(cid: str, pid: str, status: str = "open", station: str = "A01") -> dict[str, Any]:
+    return {"id": cid, "premises_id": pid, "station": station, "path": "name", "base": "a",
+            "server": "b", "client": "c", "server_author": None,
+            "client_author": {"user": "u"}, "mutation": None, "status": status,
+            "resolution": None, "resolved_value": None, "resolved_by": None, "created_at": "T"}
+
+
+async def test_open_conflicts_are_found_by_premises(store: Harness) -> None:
+    def put(tx: Tx) -> None:
+        tx.put_conflict(conflict("c1", "p1"))
+        tx.put_conflict(conflict("c2", "p1", status="resolved"))
+        tx.put_conflict(conflict("c3", "p2"))
+    await store.write(put)
+    got = await store.write(lambda tx: ([c["id"] for c in tx.open_conflicts("p1")],
+                                        tx.conflict("c2")))
+    assert got[0] == ["c1"] and got[1]["status"] == "resolved"
+
+
+async def test_changes_come_in_seq_order_within_scope(store: Harness) -> None:
+    await store.seed([doc("p1"), doc("p2", "B02"), doc("p3")])
+    await store.write(lambda tx: tx.put_premises(doc("p1", name="again")))
+    await store.write(lambda tx: tx.put_conflict(conflict("c1", "p3")))
+    items, more = await store.read(lambda r: r.changes(0, ["A01"], 10, 10**6))
+    assert [(k, msgspec.json.decode(b)["id"]) for _, k, b in items] == [
+        ("p", "p3"), ("p", "p1"), ("c", "c1")]
+    assert [s for s, _, _ in items] == sorted(s for s, _, _ in items) and not more
+    later, _ = await store.read(lambda r: r.changes(items[0][0], ["A01"], 10, 10**6))
+    assert len(later) == 2
+
+
+async def test_changes_page_by_rows_and_bytes(store: Harness) -> None:
+    await store.seed([doc(f"p{i}", risk_notes="x" * 500) for i in range(5)])
+    rows, more = await store.read(lambda r: r.changes(0, ["A01"], 2, 10**6))
+    assert len(rows) == 2 and more
+    small, more = await store.read(lambda r: r.changes(0, ["A01"], 10, 1200))
+    assert len(small) == 2 and more
+    one, _ = await store.read(lambda r: r.changes(0, ["A01"], 10, 10))
+    assert len(one) == 1  # a page always holds at least one item
+    everything, more = await store.read(lambda r: r.changes(0, ["A01"], 10, 10**6))
+    assert len(everything) == 5 and not more
+
+
+async def test_scope_counts_and_ids(store: Harness) -> None:
+    await store.seed([doc("p1"), doc("p2", "B02"), doc("p3", "C03")])
+    await store.write(lambda tx: tx.put_conflict(conflict("c1", "p2", station="B02")))
+    assert await store.read(lambda r: (r.count_scope(["A01", "B02"]),
+                                       r.ids_in_stations(["B02", "C03"]))) == (3, ["p2", "p3"])
+
+
+async def test_max_seq_follows_every_write(store: Harness) -> None:
+    await store.seed([doc("p1")])
+    before = await store.read(lambda r: r.max_seq())
+    await store.write(lambda tx: tx.put_premises(doc("p1", name="n")))
+    assert await store.read(lambda r: r.max_seq()) == before + 1
+
+
+async def test_purging_tombstones_raises_the_horizon(store: Harness) -> None:
+    await store.seed([doc("p1", deleted=True), doc("p2")])
+    top = await store.read(lambda r: r.max_seq())
+    assert await store.purge(top) == 1
+    assert await store.read(lambda r: (r.horizon(), r.ids_in_stations(["A01"]))) == (top,
+                                                                                     ["p2"])
+
+
+async def test_engine_gives_the_same_answers_over_every_store(store: Harness) -> None:
+    await store.seed([doc("p1", risk_notes="a"), doc("p2")])
+    m1 = Update(device_id="d1", seq=1, premises_id="p1", base_version=1,
+                changes=[FieldChange("risk_notes", "a", "b")])
+    m2 = Update(device_id="d1", seq=2, premises_id="p1", base_version=1,
+                changes=[FieldChange("risk_notes", "a", "c")])
+    m3 = DeletePremises(device_id="d1", seq=3, premises_id="p2", base_version=1)
+    res = await store.write(lambda tx: engine.push(tx, SUPER, [m1, m2, m3], "T", CFG))
+    assert [r.status for r in res.receipts] == ["applied", "conflict", "applied"]
+    again = await store.write(lambda tx: engine.push(tx, SUPER, [m2], "T2", CFG))
+    assert again.receipts == res.receipts[1:2] and again.next_seq == 4
+    page = pull_response_decoder.decode(
+        await store.read(lambda r: engine.pull(r, SUPER, "", None, CFG)))
+    kinds = sorted(type(c).__name__ for c in page.changes)
+    assert kinds == ["ConflictChange", "PremisesChange", "PremisesChange"]
+    assert page.total == 3 and not page.more
