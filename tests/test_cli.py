@@ -1,0 +1,131 @@
+"""The `watchbook` command, run in-process with main([...])."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server import cli
+
+COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user", "add"],
+            ["user", "list"], ["user", "disable"], ["migrate"], []]
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
+                        ("ARGON2_PARALLELISM", "1")):
+        monkeypatch.setenv("WATCHBOOK_" + name, value)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: watchbook" in capsys.readouterr().out
+
+
+def test_demo_data_then_users_are_listed_and_can_be_disabled(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    assert cli.main(["demo-data", "--premises", "50", "--stations", "3", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "Created 50 premises over 3 stations" in out and "'supervisor'" in out
+
+    assert cli.main(["user", "add", "jsmith", "--name", "Jo Smith", "--role", "crew",
+                     "--station", "MAR", "--password", "pw", "--db", db]) == 0
+    assert cli.main(["user", "disable", "crew", "--db", db]) == 0
+    capsys.readouterr()
+    assert cli.main(["user", "list", "--db", db]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(lines) == {"admin", "crew", "jsmith", "supervisor"}
+    assert lines["crew"].endswith("disabled") and lines["jsmith"].endswith("active")
+    assert "MAR" in lines["jsmith"]
+
+
+def test_demo_data_refuses_a_database_that_already_has_premises(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    assert cli.main(["demo-data", "--premises", "5", "--stations", "2", "--db", db]) == 0
+    assert cli.main(["demo-data", "--premises", "5", "--stations", "2", "--db", db]) == 1
+    assert "already holds 5 premises" in capsys.readouterr().err
+
+
+def test_user_add_prompts_for_the_password_and_rejects_a_mismatch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    answers = iter(["secret", "different"])
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt="": next(answers))
+    assert cli.main(["user", "add", "boss", "--name", "B", "--role", "admin", "--db", db]) == 1
+    assert "do not match" in capsys.readouterr().err
+    answers = iter(["secret", "secret"])
+    assert cli.main(["user", "add", "boss", "--name", "B", "--role", "admin", "--db", db]) == 0
+
+
+def test_user_add_reports_unknown_station_and_taken_username(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    cli.main(["demo-data", "--premises", "1", "--stations", "1", "--db", db])
+    assert cli.main(["user", "add", "x", "--name", "X", "--role", "crew", "--station", "ZZZ",
+                     "--password", "p", "--db", db]) == 1
+    assert cli.main(["user", "add", "crew", "--name", "X", "--role", "crew", "--station", "WIS",
+                     "--password", "p", "--db", db]) == 1
+    assert cli.main(["user", "add", "y", "--name", "Y", "--role", "crew",
+                     "--password", "p", "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "station is unknown" in err and "username is taken" in err and "needs --station" in err
+
+
+def test_user_disable_of_unknown_user_fails(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["user", "disable", "ghost", "--db", str(tmp_path / "w.db")]) == 1
+    assert "no user 'ghost'" in capsys.readouterr().err
+
+
+def test_migrate_prints_the_schema_version_before_and_after(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    assert cli.main(["migrate", "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("Schema version 0 -> ")
+    assert cli.main(["migrate", "--db", db]) == 0
+    assert "(up to date)" in capsys.readouterr().out
+
+
+def test_export_then_import_through_the_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source, target = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    cli.main(["demo-data", "--premises", "40", "--stations", "12", "--db", source])
+    cli.main(["demo-data", "--premises", "0", "--stations", "12", "--db", target])
+    capsys.readouterr()
+    out_file = str(tmp_path / "all.geojson")
+    assert cli.main(["export", out_file, "--db", source]) == 0
+    assert "sensitive fields left out" in capsys.readouterr().out
+    assert "key_box" not in json.loads(Path(out_file).read_text())["features"][0]["properties"]
+    assert cli.main(["import", out_file, "--db", target]) == 0
+    assert "Imported 40 premises" in capsys.readouterr().out
+
+
+def test_import_of_a_bad_file_lists_the_problems_and_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    cli.main(["demo-data", "--premises", "0", "--stations", "2", "--db", db])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,station,name,risk_level\nb1,WIS,Fine,2\nb2,WIS,Level,9\nb3,XX,S,1\n")
+    assert cli.main(["import", str(bad), "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "line 3, field risk_level:" in err and "line 4, field station:" in err
+    assert "Nothing imported: 2 problem(s)" in err
+    assert cli.main(["import", str(bad), "--skip-invalid", "--db", db]) == 0
+    captured = capsys.readouterr()
+    assert "Imported 1 premises, skipped 2" in captured.out
+    assert "skipped line 3, field risk_level" in captured.err
+
+
+def test_import_needs_a_known_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "x.txt").write_text("id\n")
+    assert cli.main(["import", str(tmp_path / "x.txt"), "--db", str(tmp_path / "w.db")]) == 2
+    assert "--format" in capsys.readouterr().err
