@@ -1,29 +1,366 @@
-"""Console edits through the sync engine, the conflicts inbox and premises history.
+"""Console edits through the sync engine: premises fields, hazards, risk notes; the conflicts
+inbox; premises history.
 
-The console is a device: every premises write is a mutation handed to the sync engine, never
-SQL here. Until the engine lands these pages say so.
+The console is a device: every write is a mutation handed to `SyncService.apply_local`, never
+SQL here. A form carries the values it was rendered with (`base`, `base_version`), so an edit
+that crossed another device's becomes a conflict, never a silent overwrite.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+from typing import Any
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import sqlite_store
 from server.auth import Principal
-from server.console_page import error_page, page
+from server.console_page import flash, page, render, see_other, text
+from server.console_premises import hazards_for_view, load_in_scope
+from server.errors import ApiError
+from sync.protocol import (
+    AddHazard,
+    FieldChange,
+    Mutation,
+    Receipt,
+    RemoveHazard,
+    ResolveConflict,
+    Update,
+)
+from sync.record import EVACUATION_STRATEGIES, HARMS, HAZARD_TYPES, Hazard, validate
+
+# (field, label, kind) in form order; kind picks the input and how the value is parsed.
+DETAIL_FIELDS: list[tuple[str, str, str]] = [
+    ("name", "Premises name", "text"), ("address", "Address", "text"),
+    ("postcode", "Postcode", "text"), ("uprn", "UPRN", "text"), ("use", "Use / occupancy", "text"),
+    ("lat", "Latitude", "float"), ("lon", "Longitude", "float"),
+    ("risk_level", "Risk level", "level"), ("risk_score", "Risk score (0-100)", "int"),
+    ("assessed_at", "Date assessed", "date"), ("assessed_by", "Assessed by", "text"),
+    ("harms", "Harms considered", "harms"),
+    ("rvp", "Rendezvous point", "text"), ("access_points", "Access points", "long"),
+    ("key_holder", "Key holder", "text"), ("key_box", "Key box (sensitive)", "text"),
+    ("entry_codes", "Entry codes (sensitive)", "text"),
+    ("alarm_panel", "Alarm panel", "text"), ("suppression", "Sprinklers / suppression", "text"),
+    ("risers", "Risers", "text"), ("isolation_gas", "Gas isolation", "text"),
+    ("isolation_electric", "Electricity isolation", "text"),
+    ("isolation_water", "Water isolation", "text"),
+    ("evacuation_strategy", "Evacuation strategy", "evacuation"),
+    ("tactical_plan", "Tactical plan", "long"),
+    ("environmental_plan", "Environmental protection plan", "long"),
+    ("risk_notes", "Risk notes", "long"),
+]
+NOTES_FIELDS = [f for f in DETAIL_FIELDS if f[0] == "risk_notes"]
+OUTCOMES = {
+    "applied": ("ok", "Saved."),
+    "merged": ("ok", "Saved, merged with changes made since you opened the form."),
+    "conflict": ("warn", "Saved what could be saved; some of your changes clash with another "
+                         "edit and wait in the conflicts inbox."),
+}
+
+
+def _parse(kind: str, form: Any, name: str) -> Any:
+    """A form value as the record holds it; ValueError names what is wrong."""
+    if kind == "harms":
+        chosen = set(form.getlist(name))
+        return [h for h in HARMS if h in chosen]
+    raw = text(form, name)
+    if kind == "text" and name == "postcode":
+        return raw.upper()
+    if kind in ("text", "long", "evacuation"):
+        return raw.replace("\r\n", "\n")
+    if kind == "date":
+        return raw or None
+    if kind == "float":
+        return float(raw) if raw else None
+    if kind in ("int", "level"):
+        return int(raw) if raw else (4 if kind == "level" else 0)
+    raise ValueError(kind)
+
+
+def _value_of(doc: dict[str, Any], name: str) -> Any:
+    defaults: dict[str, Any] = {"harms": [], "risk_level": 4, "risk_score": 0}
+    return doc.get(name, defaults.get(name, None if name in ("lat", "lon", "assessed_at")
+                                      else ""))
+
+
+async def _apply(request: Request, who: Principal, mutation: Mutation) -> Receipt:
+    receipts: list[Receipt] = await request.app.state.sync.apply_local(who, [mutation])
+    return receipts[0]
+
+
+def _flash_receipt(request: Request, receipt: Receipt) -> None:
+    if receipt.status == "rejected":
+        flash(request, "error", f"Not saved: {receipt.message}")
+        return
+    kind, message = OUTCOMES[receipt.status]
+    href = None
+    if receipt.conflict_ids:
+        href = (str(request.app.url_path_for("conflict", conflict_id=receipt.conflict_ids[0]))
+                if len(receipt.conflict_ids) == 1 else str(request.app.url_path_for("conflicts")))
+    flash(request, kind, f"{message} Version {receipt.version}.", href)
+
+
+async def _field_form(request: Request, who: Principal, fields: list[tuple[str, str, str]],
+                      template: str) -> Response:
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    base = {name: _value_of(doc, name) for name, _, _ in fields}
+    errors: dict[str, str] = {}
+    values = dict(base)
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        try:
+            seen = json.loads(text(form, "base", 200_000))
+            base_version = int(text(form, "base_version", 20))
+        except ValueError:
+            raise ApiError(400, "invalid", "The form is damaged; reload it.") from None
+        for name, label, kind in fields:
+            if kind != "harms" and name not in form:
+                continue  # not on the submitted form: leave it as it was
+            try:
+                values[name] = _parse(kind, form, name)
+            except ValueError:
+                errors[name] = f"{label}: enter a number."
+        changes = [FieldChange(field=name, old=seen.get(name), new=values[name])
+                   for name, _, _ in fields if values[name] != seen.get(name)]
+        if not errors and changes:
+            try:
+                validate({**doc, **{c.field: c.new for c in changes}})
+            except msgspec.ValidationError as exc:
+                message, _, where = str(exc).partition(" - at `$.")
+                field = where.split("`")[0].split("[")[0].split(".")[0]
+                errors[field or "form"] = message
+        if not errors:
+            if not changes:
+                flash(request, "ok", "Nothing changed.")
+                return see_other(request, "premises", premises_id=premises_id)
+            receipt = await _apply(request, who, Update(
+                premises_id=premises_id, base_version=base_version, changes=changes))
+            if receipt.status != "rejected":
+                _flash_receipt(request, receipt)
+                return see_other(request, "premises", premises_id=premises_id)
+            errors["form"] = receipt.message
+        base, doc_version, status = seen, base_version, 422
+    else:
+        doc_version = doc.get("version", 0)
+    return render(request, template, who, status, nav="premises", doc=doc, fields=fields,
+                  values=values, errors=errors, base=json.dumps(base),
+                  base_version=doc_version, harms=HARMS, evacuations=EVACUATION_STRATEGIES)
 
 
 @page()
-async def not_yet(request: Request, who: Principal) -> Response:
-    return error_page(request, 503, "Not available yet",
-                      "Editing, conflicts and history arrive with the sync engine.", who)
+async def premises_edit(request: Request, who: Principal) -> Response:
+    return await _field_form(request, who, DETAIL_FIELDS, "premises_edit.html")
+
+
+@page()
+async def notes_edit(request: Request, who: Principal) -> Response:
+    return await _field_form(request, who, NOTES_FIELDS, "notes_edit.html")
+
+
+def _hazard_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Hazards by severity, each with the JSON it was shown as (sent back as `old`)."""
+    return [{**h, "old_json": json.dumps({k: v for k, v in h.items() if k != "expired"})}
+            for h in hazards_for_view(doc, "")]
+
+
+def _hazards_page(request: Request, who: Principal, doc: dict[str, Any], status: int = 200,
+                  entered: dict[str, str] | None = None,
+                  errors: dict[str, str] | None = None) -> Response:
+    return render(request, "hazards_edit.html", who, status, nav="premises", doc=doc,
+                  hazards=_hazard_rows(doc), hazard_types=HAZARD_TYPES,
+                  entered=entered or {"severity": "medium"}, errors=errors or {})
+
+
+@page()
+async def hazards_edit(request: Request, who: Principal) -> Response:
+    doc = await load_in_scope(request, who, request.path_params["premises_id"])
+    return _hazards_page(request, who, doc)
+
+
+@page()
+async def hazard_add(request: Request, who: Principal) -> Response:
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    form = await request.form()
+    entered = {k: text(form, k, 2000) for k in
+               ("type", "severity", "location", "hazchem", "expires", "description")}
+    try:
+        hazard = msgspec.convert({"id": "h" + secrets.token_hex(5), **entered,
+                                  "hazchem": entered["hazchem"].upper(),
+                                  "expires": entered["expires"] or None}, Hazard)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$.")
+        return _hazards_page(request, who, doc, 422, entered,
+                             {where.rstrip("`") or "type": message})
+    receipt = await _apply(request, who, AddHazard(
+        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        hazard=hazard))
+    _flash_receipt(request, receipt)
+    return see_other(request, "hazards_edit", premises_id=premises_id)
+
+
+@page()
+async def hazard_remove(request: Request, who: Principal) -> Response:
+    premises_id, hazard_id = request.path_params["premises_id"], request.path_params["hazard_id"]
+    await load_in_scope(request, who, premises_id)
+    form = await request.form()
+    try:
+        old = msgspec.json.decode(text(form, "old", 50_000), type=Hazard)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        raise ApiError(400, "invalid", "The form is damaged; reload it.") from None
+    receipt = await _apply(request, who, RemoveHazard(
+        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        hazard_id=hazard_id, old=old))
+    _flash_receipt(request, receipt)
+    return see_other(request, "hazards_edit", premises_id=premises_id)
+
+
+# -- conflicts and history --------------------------------------------------------------------
+
+def path_label(path: str) -> str:
+    labels = {name: label for name, label, _ in DETAIL_FIELDS}
+    labels["deleted"] = "Record deleted"
+    top, _, rest = path.partition("/")
+    if top in ("hazards", "observations"):
+        item, _, sub = rest.partition("/")
+        what = "Hazard" if top == "hazards" else "Observation"
+        return f"{what} {item}" + (f": {sub.replace('_', ' ')}" if sub else "")
+    return labels.get(top, top.replace("_", " ").capitalize())
+
+
+def shown(value: Any) -> str:
+    """A stored value as readable text."""
+    if value is None:
+        return "(empty)"
+    if isinstance(value, str):
+        return value or "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict) and "type" in value and "severity" in value:
+        parts = [HAZARD_TYPES.get(value["type"], value["type"]), value.get("severity", "")]
+        parts += [f"{k}: {value[k]}" for k in ("location", "hazchem", "expires", "description")
+                  if value.get(k)]
+        return "\n".join(p for p in parts if p)
+    return json.dumps(value, indent=1, ensure_ascii=False)
+
+
+def _editable_text(conflict: dict[str, Any]) -> str:
+    value = conflict["client"] if conflict["client"] is not None else conflict["server"]
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _combined(conflict: dict[str, Any], raw: str) -> Any:
+    """The typed value of a combined answer, shaped like the values in conflict."""
+    sample = next((v for v in (conflict["server"], conflict["client"], conflict["base"])
+                   if v is not None), "")
+    if isinstance(sample, str):
+        return raw.replace("\r\n", "\n")
+    if isinstance(sample, bool):
+        return raw.lower() in ("yes", "true", "1")
+    if isinstance(sample, int):
+        return int(raw)
+    if isinstance(sample, float):
+        return float(raw)
+    return json.loads(raw) if raw.strip() else None
+
+
+@page()
+async def conflicts(request: Request, who: Principal) -> Response:
+    db = request.app.state.db
+    items = await sqlite_store.list_conflicts(db, list(who.grounds))
+    names = {}
+    if items:
+        ids = sorted({c["premises_id"] for c in items})
+        rows = await db.execute(f"SELECT id, name FROM premises WHERE id IN "
+                                f"({', '.join('?' * len(ids))})", ids)
+        names = {r["id"]: r["name"] for r in rows}
+    return render(request, "conflicts.html", who, nav="conflicts", items=items, names=names,
+                  path_label=path_label, shown=shown)
+
+
+async def _load_conflict(request: Request, who: Principal) -> dict[str, Any]:
+    conflict = await sqlite_store.get_conflict(request.app.state.db,
+                                               request.path_params["conflict_id"])
+    if conflict is None:
+        raise ApiError(404, "not_found", "There is no such conflict.")
+    if not who.in_scope(conflict["station"]):
+        raise ApiError(403, "forbidden", "This conflict is outside your station grounds.")
+    return conflict
+
+
+@page()
+async def conflict(request: Request, who: Principal) -> Response:
+    c = await _load_conflict(request, who)
+    name = (await request.app.state.db.execute(
+        "SELECT name FROM premises WHERE id = ?", (c["premises_id"],))).single_value()
+    return render(request, "conflict.html", who, nav="conflicts", c=c, premises_name=name,
+                  label=path_label(c["path"]), shown=shown, combined=_editable_text(c),
+                  long=isinstance(c["client"], str) and len(c["client"] or "") > 60
+                  or c["path"].split("/")[0] in ("access_points", "tactical_plan",
+                                                 "environmental_plan", "risk_notes"),
+                  error=None)
+
+
+@page()
+async def resolve(request: Request, who: Principal) -> Response:
+    c = await _load_conflict(request, who)
+    form = await request.form()
+    choice = text(form, "choice", 20)
+    allowed = ("keep", "delete") if c["path"] == "deleted" else ("server", "client", "value")
+    if choice not in allowed:
+        raise ApiError(422, "invalid", "Choose one of the offered answers.")
+    value = None
+    if choice == "value":
+        try:
+            value = _combined(c, text(form, "value", 20_000))
+        except ValueError:
+            raise ApiError(422, "invalid",
+                           "The combined value does not fit this field; go back and fix it."
+                           ) from None
+    current = await load_in_scope(request, who, c["premises_id"])
+    receipt = await _apply(request, who, ResolveConflict(
+        premises_id=c["premises_id"], base_version=current.get("version", 0),
+        conflict_id=c["id"], choice=choice, value=value))  # type: ignore[arg-type]
+    if receipt.status == "rejected":
+        flash(request, "error", f"Not resolved: {receipt.message}")
+        return see_other(request, "conflict", conflict_id=c["id"])
+    flash(request, "ok", f"Resolved: {path_label(c['path'])} on {current['name']} "
+          f"(version {receipt.version}).",
+          str(request.app.url_path_for("premises", premises_id=c["premises_id"])))
+    return see_other(request, "conflicts")
+
+
+@page()
+async def history(request: Request, who: Principal) -> Response:
+    doc = await load_in_scope(request, who, request.path_params["premises_id"])
+    entries = await sqlite_store.history(request.app.state.db, doc["id"])
+    entries.reverse()
+    return render(request, "history.html", who, nav="premises", doc=doc, entries=entries,
+                  path_label=path_label, shown=shown)
 
 
 routes = [
-    Route("/premises/{premises_id}/edit", not_yet, name="premises_edit"),
-    Route("/premises/{premises_id}/hazards", not_yet, name="hazards_edit"),
-    Route("/premises/{premises_id}/notes", not_yet, name="notes_edit"),
-    Route("/premises/{premises_id}/history", not_yet, name="history"),
-    Route("/conflicts", not_yet, name="conflicts"),
+    Route("/premises/{premises_id}/edit", premises_edit, methods=["GET", "POST"],
+          name="premises_edit"),
+    Route("/premises/{premises_id}/notes", notes_edit, methods=["GET", "POST"],
+          name="notes_edit"),
+    Route("/premises/{premises_id}/hazards", hazards_edit, name="hazards_edit"),
+    Route("/premises/{premises_id}/hazards/add", hazard_add, methods=["POST"],
+          name="hazard_add"),
+    Route("/premises/{premises_id}/hazards/{hazard_id}/remove", hazard_remove,
+          methods=["POST"], name="hazard_remove"),
+    Route("/premises/{premises_id}/history", history, name="history"),
+    Route("/conflicts", conflicts, name="conflicts"),
+    Route("/conflicts/{conflict_id}", conflict, name="conflict"),
+    Route("/conflicts/{conflict_id}/resolve", resolve, methods=["POST"], name="resolve"),
 ]

@@ -263,3 +263,104 @@ async def test_admin_revokes_a_device_and_its_token_stops_working(world: World,
     me = await world.client.get("/api/me", headers=world.as_("crew"))
     assert me.status_code == 401
     assert me.json()["error"]["wipe"] is True
+
+
+# -- edits through the sync engine, conflicts, history ---------------------------------------
+
+def base_fields(page: str) -> dict[str, str]:
+    """The hidden fields an edit form carries: csrf, base and base_version."""
+    return {name: html.unescape(value) for name, value in
+            re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page)}
+
+
+async def test_edit_form_saves_through_sync_with_history_and_a_new_version(
+        world: World, as_user: Browser) -> None:
+    client = await as_user("super")
+    form = await client.get("/console/premises/p2/edit")
+    assert form.status_code == 200 and 'for="f-risk_notes"' in form.text
+    data = {**base_fields(form.text), "name": "Ashby Engineering Works", "risk_level": "1",
+            "risk_score": "80", "postcode": "CB1 3CD", "uprn": "100010001002",
+            "address": "Unit 4, Fen Lane, Ashby", "use": "Workshop", "lat": "52.21",
+            "lon": "0.14", "rvp": "Fen Lane gate", "harms": ["life_firefighter"]}
+    saved = await client.post("/console/premises/p2/edit", data=data)
+    assert saved.status_code == 303, saved.text
+    page = await client.get(saved.headers["location"])
+    assert "Saved." in page.text and "Version 2" in page.text
+    assert "Fen Lane gate" in page.text
+    from server import records
+    doc = await world.db.read(lambda c: records.get(c, "p2"))
+    assert (doc["version"], doc["risk_level"], doc["rvp"]) == (2, 1, "Fen Lane gate")
+    assert doc["harms"] == ["life_firefighter"]
+    history = await client.get("/console/premises/p2/history")
+    assert "Rendezvous point" in history.text and "Fen Lane gate" in history.text
+    assert "console-" in history.text
+
+
+async def test_invalid_edit_is_shown_on_the_form_and_not_saved(world: World,
+                                                              as_user: Browser) -> None:
+    client = await as_user("super")
+    form = await client.get("/console/premises/p1/notes")
+    response = await client.post("/console/premises/p2/edit", data={
+        **base_fields((await client.get("/console/premises/p2/edit")).text),
+        "name": "Ashby Engineering Works", "postcode": "not a postcode", "risk_level": "2"})
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.text
+    assert form.status_code == 200
+
+
+async def test_hazards_are_added_and_removed_through_sync(world: World,
+                                                         as_user: Browser) -> None:
+    client = await as_user("super")
+    page = await client.get("/console/premises/p2/hazards")
+    added = await client.post("/console/premises/p2/hazards/add", data={
+        **base_fields(page.text), "type": "lpg", "severity": "high",
+        "location": "Side yard cage", "hazchem": "2we", "expires": "", "description": ""})
+    assert added.status_code == 303
+    page = await client.get("/console/premises/p2/hazards")
+    assert "Saved." in page.text and "Side yard cage" in page.text and "2WE" in page.text
+    forms = re.findall(r'action="(/console/premises/p2/hazards/(h[0-9a-f]+)/remove)"',
+                       page.text)
+    new_id = next(h for _, h in forms if h != "h2")
+    old = html.unescape(re.search(
+        rf'hazards/{new_id}/remove".*?name="old" value="([^"]*)"', page.text, re.S).group(1))
+    removed = await client.post(f"/console/premises/p2/hazards/{new_id}/remove", data={
+        "csrf": csrf_of(page.text), "base_version": "2", "old": old})
+    assert removed.status_code == 303
+    assert "Side yard cage" not in (await client.get("/console/premises/p2")).text
+
+
+async def test_clashing_edit_becomes_a_conflict_that_can_be_resolved(
+        world: World, as_user: Browser) -> None:
+    client = await as_user("super")
+    form = await client.get("/console/premises/p1/notes")  # rendered before the device edit
+    device_id = (await world.db.execute(
+        "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id "
+        "WHERE u.username = 'super'")).single_value()
+    pushed = await world.client.post("/api/sync/push", headers=world.as_("super"), json={
+        "mutations": [{"kind": "update", "device_id": device_id, "seq": 1, "premises_id": "p1",
+                       "base_version": 1, "changes": [
+                           {"field": "risk_notes", "old": "", "new": "Oxygen moved upstairs"}]}]})
+    assert pushed.json()["receipts"][0]["status"] == "applied"
+    saved = await client.post("/console/premises/p1/notes", data={
+        **base_fields(form.text), "risk_notes": "Night staff: two"})
+    page = await client.get(saved.headers["location"])
+    assert "clash with another edit" in page.text
+    inbox = await client.get("/console/conflicts")
+    assert "Maple Court Care Home" in inbox.text and "Risk notes" in inbox.text
+    link = re.search(r'href="(/console/conflicts/[^"]+)"', inbox.text)
+    assert link
+    conflict = await client.get(link.group(1))
+    assert "Oxygen moved upstairs" in conflict.text and "Night staff: two" in conflict.text
+    resolved = await client.post(link.group(1) + "/resolve", data={
+        "csrf": csrf_of(conflict.text), "choice": "value",
+        "value": "Oxygen moved upstairs. Night staff: two"})
+    assert resolved.status_code == 303
+    assert "No open conflicts" in (await client.get("/console/conflicts")).text
+    premises = await client.get("/console/premises/p1")
+    assert "Oxygen moved upstairs. Night staff: two" in premises.text
+
+
+async def test_conflicts_of_other_grounds_are_not_shown(as_user: Browser) -> None:
+    client = await as_user("csuper")
+    assert "No open conflicts" in (await client.get("/console/conflicts")).text
+    assert (await client.get("/console/premises/p1/history")).status_code == 403
