@@ -1,0 +1,218 @@
+"""POST /api/sync/push and GET /api/sync/pull over the real app (SQLite, auth, error shapes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from conftest import World, fast_settings
+
+from server.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return fast_settings(tmp_path, max_push_mutations=5, max_concurrent_pushes=2,
+                         pull_page_rows=2)
+
+
+def device_of(w: World, user: str) -> str:
+    return w.tokens[user][3:].split("_", 1)[0]
+
+
+def update(w: World, user: str, seq: int, pid: str = "p1", field: str = "risk_notes",
+           old: Any = "", new: Any = "new notes", base: int = 1) -> dict[str, Any]:
+    return {"kind": "update", "device_id": device_of(w, user), "seq": seq, "premises_id": pid,
+            "base_version": base, "client_time": "2026-01-01T10:00:00Z",
+            "changes": [{"field": field, "old": old, "new": new}]}
+
+
+async def push(w: World, user: str, mutations: list[dict[str, Any]], **headers: str) -> Any:
+    return await w.client.post("/api/sync/push", json={"mutations": mutations},
+                               headers={**w.as_(user), **headers})
+
+
+async def pull(w: World, user: str, cursor: str = "", **params: Any) -> Any:
+    r = await w.client.get("/api/sync/pull", params={"cursor": cursor, **params},
+                           headers=w.as_(user))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def pull_all(w: World, user: str, cursor: str = "") -> tuple[dict[str, Any], list[Any], str]:
+    """Every page after `cursor`: records by id, conflicts, and the last cursor."""
+    records: dict[str, Any] = {}
+    conflicts: list[Any] = []
+    while True:
+        page = await pull(w, user, cursor)
+        for c in page["changes"]:
+            if c["type"] == "premises":
+                records[c["record"]["id"]] = c["record"]
+            else:
+                conflicts.append(c["conflict"])
+        cursor = page["cursor"]
+        if not page["more"]:
+            return records, conflicts, cursor
+
+
+async def test_a_supervisor_edit_is_applied_and_pulled_back(world: World) -> None:
+    r = await push(world, "super", [update(world, "super", 1)])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["receipts"] == [{"seq": 1, "status": "applied", "premises_id": "p1",
+                                 "version": 2}]
+    assert body["next_seq"] == 2 and body["gap"] is False
+    records, _, _ = await pull_all(world, "super")
+    assert records["p1"]["risk_notes"] == "new notes" and records["p1"]["updated_by"] == "super"
+    assert set(records) == {"p1", "p2", "p3"}  # A01 plus its extra ground B02
+
+
+async def test_a_retried_push_returns_the_stored_receipts_and_changes_nothing(world: World
+                                                                              ) -> None:
+    first = (await push(world, "super", [update(world, "super", 1)])).json()
+    again = (await push(world, "super", [update(world, "super", 1)])).json()
+    assert again == first
+    records, _, _ = await pull_all(world, "super")
+    assert records["p1"]["version"] == 2
+
+
+async def test_bad_json_is_a_400_naming_the_problem(world: World) -> None:
+    r = await world.client.post("/api/sync/push", content=b'{"mutations": [',
+                                headers=world.as_("super"))
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "malformed_json"
+    assert "JSON" in r.json()["error"]["message"]
+
+
+async def test_a_wrong_type_is_a_422_naming_the_field(world: World) -> None:
+    m = update(world, "super", 1)
+    m["seq"] = "one"
+    r = await push(world, "super", [m])
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "mutations[0].seq"
+
+
+async def test_an_unknown_mutation_kind_is_a_422(world: World) -> None:
+    r = await push(world, "super", [{**update(world, "super", 1), "kind": "explode"}])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "mutations[0].kind"
+
+
+async def test_a_mutation_for_another_device_is_a_422(world: World) -> None:
+    r = await push(world, "super", [update(world, "crew", 1)])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "mutations[0].device_id"
+
+
+async def test_an_oversized_batch_is_refused_naming_the_limit(world: World) -> None:
+    r = await push(world, "super", [update(world, "super", i) for i in range(1, 7)])
+    assert r.status_code == 413
+    assert r.json()["error"]["field"] == "mutations" and r.json()["error"]["limit"] == 5
+
+
+async def test_a_sequence_gap_is_refused_without_applying_later_mutations(world: World) -> None:
+    r = (await push(world, "super", [update(world, "super", 1),
+                                     update(world, "super", 3, new="later")])).json()
+    assert [x["seq"] for x in r["receipts"]] == [1]
+    assert r["gap"] is True and r["next_seq"] == 2
+    r = (await push(world, "super", [update(world, "super", 3, new="later")])).json()
+    assert r["receipts"] == [] and r["gap"] is True and r["next_seq"] == 2
+
+
+async def test_a_revoked_device_is_told_to_wipe(world: World) -> None:
+    await world.auth.revoke_device(device_of(world, "crew"), wipe=True)
+    r = await push(world, "crew", [update(world, "crew", 1)])
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "device_revoked" and r.json()["error"]["wipe"] is True
+
+
+async def test_crew_trying_a_supervisor_mutation_gets_a_forbidden_receipt(world: World) -> None:
+    r = (await push(world, "crew", [update(world, "crew", 1)])).json()
+    assert r["receipts"][0]["status"] == "rejected"
+    assert r["receipts"][0]["reason"] == "forbidden"
+    assert r["next_seq"] == 2  # a rejected mutation still advances the sequence
+
+
+async def test_crew_may_add_an_observation(world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved"}}
+    r = (await push(world, "crew", [obs])).json()
+    assert r["receipts"][0]["status"] == "applied"
+    records, _, _ = await pull_all(world, "crew")
+    assert records["p1"]["observations"][0]["by"] == "Casey Crew"
+
+
+async def test_editing_outside_your_grounds_is_forbidden(world: World) -> None:
+    r = (await push(world, "super", [update(world, "super", 1, pid="p4")])).json()
+    assert r["receipts"][0]["reason"] == "forbidden"
+
+
+async def test_an_unknown_premises_is_rejected(world: World) -> None:
+    r = (await push(world, "super", [update(world, "super", 1, pid="nope")])).json()
+    assert r["receipts"][0]["reason"] == "unknown_premises"
+
+
+async def test_a_stale_cursor_answers_reset(world: World) -> None:
+    page = await pull(world, "super", "not-a-cursor")
+    assert page["reset"] is True and page["total"] == 3
+
+
+async def test_pull_pages_say_more_and_count_the_scope_on_the_first(world: World) -> None:
+    first = await pull(world, "super")
+    assert first["total"] == 3 and first["more"] is True and len(first["changes"]) == 2
+    second = await pull(world, "super", first["cursor"])
+    assert second["total"] is None and second["more"] is False
+    assert len(second["changes"]) == 1
+
+
+async def test_a_shrunk_scope_lists_records_that_left_it(world: World) -> None:
+    _, _, cursor = await pull_all(world, "super")
+    await world.db.execute_write("UPDATE stations SET extra_grounds = '[]' WHERE code = 'A01'")
+    page = await pull(world, "super", cursor)
+    assert page["left_scope"] == ["p3"] and page["reset"] is False
+
+
+async def test_a_grown_scope_is_resent_from_the_start(world: World) -> None:
+    _, _, cursor = await pull_all(world, "csuper")
+    await world.db.execute_write("UPDATE stations SET extra_grounds = '[\"B02\"]' "
+                                 "WHERE code = 'C03'")
+    page = await pull(world, "csuper", cursor, limit=1)
+    assert page["total"] == 2 and page["more"] is True and len(page["changes"]) == 1
+    records, _, _ = await pull_all(world, "csuper", cursor)
+    assert set(records) == {"p3", "p4"}
+
+
+async def test_an_old_protocol_is_a_426(world: World) -> None:
+    r = await push(world, "super", [update(world, "super", 1)], **{"Watchbook-Protocol": "0"})
+    assert r.status_code == 426 and r.json()["error"]["code"] == "upgrade_required"
+    r = await world.client.post("/api/sync/push", headers=world.as_("super"), json={
+        "protocol": 0, "mutations": [update(world, "super", 1)]})
+    assert r.status_code == 426
+
+
+async def test_pushes_beyond_the_concurrency_cap_get_429_with_retry_after(world: World) -> None:
+    world.app.state.sync.active_pushes = 2
+    try:
+        r = await push(world, "super", [update(world, "super", 1)])
+    finally:
+        world.app.state.sync.active_pushes = 0
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+async def test_a_clash_comes_back_as_a_conflict_receipt_and_pulls(world: World) -> None:
+    await push(world, "super", [update(world, "super", 1, new="from super")])
+    r = (await push(world, "admin", [update(world, "admin", 1, new="from admin")])).json()
+    assert r["receipts"][0]["status"] == "conflict"
+    [cid] = r["receipts"][0]["conflict_ids"]
+    _, conflicts, _ = await pull_all(world, "super")
+    assert [(c["id"], c["server"], c["client"]) for c in conflicts] == [
+        (cid, "from super", "from admin")]
+    assert conflicts[0]["server_author"]["user"] == "super"
+
+
+def test_openapi_operations_use_msgspec_types() -> None:
+    from server.sync_api import OPENAPI_OPERATIONS
+    types = [t for op in OPENAPI_OPERATIONS for t in op[3:5] if t is not None]
+    schemas, components = msgspec.json.schema_components(types)
+    assert "PushRequest" in components and "PullResponse" in components
