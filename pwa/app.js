@@ -1,0 +1,178 @@
+// The composition root: builds the session, replica, sync client and service worker wiring,
+// routes location.hash to one view at a time, and keeps the badge and notices current.
+
+import { h, replace } from './page/dom.js';
+import { Replica } from './page/replica.js';
+import { Session } from './page/session.js';
+import { enqueue, Sync } from './page/sync.js';
+import { ago } from './page/time.js';
+import { applyUpdate, registerWorker } from './page/updates.js';
+import { renderBadge } from './page/views/badge.js';
+import { conflictsView } from './page/views/conflicts.js';
+import { deviceView, progress } from './page/views/device.js';
+import { editView } from './page/views/edit.js';
+import { listView } from './page/views/list.js';
+import { nearestView } from './page/views/nearest.js';
+import { observeView } from './page/views/observe.js';
+import { premisesView } from './page/views/premises.js';
+import { signinView } from './page/views/signin.js';
+
+const THEME_KEY = 'watchbook.theme';
+const ROUTES = [
+  [/^#?\/?$/, listView, 'Premises'],
+  [/^#\/nearest$/, nearestView, 'Nearest premises'],
+  [/^#\/p\/([^/]+)$/, premisesView, 'Premises'],
+  [/^#\/p\/([^/]+)\/edit$/, editView, 'Edit premises'],
+  [/^#\/p\/([^/]+)\/observe$/, observeView, 'Add observation'],
+  [/^#\/conflicts$/, conflictsView, 'Conflicts'],
+  [/^#\/sync$/, deviceView, 'Sync and device'],
+  [/^#\/signin$/, signinView, 'Sign in'],
+];
+
+const el = { main: document.getElementById('main'), badge: document.getElementById('badge'),
+  nav: document.getElementById('nav'), notices: document.getElementById('notices'),
+  dialog: document.getElementById('dialog') };
+const session = new Session();
+const replica = new Replica();
+const sync = new Sync(replica, session);
+let current = null;
+let currentHash = null;
+let update = { reg: null, blocked: null };
+
+const app = {
+  state: {}, vocab: null, session, replica, sync,
+  go(hash) { if (location.hash === hash) render(); else location.hash = hash; },
+  async queue(mutations, notes) {
+    await enqueue(session, mutations, notes);
+    await replica.reloadOutbox();
+    sync.requestWake();
+    if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
+  },
+  async signedIn() {
+    await replica.load();
+    await sync.loadStatus();
+    app.go('#/');
+    sync.run('signin', { force: true });
+  },
+  async signOut() {
+    if (replica.pending().length) await sync.run('manual', { force: true });
+    await replica.reloadOutbox();
+    const left = replica.pending().length;
+    if (left && !await ask('Changes not sent',
+      `${left} change${left === 1 ? '' : 's'} could not be sent to the server. Signing out now deletes ${left === 1 ? 'it' : 'them'} from this device.`,
+      'Delete changes and sign out', 'Stay signed in')) return;
+    await session.wipe('Signed out. This device no longer holds any premises data.');
+    app.go('#/');
+  },
+  toggleTheme() {
+    const dark = document.documentElement.dataset.theme
+      ? document.documentElement.dataset.theme === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+    const next = dark ? 'light' : 'dark';
+    localStorage.setItem(THEME_KEY, next);
+    document.documentElement.dataset.theme = next;
+  },
+};
+
+function ask(title, message, yes, no) {
+  return new Promise((resolve) => {
+    const done = (v) => { el.dialog.close(); resolve(v); };
+    replace(el.dialog, h('h2', { id: 'dialog-title' }, title), h('p', null, message),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'danger', onclick: () => done(true) }, yes),
+        h('button', { type: 'button', class: 'primary', onclick: () => done(false) }, no)));
+    el.dialog.addEventListener('cancel', () => resolve(false), { once: true });
+    el.dialog.showModal();
+  });
+}
+
+function renderNav() {
+  if (!session.signedIn) { replace(el.nav); return; }
+  const here = location.hash || '#/';
+  const link = (href, text) => h('a', { href, 'aria-current': here === href ? 'page' : null }, text);
+  replace(el.nav, link('#/', 'List'), link('#/nearest', 'Nearest'),
+    session.canEdit ? link('#/conflicts', 'Conflicts') : null, link('#/sync', 'Sync'));
+}
+
+function renderNotices() {
+  const items = [];
+  if (update.reg) {
+    items.push(h('div', { class: 'notice info', id: 'update-notice', role: 'status' },
+      update.blocked ? 'A new version is ready. It will install once the changes made by this version are sent.'
+        : 'A new version is ready — reload',
+      h('button', { type: 'button', id: 'update-reload', onclick: () => applyUpdate(update.reg) }, 'Reload')));
+  }
+  if (session.signedIn && session.expired) {
+    const n = replica.pending().length;
+    items.push(h('div', { class: 'notice warn', role: 'alert', id: 'expired-notice' },
+      n ? `Sign in to send ${n} change${n === 1 ? '' : 's'}` : 'Your sign-in has expired.',
+      h('a', { class: 'button', href: '#/signin' }, 'Sign in')));
+  }
+  if (session.signedIn) {
+    const s = sync.state;
+    const age = s.lastOk ? `Data from ${ago(s.lastOk)}` : 'No data downloaded yet';
+    items.push(h('p', { class: s.error ? 'freshness stale' : 'freshness', id: 'freshness' },
+      age, s.error ? ` — last sync failed: ${s.error}` : '', s.running ? ' — syncing now' : ''));
+    items.push(progress(app));
+  }
+  replace(el.notices, items);
+}
+
+function chrome() { renderBadge(app, el.badge); renderNav(); renderNotices(); }
+
+function render() {
+  const hash = location.hash || '#/';
+  let view = signinView, params = {}, title = 'Sign in';
+  if (session.signedIn || hash === '#/signin') {
+    for (const [re, fn, t] of ROUTES) {
+      const m = hash.match(re);
+      if (m) { view = fn; params = { id: m[1] && decodeURIComponent(m[1]) }; title = t; break; }
+    }
+  }
+  const focusedId = document.activeElement?.id;
+  current = view(app, params);
+  replace(el.main, current.node);
+  document.title = `${title} — Watchbook`;
+  if (hash !== currentHash) {
+    currentHash = hash;
+    (current.focus || el.main).focus({ preventScroll: false });
+    window.scrollTo(0, 0);
+  } else if (focusedId) document.getElementById(focusedId)?.focus();
+  chrome();
+}
+
+// Data changed under the view: refresh it in place, but never rebuild a form being filled in.
+function refresh() {
+  chrome();
+  if (!current || current.keep) return;
+  if (current.refresh) current.refresh(); else render();
+}
+
+async function start() {
+  const theme = localStorage.getItem(THEME_KEY);
+  if (theme) document.documentElement.dataset.theme = theme;
+  app.vocab = await (await fetch('/pwa/vocab.json')).json();
+  await session.load();
+  if (session.signedIn) { await replica.load(); await sync.loadStatus(); }
+  addEventListener('hashchange', render);
+  replica.addEventListener('change', refresh);
+  sync.addEventListener('status', () => { chrome(); if (current?.refresh && sync.state.downloading) current.refresh(); });
+  sync.addEventListener('synced', () => { app.worker?.update().catch(() => {}); });
+  session.addEventListener('change', () => {
+    if (!session.signedIn) { replica.clear(); app.state = {}; }
+    render();
+  });
+  addEventListener('online', chrome);
+  addEventListener('offline', chrome);
+  setInterval(chrome, 60000);
+  render();
+  registerWorker({
+    onWaiting: (reg) => { update = { reg, blocked: null }; chrome(); },
+    onBlocked: (info) => { update.blocked = info; chrome(); sync.run('update', { force: true }); },
+  }).then((reg) => { app.worker = reg; }).catch((e) => console.warn('watchbook: service worker', e));
+  if (session.signedIn) sync.start(); else {
+    session.addEventListener('change', () => { if (session.signedIn && !app.started) { app.started = true; sync.start(); } });
+  }
+  if (session.signedIn) app.started = true;
+  document.documentElement.dataset.ready = 'true';
+}
+
+start();

@@ -1,0 +1,154 @@
+// The device's replica in IndexedDB, and the only module that touches IndexedDB.
+// Shared by the page and the service worker. Stores: premises (server copies, by id),
+// conflicts (by id), outbox (this device's edits, in order), meta (token, user, cursor, ...).
+// No network and no UI here; every multi-store write is one transaction.
+
+const NAME = 'watchbook';
+const VERSION = 1;
+export const OUTBOX_SCHEMA = 1; // bump when an outbox entry's shape changes; see sw.js
+
+let opening = null;
+
+// The one bridge from IDBRequest to a promise.
+export function promised(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+// A transaction's outcome: IDB commits on its own once no request is pending, so callers queue
+// every request synchronously and then await this.
+function finished(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = tx.onerror = () => reject(tx.error || new DOMException('aborted', 'AbortError'));
+  });
+}
+
+export function open() {
+  if (!opening) {
+    opening = new Promise((resolve, reject) => {
+      const req = indexedDB.open(NAME, VERSION);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        db.createObjectStore('premises', { keyPath: 'id' });
+        db.createObjectStore('conflicts', { keyPath: 'id' });
+        db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true });
+        db.createObjectStore('meta');
+      };
+      req.onsuccess = () => {
+        const db = req.result;
+        // Another tab or a new service worker wants a newer schema: let it, reopen later.
+        db.onversionchange = () => { db.close(); opening = null; };
+        db.onclose = () => { opening = null; };
+        resolve(db);
+      };
+      req.onerror = () => { opening = null; reject(req.error); };
+      req.onblocked = () => console.warn('watchbook: IndexedDB upgrade blocked by another tab');
+    });
+  }
+  return opening;
+}
+
+async function run(stores, mode, body) {
+  const db = await open();
+  const tx = db.transaction(stores, mode, { durability: 'relaxed' });
+  const result = body(tx);
+  await finished(tx);
+  return result instanceof Promise ? result : result;
+}
+
+async function read(store, fn) {
+  const db = await open();
+  return promised(fn(db.transaction(store, 'readonly').objectStore(store)));
+}
+
+// -- meta --------------------------------------------------------------------------------------
+
+export function getMeta(key) { return read('meta', (s) => s.get(key)); }
+
+export async function getMetas(keys) {
+  const out = {};
+  await run(['meta'], 'readonly', (tx) => {
+    const store = tx.objectStore('meta');
+    for (const k of keys) store.get(k).onsuccess = (e) => { out[k] = e.target.result; };
+  });
+  return out;
+}
+
+export function setMeta(values) {
+  return run(['meta'], 'readwrite', (tx) => {
+    const store = tx.objectStore('meta');
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) store.delete(k); else store.put(v, k);
+    }
+  });
+}
+
+// -- premises and conflicts ----------------------------------------------------------------------
+
+export function allPremises() { return read('premises', (s) => s.getAll()); }
+export function getPremises(id) { return read('premises', (s) => s.get(id)); }
+export function countPremises() { return read('premises', (s) => s.count()); }
+export function allConflicts() { return read('conflicts', (s) => s.getAll()); }
+
+// One pulled page: records, tombstones, conflicts and the new cursor in one transaction, so a
+// cursor is never saved ahead of the data it covers.
+export function applyPage({ records = [], removed = [], conflicts = [], clear = false, meta = {} }) {
+  return run(['premises', 'conflicts', 'meta'], 'readwrite', (tx) => {
+    const premises = tx.objectStore('premises');
+    const conflictStore = tx.objectStore('conflicts');
+    if (clear) { premises.clear(); conflictStore.clear(); }
+    for (const r of records) premises.put(r);
+    for (const id of removed) premises.delete(id);
+    for (const c of conflicts) conflictStore.put(c);
+    const metaStore = tx.objectStore('meta');
+    for (const [k, v] of Object.entries(meta)) metaStore.put(v, k);
+  });
+}
+
+// -- outbox ------------------------------------------------------------------------------------
+
+export function outbox() { return read('outbox', (s) => s.getAll()); }
+
+// Queue mutations (already numbered by the caller) with the meta that numbers them.
+export function enqueue(entries, meta = {}) {
+  return run(['outbox', 'meta'], 'readwrite', (tx) => {
+    const store = tx.objectStore('outbox');
+    for (const e of entries) store.add({ schema: OUTBOX_SCHEMA, status: 'pending', ...e });
+    const metaStore = tx.objectStore('meta');
+    for (const [k, v] of Object.entries(meta)) metaStore.put(v, k);
+  });
+}
+
+export function putOutbox(entries, meta = {}) {
+  return run(['outbox', 'meta'], 'readwrite', (tx) => {
+    const store = tx.objectStore('outbox');
+    for (const e of entries) store.put(e);
+    const metaStore = tx.objectStore('meta');
+    for (const [k, v] of Object.entries(meta)) metaStore.put(v, k);
+  });
+}
+
+export function deleteOutbox(keys) {
+  return run(['outbox'], 'readwrite', (tx) => {
+    const store = tx.objectStore('outbox');
+    for (const n of keys) store.delete(n);
+  });
+}
+
+// The schemas of entries still waiting to be sent (the service worker checks them before an
+// update takes over).
+export async function pendingOutboxSchemas() {
+  const entries = await outbox();
+  return [...new Set(entries.filter((e) => e.status === 'pending').map((e) => e.schema))];
+}
+
+// -- the whole replica ---------------------------------------------------------------------------
+
+export function wipe() {
+  return run(['premises', 'conflicts', 'outbox', 'meta'], 'readwrite', (tx) => {
+    for (const name of ['premises', 'conflicts', 'outbox', 'meta']) tx.objectStore(name).clear();
+  });
+}

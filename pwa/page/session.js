@@ -1,0 +1,84 @@
+// Who is signed in on this device: enrolment (online, once), the device token in IndexedDB,
+// expiry (401 keeps the outbox), revoke-and-wipe, sign-out, storage persistence and eviction.
+
+import * as db from '../db.js';
+import { call } from './api.js';
+
+const MARKER = 'watchbook.replica'; // localStorage: "this browser held a replica"
+
+export class Session extends EventTarget {
+  constructor() {
+    super();
+    this.token = null; this.user = null; this.deviceId = null;
+    this.expired = false; this.evicted = false; this.wiped = '';
+    this.persisted = null;
+  }
+
+  get signedIn() { return Boolean(this.token && this.user); }
+  get canEdit() { return ['supervisor', 'admin'].includes(this.user?.role); }
+  emit() { this.dispatchEvent(new Event('change')); }
+
+  async load() {
+    const m = await db.getMetas(['token', 'user', 'device_id', 'expired']);
+    Object.assign(this, { token: m.token || null, user: m.user || null,
+      deviceId: m.device_id || null, expired: Boolean(m.expired) });
+    // IndexedDB empty but this browser held a replica: the browser evicted it. Say so.
+    const marker = localStorage.getItem(MARKER);
+    this.evicted = Boolean(marker) && !this.token;
+    this.lastUser = marker ? JSON.parse(marker).username : '';
+    this.persisted = await navigator.storage?.persisted?.().catch(() => null) ?? null;
+  }
+
+  // Enrol this device with username and password (online). A re-sign-in after expiry must be
+  // the same person, so the queued edits keep their author.
+  async signIn(username, password) {
+    if (this.user && this.expired && username !== this.user.username) {
+      throw new Error(`Changes waiting here belong to ${this.user.username}; sign in as them.`);
+    }
+    const name = `${navigator.userAgentData?.platform || 'Browser'} (${new Date().toLocaleDateString('en-GB')})`;
+    const res = await call('/devices/enrol', { method: 'POST',
+      body: { username, password, device_name: name.slice(0, 100) } });
+    const reenrol = this.expired && this.deviceId && this.deviceId !== res.device_id;
+    const meta = { token: res.token, user: res.user, device_id: res.device_id, expired: undefined };
+    if (!this.user || this.user.username !== res.user.username) meta.next_seq = 1;
+    if (reenrol) meta.next_seq = 1; // a new device: the server counts its seq from 1 again
+    await db.setMeta(meta);
+    Object.assign(this, { token: res.token, user: res.user, deviceId: res.device_id,
+      expired: false, evicted: false, wiped: '' });
+    if (reenrol) await renumberPending(res.device_id);
+    localStorage.setItem(MARKER, JSON.stringify({ username: res.user.username }));
+    await this.persist();
+    this.emit();
+    return res.user;
+  }
+
+  async persist() {
+    try {
+      this.persisted = (await navigator.storage?.persisted?.()) || (await navigator.storage?.persist?.()) || false;
+    } catch { this.persisted = false; }
+  }
+
+  // The server refused the token. Revoked with wipe: clear everything. Otherwise keep the
+  // replica and the outbox and ask the person to sign in again.
+  async rejected(err) {
+    if (err.revoked && err.wipe) return this.wipe('This device was revoked by an administrator; its data has been removed.');
+    await db.setMeta({ expired: true });
+    this.expired = true;
+    this.emit();
+    return null;
+  }
+
+  async wipe(reason = '') {
+    await db.wipe();
+    localStorage.removeItem(MARKER);
+    Object.assign(this, { token: null, user: null, deviceId: null, expired: false, wiped: reason,
+      evicted: false });
+    this.emit();
+  }
+}
+
+async function renumberPending(deviceId) {
+  const entries = (await db.outbox()).filter((e) => e.status === 'pending').sort((a, b) => a.n - b.n);
+  const renumbered = entries.map((e, i) => ({ ...e, mutation: { ...e.mutation, seq: i + 1, device_id: deviceId } }));
+  await db.putOutbox(renumbered, { next_seq: entries.length + 1 });
+}

@@ -1,0 +1,200 @@
+// The browser sync client (docs/sync-protocol.md): push the outbox in numbered batches, then
+// pull pages of changes from the saved cursor, one tab at a time (navigator.locks).
+// Triggers: start, `online`, page visible, a timer, "Sync now", Background Sync wake-ups.
+// Never holds an IndexedDB transaction across a request; each pulled page is one transaction.
+
+import * as db from '../db.js';
+import { call } from './api.js';
+
+const PUSH_BATCH = 100;
+const TIMER_MS = 5 * 60 * 1000;
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+
+export class Sync extends EventTarget {
+  constructor(replica, session) {
+    super();
+    this.replica = replica;
+    this.session = session;
+    this.state = { running: false, phase: '', done: 0, total: null, error: '', lastOk: null };
+    this.failures = 0;
+    this.notBefore = 0;
+    this.channel = 'BroadcastChannel' in self ? new BroadcastChannel('watchbook-sync') : null;
+    if (this.channel) {
+      this.channel.onmessage = (e) => {
+        if (e.data === 'synced') this.replica.load().then(() => this.loadStatus());
+      };
+    }
+  }
+
+  async loadStatus() {
+    const m = await db.getMetas(['last_sync_ok', 'last_sync_error', 'initial']);
+    Object.assign(this.state, { lastOk: m.last_sync_ok || null, error: m.last_sync_error || '' });
+    if (m.initial && !m.initial.complete) Object.assign(this.state, m.initial);
+    this.emit();
+  }
+
+  emit() { this.dispatchEvent(new Event('status')); }
+
+  // Wire up the triggers; Background Sync only wakes us (the service worker pings the page).
+  start() {
+    addEventListener('online', () => this.run('online'));
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.run('visible');
+    });
+    setInterval(() => this.run('timer'), TIMER_MS);
+    navigator.serviceWorker?.addEventListener('message', (e) => {
+      if (e.data?.type === 'sync-wake') this.run('wake');
+    });
+    return this.run('start');
+  }
+
+  async requestWake() {
+    try {
+      const reg = await navigator.serviceWorker?.ready;
+      await reg?.sync?.register('watchbook-sync');
+    } catch { /* Background Sync is optional */ }
+  }
+
+  // One sync, if no other tab is syncing. `force` (the button) ignores the backoff.
+  async run(reason = 'manual', { force = false } = {}) {
+    if (!this.session.token || this.session.expired) return 'signed-out';
+    if (!force && Date.now() < this.notBefore) return 'backoff';
+    if (!navigator.onLine && reason !== 'manual') return this.fail('offline');
+    if (!navigator.locks) return this.locked();
+    return navigator.locks.request('watchbook-sync', { ifAvailable: true },
+      (lock) => (lock ? this.locked() : 'busy'));
+  }
+
+  async locked() {
+    if (this.state.running) return 'busy';
+    this.state.running = true;
+    this.state.error = '';
+    this.emit();
+    try {
+      await this.push();
+      await this.pull();
+      await this.push(); // resolutions or edits made while pulling
+      const now = new Date().toISOString();
+      await db.setMeta({ last_sync_ok: now, last_sync_error: undefined });
+      Object.assign(this.state, { lastOk: now, error: '', phase: '' });
+      this.failures = 0;
+      this.notBefore = 0;
+      this.channel?.postMessage('synced');
+      this.dispatchEvent(new Event('synced'));
+      return 'ok';
+    } catch (err) {
+      return this.fail(err);
+    } finally {
+      this.state.running = false;
+      this.emit();
+    }
+  }
+
+  async fail(err) {
+    if (err && err.status === 401) {
+      await this.session.rejected(err);
+      this.state.error = err.revoked ? 'device revoked' : 'sign in again';
+    } else {
+      this.state.error = typeof err === 'string' ? err
+        : err?.offline ? 'offline' : (err?.message || String(err));
+      this.failures += 1;
+      const wait = err?.retryAfter ? err.retryAfter * 1000
+        : Math.min(MAX_BACKOFF_MS, 5000 * 2 ** (this.failures - 1)) * (0.75 + Math.random() / 2);
+      this.notBefore = Date.now() + wait;
+    }
+    await db.setMeta({ last_sync_error: this.state.error }).catch(() => {});
+    this.emit();
+    return 'failed';
+  }
+
+  // -- push --------------------------------------------------------------------------------------
+
+  async push() {
+    for (let round = 0; round < 1000; round += 1) {
+      await this.replica.reloadOutbox();
+      const pending = this.replica.pending();
+      if (!pending.length) return;
+      this.state.phase = `Sending ${pending.length} change${pending.length === 1 ? '' : 's'}`;
+      this.emit();
+      const batch = pending.slice(0, PUSH_BATCH);
+      const res = await call('/sync/push', { token: this.session.token, method: 'POST',
+        body: { mutations: batch.map((e) => e.mutation), protocol: 1 } });
+      const bySeq = new Map(res.receipts.map((r) => [r.seq, r]));
+      const settled = [];
+      for (const e of batch) {
+        const receipt = bySeq.get(e.mutation.seq);
+        if (!receipt) continue;
+        settled.push({ ...e, status: receiptStatus(receipt), receipt, settled_at: new Date().toISOString() });
+      }
+      if (res.gap && !settled.length) await this.renumber(res.next_seq);
+      await db.putOutbox(settled, { next_seq: Math.max(res.next_seq, await this.nextSeq()) });
+      if (!settled.length && !res.gap) throw new Error('the server returned no receipts');
+      await this.replica.reloadOutbox();
+    }
+  }
+
+  async nextSeq() { return (await db.getMeta('next_seq')) || 1; }
+
+  // The server expects `next` (e.g. this device was re-enrolled): number pending edits from there.
+  async renumber(next) {
+    const pending = this.replica.pending();
+    const device = this.session.deviceId;
+    const renumbered = pending.map((e, i) => ({ ...e,
+      mutation: { ...e.mutation, seq: next + i, device_id: device } }));
+    await db.putOutbox(renumbered, { next_seq: next + pending.length });
+  }
+
+  // -- pull --------------------------------------------------------------------------------------
+
+  async pull() {
+    let { cursor, initial } = await db.getMetas(['cursor', 'initial']);
+    initial = initial || { complete: false, done: 0, total: null };
+    for (let page = 0; page < 100000; page += 1) {
+      const res = await call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
+        { token: this.session.token, timeout: 60000 });
+      const records = [], removed = [...(res.left_scope || [])], conflicts = [];
+      for (const ch of res.changes) {
+        if (ch.type === 'premises') {
+          if (ch.record.deleted) removed.push(ch.record.id); else records.push(ch.record);
+        } else if (ch.type === 'conflict') conflicts.push(ch.conflict);
+      }
+      const clear = Boolean(res.reset);
+      if (clear || !cursor) initial = { complete: false, done: 0, total: res.total ?? null };
+      if (!initial.complete) {
+        initial.done += records.length;
+        if (res.total != null) initial.total = res.total;
+        if (!res.more) initial.complete = true;
+        Object.assign(this.state, { phase: 'Downloading premises', done: initial.done,
+          total: initial.total, downloading: !initial.complete });
+        this.emit();
+      }
+      cursor = res.cursor;
+      await db.applyPage({ records, removed, conflicts, clear,
+        meta: { cursor, initial: { ...initial } } });
+      this.replica.applyPage({ records, removed, conflicts, clear });
+      if (!res.more) break;
+    }
+    this.state.downloading = false;
+    this.replica.rebuild();
+  }
+}
+
+function receiptStatus(r) {
+  if (r.status === 'applied' || r.status === 'merged') return 'saved';
+  return r.status; // 'conflict' | 'rejected'
+}
+
+// Queue mutations from this device: number them (seq 1, 2, 3 ... per device) under a lock so
+// two tabs never hand out the same number.
+export async function enqueue(session, mutations, notes = []) {
+  const work = async () => {
+    const next = (await db.getMeta('next_seq')) || 1;
+    const now = new Date().toISOString();
+    const entries = mutations.map((m, i) => ({
+      ...(notes[i] || {}), created_at: now,
+      mutation: { ...m, seq: next + i, device_id: session.deviceId, client_time: now },
+    }));
+    await db.enqueue(entries, { next_seq: next + mutations.length });
+  };
+  if (navigator.locks) await navigator.locks.request('watchbook-outbox', work); else await work();
+}

@@ -1,0 +1,52 @@
+// Conflicts (supervisors): base, server and this-device values side by side; keep one or write
+// a combined value. The resolution is queued and synced like any edit.
+
+import { h } from '../dom.js';
+import { resolveMutation } from '../edits.js';
+
+function show(value) {
+  if (value === null || value === undefined || value === '') return h('em', { class: 'muted' }, '(empty)');
+  return typeof value === 'string' ? value : JSON.stringify(value, null, 1);
+}
+
+function label(app, path) {
+  const [head, id, field] = path.split('/');
+  if (head === 'hazards') return field ? `Hazard ${id}: ${field}` : `Hazard ${id}`;
+  if (head === 'deleted') return 'Record deleted';
+  return head.replace(/_/g, ' ');
+}
+
+function conflictCard(app, c) {
+  const r = app.replica.get(c.premises_id);
+  const textual = typeof c.server === 'string' || typeof c.client === 'string';
+  const combined = textual ? h('textarea', { id: `combine-${c.id}`, rows: 4,
+    value: [c.server, c.client].filter((x) => typeof x === 'string' && x).join('\n') }) : null;
+  const resolve = async (choice, value) => {
+    await app.queue([resolveMutation(c, choice, value)], [{ path: c.path, value: choice === 'value' ? value : choice === 'client' ? c.client : c.server }]);
+  };
+  const pane = (title, value, who) => h('div', { class: 'pane' }, h('h3', null, title),
+    who ? h('p', { class: 'muted small' }, who) : null, h('pre', { class: 'value' }, show(value)));
+  const isDelete = c.path === 'deleted';
+  return h('li', { class: 'card conflict', 'data-conflict': c.id },
+    h('h2', null, r ? h('a', { href: `#/p/${encodeURIComponent(c.premises_id)}` }, r.name) : c.premises_id, ` — ${label(app, c.path)}`),
+    h('div', { class: 'panes' },
+      pane('Before both edits', c.base),
+      pane('On the server', c.server, c.server_author ? `by ${c.server_author.user}` : ''),
+      pane('From the device', c.client, c.client_author ? `by ${c.client_author.user}${c.client_author.client_time ? `, ${c.client_author.client_time.slice(0, 16).replace('T', ' ')}` : ''}` : '')),
+    h('div', { class: 'actions' },
+      isDelete ? [h('button', { type: 'button', onclick: () => resolve('keep') }, 'Keep the record'),
+        h('button', { type: 'button', onclick: () => resolve('delete') }, 'Delete the record')]
+        : [h('button', { type: 'button', onclick: () => resolve('server') }, 'Keep server value'),
+          h('button', { type: 'button', onclick: () => resolve('client') }, 'Keep device value')]),
+    combined ? h('div', { class: 'field' }, h('label', { for: `combine-${c.id}` }, 'Or write a combined value'), combined,
+      h('button', { type: 'button', class: 'primary', onclick: () => resolve('value', combined.value) }, 'Save combined value')) : null);
+}
+
+export function conflictsView(app) {
+  const list = app.replica.openConflicts();
+  const node = h('section', { class: 'conflicts' }, h('h1', null, 'Conflicts'),
+    h('p', { class: 'muted' }, 'Two people changed the same thing. The record keeps the server value until you choose.'),
+    list.length ? h('ul', { class: 'plain' }, list.map((c) => conflictCard(app, c)))
+      : h('p', { class: 'card' }, 'No open conflicts.'));
+  return { node };
+}

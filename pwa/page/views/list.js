@@ -1,0 +1,45 @@
+// The premises list for the station grounds, searched as you type (offline, in memory).
+
+import { h, replace } from '../dom.js';
+import { isOverdue } from '../time.js';
+import { hazardChip, pendingMark, riskLevel } from './parts.js';
+
+const SHOW = 100;
+
+export function resultItem(app, r, extra = null) {
+  const types = [...new Set((r.hazards || []).map((x) => x.type))];
+  return h('li', null, h('a', { class: 'result', href: `#/p/${encodeURIComponent(r.id)}` },
+    h('span', { class: 'result-head' }, h('strong', { class: 'result-name' }, r.name),
+      extra, riskLevel(r.risk_level), pendingMark(Boolean(r._pending && r._pending.size)),
+      isOverdue(r.next_review_due) ? h('span', { class: 'chip overdue' }, 'Review overdue') : null),
+    h('span', { class: 'result-address' }, [r.address, r.postcode].filter(Boolean).join(', '),
+      r.uprn ? ` · UPRN ${r.uprn}` : ''),
+    types.length ? h('span', { class: 'chips' }, types.slice(0, 4).map((t) => hazardChip(app, t)),
+      types.length > 4 ? h('span', { class: 'chip' }, `+${types.length - 4} more`) : null) : null));
+}
+
+export function listView(app) {
+  const results = h('ol', { class: 'results', id: 'results' });
+  const count = h('p', { class: 'count', id: 'count', role: 'status', 'aria-live': 'polite' });
+  const input = h('input', { type: 'search', id: 'q', autocomplete: 'off', spellcheck: 'false',
+    value: app.state.query || '', 'aria-describedby': 'count',
+    placeholder: 'Name, address, postcode or UPRN', oninput: () => { app.state.query = input.value; update(); } });
+
+  function update() {
+    if (!app.replica.size) {
+      replace(count, app.sync.state.downloading ? 'Downloading premises…' : 'No premises on this device yet.');
+      replace(results);
+      return;
+    }
+    const { total, items } = app.replica.index.search(input.value, SHOW);
+    replace(count, total > items.length ? `Showing ${items.length} of ${total} premises` : `${total} premises`);
+    replace(results, items.map((r) => resultItem(app, r)));
+  }
+  update();
+  const grounds = app.session.user?.grounds?.join(', ');
+  const node = h('section', { class: 'list' },
+    h('h1', null, 'Premises', grounds ? h('span', { class: 'sub' }, ` · grounds ${grounds}`) : null),
+    h('div', { class: 'search' }, h('label', { for: 'q' }, 'Search premises'), input),
+    count, results);
+  return { node, refresh: update, focus: input };
+}
