@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-import msgspec
 
 from sync import record
 
