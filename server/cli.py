@@ -138,6 +138,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for problem in result.skipped:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"Imported {result.written} premises"
+          + (f", {result.unchanged} unchanged" if result.unchanged else "")
           + (f", skipped {len(result.skipped)} invalid row(s)" if result.skipped else ""))
     return 0
 

@@ -5,14 +5,16 @@ GeoJSON: a FeatureCollection of Points [lon, lat] with the record as properties)
 rules: check the whole file first, report every bad row as "line N, field F: problem" (CSV file
 line; GeoJSON "feature N" is `features[N]`), write nothing unless all rows pass (or skip the bad
 ones when asked), then write everything in one transaction. Sensitive fields stay out of exports
-unless asked; a replaced record keeps its stored value of any field the file does not carry
-(so re-importing an export without sensitive fields never wipes key box codes).
+unless asked. A replaced record keeps its stored value of any field the file does not carry
+(re-importing an export without sensitive fields never wipes key box codes); a changed one gets
+a new version, the importer's stamp and a history (audit) entry; an identical one is left alone.
 Must not know about HTTP or sync rules beyond versions and review dates.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -26,7 +28,9 @@ import msgspec
 from server import records
 from server.database import Database
 from server.settings import Settings
+from server.sqlite_store import run_tx
 from sync.record import SENSITIVE_FIELDS, Premises, next_review_due, to_dict
+from sync.store import Tx
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(Premises))
 LIST_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Premises)
@@ -50,7 +54,8 @@ class Problem:
 
 @dataclass
 class ImportResult:
-    written: int = 0
+    written: int = 0    # records created or changed
+    unchanged: int = 0  # rows identical to the stored record: left alone, version kept
     skipped: list[Problem] = field(default_factory=list)
 
 
@@ -282,15 +287,18 @@ def check(rows: Iterable[Row], stations: set[str],
     return valid, problems
 
 
-# Kept from the stored record whatever the file says: the server maintains them.
-_KEPT = frozenset({"version", "next_review_due"})
+# The server maintains these: never taken from the file for a stored record.
+_STAMPS = frozenset({"version", "next_review_due", "updated_at", "updated_by"})
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, int],
-           progress: Progress | None) -> int:
-    """Merge with stored records, set review dates and versions, insert in chunks.
-
-    Runs inside the caller's one transaction.
+           by: str, now: str, progress: Progress | None) -> tuple[int, int]:
+    """Merge with stored records, set review dates and versions, insert in chunks, audit
+    the changed ones. Runs inside the caller's one transaction; returns (written, unchanged).
     """
     stored: dict[str, dict[str, Any]] = {}
     ids = [r.doc["id"] for r in rows]
@@ -299,25 +307,42 @@ def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, i
         stored.update((i, msgspec.json.decode(d)) for i, d in conn.execute(
             f"SELECT id, doc FROM premises WHERE id IN ({', '.join('?' * len(chunk))})",
             chunk))
-    docs = []
+    docs, audit, unchanged = [], [], 0
     for row in rows:
         doc, old = row.doc, stored.get(row.doc["id"])
-        if old is not None:
-            for name in FIELDS:
-                if name not in row.present and name not in _KEPT and name in old:
-                    doc[name] = old[name]
-            doc["version"] = int(old.get("version", 0)) + 1
-        else:
+        if old is None:
             doc["version"] = max(1, doc["version"])
-        doc["next_review_due"] = next_review_due(doc["assessed_at"], doc["risk_level"],
-                                                 intervals)
+            doc["next_review_due"] = next_review_due(doc["assessed_at"], doc["risk_level"],
+                                                     intervals)
+            docs.append(doc)
+            continue
+        for name in FIELDS:
+            if (name not in row.present or name in _STAMPS) and name in old:
+                doc[name] = old[name]
+        due = next_review_due(doc["assessed_at"], doc["risk_level"], intervals)
+        changed = sorted(n for n in FIELDS if n not in _STAMPS and doc.get(n) != old.get(n))
+        if not changed and due == old.get("next_review_due"):
+            unchanged += 1
+            continue
+        doc.update(version=int(old.get("version", 0)) + 1, updated_at=now, updated_by=by,
+                   next_review_due=due)
         docs.append(doc)
+        audit.append({"premises_id": doc["id"], "kind": "import", "user": by,
+                      "device_id": None, "seq": None, "client_time": None, "server_time": now,
+                      "version": doc["version"], "before": {k: old.get(k) for k in changed},
+                      "after": {k: doc.get(k) for k in changed}, "conflict_ids": [],
+                      "resolved_conflict": None})
     step = 2000
     for start in range(0, len(docs), step):
         records.insert_many(conn, docs[start:start + step])
         if progress:
             progress("writing", min(start + step, len(docs)), len(docs))
-    return len(docs)
+    if audit:
+        def add(tx: Tx) -> None:
+            for entry in audit:
+                tx.add_audit(entry)
+        run_tx(conn, add)
+    return len(docs), unchanged
 
 
 def read_rows(text: str, fmt: str) -> list[Row]:
@@ -326,22 +351,27 @@ def read_rows(text: str, fmt: str) -> list[Row]:
 
 async def import_text(db: Database, settings: Settings, text: str, fmt: str,
                       skip_invalid: bool = False, progress: Progress | None = None,
-                      ) -> ImportResult:
+                      by: str = "import", now: str | None = None) -> ImportResult:
     """Check and import a whole file's text; raises InvalidImport when rows are bad
-    (unless `skip_invalid`, which writes the good rows and lists the bad ones)."""
+    (unless `skip_invalid`, which writes the good rows and lists the bad ones).
+
+    `by` and `now` stamp the records the import changes (`now` defaults to the clock)."""
     rows = read_rows(text, fmt)
     stations = {r[0] for r in await db.execute("SELECT code FROM stations")}
     docs, problems = check(rows, stations, progress, len(rows))
     if problems and not skip_invalid:
         raise InvalidImport(problems)
+    written = unchanged = 0
     if docs:
-        await db.write(lambda conn: _write(conn, docs, settings.review_interval_days, progress))
-    return ImportResult(written=len(docs), skipped=problems)
+        stamp = now or _now()
+        written, unchanged = await db.write(lambda conn: _write(
+            conn, docs, settings.review_interval_days, by, stamp, progress))
+    return ImportResult(written=written, unchanged=unchanged, skipped=problems)
 
 
 async def import_file(db: Database, settings: Settings, path: str | Path,
                       fmt: str | None = None, skip_invalid: bool = False,
-                      progress: Progress | None = None) -> ImportResult:
+                      progress: Progress | None = None, by: str = "import") -> ImportResult:
     fmt = format_for(path, fmt)
     text = Path(path).read_text(encoding="utf-8-sig")
-    return await import_text(db, settings, text, fmt, skip_invalid, progress)
+    return await import_text(db, settings, text, fmt, skip_invalid, progress, by)

@@ -18,6 +18,7 @@ from server import demo, records, transfer
 from server.database import Database
 from server.migrations import migrate
 from server.settings import Settings
+from server.sqlite_store import history
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -97,15 +98,32 @@ async def test_geojson_export_puts_lon_then_lat_in_point_geometry(
                                                "coordinates": [first["lon"], first["lat"]]}
 
 
-async def test_reimport_without_sensitive_fields_keeps_stored_codes_and_bumps_version(
+async def test_reimporting_an_unchanged_export_changes_nothing(
         source: Database, tmp_path: Path) -> None:
     before = await _all(source)
     await transfer.export_file(source, tmp_path / "a.csv")
-    await transfer.import_file(source, _settings(tmp_path), tmp_path / "a.csv")
+    result = await transfer.import_file(source, _settings(tmp_path), tmp_path / "a.csv")
+    assert (result.written, result.unchanged) == (0, 150)
+    assert await _all(source) == before
+
+
+async def test_reimport_without_sensitive_fields_keeps_codes_bumps_version_and_audits(
+        source: Database, tmp_path: Path) -> None:
+    before = await _all(source)
+    await transfer.export_file(source, tmp_path / "a.csv")
+    text = (tmp_path / "a.csv").read_text().replace(before[0]["name"], "Renamed Premises", 1)
+    result = await transfer.import_text(source, _settings(tmp_path), text, "csv",
+                                        by="admin", now="2025-06-02T10:00:00Z")
+    assert (result.written, result.unchanged) == (1, 149)
     after = await _all(source)
     assert [a["key_box"] for a in after] == [b["key_box"] for b in before]
-    assert [a["version"] for a in after] == [b["version"] + 1 for b in before]
-    assert [{**a, "version": 0} for a in after] == [{**b, "version": 0} for b in before]
+    assert after[0] == {**before[0], "name": "Renamed Premises", "version": before[0]["version"] + 1,
+                        "updated_by": "admin", "updated_at": "2025-06-02T10:00:00Z"}
+    assert after[1:] == before[1:]
+    [entry] = await history(source, before[0]["id"])
+    assert entry["kind"] == "import" and entry["user"] == "admin"
+    assert entry["before"] == {"name": before[0]["name"]}
+    assert entry["after"] == {"name": "Renamed Premises"}
 
 
 async def test_import_reports_every_bad_row_with_its_file_line_and_field(
