@@ -149,6 +149,14 @@ export class Sync extends EventTarget {
   async pull() {
     let { cursor, initial } = await db.getMetas(['cursor', 'initial']);
     initial = initial || { complete: false, done: 0, total: null };
+    try {
+      await this.pullPages(cursor, initial);
+    } finally {
+      this.replica.rebuild(); // what arrived is searchable even if a page failed
+    }
+  }
+
+  async pullPages(cursor, initial) {
     for (let page = 0; page < 100000; page += 1) {
       const res = await call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
         { token: this.session.token, timeout: 60000 });
@@ -175,7 +183,6 @@ export class Sync extends EventTarget {
       if (!res.more) break;
     }
     this.state.downloading = false;
-    this.replica.rebuild();
   }
 }
 

@@ -1,5 +1,4 @@
-"""Browser fixtures: the real server (uvicorn in a subprocess over a demo database), Debian's
-Chromium through Playwright, and small helpers that sign a device in and wait for sync.
+"""Browser fixtures: one demo server for the session, Debian's Chromium through Playwright.
 
 Without /usr/bin/chromium the browser tests are skipped, except in CI (CI=true) where they fail.
 """
@@ -7,26 +6,12 @@ Without /usr/bin/chromium the browser tests are skipped, except in CI (CI=true) 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-FAST_ENV = {"WATCHBOOK_ARGON2_TIME_COST": "1", "WATCHBOOK_ARGON2_MEMORY_COST": "8",
-            "WATCHBOOK_ARGON2_PARALLELISM": "1", "WATCHBOOK_SECRET_KEY": "browser-tests"}
-PREMISES = 300
+from harness import ARGS, ARTIFACTS, CHROMIUM, Server
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -39,68 +24,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """One uvicorn process over a demo database; `restart()` keeps the port (the origin, so
-    the browser's service worker and IndexedDB), e.g. to deploy a changed pwa/ copy."""
-
-    def __init__(self, workdir: Path, premises: int = PREMISES):
-        self.workdir, self.port = workdir, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = workdir / "watchbook.db"
-        self.pwa_dir: Path | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
-        env = {**os.environ, **FAST_ENV}
-        subprocess.run([sys.executable, "-m", "tests.browser.seed", str(self.db), str(premises)],
-                       cwd=ROOT, env=env, check=True)
-
-    def start(self) -> Server:
-        env = {**os.environ, **FAST_ENV, "WATCHBOOK_DB": str(self.db)}
-        if self.pwa_dir:
-            env["WATCHBOOK_PWA_DIR"] = str(self.pwa_dir)
-        self.log = open(self.workdir / "server.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the server did not start: " + (self.workdir / "server.log").read_text())
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-            self.log.close()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def enrol(self, username: str, password: str | None = None) -> str:
-        r = httpx.post(self.url + "/api/devices/enrol", json={
-            "username": username, "password": password or username, "device_name": "test"})
-        r.raise_for_status()
-        return str(r.json()["token"])
-
-    def get(self, path: str, token: str) -> Any:
-        r = httpx.get(self.url + path, headers={"Authorization": f"Bearer {token}"})
-        r.raise_for_status()
-        return r.json()
 
 
 @pytest.fixture(scope="session")
@@ -125,33 +48,3 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def new_device(browser: Any, server: Server, **options: Any) -> Any:
-    """A fresh browser profile (one device) at the Chromebook size, on the server's origin."""
-    context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768},
-                                  **options)
-    context.set_default_timeout(15000)
-    return context
-
-
-def sign_in(page: Any, username: str, password: str | None = None) -> None:
-    """Sign in and enrol; waits for the service worker and the first full sync."""
-    page.goto("/")
-    page.fill("#username", username)
-    page.fill("#password", password or username)
-    page.click("button[type=submit]")
-    wait_synced(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-
-
-def wait_synced(page: Any, timeout: float = 20000) -> None:
-    page.wait_for_selector("#freshness:has-text('Data from'):not(:has-text('syncing now'))",
-                           timeout=timeout)
-
-
-def pending(page: Any) -> int:
-    return int(page.get_attribute("#pending-count", "data-count") or 0)
-
-
-def copy_pwa(dest: Path) -> Path:
-    shutil.copytree(ROOT / "pwa", dest, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return dest
