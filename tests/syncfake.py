@@ -1,0 +1,58 @@
+"""A sync server in memory for client and model tests: the engine over a MemoryStore behind the
+client's transport signature, with no HTTP stack (the endpoint tests cover that)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from server.errors import error_body
+from sync import engine
+from sync.protocol import encoder
+from sync.store import MemoryStore
+
+CONFIG = engine.Config(review_interval_days={1: 365, 2: 730, 3: 1095, 4: 1095},
+                       max_push_mutations=50, pull_page_rows=3, pull_page_bytes=4000)
+
+
+class MemoryServer:
+    def __init__(self, store: MemoryStore, config: engine.Config = CONFIG):
+        self.store, self.config = store, config
+        self.actors: dict[str, engine.Actor] = {}
+        self.revoked: set[str] = set()
+        self.clock = 0
+
+    def enrol(self, actor: engine.Actor) -> str:
+        token = f"wb_{actor.device_id}_secret"
+        self.actors[token] = actor
+        return token
+
+    async def __call__(self, method: str, path: str, headers: dict[str, str], body: bytes
+                      ) -> tuple[int, dict[str, str], bytes]:
+        return self.handle(method, path, headers, body)
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes
+               ) -> tuple[int, dict[str, str], bytes]:
+        token = headers.get("Authorization", "").removeprefix("Bearer ")
+        actor = self.actors.get(token)
+        if actor is None:
+            return 401, {}, error_body("unauthorized", "unknown device token")
+        if token in self.revoked:
+            return 401, {}, error_body("device_revoked", "wipe", wipe=True)
+        url = urlsplit(path)
+        self.clock += 1
+        now = f"2026-01-01T00:00:{self.clock:06d}Z"
+        try:
+            if method == "POST" and url.path == "/api/sync/push":
+                req = engine.decode_push(body, actor, self.config)
+                resp = self.store.write(
+                    lambda tx: engine.push(tx, actor, req.mutations, now, self.config))
+                return 200, {}, encoder.encode(resp)
+            if method == "GET" and url.path == "/api/sync/pull":
+                query = parse_qs(url.query)
+                cursor = query.get("cursor", [""])[0]
+                limit = int(query["limit"][0]) if "limit" in query else None
+                return 200, {}, self.store.read(
+                    lambda r: engine.pull(r, actor, cursor, limit, self.config))
+        except engine.Refused as exc:
+            return exc.status, {}, error_body(exc.code, exc.message, exc.field, **exc.extra)
+        return 404, {}, error_body("not_found", path)
