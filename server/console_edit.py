@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import sqlite_store
+from server import console_audit, sqlite_store
 from server.auth import Principal
-from server.console_page import flash, page, render, see_other, text
+from server.console_page import flash, page, render, see_other, text, today
 from server.console_premises import hazards_for_view, load_in_scope
 from server.errors import ApiError
 from sync.protocol import (
@@ -29,31 +29,47 @@ from sync.protocol import (
     Receipt,
     RemoveHazard,
     ResolveConflict,
+    ReviewObservation,
     Update,
 )
-from sync.record import EVACUATION_STRATEGIES, HARMS, HAZARD_TYPES, Hazard, validate
+from sync.record import (
+    EVACUATION_STRATEGIES,
+    HARMS,
+    HAZARD_TYPES,
+    SENSITIVE_FIELDS,
+    Hazard,
+    validate,
+)
 
-# (field, label, kind) in form order; kind picks the input and how the value is parsed.
-DETAIL_FIELDS: list[tuple[str, str, str]] = [
-    ("name", "Premises name", "text"), ("address", "Address", "text"),
-    ("postcode", "Postcode", "text"), ("uprn", "UPRN", "text"), ("use", "Use / occupancy", "text"),
-    ("lat", "Latitude", "float"), ("lon", "Longitude", "float"),
-    ("risk_level", "Risk level", "level"), ("risk_score", "Risk score (0-100)", "int"),
-    ("assessed_at", "Date assessed", "date"), ("assessed_by", "Assessed by", "text"),
-    ("harms", "Harms considered", "harms"),
-    ("rvp", "Rendezvous point", "text"), ("access_points", "Access points", "long"),
-    ("key_holder", "Key holder", "text"), ("key_box", "Key box (sensitive)", "text"),
-    ("entry_codes", "Entry codes (sensitive)", "text"),
-    ("alarm_panel", "Alarm panel", "text"), ("suppression", "Sprinklers / suppression", "text"),
-    ("risers", "Risers", "text"), ("isolation_gas", "Gas isolation", "text"),
-    ("isolation_electric", "Electricity isolation", "text"),
-    ("isolation_water", "Water isolation", "text"),
-    ("evacuation_strategy", "Evacuation strategy", "evacuation"),
-    ("tactical_plan", "Tactical plan", "long"),
-    ("environmental_plan", "Environmental protection plan", "long"),
-    ("risk_notes", "Risk notes", "long"),
+# (legend, [(field, label, kind)]) in form order; kind picks the input and how it is parsed.
+DETAIL_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
+    ("Identity", [
+        ("name", "Premises name", "text"), ("address", "Address", "text"),
+        ("postcode", "Postcode", "text"), ("uprn", "UPRN", "text"),
+        ("use", "Use / occupancy", "text"), ("lat", "Latitude", "float"),
+        ("lon", "Longitude", "float")]),
+    ("Risk and review", [
+        ("risk_level", "Risk level", "level"), ("risk_score", "Risk score (0-100)", "int"),
+        ("assessed_at", "Date assessed", "date"), ("assessed_by", "Assessed by", "text"),
+        ("harms", "Harms considered", "harms")]),
+    ("Access", [
+        ("rvp", "Rendezvous point", "text"), ("access_points", "Access points", "long"),
+        ("key_holder", "Key holder", "text"), ("key_box", "Key box (sensitive)", "text"),
+        ("entry_codes", "Entry codes (sensitive)", "text")]),
+    ("Firefighting facilities", [
+        ("alarm_panel", "Alarm panel", "text"),
+        ("suppression", "Sprinklers / suppression", "text"), ("risers", "Risers", "text"),
+        ("isolation_gas", "Gas isolation", "text"),
+        ("isolation_electric", "Electricity isolation", "text"),
+        ("isolation_water", "Water isolation", "text")]),
+    ("Tactical", [
+        ("evacuation_strategy", "Evacuation strategy", "evacuation"),
+        ("tactical_plan", "Tactical plan", "long"),
+        ("environmental_plan", "Environmental protection plan", "long"),
+        ("risk_notes", "Risk notes", "long")]),
 ]
-NOTES_FIELDS = [f for f in DETAIL_FIELDS if f[0] == "risk_notes"]
+DETAIL_FIELDS = [f for _, group in DETAIL_GROUPS for f in group]
+NOTES_GROUPS = [("Risk notes", [f for f in DETAIL_FIELDS if f[0] == "risk_notes"])]
 OUTCOMES = {
     "applied": ("ok", "Saved."),
     "merged": ("ok", "Saved, merged with changes made since you opened the form."),
@@ -104,8 +120,10 @@ def _flash_receipt(request: Request, receipt: Receipt) -> None:
     flash(request, kind, f"{message} Version {receipt.version}.", href)
 
 
-async def _field_form(request: Request, who: Principal, fields: list[tuple[str, str, str]],
-                      template: str) -> Response:
+async def _field_form(request: Request, who: Principal,
+                      groups: list[tuple[str, list[tuple[str, str, str]]]], template: str,
+                      ) -> Response:
+    fields = [f for _, group in groups for f in group]
     premises_id = request.path_params["premises_id"]
     doc = await load_in_scope(request, who, premises_id)
     base = {name: _value_of(doc, name) for name, _, _ in fields}
@@ -148,19 +166,22 @@ async def _field_form(request: Request, who: Principal, fields: list[tuple[str, 
         base, doc_version, status = seen, base_version, 422
     else:
         doc_version = doc.get("version", 0)
-    return render(request, template, who, status, nav="premises", doc=doc, fields=fields,
+        shown_codes = sorted(name for name in SENSITIVE_FIELDS if name in base and base[name])
+        if shown_codes:
+            await console_audit.record_view(request.app.state.db, who, doc["id"], shown_codes)
+    return render(request, template, who, status, nav="premises", doc=doc, groups=groups,
                   values=values, errors=errors, base=json.dumps(base),
                   base_version=doc_version, harms=HARMS, evacuations=EVACUATION_STRATEGIES)
 
 
 @page()
 async def premises_edit(request: Request, who: Principal) -> Response:
-    return await _field_form(request, who, DETAIL_FIELDS, "premises_edit.html")
+    return await _field_form(request, who, DETAIL_GROUPS, "premises_edit.html")
 
 
 @page()
 async def notes_edit(request: Request, who: Principal) -> Response:
-    return await _field_form(request, who, NOTES_FIELDS, "notes_edit.html")
+    return await _field_form(request, who, NOTES_GROUPS, "notes_edit.html")
 
 
 def _hazard_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -219,6 +240,42 @@ async def hazard_remove(request: Request, who: Principal) -> Response:
         hazard_id=hazard_id, old=old))
     _flash_receipt(request, receipt)
     return see_other(request, "hazards_edit", premises_id=premises_id)
+
+
+@page()
+async def mark_reviewed(request: Request, who: Principal) -> Response:
+    """Record a review done today by the signed-in user; the next due date follows."""
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    form = await request.form()
+    receipt = await _apply(request, who, Update(
+        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        changes=[FieldChange(field="assessed_at", old=text(form, "old_assessed_at", 20) or None,
+                             new=today()),
+                 FieldChange(field="assessed_by", old=text(form, "old_assessed_by", 200),
+                             new=who.name)]))
+    _flash_receipt(request, receipt)
+    if receipt.status in ("applied", "merged"):
+        fresh = await load_in_scope(request, who, premises_id)
+        flash(request, "ok", f"Review of {doc['name']} recorded; next review due "
+              f"{fresh.get('next_review_due') or 'not set'}. Version {receipt.version}.")
+    return see_other(request, "premises", premises_id=premises_id)
+
+
+@page()
+async def review_observation(request: Request, who: Principal) -> Response:
+    premises_id = request.path_params["premises_id"]
+    await load_in_scope(request, who, premises_id)
+    form = await request.form()
+    status = text(form, "status", 20)
+    if status not in ("accepted", "dismissed"):
+        raise ApiError(422, "invalid", "Choose accept or dismiss.")
+    receipt = await _apply(request, who, ReviewObservation(
+        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        observation_id=request.path_params["observation_id"],
+        status=status))  # type: ignore[arg-type]
+    _flash_receipt(request, receipt)
+    return see_other(request, "premises", premises_id=premises_id)
 
 
 # -- conflicts and history --------------------------------------------------------------------
@@ -359,6 +416,10 @@ routes = [
           name="hazard_add"),
     Route("/premises/{premises_id}/hazards/{hazard_id}/remove", hazard_remove,
           methods=["POST"], name="hazard_remove"),
+    Route("/premises/{premises_id}/reviewed", mark_reviewed, methods=["POST"],
+          name="mark_reviewed"),
+    Route("/premises/{premises_id}/observations/{observation_id}", review_observation,
+          methods=["POST"], name="review_observation"),
     Route("/premises/{premises_id}/history", history, name="history"),
     Route("/conflicts", conflicts, name="conflicts"),
     Route("/conflicts/{conflict_id}", conflict, name="conflict"),

@@ -364,3 +364,34 @@ async def test_conflicts_of_other_grounds_are_not_shown(as_user: Browser) -> Non
     client = await as_user("csuper")
     assert "No open conflicts" in (await client.get("/console/conflicts")).text
     assert (await client.get("/console/premises/p1/history")).status_code == 403
+
+
+async def test_marking_a_review_done_moves_the_next_review_date(world: World,
+                                                                as_user: Browser) -> None:
+    client = await as_user("super")
+    page = await client.get("/console/premises/p1")
+    assert "Review overdue" in page.text
+    done = await client.post("/console/premises/p1/reviewed", data={
+        **base_fields(page.text), "old_assessed_at": "", "old_assessed_by": ""})
+    after = await client.get(done.headers["location"])
+    assert "Review of Maple Court Care Home recorded" in after.text
+    assert "Review overdue" not in after.text
+
+
+async def test_supervisor_accepts_a_crew_observation(world: World, as_user: Browser) -> None:
+    device_id = (await world.db.execute(
+        "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id "
+        "WHERE u.username = 'crew'")).single_value()
+    pushed = await world.client.post("/api/sync/push", headers=world.as_("crew"), json={
+        "mutations": [{"kind": "add_observation", "device_id": device_id, "seq": 1,
+                       "premises_id": "p1", "base_version": 1, "observation": {
+                           "id": "o1", "category": "access", "note": "Key box moved"}}]})
+    assert pushed.json()["receipts"][0]["status"] == "applied"
+    client = await as_user("super")
+    page = await client.get("/console/premises/p1")
+    assert "Key box moved" in page.text and "1 open" in page.text
+    accepted = await client.post("/console/premises/p1/observations/o1", data={
+        "csrf": csrf_of(page.text), "base_version": "2", "status": "accepted"})
+    assert accepted.status_code == 303
+    page = await client.get("/console/premises/p1")
+    assert "badge-obs-accepted" in page.text and "1 open" not in page.text
