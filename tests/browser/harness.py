@@ -103,7 +103,7 @@ def sign_in(page: Any, username: str, password: str | None = None) -> None:
     page.fill("#password", password or username)
     page.click("button[type=submit]")
     wait_synced(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def wait_synced(page: Any, timeout: float = 20000) -> None:

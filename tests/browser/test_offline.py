@@ -32,7 +32,7 @@ def test_first_visit_installs_worker_and_downloads_with_progress_resuming(browse
     assert bar.get_attribute("value") == "50"
     assert bar.get_attribute("max") == "150"
     page.screenshot(path=artifacts / "sync-progress.png")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
     context.unroute(re.compile(r".*/api/sync/pull.*"))
     page.goto("/#/sync")
