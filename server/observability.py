@@ -70,9 +70,9 @@ class Metrics:
         lines += ["# HELP watchbook_request_seconds Request latency by route.",
                   "# TYPE watchbook_request_seconds histogram"]
         for route, h in sorted(self.latency.items()):
-            for bound, n in zip(BUCKETS, h, strict=False):
+            for bound, count in zip(BUCKETS, h, strict=False):
                 lines.append(f'watchbook_request_seconds_bucket{{route="{route}",le="{bound}"}} '
-                             f"{int(n)}")
+                             f"{int(count)}")
             lines.append(f'watchbook_request_seconds_bucket{{route="{route}",le="+Inf"}} '
                          f"{int(h[len(BUCKETS)])}")
             lines.append(f'watchbook_request_seconds_count{{route="{route}"}} '
