@@ -8,10 +8,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from conftest import World
+
+from server import records
+
+if TYPE_CHECKING:  # the `world` fixture's type; tests/conftest.py builds it
+    from conftest import World
 
 Browser = Callable[[str], Awaitable[httpx.AsyncClient]]
 
@@ -187,7 +192,6 @@ async def test_premises_page_puts_hazards_before_access(as_user: Browser) -> Non
 
 async def test_expired_temporary_hazard_is_shown_as_expired(world: World,
                                                            as_user: Browser) -> None:
-    from server import records
     doc = await world.db.read(lambda c: records.get(c, "p2"))
     doc["hazards"].append({"id": "h9", "type": "scaffolding", "location": "North wall",
                            "severity": "medium", "expires": "2001-01-01"})
@@ -287,7 +291,6 @@ async def test_edit_form_saves_through_sync_with_history_and_a_new_version(
     page = await client.get(saved.headers["location"])
     assert "Saved." in page.text and "Version 2" in page.text
     assert "Fen Lane gate" in page.text
-    from server import records
     doc = await world.db.read(lambda c: records.get(c, "p2"))
     assert (doc["version"], doc["risk_level"], doc["rvp"]) == (2, 1, "Fen Lane gate")
     assert doc["harms"] == ["life_firefighter"]
