@@ -69,45 +69,6 @@ CREATE TABLE devices (
 );
 CREATE INDEX devices_user ON devices(user_id);
 """),
-    (3, """
--- sync engine (server/sqlite_store.py owns these): per-device sequence, receipts, conflicts,
--- last writer of each field, audit of every applied change
-CREATE TABLE sync_devices (
-    device_id  TEXT PRIMARY KEY,
-    last_seq   INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE sync_receipts (
-    device_id  TEXT NOT NULL,
-    seq        INTEGER NOT NULL,
-    body       TEXT NOT NULL,                -- the Receipt as JSON
-    PRIMARY KEY (device_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE conflicts (
-    id          TEXT PRIMARY KEY,
-    premises_id TEXT NOT NULL,
-    station     TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
-    change_seq  INTEGER NOT NULL,
-    created_at  TEXT NOT NULL,
-    doc         TEXT NOT NULL                -- the Conflict as JSON
-);
-CREATE INDEX conflicts_premises ON conflicts(premises_id, status);
-CREATE INDEX conflicts_change_seq ON conflicts(change_seq);
-CREATE INDEX conflicts_station ON conflicts(station, status);
-CREATE TABLE field_writers (
-    premises_id TEXT NOT NULL,
-    path        TEXT NOT NULL,
-    author      TEXT NOT NULL,               -- JSON: user, device, at, client_time
-    PRIMARY KEY (premises_id, path)
-) WITHOUT ROWID;
-CREATE TABLE audit (
-    id          INTEGER PRIMARY KEY,
-    premises_id TEXT NOT NULL,
-    server_time TEXT NOT NULL,
-    entry       TEXT NOT NULL                -- JSON: kind, user, device, seq, times, before, after
-);
-CREATE INDEX audit_premises ON audit(premises_id, id);
-"""),
     (2, """
 -- console: who saw sensitive access fields (server/console_audit.py owns it)
 CREATE TABLE sensitive_views (
@@ -159,9 +120,20 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_premises ON audit(premises_id, id);
 """),
+    (4, """
+-- attachments (server/blobs.py owns it): a row per blob file, written once the file is durable
+CREATE TABLE blobs (
+    sha256       TEXT PRIMARY KEY,           -- of the bytes the device uploaded
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    created_at   TEXT NOT NULL
+) WITHOUT ROWID;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]
+if [v for v, _ in MIGRATIONS] != list(range(1, LATEST + 1)):
+    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3 … in order, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:
