@@ -402,8 +402,9 @@ async def history(request: Request, who: Principal) -> Response:
     doc = await load_in_scope(request, who, request.path_params["premises_id"])
     entries = await sqlite_store.history(request.app.state.db, doc["id"])
     entries.reverse()
+    views = await console_audit.views_of(request.app.state.db, doc["id"])
     return render(request, "history.html", who, nav="premises", doc=doc, entries=entries,
-                  path_label=path_label, shown=shown)
+                  views=views, path_label=path_label, shown=shown)
 
 
 routes = [

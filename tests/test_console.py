@@ -208,6 +208,8 @@ async def test_viewing_entry_codes_is_recorded(world: World, as_user: Browser) -
     assert "C1234" in page and "4512" in page
     rows = (await world.db.execute("SELECT user_id, premises_id, fields FROM sensitive_views"))
     assert [tuple(r) for r in rows] == [(world.user_ids["super"], "p1", "entry_codes,key_box")]
+    history = (await client.get("/console/premises/p1/history")).text
+    assert "Sam Supervisor" in history and "entry codes, key box" in history
 
 
 async def test_dashboard_lists_overdue_premises_for_the_supervisors_station(
