@@ -56,6 +56,8 @@ DETAIL_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("rvp", "Rendezvous point", "text"), ("access_points", "Access points", "long"),
         ("key_holder", "Key holder", "text"), ("key_box", "Key box (sensitive)", "text"),
         ("entry_codes", "Entry codes (sensitive)", "text")]),
+    ("Water supplies", [("water_supplies", "Water supplies", "water")]),
+    ("Contacts", [("contacts", "Contacts", "contacts")]),
     ("Firefighting facilities", [
         ("alarm_panel", "Alarm panel", "text"),
         ("suppression", "Sprinklers / suppression", "text"), ("risers", "Risers", "text"),
@@ -78,12 +80,42 @@ OUTCOMES = {
 }
 
 
+# List fields edited one item a line, parts split by " | ".
+ROW_KEYS: dict[str, tuple[str, ...]] = {"contacts": ("name", "role", "phone"),
+                                        "water": ("kind", "location", "notes")}
+ROW_HINTS = {"contacts": "One contact a line: name | role | phone",
+             "water": "One supply a line: kind | location | notes. Kinds: hydrant, "
+                      "static_tank, open_water, dry_main, other"}
+
+
+def row_text(kind: str, items: Any) -> str:
+    keys = ROW_KEYS[kind]
+    return "\n".join(" | ".join(str(item.get(k) or "") for k in keys) for item in items or [])
+
+
+def _rows(kind: str, raw: str) -> list[dict[str, str]]:
+    keys, out = ROW_KEYS[kind], []
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|", len(keys) - 1)]
+        out.append(dict(zip(keys, parts + [""] * (len(keys) - len(parts)), strict=True)))
+    return out
+
+
+def _canon(kind: str, value: Any) -> Any:
+    """A base value as the form would give it back (so an untouched list is no change)."""
+    return _rows(kind, row_text(kind, value)) if kind in ROW_KEYS else value
+
+
 def _parse(kind: str, form: Any, name: str) -> Any:
     """A form value as the record holds it; ValueError names what is wrong."""
     if kind == "harms":
         chosen = set(form.getlist(name))
         return [h for h in HARMS if h in chosen]
     raw = text(form, name)
+    if kind in ROW_KEYS:
+        return _rows(kind, raw)
     if kind == "text" and name == "postcode":
         return raw.upper()
     if kind in ("text", "long", "evacuation"):
@@ -98,7 +130,8 @@ def _parse(kind: str, form: Any, name: str) -> Any:
 
 
 def _value_of(doc: dict[str, Any], name: str) -> Any:
-    defaults: dict[str, Any] = {"harms": [], "risk_level": 4, "risk_score": 0}
+    defaults: dict[str, Any] = {"harms": [], "risk_level": 4, "risk_score": 0,
+                                "contacts": [], "water_supplies": []}
     return doc.get(name, defaults.get(name, None if name in ("lat", "lon", "assessed_at")
                                       else ""))
 
@@ -145,7 +178,8 @@ async def _field_form(request: Request, who: Principal,
             except ValueError:
                 errors[name] = f"{label}: enter a number."
         changes = [FieldChange(field=name, old=seen.get(name), new=values[name])
-                   for name, _, _ in fields if values[name] != seen.get(name)]
+                   for name, _, kind in fields
+                   if values[name] != _canon(kind, seen.get(name))]
         if not errors and changes:
             try:
                 validate({**doc, **{c.field: c.new for c in changes}})
@@ -171,7 +205,8 @@ async def _field_form(request: Request, who: Principal,
             await console_audit.record_view(request.app.state.db, who, doc["id"], shown_codes)
     return render(request, template, who, status, nav="premises", doc=doc, groups=groups,
                   values=values, errors=errors, base=json.dumps(base),
-                  base_version=doc_version, harms=HARMS, evacuations=EVACUATION_STRATEGIES)
+                  base_version=doc_version, harms=HARMS, evacuations=EVACUATION_STRATEGIES,
+                  row_text=row_text, row_hints=ROW_HINTS)
 
 
 @page()

@@ -400,3 +400,25 @@ async def test_supervisor_accepts_a_crew_observation(world: World, as_user: Brow
     assert accepted.status_code == 303
     page = await client.get("/console/premises/p1")
     assert "badge-obs-accepted" in page.text and "1 open" not in page.text
+
+
+async def test_contacts_and_water_supplies_are_edited_one_a_line(world: World,
+                                                                as_user: Browser) -> None:
+    client = await as_user("super")
+    form = await client.get("/console/premises/p3/edit")
+    saved = await client.post("/console/premises/p3/edit", data={
+        **base_fields(form.text),
+        "contacts": "Jo Farmer | Owner | 07700 900001\n\nNight watch",
+        "water_supplies": "open_water | Farm pond | Hard standing by the barn"})
+    assert saved.status_code == 303, saved.text
+    doc = await world.db.read(lambda c: records.get(c, "p3"))
+    assert doc["contacts"] == [{"name": "Jo Farmer", "role": "Owner", "phone": "07700 900001"},
+                               {"name": "Night watch", "role": "", "phone": ""}]
+    assert doc["water_supplies"][0]["location"] == "Farm pond"
+    again = await client.get("/console/premises/p3/edit")
+    resent = await client.post("/console/premises/p3/edit", data={
+        **base_fields(again.text), "contacts": "Jo Farmer | Owner | 07700 900001\nNight watch"})
+    assert "Nothing changed." in (await client.get(resent.headers["location"])).text
+    bad = await client.post("/console/premises/p3/edit", data={
+        **base_fields(again.text), "water_supplies": "canal | Lock 3"})
+    assert bad.status_code == 422 and 'id="f-water_supplies-error"' in bad.text
