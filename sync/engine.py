@@ -172,6 +172,7 @@ class _Apply:
         self.author = {"user": actor.username, "device": actor.device_id, "at": now,
                        "client_time": m.client_time}
         self.id_prefix = f"{m.device_id}-{m.seq}"
+        self.replayed = False  # a kept edit replayed when its delete conflict is resolved
 
     def run(self) -> Receipt:
         m, actor = self.m, self.actor
@@ -289,7 +290,7 @@ class _Apply:
             if not isinstance(replay, DeletePremises):
                 inner = _Apply(self.tx, self.actor, replay, self.now, self.cfg)
                 inner.author = dict(conflict["client_author"])
-                inner.id_prefix = f"{self.id_prefix}-r"
+                inner.id_prefix, inner.replayed = f"{self.id_prefix}-r", True
                 try:
                     ids = inner.edit(replay, new).conflict_ids
                 except _Reject:
@@ -358,7 +359,8 @@ class _Apply:
         tops = {p.split("/", 1)[0] for p in changes}
         self.tx.add_audit({
             "premises_id": self.m.premises_id, "kind": kind_of(self.m),
-            "user": self.actor.username, "device_id": self.actor.device_id, "seq": self.m.seq,
+            "user": self.actor.username, "device_id": self.m.device_id, "seq": self.m.seq,
+            "replayed": self.replayed,
             "client_time": self.m.client_time, "server_time": self.now,
             "version": after.get("version", 0),
             "before": {k: merge.get_path(before, k) for k in sorted(tops)} if before else {},
