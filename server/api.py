@@ -115,7 +115,7 @@ async def principal(request: Request) -> Principal:
 
 def _int_param(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -243,3 +243,28 @@ OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
     ("get", "/api/premises/{premises_id}", "One premises record", None, dict, ALL_ROLES),
     ("get", "/api/stations", "Stations and their grounds", None, StationList, ALL_ROLES),
 ]
+
+_STATION = {"name": "station", "schema": {"type": "string", "maxLength": 16},
+            "description": "Narrow to one station ground (it must be in your grounds)"}
+# The query parameters each operation reads, for the OpenAPI document: {(method, path): [...]}.
+QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/api/premises"): [
+        {"name": "q", "schema": {"type": "string"},
+         "description": "Words of the name or address, a postcode or a UPRN"},
+        _STATION,
+        {"name": "risk_level", "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
+        {"name": "overdue", "schema": {"type": "string", "enum": ["", "true", "false", "1", "0"]},
+         "description": "Only premises whose review is overdue"},
+        {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+         "description": "Page size, at most WATCHBOOK_API_PAGE_MAX (default 200)"},
+        {"name": "offset", "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000}},
+    ],
+    ("get", "/api/premises/nearest"): [
+        {"name": "lat", "required": True,
+         "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+        {"name": "lon", "required": True,
+         "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+        {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        _STATION,
+    ],
+}

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document at /api/openapi.json, generated from the msgspec types that
 validate requests and shape responses (never written by hand).
 
-Each API module lists its operations in `OPENAPI_OPERATIONS`; this module only assembles them.
+Each API module lists its operations in `OPENAPI_OPERATIONS` (and the query parameters they
+read in an optional `QUERY_PARAMETERS`); this module only assembles them.
 """
 
 from __future__ import annotations
@@ -24,11 +25,21 @@ ERROR_SCHEMA = {
 }
 
 
-def _operations() -> list[tuple[str, str, str, Any, Any, tuple[str, ...]]]:
+def _modules() -> list[Any]:
     from server import api, sync_api
-    ops = list(api.OPENAPI_OPERATIONS)
-    ops += list(getattr(sync_api, "OPENAPI_OPERATIONS", []))
-    return ops
+    return [api, sync_api]
+
+
+def _operations() -> list[tuple[str, str, str, Any, Any, tuple[str, ...]]]:
+    return [op for m in _modules() for op in getattr(m, "OPENAPI_OPERATIONS", [])]
+
+
+def _query_parameters() -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Each module's optional QUERY_PARAMETERS: {(method, path): [OpenAPI parameter, ...]}."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for m in _modules():
+        out.update(getattr(m, "QUERY_PARAMETERS", {}))
+    return out
 
 
 @cache
@@ -38,10 +49,12 @@ def document() -> dict[str, Any]:
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}")
     by_type = dict(zip(types, schemas, strict=True))
+    queries = _query_parameters()
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, req, resp, roles in ops:
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", path)]
+        params += [{"in": "query", **q} for q in queries.get((method, path), [])]
         op: dict[str, Any] = {
             "summary": summary,
             "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", ""),
