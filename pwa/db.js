@@ -56,7 +56,7 @@ async function run(stores, mode, body) {
   const tx = db.transaction(stores, mode, { durability: 'relaxed' });
   const result = body(tx);
   await finished(tx);
-  return result instanceof Promise ? result : result;
+  return result;
 }
 
 async function read(store, fn) {
@@ -95,16 +95,17 @@ export function allConflicts() { return read('conflicts', (s) => s.getAll()); }
 
 // One pulled page: records, tombstones, conflicts and the new cursor in one transaction, so a
 // cursor is never saved ahead of the data it covers.
-export function applyPage({ records = [], removed = [], conflicts = [], clear = false, meta = {} }) {
+export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }) {
   return run(['premises', 'conflicts', 'meta'], 'readwrite', (tx) => {
     const premises = tx.objectStore('premises');
     const conflictStore = tx.objectStore('conflicts');
-    if (clear) { premises.clear(); conflictStore.clear(); }
     for (const r of records) premises.put(r);
     for (const id of removed) premises.delete(id);
     for (const c of conflicts) conflictStore.put(c);
     const metaStore = tx.objectStore('meta');
-    for (const [k, v] of Object.entries(meta)) metaStore.put(v, k);
+    for (const [k, v] of Object.entries(meta)) {
+      if (v === undefined) metaStore.delete(k); else metaStore.put(v, k);
+    }
   });
 }
 

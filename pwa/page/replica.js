@@ -30,8 +30,7 @@ export class Replica extends EventTarget {
   }
 
   // Apply a pulled page in memory (db.applyPage has already stored it).
-  applyPage({ records, removed, conflicts, clear }) {
-    if (clear) { this.server.clear(); this.conflicts.clear(); }
+  applyPage({ records, removed, conflicts }) {
     for (const r of records) this.server.set(r.id, r);
     for (const id of removed) this.server.delete(id);
     for (const c of conflicts) this.conflicts.set(c.id, c);
@@ -61,6 +60,13 @@ export class Replica extends EventTarget {
   get size() { return this.records.size; }
   pending() { return this.entries.filter((e) => e.status === 'pending'); }
   entriesFor(id) { return this.entries.filter((e) => e.mutation.premises_id === id); }
+
+  // Records that must stay on the device: pending edits or open conflicts.
+  heldIds() {
+    const ids = new Set(this.pending().map((e) => e.mutation.premises_id));
+    for (const c of this.conflicts.values()) if (c.status === 'open') ids.add(c.premises_id);
+    return ids;
+  }
 
   // Open conflicts not already being resolved by a queued resolution.
   openConflicts() {

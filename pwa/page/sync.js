@@ -98,8 +98,11 @@ export class Sync extends EventTarget {
       this.state.error = typeof err === 'string' ? err
         : err?.offline ? 'offline' : (err?.message || String(err));
       this.failures += 1;
-      const wait = err?.retryAfter ? err.retryAfter * 1000
-        : Math.min(MAX_BACKOFF_MS, 5000 * 2 ** (this.failures - 1)) * (0.75 + Math.random() / 2);
+      if (err?.status === 426) this.state.error = 'this app is too old for the server: update it (your changes are kept)';
+      const refused = err?.status >= 400 && err?.status < 500 && err?.status !== 429;
+      const cap = Math.min(MAX_BACKOFF_MS, 5000 * 2 ** (this.failures - 1));
+      const wait = err?.retryAfter ? err.retryAfter * 1000 + Math.random() * 1000
+        : refused ? 60 * 60 * 1000 : Math.random() * cap; // full jitter; 4xx waits for a person
       this.notBefore = Date.now() + wait;
     }
     await db.setMeta({ last_sync_error: this.state.error }).catch(() => {});
@@ -127,21 +130,32 @@ export class Sync extends EventTarget {
         settled.push({ ...e, status: receiptStatus(receipt), receipt, settled_at: new Date().toISOString() });
       }
       if (res.gap && !settled.length) await this.renumber(res.next_seq);
-      await db.putOutbox(settled, { next_seq: Math.max(res.next_seq, await this.nextSeq()) });
+      await db.putOutbox(settled);
       if (!settled.length && !res.gap) throw new Error('the server returned no receipts');
-      await this.replica.reloadOutbox();
+      await this.prune();
     }
+  }
+
+  // Keep the latest receipts to show; pending entries are never pruned.
+  async prune(keep = 200) {
+    await this.replica.reloadOutbox();
+    const settled = this.replica.entries.filter((e) => e.status !== 'pending');
+    if (settled.length > keep) await db.deleteOutbox(settled.slice(0, settled.length - keep).map((e) => e.n));
   }
 
   async nextSeq() { return (await db.getMeta('next_seq')) || 1; }
 
   // The server expects `next` (e.g. this device was re-enrolled): number pending edits from there.
   async renumber(next) {
-    const pending = this.replica.pending();
-    const device = this.session.deviceId;
-    const renumbered = pending.map((e, i) => ({ ...e,
-      mutation: { ...e.mutation, seq: next + i, device_id: device } }));
-    await db.putOutbox(renumbered, { next_seq: next + pending.length });
+    const work = async () => {
+      await this.replica.reloadOutbox();
+      const pending = this.replica.pending();
+      const device = this.session.deviceId;
+      const renumbered = pending.map((e, i) => ({ ...e,
+        mutation: { ...e.mutation, seq: next + i, device_id: device } }));
+      await db.putOutbox(renumbered, { next_seq: next + pending.length });
+    };
+    if (navigator.locks) await navigator.locks.request('watchbook-outbox', work); else await work();
   }
 
   // -- pull --------------------------------------------------------------------------------------
@@ -157,29 +171,42 @@ export class Sync extends EventTarget {
   }
 
   async pullPages(cursor, initial) {
+    // After a reset: the ids sent again so far; records that do not come back are dropped at
+    // the end, except those with pending edits or open conflicts (protocol obligations 6, 7).
+    let seen = await db.getMeta('reset_seen');
     for (let page = 0; page < 100000; page += 1) {
       const res = await call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
         { token: this.session.token, timeout: 60000 });
-      const records = [], removed = [...(res.left_scope || [])], conflicts = [];
+      const records = [], removed = [], conflicts = [];
       for (const ch of res.changes) {
         if (ch.type === 'premises') {
           if (ch.record.deleted) removed.push(ch.record.id); else records.push(ch.record);
         } else if (ch.type === 'conflict') conflicts.push(ch.conflict);
       }
-      const clear = Boolean(res.reset);
-      if (clear || !cursor) initial = { complete: false, done: 0, total: res.total ?? null };
+      const held = this.replica.heldIds();
+      for (const id of res.left_scope || []) if (!held.has(id)) removed.push(id);
+      if (res.reset) seen = [];
+      if (seen) {
+        for (const r of records) seen.push(r.id);
+        if (!res.more) {
+          const back = new Set(seen);
+          for (const id of this.replica.server.keys()) if (!back.has(id) && !held.has(id)) removed.push(id);
+          seen = undefined;
+        }
+      }
+      // A pull from the beginning (first, reset or grown scope) carries `total`: N of M.
+      if (res.total != null || !cursor) initial = { complete: false, done: 0, total: res.total ?? null };
       if (!initial.complete) {
-        initial.done += records.length;
-        if (res.total != null) initial.total = res.total;
+        initial.done += res.changes.length;
         if (!res.more) initial.complete = true;
         Object.assign(this.state, { phase: 'Downloading premises', done: initial.done,
           total: initial.total, downloading: !initial.complete });
         this.emit();
       }
       cursor = res.cursor;
-      await db.applyPage({ records, removed, conflicts, clear,
-        meta: { cursor, initial: { ...initial } } });
-      this.replica.applyPage({ records, removed, conflicts, clear });
+      await db.applyPage({ records, removed, conflicts,
+        meta: { cursor, initial: { ...initial }, reset_seen: seen } });
+      this.replica.applyPage({ records, removed, conflicts });
       if (!res.more) break;
     }
     this.state.downloading = false;

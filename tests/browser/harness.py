@@ -91,6 +91,7 @@ class Server:
 def new_device(browser: Any, server: Server, **options: Any) -> Any:
     """A fresh browser profile (one device) at the Chromebook size, on the server's origin."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768},
+                                  locale="en-GB", timezone_id="Europe/London",
                                   **options)
     context.set_default_timeout(15000)
     return context
