@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from server import api, console, shell, sync_api
+from server import api, blob_api, console, shell, sync_api
 from server.auth import Auth
 from server.database import Database
 from server.errors import ApiError, handle_api_error
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Mount("/api", routes=api.routes + sync_api.routes),
+            Mount("/api", routes=api.routes + sync_api.routes + blob_api.routes),
             Mount("/console", routes=console.routes),
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
@@ -61,7 +61,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestLog, metrics=metrics, root=root),
             Middleware(SecurityHeaders, hsts=settings.https),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=[
+                (r"/api/blobs/", None),  # the upload route enforces blob_max_bytes itself
+                (r"/console/premises/[^/]+/attachments$", settings.blob_max_bytes + 256 * 1024),
+            ]),
             Middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="watchbook_session", max_age=settings.session_max_age_seconds,
                        same_site="lax", https_only=settings.https),

@@ -539,6 +539,7 @@ class _Maker:
             "environmental_plan": environmental,
             "risk_notes": self.notes(use, evacuation),
             "observations": [],
+            "attachments": [],
             "version": 1,
             "deleted": False,
             "updated_at": f"{assessed}T{r.randrange(8, 18):02d}:{r.randrange(60):02d}:00Z",

@@ -5,6 +5,9 @@ Owns nothing else: no auth, no logging of bodies.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import error_body
@@ -48,18 +51,30 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413 before the handler reads them all."""
+    """Refuse request bodies over `max_bytes` with 413 before the handler reads them all.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    `paths` gives some paths (a regex matched at the start) their own limit, or None to leave
+    the limit to the route (attachment uploads, which say what their limit is)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 paths: Sequence[tuple[str, int | None]] = ()):
         self.app, self.max_bytes = app, max_bytes
+        self.paths = [(re.compile(p), limit) for p, limit in paths]
+
+    def _limit(self, path: str) -> int | None:
+        for pattern, limit in self.paths:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        limit = self._limit(scope.get("path", "")) if scope["type"] == "http" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(send, limit)
                 return
         seen = 0
         started = False
@@ -69,7 +84,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge
             return message
 
@@ -83,10 +98,10 @@ class BodyLimit:
             await self.app(scope, counted, tracking)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        body = error_body("too_large", f"request body is over the limit of {self.max_bytes} bytes")
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = error_body("too_large", f"request body is over the limit of {limit} bytes")
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})

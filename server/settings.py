@@ -28,10 +28,12 @@ INT_SETTINGS = (
     "signin_max_failures", "signin_window_seconds", "session_max_age_seconds", "max_body_bytes",
     "max_push_mutations", "max_concurrent_pushes", "pull_page_rows", "pull_page_bytes",
     "api_page_max", "read_connections", "gzip_level",
+    "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
 )
-# Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS.
+# Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
+# WATCHBOOK_BLOB_DIR.
 OTHER_VARIABLES = ("WATCHBOOK_DB", "WATCHBOOK_SECRET_KEY", "WATCHBOOK_HTTPS",
-                   "WATCHBOOK_REVIEW_INTERVALS")
+                   "WATCHBOOK_REVIEW_INTERVALS", "WATCHBOOK_BLOB_DIR")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ class Settings:
     api_page_max: int = 200
     read_connections: int = 4
     gzip_level: int = 1
+    blob_dir: Path | None = None            # attachments; default: blobs/ beside the database
+    blob_max_bytes: int = 20 * 1024 * 1024  # largest attachment accepted
+    attachment_cache_bytes: int = 200 * 1024 * 1024  # a device's offline attachment cache
+    blob_gc_grace_days: int = 14            # unreferenced blobs younger than this are kept
+
+    @property
+    def blobs_path(self) -> Path:
+        return self.blob_dir or self.db_path.parent / "blobs"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -72,6 +82,7 @@ class Settings:
             "https": get("WATCHBOOK_HTTPS", "0") == "1",
             "review_interval_days": _intervals(get("WATCHBOOK_REVIEW_INTERVALS", ""))
             if get("WATCHBOOK_REVIEW_INTERVALS") else dict(s.review_interval_days),
+            "blob_dir": Path(get("WATCHBOOK_BLOB_DIR", "")) if get("WATCHBOOK_BLOB_DIR") else None,
         }
         for name in INT_SETTINGS:
             raw = get("WATCHBOOK_" + name.upper())

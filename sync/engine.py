@@ -20,10 +20,12 @@ from sync.protocol import (
     PROTOCOL_VERSION,
     AddHazard,
     AddObservation,
+    Attach,
     Author,
     CreatePremises,
     Cursor,
     DeletePremises,
+    Detach,
     Mutation,
     PullTail,
     PushRequest,
@@ -176,7 +178,7 @@ class _Apply:
 
     def run(self) -> Receipt:
         m, actor = self.m, self.actor
-        if not actor.can_edit and not isinstance(m, AddObservation):
+        if not actor.can_edit and not isinstance(m, (AddObservation, Attach)):
             raise _Reject("forbidden", f"a {actor.role} may only add observations")
         if isinstance(m, CreatePremises):
             return self.create(m)
@@ -235,7 +237,32 @@ class _Apply:
             if merge.get_path(current, f"observations/{m.observation_id}") is None:
                 raise _Reject("invalid", f"no observation {m.observation_id}")
             return [(path, merge.get_path(current, path), m.status)]
+        if isinstance(m, Attach):
+            return self.attach(m, current)
+        if isinstance(m, Detach):
+            path = f"attachments/{m.attachment_id}"
+            old = msgspec.to_builtins(m.old) if m.old is not None else merge.get_path(current,
+                                                                                      path)
+            return [(path, old, None)]
         raise _Reject("invalid", f"unsupported mutation {type(m).__name__}")
+
+    def attach(self, m: Attach, current: Doc) -> list[tuple[str, Any, Any]]:
+        """Crews may attach only a photo of their observation; `available` is the server's."""
+        a = m.attachment
+        if not self.actor.can_edit:
+            if a.kind != "photo" or a.observation_id is None:
+                raise _Reject("forbidden", f"a {self.actor.role} may only attach photos to "
+                                           "an observation")
+        if a.observation_id is not None and merge.get_path(
+                current, f"observations/{a.observation_id}") is None:
+            raise _Reject("invalid", f"no observation {a.observation_id}")
+        path = f"attachments/{a.id}"
+        existing = merge.get_path(current, path)
+        if existing is not None and existing.get("sha256") == a.sha256:
+            return []  # attached already (a re-sent mutation): nothing to do
+        att = msgspec.to_builtins(a)
+        att.update(available=self.tx.blob_available(a.sha256), by=self.actor.name, at=self.now)
+        return [(path, None, att)]
 
     def create(self, m: CreatePremises) -> Receipt:
         if self.tx.premises(m.premises_id) is not None:

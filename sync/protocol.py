@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sync.record import Hazard, Id, Observation, Premises
+from sync.record import Attachment, Hazard, Id, Observation, Premises
 
 PROTOCOL_VERSION = 1
 MIN_PROTOCOL_VERSION = 1  # oldest client protocol the server still speaks
@@ -84,10 +84,23 @@ class ResolveConflict(_Mutation, tag="resolve_conflict"):
     value: Any = None  # the combined value when choice == "value"
 
 
+class Attach(_Mutation, tag="attach"):
+    """Reference a blob from the record; the blob may still be uploading (`available` false
+    until the server has it)."""
+
+    attachment: Attachment
+
+
+class Detach(_Mutation, tag="detach"):
+    attachment_id: Id
+    old: Attachment | None = None  # the attachment as the client last saw it
+
+
 Mutation = (Update | AddHazard | RemoveHazard | UpdateHazard | CreatePremises | DeletePremises
-            | AddObservation | ReviewObservation | ResolveConflict)
+            | AddObservation | ReviewObservation | ResolveConflict | Attach | Detach)
 KINDS: tuple[str, ...] = ("update", "add_hazard", "remove_hazard", "update_hazard", "create",
-                          "delete", "add_observation", "review_observation", "resolve_conflict")
+                          "delete", "add_observation", "review_observation", "resolve_conflict",
+                          "attach", "detach")
 
 
 

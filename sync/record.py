@@ -99,6 +99,30 @@ class Observation(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["open", "accepted", "dismissed"] = "open"
 
 
+Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+ATTACHMENT_KINDS = ("photo", "floor_plan", "site_plan")
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
+
+
+class Attachment(msgspec.Struct, forbid_unknown_fields=True):
+    """A photo or plan: the blob (named by the SHA-256 of its bytes) and what it shows.
+
+    `available` is kept by the server: false while the device is still uploading the blob.
+    `observation_id` ties a crew's photo to their observation. `by` and `at` are set by the
+    server when it is attached."""
+
+    id: Id
+    sha256: Sha256
+    kind: Literal["photo", "floor_plan", "site_plan"]
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
+    size: Annotated[int, msgspec.Meta(ge=1)]
+    caption: Text = ""
+    observation_id: Id | None = None
+    available: bool = False
+    by: Text = ""
+    at: Text = ""
+
+
 class Premises(msgspec.Struct, forbid_unknown_fields=True):
     """A whole premises record as stored and as pulled by devices."""
 
@@ -137,6 +161,7 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     environmental_plan: LongText = ""
     risk_notes: LongText = ""
     observations: list[Observation] = []
+    attachments: list[Attachment] = []
     version: int = 0
     deleted: bool = False
     updated_at: str = ""
@@ -161,7 +186,7 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset({"key_box", "entry_codes"})
 # Maintained by the server; never sent in an update.
 SERVER_FIELDS: frozenset[str] = frozenset({
     "id", "version", "deleted", "updated_at", "updated_by", "next_review_due",
-    "hazards", "observations",
+    "hazards", "observations", "attachments",
 })
 
 DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}

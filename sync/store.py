@@ -69,6 +69,10 @@ class Tx(ABC):
     @abstractmethod
     def _write(self, batch: Batch) -> None: ...
 
+    def blob_available(self, sha256: str) -> bool:
+        """Whether the server holds the attachment blob `sha256` (stores without blobs: no)."""
+        return False
+
     # -- the engine's interface ---------------------------------------------------------------
     def premises(self, premises_id: str) -> Doc | None:
         if premises_id not in self._premises:
@@ -162,6 +166,7 @@ class MemoryStore:
         self.devices: dict[str, int] = {}
         self.receipts: dict[tuple[str, int], Receipt] = {}
         self.audit: list[Doc] = []
+        self.blobs: set[str] = set()   # attachment blobs the server holds
 
     def _next(self) -> int:
         self.seq += 1
@@ -242,6 +247,9 @@ class MemoryTx(Tx):
 
     def station_exists(self, code: str) -> bool:
         return code in self.store.stations
+
+    def blob_available(self, sha256: str) -> bool:
+        return sha256 in self.store.blobs
 
     def _write(self, batch: Batch) -> None:
         s = self.store

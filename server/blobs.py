@@ -1,0 +1,375 @@
+"""Attachment blobs: content-addressed files named by the SHA-256 of the uploaded bytes, their
+checks (hash, type by magic bytes, size), metadata stripping, thumbnails and garbage collection.
+
+Files are written atomically (temp file, fsync, rename), so nobody sees half a blob; the
+`blobs` row is written only once the file is durable. Must not know HTTP.
+Images that carry metadata (EXIF, GPS, XMP, comments) are stored as an upright re-encode
+without it: what the server keeps and serves never holds where or with what a photo was taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import sqlite3
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from server import records
+
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+CONTENT_TYPES = (*IMAGE_TYPES, "application/pdf")
+ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
+THUMB_PX = 320                # longest side of a thumbnail
+MAX_PIXELS = 60_000_000       # larger images are refused (a decompression bomb or a scan gone mad)
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc")
+_decode = msgspec.json.decode
+
+
+class BlobRejected(Exception):
+    """An upload refused: `code` is hash_mismatch, bad_hash, unsupported_type, unreadable or
+    too_large."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the file's magic bytes say, or None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def normalise_type(declared: str) -> str:
+    base = declared.split(";", 1)[0].strip().lower()
+    return ALIASES.get(base, base)
+
+
+def check_name(sha256: str) -> None:
+    if not SHA256.match(sha256):
+        raise BlobRejected("bad_hash", "a blob is named by the SHA-256 of its bytes: "
+                                       "64 lower-case hex digits")
+
+
+def check(sha256: str, declared: str, data: bytes, max_bytes: int) -> str:
+    """Verify an upload against its name, declared type and the size limit; returns the
+    content type."""
+    check_name(sha256)
+    if len(data) > max_bytes:
+        raise BlobRejected("too_large", f"this file is {megabytes(len(data))}; attachments may "
+                                        f"be at most {megabytes(max_bytes)}")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise BlobRejected("hash_mismatch", f"the bytes hash to {actual}, not {sha256}: "
+                                            "the upload was damaged or named wrongly")
+    declared = normalise_type(declared)
+    if declared not in CONTENT_TYPES:
+        raise BlobRejected("unsupported_type", f"{declared or 'no content type'} is not "
+                           f"accepted; send one of {', '.join(CONTENT_TYPES)}")
+    found = sniff(data[:16])
+    if found != declared:
+        raise BlobRejected("unsupported_type", f"declared {declared} but the file is "
+                           f"{found or 'of an unknown type'}")
+    return declared
+
+
+# -- images ---------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _image(data: bytes, content_type: str) -> Iterator[Image.Image]:
+    """Open and decode an image, refusing bombs and anything Pillow cannot read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=[IMAGE_TYPES[content_type]])
+            if img.width * img.height > MAX_PIXELS:
+                raise BlobRejected("too_large", f"the image is {img.width}×{img.height} "
+                                   f"pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
+            img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BlobRejected("unreadable", f"the file is not a readable {content_type} image: "
+                                         f"{exc}") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise BlobRejected("too_large", "the image has too many pixels") from None
+    with img:
+        yield img
+
+
+def _has_metadata(img: Image.Image) -> bool:
+    if any(key in img.info for key in _METADATA_KEYS):
+        return True
+    if getattr(img, "text", None):  # PNG text chunks
+        return True
+    return bool(img.getexif())
+
+
+def _bare(img: Image.Image) -> Image.Image:
+    """An upright copy with no metadata at all (ICC colour profile kept)."""
+    upright = ImageOps.exif_transpose(img) or img
+    out = upright.copy()
+    icc = img.info.get("icc_profile")
+    out.info = {"icc_profile": icc} if icc else {}
+    return out
+
+
+def stored_bytes(data: bytes, content_type: str) -> bytes:
+    """What to keep for an upload: the bytes themselves, or for an image carrying metadata an
+    upright re-encode without it. PDFs are kept as sent."""
+    if content_type not in IMAGE_TYPES:
+        return data
+    with _image(data, content_type) as img:
+        if not _has_metadata(img):
+            return data
+        clean = _bare(img)
+        out = io.BytesIO()
+        fmt = IMAGE_TYPES[content_type]
+        if fmt == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
+            clean = clean.convert("RGB")
+        params: dict[str, object] = {"quality": 92} if fmt in ("JPEG", "WEBP") else {}
+        if clean.info.get("icc_profile"):
+            params["icc_profile"] = clean.info["icc_profile"]
+        clean.save(out, fmt, **params)
+        return out.getvalue()
+
+
+def thumbnail(data: bytes, content_type: str, max_px: int = THUMB_PX) -> bytes | None:
+    """A JPEG at most `max_px` on its longest side, upright, with no metadata; None for PDFs."""
+    if content_type not in IMAGE_TYPES:
+        return None
+    with _image(data, content_type) as img:
+        small = _bare(img)
+        small.thumbnail((max_px, max_px))
+        if small.mode in ("RGBA", "LA", "P", "PA"):
+            rgba = small.convert("RGBA")
+            small = Image.new("RGB", rgba.size, (255, 255, 255))
+            small.paste(rgba, mask=rgba.getchannel("A"))
+        elif small.mode not in ("RGB", "L"):
+            small = small.convert("RGB")
+        small.info = {}
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=80, optimize=True)
+        return out.getvalue()
+
+
+# -- files ----------------------------------------------------------------------------------
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform lets a directory be fsynced
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True)
+class BlobStore:
+    """Blob files under `root`: `ab/<sha256>` and its thumbnail `ab/<sha256>.thumb.jpg`."""
+
+    root: Path
+
+    def path(self, sha256: str) -> Path:
+        check_name(sha256)
+        return self.root / sha256[:2] / sha256
+
+    def thumb_path(self, sha256: str) -> Path:
+        return self.path(sha256).with_name(sha256 + ".thumb.jpg")
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Write `path` whole or not at all: temp file beside it, fsync, rename, fsync dir.
+        Two writers of the same blob each rename a complete file; the last one wins."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(path.parent)
+
+    def save(self, sha256: str, data: bytes, content_type: str) -> bool:
+        """Store a checked upload and its thumbnail; False (and nothing written) if the blob
+        is already here. Runs in a worker thread: Pillow and fsync block."""
+        if self.exists(sha256):
+            return False
+        kept = stored_bytes(data, content_type)
+        thumb = thumbnail(kept, content_type)
+        if thumb is not None:
+            self.write(self.thumb_path(sha256), thumb)
+        self.write(self.path(sha256), kept)
+        return True
+
+    def ensure_thumb(self, sha256: str, content_type: str) -> Path | None:
+        """The thumbnail's path, made now if it is missing; None for a PDF or a missing blob."""
+        thumb = self.thumb_path(sha256)
+        if thumb.is_file():
+            return thumb
+        if content_type not in IMAGE_TYPES or not self.exists(sha256):
+            return None
+        made = thumbnail(self.path(sha256).read_bytes(), content_type)
+        if made is None:
+            return None
+        self.write(thumb, made)
+        return thumb
+
+    def touch(self, sha256: str) -> None:
+        """Make a blob young again (a re-upload): gc keeps it another grace period."""
+        os.utime(self.path(sha256))
+
+    def remove(self, sha256: str) -> None:
+        for p in (self.path(sha256), self.thumb_path(sha256)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+    def names(self) -> Iterator[tuple[str, float]]:
+        """Every stored blob as (sha256, modification time)."""
+        if not self.root.is_dir():
+            return
+        for shard in self.root.iterdir():
+            if not shard.is_dir() or len(shard.name) != 2:
+                continue
+            for f in shard.iterdir():
+                if SHA256.match(f.name):
+                    with contextlib.suppress(FileNotFoundError):
+                        yield f.name, f.stat().st_mtime
+
+    def stale_parts(self, before: float) -> Iterator[Path]:
+        """Temp files left by a crash mid-write, older than `before`."""
+        if self.root.is_dir():
+            for f in self.root.glob("*/.*.part"):
+                with contextlib.suppress(FileNotFoundError):
+                    if f.stat().st_mtime < before:
+                        yield f
+
+
+# -- the blobs table and availability -------------------------------------------------------
+
+def content_type_of(conn: sqlite3.Connection, sha256: str) -> str | None:
+    row = conn.execute("SELECT content_type FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def record_blob(conn: sqlite3.Connection, store: BlobStore, sha256: str, content_type: str,
+                data: bytes, now: str) -> tuple[bool, list[str]]:
+    """Inside the write transaction after a successful save: the row, a refreshed age, and
+    every attachment of the blob marked available. Returns (new row?, premises changed).
+
+    Saves the file again if gc removed it between the save and this transaction."""
+    if not store.exists(sha256):
+        store.save(sha256, data, content_type)
+    store.touch(sha256)
+    created = conn.execute(
+        "INSERT INTO blobs (sha256, content_type, size, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(sha256) DO NOTHING", (sha256, content_type, len(data), now)).rowcount > 0
+    return created, mark_available(conn, sha256)
+
+
+def mark_available(conn: sqlite3.Connection, sha256: str) -> list[str]:
+    """Set `available` on every attachment of `sha256` not yet marked; each record changed
+    gets a new version and change seq, so devices learn of it on their next pull."""
+    rows = conn.execute("SELECT doc FROM premises WHERE doc LIKE ?",
+                        (f'%"{sha256}"%',)).fetchall()
+    changed = []
+    for (raw,) in rows:
+        doc = _decode(raw)
+        hits = [a for a in doc.get("attachments") or []
+                if a.get("sha256") == sha256 and not a.get("available")]
+        if not hits:
+            continue
+        for a in hits:
+            a["available"] = True
+        doc["version"] = int(doc.get("version", 0)) + 1
+        changed.append(doc)
+    if changed:
+        first = records.next_change_seq(conn, len(changed))
+        conn.executemany(records.UPSERT_SQL, [records.row_values(d, first + i)
+                                              for i, d in enumerate(changed)])
+    return [d["id"] for d in changed]
+
+
+# -- garbage collection ---------------------------------------------------------------------
+
+def referenced(conn: sqlite3.Connection, since: str) -> set[str]:
+    """Blobs a record may still need: attachments of live records, of records deleted at or
+    after `since` (a tombstone that may be restored) and in open conflicts."""
+    refs = {r[0] for r in conn.execute(
+        "SELECT json_extract(a.value, '$.sha256') FROM premises p, "
+        "json_each(p.doc, '$.attachments') a "
+        "WHERE p.deleted = 0 OR coalesce(json_extract(p.doc, '$.updated_at'), '') >= ?",
+        (since,))}
+    for (raw,) in conn.execute("SELECT doc FROM conflicts WHERE status = 'open'"):
+        refs.update(re.findall(r"[0-9a-f]{64}", raw))
+    return refs
+
+
+@dataclass(frozen=True)
+class GcReport:
+    kept_referenced: int
+    kept_recent: int
+    removed: list[str]
+    parts_removed: int
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z")
+
+
+def collect(conn: sqlite3.Connection, store: BlobStore, grace_seconds: int,
+            now: float | None = None, dry_run: bool = False) -> GcReport:
+    """Remove blobs no record needs, inside one write transaction (so no upload or push
+    interleaves): a blob is kept if referenced (see `referenced`) or younger than the grace
+    period, which covers attach mutations still queued on offline devices."""
+    now = time.time() if now is None else now
+    cutoff = now - grace_seconds
+    refs = referenced(conn, iso(cutoff))
+    kept_refs = kept_recent = 0
+    removed: list[str] = []
+    for sha, mtime in sorted(store.names()):
+        if sha in refs:
+            kept_refs += 1
+        elif mtime >= cutoff:
+            kept_recent += 1
+        else:
+            removed.append(sha)
+    parts = list(store.stale_parts(cutoff))
+    if not dry_run:
+        conn.executemany("DELETE FROM blobs WHERE sha256 = ?", [(s,) for s in removed])
+        for sha in removed:
+            store.remove(sha)
+        for p in parts:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    return GcReport(kept_refs, kept_recent, removed, len(parts))
