@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import demo, transfer
+from server import blobs, demo, transfer
 from server.auth import ROLES, Auth
 from server.database import Database
 from server.errors import ApiError
@@ -218,6 +218,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    days = settings.blob_gc_grace_days if args.grace_days is None else args.grace_days
+    store = blobs.BlobStore(settings.blobs_path)
+    report = _run(settings, lambda db: db.write(
+        lambda c: blobs.collect(c, store, days * 86400, dry_run=args.dry_run)))
+    print(f"{'Would remove' if args.dry_run else 'Removed'} {len(report.removed)} unreferenced "
+          f"attachment(s); kept {report.kept_referenced} referenced and {report.kept_recent} "
+          f"younger than {days} days")
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     db = argparse.ArgumentParser(add_help=False)
@@ -281,6 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", parents=[db], help="bring the database schema up to date",
                        description="Apply pending schema migrations.")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("gc", parents=[db], help="remove attachments no record needs",
+                       description="Remove attachment files no record references (live, or "
+                                   "deleted within the grace period) and older than the grace "
+                                   "period, which covers attachments still queued offline.")
+    p.add_argument("--grace-days", type=int, metavar="DAYS",
+                   help="override $WATCHBOOK_BLOB_GC_GRACE_DAYS")
+    p.add_argument("--dry-run", action="store_true", help="report only; remove nothing")
+    p.set_defaults(func=cmd_gc)
     return parser
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import World, fast_settings
 from PIL import ExifTags, Image
+from world import World, fast_settings
 
 from server import blobs
 from server.settings import Settings
@@ -346,3 +346,21 @@ async def test_an_upload_after_gc_removed_the_file_stores_it_again(world: World)
     assert not store.exists(sha(data))
     r = await put(world, data, "image/png")
     assert r.status_code == 201 and store.exists(sha(data))
+
+
+def test_watchbook_gc_removes_old_unreferenced_blobs(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from server import cli
+    db = str(tmp_path / "w.db")
+    assert cli.main(["migrate", "--db", db]) == 0
+    store = blobs.BlobStore(tmp_path / "blobs")
+    old, young = png((5, 5, 5)), png((6, 6, 6))
+    for data in (old, young):
+        store.save(sha(data), data, "image/png")
+    _age(store, sha(old), 20)
+    assert cli.main(["gc", "--db", db, "--dry-run"]) == 0
+    assert "Would remove 1" in capsys.readouterr().out and store.exists(sha(old))
+    assert cli.main(["gc", "--db", db]) == 0
+    assert "Removed 1 unreferenced attachment(s); kept 0 referenced and 1 younger than 14 days" \
+        in capsys.readouterr().out
+    assert not store.exists(sha(old)) and store.exists(sha(young))
