@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import World
+from world import World
 
 
 async def test_enrol_returns_a_token_that_opens_the_api(world: World) -> None:

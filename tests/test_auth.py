@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import World, fast_settings
+from world import World, fast_settings
 
 from server.auth import Passwords, Throttle
 from server.errors import ApiError

@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 import pytest
-from conftest import World
 from syncfake import MemoryServer
+from world import World
 
 from server.sqlite_store import get_conflict, history, list_conflicts
 from sync import engine

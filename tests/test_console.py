@@ -16,7 +16,7 @@ import pytest
 from server import records
 
 if TYPE_CHECKING:  # the `world` fixture's type; tests/conftest.py builds it
-    from conftest import World
+    from world import World
 
 Browser = Callable[[str], Awaitable[httpx.AsyncClient]]
 

@@ -15,7 +15,6 @@ from typing import Any
 import hypothesis.errors
 import pytest
 import schemathesis
-from conftest import PREMISES, STATIONS, USERS, World, fast_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -26,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from world import PREMISES, STATIONS, USERS, World, fast_settings
 
 from server import records
 from server.app import create_app

@@ -7,7 +7,7 @@ import logging
 
 import httpx
 import pytest
-from conftest import World
+from world import World
 
 
 async def test_every_response_has_a_request_id(world: World) -> None:

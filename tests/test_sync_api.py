@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import World, fast_settings
+from world import World, fast_settings
 
 from server.settings import Settings
 
