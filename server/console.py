@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import console_admin, console_edit, console_premises
+from server import console_admin, console_attachments, console_edit, console_premises
 from server.auth import Principal, check_csrf, new_csrf_token
 from server.console_page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
@@ -81,4 +81,5 @@ routes: list[BaseRoute] = [
     *console_premises.routes,
     *console_admin.routes,
     *console_edit.routes,
+    *console_attachments.routes,
 ]
