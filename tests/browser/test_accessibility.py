@@ -19,7 +19,7 @@ def violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_main_screens_have_no_axe_violations(browser, server, scheme):
+def test_main_screens_have_no_axe_violations(browser, server, scheme, artifacts):
     context = new_device(browser, server, color_scheme=scheme)
     page = context.new_page()
     page.goto("/")
@@ -31,6 +31,9 @@ def test_main_screens_have_no_axe_violations(browser, server, scheme):
         page.goto(screen.format(id=pid))
         page.wait_for_selector("main h1")
         assert violations(page) == [], screen
+    page.goto(f"/#/p/{pid}")
+    page.wait_for_selector("#h-hazards")
+    page.screenshot(path=artifacts / f"premises-{scheme}.png")
     context.close()
 
 

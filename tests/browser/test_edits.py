@@ -25,15 +25,21 @@ def test_offline_edit_is_pending_then_saved_on_the_server(browser, server, artif
     page.goto(f"/#/p/{record['id']}/edit")
     page.fill("#f-risk_notes", "Offline note: gas cylinders moved to the rear yard.")
     page.fill("#f-rvp", "Car park at the north gate")
+    page.click("text=Add a hazard")
+    new_hazard = page.locator("fieldset.hazard-edit").last
+    new_hazard.locator("[data-field=type]").select_option("bess")
+    new_hazard.locator("[data-field=severity]").select_option("high")
+    new_hazard.locator("[data-field=location]").fill("Container by the east fence")
     page.screenshot(path=artifacts / "edit-form.png", full_page=True)
     page.click("text=Save changes")
     page.wait_for_selector("#risk-notes:has-text('rear yard')")
-    assert pending(page) == 1
+    assert pending(page) == 2  # one update (two fields) and one add_hazard
     assert page.locator("#risk-notes .pending-mark").count() == 1
-    assert page.locator(".receipt-pending").count() == 1
+    assert page.locator(".hazard", has_text="Container by the east fence").locator(".pending-mark").count() == 1
+    assert page.locator(".receipt-pending").count() == 2
 
     context.set_offline(False)
-    page.wait_for_selector(".receipt-saved", timeout=20000)
+    page.wait_for_selector(".receipt-saved >> nth=1", timeout=20000)
     assert pending(page) == 0
     assert page.locator("#risk-notes .pending-mark").count() == 0
 
@@ -42,6 +48,8 @@ def test_offline_edit_is_pending_then_saved_on_the_server(browser, server, artif
     assert doc["risk_notes"] == "Offline note: gas cylinders moved to the rear yard."
     assert doc["rvp"] == "Car park at the north gate"
     assert doc["version"] > record["version"]
+    assert any(h["type"] == "bess" and h["severity"] == "high"
+               and h["location"] == "Container by the east fence" for h in doc["hazards"])
     context.close()
 
 

@@ -91,3 +91,15 @@ def test_sign_out_sends_pending_edits_then_clears_the_replica(browser, server):
     doc = server.get(f"/api/premises/{pid}", server.enrol("admin"))
     assert "Signage faded" in {o["note"] for o in doc["observations"]}
     context.close()
+
+
+def test_evicted_storage_is_reported_not_shown_as_an_empty_list(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "crew")
+    page.evaluate("""() => new Promise((resolve, reject) => {
+        const req = indexedDB.deleteDatabase('watchbook');  // what an eviction leaves behind
+        req.onsuccess = resolve; req.onerror = reject; })""")
+    page.reload()
+    page.wait_for_selector("text=The browser cleared the data this device had saved")
+    context.close()
