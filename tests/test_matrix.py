@@ -1,0 +1,379 @@
+"""The role and scope matrix: every route of the app (API, sync, console, admin, PWA) called as
+every kind of caller, against a table built from the app's own routes.
+
+Callers: anonymous, crew (A01), a supervisor of another station (C03), a supervisor of A01
+(whose grounds take in B02) and an admin. A route without a row fails the first test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from starlette.routing import BaseRoute, Mount, Route
+from world import World
+
+from server.app import create_app
+from server.settings import Settings
+
+PERSONAS = ("anon", "crew", "other_super", "super", "admin")
+USERNAME = {"crew": "crew", "other_super": "csuper", "super": "super", "admin": "admin"}
+OK, SIGNIN, UNAUTHORIZED, FORBIDDEN = "ok", "signin", "401", "403"
+
+OPEN = dict.fromkeys(PERSONAS, OK)
+API = {"anon": UNAUTHORIZED, "crew": OK, "other_super": OK, "super": OK, "admin": OK}
+API_A01 = {**API, "other_super": FORBIDDEN}           # a record of station A01
+CONSOLE = {"anon": SIGNIN, "crew": FORBIDDEN, "other_super": OK, "super": OK, "admin": OK}
+CONSOLE_A01 = {**CONSOLE, "other_super": FORBIDDEN}
+ADMIN_PAGE = {**CONSOLE, "other_super": FORBIDDEN, "super": FORBIDDEN}
+ADMIN_API = {"anon": UNAUTHORIZED, "crew": FORBIDDEN, "other_super": FORBIDDEN,
+             "super": FORBIDDEN, "admin": OK}
+EDIT_A01 = {"anon": UNAUTHORIZED, "crew": FORBIDDEN, "other_super": FORBIDDEN, "super": OK,
+            "admin": OK}
+SHA = "0" * 64
+
+
+@dataclass
+class Callers:
+    """Per persona: API headers and a console client signed in as that user."""
+
+    world: World
+    console: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    conflict_id: str = ""
+    device_ids: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, persona: str) -> dict[str, str]:
+        return {} if persona == "anon" else self.world.as_(USERNAME[persona])
+
+    def device(self, persona: str) -> str:
+        return self.world.tokens[USERNAME[persona]][3:].split("_", 1)[0]
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def csrf_of(client: httpx.AsyncClient) -> str:
+    page = await client.get("/console/signin")
+    found = CSRF.search(page.text)
+    assert found, "the sign-in page carries a CSRF token"
+    return found.group(1)
+
+
+async def console_client(world: World, username: str | None) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
+                               base_url="http://test")
+    if username:
+        r = await client.post("/console/signin", data={
+            "username": username, "password": "pw-" + username, "csrf": await csrf_of(client)})
+        assert r.status_code == 303, r.text
+    return client
+
+
+Call = Callable[[Callers, str], Awaitable[httpx.Response]]
+
+
+def get(path: str) -> Call:
+    async def call(c: Callers, persona: str) -> httpx.Response:
+        if path.startswith("/console/"):
+            return await c.console[persona].get(path)
+        return await c.world.client.get(path, headers=c.headers(persona))
+    return call
+
+
+def form(path: str, **fields: str) -> Call:
+    """A console form POST carrying the caller's CSRF token."""
+    async def call(c: Callers, persona: str) -> httpx.Response:
+        client = c.console[persona]
+        data = {**fields, "csrf": await csrf_of(client)}
+        return await client.post(path.format(conflict=c.conflict_id), data=data)
+    return call
+
+
+def console_user_action(action: str) -> Call:
+    async def call(c: Callers, persona: str) -> httpx.Response:
+        uid = c.world.user_ids["crew"]
+        return await form(f"/console/admin/users/{uid}/{action}")(c, persona)
+    return call
+
+
+async def revoke(c: Callers, persona: str) -> httpx.Response:
+    return await form(f"/console/admin/devices/{c.device('crew')}/revoke", wipe="1")(c, persona)
+
+
+async def conflict_page(c: Callers, persona: str) -> httpx.Response:
+    return await get(f"/console/conflicts/{c.conflict_id}")(c, persona)
+
+
+async def enrol(c: Callers, persona: str) -> httpx.Response:
+    username = USERNAME.get(persona, "nobody")
+    return await c.world.client.post("/api/devices/enrol", json={
+        "username": username, "password": "pw-" + username})
+
+
+async def metrics_from_afar(c: Callers, persona: str) -> httpx.Response:
+    remote = httpx.ASGITransport(app=c.world.app, client=("10.9.8.7", 5000))
+    async with httpx.AsyncClient(transport=remote, base_url="http://test") as client:
+        return await client.get("/metrics", headers=c.headers(persona))
+
+
+async def push_edit_of_p1(c: Callers, persona: str) -> httpx.Response:
+    mutation = {"kind": "update", "device_id": "" if persona == "anon" else c.device(persona),
+                "seq": 2 if persona in ("super", "admin") else 1,  # 1 opened the conflict
+                "premises_id": "p1", "base_version": 1,
+                "changes": [{"field": "tactical_plan", "old": "", "new": "by " + persona}]}
+    return await c.world.client.post("/api/sync/push", json={"mutations": [mutation]},
+                                     headers=c.headers(persona))
+
+
+async def put_blob(c: Callers, persona: str) -> httpx.Response:
+    return await c.world.client.put(f"/api/blobs/{SHA}", content=b"not an image",
+                                    headers={**c.headers(persona), "content-type": "image/png"})
+
+
+@dataclass(frozen=True)
+class Row:
+    call: Call
+    expect: dict[str, str]
+
+
+P1 = "/console/premises/p1"
+# (method, route template) -> how to call it and what each persona gets.
+ROWS: dict[tuple[str, str], Row] = {
+    # the JSON API
+    ("POST", "/api/devices/enrol"): Row(enrol, {**OPEN, "anon": UNAUTHORIZED}),
+    ("GET", "/api/me"): Row(get("/api/me"), API),
+    ("GET", "/api/premises"): Row(get("/api/premises"), API),
+    ("GET", "/api/premises/nearest"): Row(get("/api/premises/nearest?lat=52.2&lon=0.1"), API),
+    ("GET", "/api/premises/{premises_id}"): Row(get("/api/premises/p1"), API_A01),
+    ("GET", "/api/stations"): Row(get("/api/stations"), API),
+    ("GET", "/api/openapi.json"): Row(get("/api/openapi.json"), OPEN),
+    ("POST", "/api/sync/push"): Row(push_edit_of_p1, EDIT_A01),
+    ("GET", "/api/sync/pull"): Row(get("/api/sync/pull"), API),
+    ("PUT", "/api/blobs/{sha256}"): Row(put_blob, API),
+    ("GET", "/api/blobs/{sha256}"): Row(get(f"/api/blobs/{SHA}"), API),
+    ("GET", "/api/blobs/{sha256}/thumb"): Row(get(f"/api/blobs/{SHA}/thumb"), API),
+    # operations
+    ("GET", "/healthz"): Row(get("/healthz"), OPEN),
+    ("GET", "/metrics"): Row(metrics_from_afar, ADMIN_API),
+    # the PWA shell
+    ("GET", "/"): Row(get("/"), OPEN),
+    ("GET", "/sw.js"): Row(get("/sw.js"), OPEN),
+    ("GET", "/manifest.webmanifest"): Row(get("/manifest.webmanifest"), OPEN),
+    ("GET", "/pwa/{path:path}"): Row(get("/pwa/db.js"), OPEN),
+    # the console
+    ("GET", "/console/"): Row(get("/console/"), CONSOLE),
+    ("GET", "/console/signin"): Row(get("/console/signin"), OPEN),
+    ("POST", "/console/signin"): Row(form("/console/signin", username="x", password="y"),
+                                     dict.fromkeys(PERSONAS, UNAUTHORIZED)),
+    ("POST", "/console/signout"): Row(form("/console/signout"),
+                                      dict.fromkeys(PERSONAS, SIGNIN)),
+    ("GET", "/console/static/{path:path}"): Row(get("/console/static/console.css"), OPEN),
+    ("GET", "/console/dashboard"): Row(get("/console/dashboard"), CONSOLE),
+    ("GET", "/console/premises"): Row(get("/console/premises"), CONSOLE),
+    ("GET", "/console/premises/{premises_id}"): Row(get(P1), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/edit"): Row(get(P1 + "/edit"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/edit"): Row(form(P1 + "/edit"), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/notes"): Row(get(P1 + "/notes"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/notes"): Row(form(P1 + "/notes"), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/hazards"): Row(get(P1 + "/hazards"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/hazards/add"): Row(
+        form(P1 + "/hazards/add", type="asbestos", location="Roof"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/hazards/{hazard_id}/remove"): Row(
+        form(P1 + "/hazards/h1/remove"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/reviewed"): Row(form(P1 + "/reviewed"),
+                                                              CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/observations/{observation_id}"): Row(
+        form(P1 + "/observations/o1", decision="accept"), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/history"): Row(get(P1 + "/history"), CONSOLE_A01),
+    ("GET", "/console/conflicts"): Row(get("/console/conflicts"), CONSOLE),
+    ("GET", "/console/conflicts/{conflict_id}"): Row(conflict_page, CONSOLE_A01),
+    ("POST", "/console/conflicts/{conflict_id}/resolve"): Row(
+        form("/console/conflicts/{conflict}/resolve", choice="server"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/attachments"): Row(
+        form(P1 + "/attachments", kind="photo"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/attachments/{attachment_id}/remove"): Row(
+        form(P1 + "/attachments/a1/remove"), CONSOLE_A01),
+    ("GET", "/console/blobs/{sha256}"): Row(get(f"/console/blobs/{SHA}"), CONSOLE),
+    ("GET", "/console/blobs/{sha256}/thumb"): Row(get(f"/console/blobs/{SHA}/thumb"), CONSOLE),
+    ("GET", "/console/admin/users"): Row(get("/console/admin/users"), ADMIN_PAGE),
+    ("POST", "/console/admin/users"): Row(form(
+        "/console/admin/users", username="new", name="New", role="crew", station="A01",
+        password="long-enough"), ADMIN_PAGE),
+    ("POST", "/console/admin/users/{user_id:int}/disable"): Row(
+        console_user_action("disable"), ADMIN_PAGE),
+    ("POST", "/console/admin/users/{user_id:int}/enable"): Row(
+        console_user_action("enable"), ADMIN_PAGE),
+    ("GET", "/console/admin/devices"): Row(get("/console/admin/devices"), ADMIN_PAGE),
+    ("POST", "/console/admin/devices/{device_id}/revoke"): Row(revoke, ADMIN_PAGE),
+}
+
+
+def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    for route in routes:
+        if isinstance(route, Mount):
+            inner = getattr(route.app, "routes", None)
+            if inner:
+                yield from _walk(inner, prefix + route.path)
+            else:  # a mounted app (static files)
+                yield "GET", prefix + route.path + "/{path:path}"
+        elif isinstance(route, Route):
+            for method in sorted(route.methods or {"GET"}):
+                if method != "HEAD":
+                    yield method, prefix + route.path
+
+
+def app_routes(settings: Settings) -> set[tuple[str, str]]:
+    return set(_walk(create_app(settings).routes))
+
+
+def test_every_route_of_the_app_has_a_row_in_the_matrix(settings: Settings) -> None:
+    routes = app_routes(settings)
+    assert sorted(routes - ROWS.keys()) == [], "routes without a row in tests/test_matrix.py"
+    assert sorted(ROWS.keys() - routes) == [], "rows for routes the app no longer has"
+
+
+def outcome(r: httpx.Response) -> str:
+    """How the app answered: refused (401, 403, sign-in redirect) or let the caller through."""
+    assert r.status_code < 500, r.text
+    if r.status_code == 303 and "/console/signin" in r.headers.get("location", ""):
+        return SIGNIN
+    if r.status_code in (401, 403):
+        return str(r.status_code)
+    if r.request.url.path == "/api/sync/push" and r.status_code == 200:
+        reasons = {x.get("reason") for x in r.json()["receipts"]}
+        return FORBIDDEN if "forbidden" in reasons else OK
+    return OK
+
+
+async def _conflict_on_p1(world: World) -> str:
+    """Two devices change p1's risk notes from the same base: a conflict, opened by admin."""
+    for username, seq in (("super", 1), ("admin", 1)):
+        device = world.tokens[username][3:].split("_", 1)[0]
+        r = await world.client.post("/api/sync/push", headers=world.as_(username), json={
+            "mutations": [{"kind": "update", "device_id": device, "seq": seq,
+                           "premises_id": "p1", "base_version": 1,
+                           "changes": [{"field": "risk_notes", "old": "",
+                                        "new": "notes of " + username}]}]})
+    receipt = r.json()["receipts"][0]
+    assert receipt["status"] == "conflict", receipt
+    return str(receipt["conflict_ids"][0])
+
+
+@pytest.fixture
+async def callers(world: World) -> AsyncIterator[Callers]:
+    c = Callers(world)
+    c.conflict_id = await _conflict_on_p1(world)
+    for persona in PERSONAS:
+        c.console[persona] = await console_client(world, USERNAME.get(persona))
+    try:
+        yield c
+    finally:
+        for client in c.console.values():
+            await client.aclose()
+
+
+@pytest.mark.parametrize("key", sorted(ROWS), ids=lambda k: f"{k[0]} {k[1]}")
+async def test_each_caller_gets_what_their_role_and_grounds_allow(
+        callers: Callers, key: tuple[str, str]) -> None:
+    row = ROWS[key]
+    got = {}
+    for persona in PERSONAS:  # the admin last: its writes must not change others' answers
+        got[persona] = outcome(await row.call(callers, persona))
+    assert got == row.expect
+
+
+# -- the rules behind the table, one by one ---------------------------------------------------
+
+async def _push(world: World, username: str, *mutations: dict[str, Any]) -> list[dict[str, Any]]:
+    device = world.tokens[username][3:].split("_", 1)[0]
+    last = 0
+    body = []
+    for i, m in enumerate(mutations, start=1):
+        body.append({"device_id": device, "seq": i, "base_version": 1, **m})
+        last = i
+    r = await world.client.post("/api/sync/push", json={"mutations": body},
+                                headers=world.as_(username))
+    assert r.status_code == 200, r.text
+    receipts: list[dict[str, Any]] = r.json()["receipts"]
+    assert len(receipts) == last
+    return receipts
+
+
+def _notes(premises_id: str, text: str) -> dict[str, Any]:
+    return {"kind": "update", "premises_id": premises_id,
+            "changes": [{"field": "tactical_plan", "old": "", "new": text}]}
+
+
+async def test_crew_may_add_observations_but_not_edit_records_or_resolve_conflicts(
+        world: World) -> None:
+    conflict_id = await _conflict_on_p1(world)
+    receipts = await _push(
+        world, "crew",
+        _notes("p1", "crew edit"),
+        {"kind": "add_hazard", "premises_id": "p1",
+         "hazard": {"id": "hx", "type": "lpg", "location": "Yard"}},
+        {"kind": "resolve_conflict", "premises_id": "p1", "conflict_id": conflict_id,
+         "choice": "client"},
+        {"kind": "delete", "premises_id": "p2"},
+        {"kind": "add_observation", "premises_id": "p1",
+         "observation": {"id": "o9", "category": "access", "note": "key box moved"}})
+    assert [(r["status"], r.get("reason")) for r in receipts[:4]] == [
+        ("rejected", "forbidden")] * 4
+    assert receipts[4]["status"] in ("applied", "merged")
+    doc = (await world.client.get("/api/premises/p1", headers=world.as_("crew"))).json()
+    assert doc.get("tactical_plan", "") == "" and [h["id"] for h in doc["hazards"]] == ["h1"]
+
+
+async def test_a_supervisor_edits_grounds_in_scope_and_not_another_stations(
+        world: World) -> None:
+    own, neighbour = await _push(world, "super", _notes("p1", "A01"), _notes("p3", "B02"))
+    assert own["status"] == "applied" and neighbour["status"] == "applied"
+    other, home = await _push(world, "csuper", _notes("p1", "from C03"), _notes("p4", "C03"))
+    assert (other["status"], other["reason"]) == ("rejected", "forbidden")
+    assert home["status"] == "applied"
+
+
+async def test_a_supervisor_cannot_resolve_a_conflict_outside_their_grounds(
+        world: World) -> None:
+    conflict_id = await _conflict_on_p1(world)
+    [receipt] = await _push(world, "csuper", {
+        "kind": "resolve_conflict", "premises_id": "p1", "conflict_id": conflict_id,
+        "choice": "client"})
+    assert (receipt["status"], receipt["reason"]) == ("rejected", "forbidden")
+    [receipt] = await _push(world, "super", {
+        "kind": "resolve_conflict", "premises_id": "p1", "conflict_id": conflict_id,
+        "choice": "client", "base_version": 2})
+    assert receipt["status"] in ("applied", "merged")
+
+
+async def test_a_revoked_device_is_refused_by_push_and_pull_at_once(world: World) -> None:
+    h = world.as_("super")
+    assert (await world.client.get("/api/sync/pull", headers=h)).status_code == 200
+    await world.auth.revoke_device(world.tokens["super"][3:].split("_", 1)[0], wipe=True)
+    pull = await world.client.get("/api/sync/pull", headers=h)
+    push = await world.client.post("/api/sync/push", json={"mutations": []}, headers=h)
+    for r in (pull, push):
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "device_revoked" and r.json()["error"]["wipe"]
+
+
+async def test_a_disabled_user_is_refused_by_sync_and_signed_out_of_the_console_at_once(
+        world: World) -> None:
+    console = await console_client(world, "super")
+    try:
+        assert (await console.get("/console/dashboard")).status_code == 200
+        await world.db.execute_write("UPDATE users SET disabled = 1 WHERE username = 'super'")
+        page = await console.get("/console/dashboard")
+        assert page.status_code == 303 and "/console/signin" in page.headers["location"]
+        push = await world.client.post("/api/sync/push", json={"mutations": []},
+                                       headers=world.as_("super"))
+        assert push.status_code == 401
+        again = await console.post("/console/signin", data={
+            "username": "super", "password": "pw-super", "csrf": await csrf_of(console)})
+        assert again.status_code == 403
+    finally:
+        await console.aclose()
