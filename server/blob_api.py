@@ -140,3 +140,19 @@ OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
     ("get", "/api/blobs/{sha256}/thumb", "An image attachment's JPEG thumbnail", None, None,
      ALL_ROLES),
 ]
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_JSON_INFO = {"application/json": {"schema": {"$ref": "#/components/schemas/BlobInfo"}}}
+_FILE = {"200": {"description": "The bytes", "content": {t: _BINARY for t in blobs.CONTENT_TYPES}},
+         "304": {"description": "Not modified (If-None-Match)"}}
+OPENAPI_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("put", "/api/blobs/{sha256}"): {
+        "requestBody": {"required": True,
+                        "content": {t: _BINARY for t in blobs.CONTENT_TYPES}},
+        "responses": {"200": {"description": "Already stored: nothing changed",
+                              "content": _JSON_INFO},
+                      "201": {"description": "Stored", "content": _JSON_INFO}}},
+    ("get", "/api/blobs/{sha256}"): {"responses": _FILE},
+    ("get", "/api/blobs/{sha256}/thumb"): {"responses": {
+        "200": {"description": "A JPEG thumbnail", "content": {"image/jpeg": _BINARY}},
+        "304": _FILE["304"]}},
+}

@@ -26,12 +26,21 @@ ERROR_SCHEMA = {
 
 
 def _modules() -> list[Any]:
-    from server import api, sync_api
-    return [api, sync_api]
+    from server import api, blob_api, sync_api
+    return [api, sync_api, blob_api]
 
 
 def _operations() -> list[tuple[str, str, str, Any, Any, tuple[str, ...]]]:
     return [op for m in _modules() for op in getattr(m, "OPENAPI_OPERATIONS", [])]
+
+
+def _overrides() -> dict[tuple[str, str], dict[str, Any]]:
+    """Each module's optional OPENAPI_OVERRIDES: {(method, path): {key: value}}; `responses`
+    are added to the generated ones, any other key replaces (a binary request body)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in _modules():
+        out.update(getattr(m, "OPENAPI_OVERRIDES", {}))
+    return out
 
 
 def _query_parameters() -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -50,6 +59,7 @@ def document() -> dict[str, Any]:
         types, ref_template="#/components/schemas/{name}")
     by_type = dict(zip(types, schemas, strict=True))
     queries = _query_parameters()
+    overrides = _overrides()
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, req, resp, roles in ops:
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -69,6 +79,9 @@ def document() -> dict[str, Any]:
         }
         if params:
             op["parameters"] = params
+        extra = dict(overrides.get((method, path), {}))
+        op["responses"].update(extra.pop("responses", {}))
+        op.update(extra)
         if roles:
             op["security"] = [{"deviceToken": []}]
             op["x-roles"] = list(roles)
