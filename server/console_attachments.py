@@ -18,7 +18,7 @@ from starlette.routing import Route
 from server import blobs
 from server.auth import Principal
 from server.blob_api import blob_response, store_blob
-from server.console_page import flash, page, text
+from server.console_page import flash, page, text, whole_number
 from server.console_premises import load_in_scope
 from server.errors import ApiError
 from sync.protocol import Attach, Detach, Receipt
@@ -46,7 +46,7 @@ async def attachment_add(request: Request, who: Principal) -> Response:
     form = await request.form()
     try:  # the file part is spooled to a temporary file; close it whatever happens
         upload, kind = form.get("file"), text(form, "kind", 20)
-        caption, base = text(form, "caption", 200), int(text(form, "base_version", 20) or 0)
+        caption, base = text(form, "caption", 200), whole_number(form, "base_version")
         if kind not in ATTACHMENT_KINDS:
             raise ApiError(422, "invalid", "Choose whether it is a photo, floor plan or site "
                                            "plan.")
@@ -76,7 +76,7 @@ async def attachment_remove(request: Request, who: Principal) -> Response:
     await load_in_scope(request, who, premises_id)
     form = await request.form()
     receipts: list[Receipt] = await request.app.state.sync.apply_local(who, [Detach(
-        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        premises_id=premises_id, base_version=whole_number(form, "base_version"),
         attachment_id=request.path_params["attachment_id"])])
     _flash(request, receipts[0], "Attachment removed.")
     return _back(request, premises_id)

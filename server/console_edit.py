@@ -19,7 +19,15 @@ from starlette.routing import Route
 
 from server import console_audit, sqlite_store
 from server.auth import Principal
-from server.console_page import flash, page, render, see_other, text, today
+from server.console_page import (
+    flash,
+    page,
+    render,
+    see_other,
+    text,
+    today,
+    whole_number,
+)
 from server.console_premises import hazards_for_view, load_in_scope
 from server.errors import ApiError
 from sync.protocol import (
@@ -168,6 +176,8 @@ async def _field_form(request: Request, who: Principal,
         try:
             seen = json.loads(text(form, "base", 200_000))
             base_version = int(text(form, "base_version", 20))
+            if not isinstance(seen, dict) or base_version < 0:
+                raise ValueError("damaged form")
         except ValueError:
             raise ApiError(400, "invalid", "The form is damaged; reload it.") from None
         for name, label, kind in fields:
@@ -255,7 +265,7 @@ async def hazard_add(request: Request, who: Principal) -> Response:
         return _hazards_page(request, who, doc, 422, entered,
                              {where.rstrip("`") or "type": message})
     receipt = await _apply(request, who, AddHazard(
-        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        premises_id=premises_id, base_version=whole_number(form, "base_version"),
         hazard=hazard))
     _flash_receipt(request, receipt)
     return see_other(request, "hazards_edit", premises_id=premises_id)
@@ -271,7 +281,7 @@ async def hazard_remove(request: Request, who: Principal) -> Response:
     except (msgspec.ValidationError, msgspec.DecodeError):
         raise ApiError(400, "invalid", "The form is damaged; reload it.") from None
     receipt = await _apply(request, who, RemoveHazard(
-        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        premises_id=premises_id, base_version=whole_number(form, "base_version"),
         hazard_id=hazard_id, old=old))
     _flash_receipt(request, receipt)
     return see_other(request, "hazards_edit", premises_id=premises_id)
@@ -284,7 +294,7 @@ async def mark_reviewed(request: Request, who: Principal) -> Response:
     doc = await load_in_scope(request, who, premises_id)
     form = await request.form()
     receipt = await _apply(request, who, Update(
-        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        premises_id=premises_id, base_version=whole_number(form, "base_version"),
         changes=[FieldChange(field="assessed_at", old=text(form, "old_assessed_at", 20) or None,
                              new=today()),
                  FieldChange(field="assessed_by", old=text(form, "old_assessed_by", 200),
@@ -306,7 +316,7 @@ async def review_observation(request: Request, who: Principal) -> Response:
     if status not in ("accepted", "dismissed"):
         raise ApiError(422, "invalid", "Choose accept or dismiss.")
     receipt = await _apply(request, who, ReviewObservation(
-        premises_id=premises_id, base_version=int(text(form, "base_version", 20) or 0),
+        premises_id=premises_id, base_version=whole_number(form, "base_version"),
         observation_id=request.path_params["observation_id"],
         status=status))  # type: ignore[arg-type]
     _flash_receipt(request, receipt)

@@ -88,6 +88,16 @@ def text(form: FormData, name: str, limit: int = 20_000) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+def whole_number(form: FormData, name: str, default: int = 0) -> int:
+    """A whole-number hidden field (a `base_version`); anything else means a damaged form."""
+    raw = text(form, name, 40)
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 15:
+        raise ApiError(400, "invalid", "The form is damaged; reload it.", name)
+    return int(raw)
+
+
 async def form_of(request: Request) -> FormData:
     return await request.form()
 

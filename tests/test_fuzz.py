@@ -245,3 +245,25 @@ async def test_the_openapi_document_declares_the_query_parameters_handlers_read(
     assert declared == {"q", "station", "risk_level", "overdue", "limit", "offset"}
     nearest = doc["paths"]["/api/premises/nearest"]["get"]["parameters"]
     assert {p["name"] for p in nearest if p.get("required")} == {"lat", "lon"}
+
+
+async def test_console_forms_with_garbage_values_never_give_a_server_error(
+        world: World) -> None:
+    from test_matrix import console_client, csrf_of
+    from test_security import _concrete, _console_posts
+    admin = await console_client(world, "admin")
+    garbage = ["x", "-1", "1e999", "99999999999999999999999", "", "\x00", "[]", "{"]
+    try:
+        posts = sorted(set(_console_posts(world.app.routes)))
+        for path in posts:
+            if path.endswith(("/signout", "/signin")):
+                continue
+            for value in garbage:
+                names = ("base_version", "base", "kind", "type", "choice", "decision",
+                         "risk_level", "lat", "lon", "wipe", "role", "station", "seq")
+                data = {n: value for n in names}
+                r = await admin.post(_concrete(path, world),
+                                     data={**data, "csrf": await csrf_of(admin)})
+                assert r.status_code < 500, (path, value, r.text[:300])
+    finally:
+        await admin.aclose()
