@@ -11,7 +11,8 @@ import platform
 import sys
 import time
 
-from bench import dataset, initial_pull, peers
+from bench import burst, capacity, dataset, initial_pull, peers
+from bench.report import table
 
 
 def machine() -> str:
@@ -28,17 +29,45 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def scaling(p1: dict[int, dict[str, initial_pull.Result]],
+            p2: dict[tuple[int, int], list[burst.Outcome]]) -> str:
+    rows = []
+    for size, results in sorted(p1.items()):
+        for name in ("Watchbook, 1 device (gzip)", "Watchbook, 1 device (identity)",
+                     "Datasette (_next pages)", "pouchdb-server (_changes pages)",
+                     "limit: SQLite + encode, in process"):
+            if name in results:
+                r = results[name]
+                rows.append([size, name, r.wall, r.rows_per_s, r.cpu_per_k, len(r.samples)])
+    text = table("Scaling P1: initial pull by size (medians)",
+                 ["premises", "system", "wall s", "rows/s", "server CPU ms / 1k rows",
+                  "rounds"], rows)
+    rows = []
+    for (size, fleet), outs in sorted(p2.items()):
+        m = burst.medians(outs)
+        rows.append([size, fleet, m["mutations"], m["wall s"], m["p50 ms"], m["p95 ms"],
+                     m["p99 ms"], m["429s"], m["server CPU s"], m["limit push wall s"],
+                     m["wall / limit"], m["peak RSS MB"], len(outs)])
+    text += "\n" + table("Scaling P2: shift-change burst by fleet (medians)",
+                         ["premises", "devices", "mutations", "wall s", "p50 ms", "p95 ms",
+                          "p99 ms", "429s", "server CPU s", "limit wall s", "wall / limit",
+                          "peak RSS MB", "rounds"], rows)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
-    p.add_argument("--only", default="P1,P2,P4,P3,scale",
+    p.add_argument("--only", default="P1,P2,CAP,P3,SCALE",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
+    p.add_argument("--devices", type=int, default=None, help="P2 devices (default 500)")
     args = p.parse_args(argv)
     parts = {s.strip().upper() for s in args.only.split(",")}
     n = args.premises or (2000 if args.quick else 20_000)
     rounds = args.rounds or (1 if args.quick else 5)
+    devices = args.devices or (50 if args.quick else 500)
 
     started = time.monotonic()
     notes = [n for n in (peers.ensure_pouchdb(), peers.ensure_wrk()) if n]
@@ -54,8 +83,32 @@ def main(argv: list[str] | None = None) -> int:
         out.append(text)
         print(text, flush=True)
 
+    p1: dict[int, dict[str, initial_pull.Result]] = {}
+    p2: dict[tuple[int, int], list[burst.Outcome]] = {}
     if "P1" in parts:
-        emit(initial_pull.report(n, initial_pull.run(n, rounds, peers=have_pouch)))
+        p1[n] = initial_pull.run(n, rounds, peers=have_pouch)
+        emit(initial_pull.report(n, p1[n]))
+        emit(initial_pull.wire_report(n, p1[n]))
+    if "P2" in parts:
+        p2[(n, devices)] = [burst.run(n, devices, seed=11 + i) for i in range(rounds)]
+        emit(burst.report(n, p2[(n, devices)]))
+    if "CAP" in parts:
+        emit(capacity.report(capacity.run(n, seconds=2 if args.quick else 5,
+                                          rounds=1 if args.quick else 3)))
+    if "P3" in parts:
+        from bench import browser
+        emit(browser.report(browser.run(n, rounds=1 if args.quick else 3)))
+    if "SCALE" in parts:
+        sizes = (200, 2000) if args.quick else (2000, 20_000, 100_000)
+        fleets = (10, 50) if args.quick else (50, 500, 2000)
+        for size in sizes:
+            if size not in p1:
+                p1[size] = initial_pull.run(size, 1, peers=have_pouch and size <= 20_000,
+                                            ten=size <= 20_000)
+        for fleet in fleets:
+            if (n, fleet) not in p2:
+                p2[(n, fleet)] = [burst.run(n, fleet)]
+        emit(scaling(p1, p2))
     for note in notes:
         emit(f"Note: {note}\n")
     emit(f"Total time: {time.monotonic() - started:.0f} s\n")

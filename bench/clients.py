@@ -21,6 +21,7 @@ class Read:
     pages: int = 0
     wire: int = 0   # body bytes as sent (compressed if the server compressed)
     raw: int = 0    # body bytes after decompression
+    cursor: str = ""  # Watchbook: the cursor after the last page
 
 
 def session(connections: int = 100) -> aiohttp.ClientSession:
@@ -54,8 +55,8 @@ async def enrol(http: aiohttp.ClientSession, base: str, name: str,
 
 
 async def watchbook_pull(http: aiohttp.ClientSession, base: str, token: str,
-                         gzip: bool = True) -> Read:
-    read, cursor = Read(), ""
+                         gzip: bool = True, cursor: str = "") -> Read:
+    read = Read()
     headers = {"Authorization": f"Bearer {token}",
                "Accept-Encoding": "gzip" if gzip else "identity"}
     while True:
@@ -63,7 +64,7 @@ async def watchbook_pull(http: aiohttp.ClientSession, base: str, token: str,
                             headers=headers) as resp:
             page = msgspec.json.decode(await _body(resp, read))
         read.rows += len(page["changes"])
-        cursor = page["cursor"]
+        cursor = read.cursor = page["cursor"]
         if not page["more"]:
             return read
 

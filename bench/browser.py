@@ -1,0 +1,143 @@
+"""P3, the PWA in headless Chromium (Playwright): a fresh device's initial sync of every
+premises into IndexedDB, offline search latency over typed queries, and an offline cold open
+(a new browser process on the same profile) to a usable list. Also IndexedDB usage (P4).
+
+Drives the PWA through its DOM (#username, #freshness, #q, #count, #results) and reads the
+replica through pwa/db.js; nothing in pwa/ is changed for it.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import dataset, systems
+from bench.report import median, percentile, table, verdict
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SYNCED = "#freshness:has-text('Data from'):not(:has-text('syncing now'))"
+QUERIES = 200
+
+# Types each query into the search box and times the handler plus layout of the results.
+TYPE_QUERIES = """async (queries) => {
+  const input = document.getElementById('q');
+  const times = [];
+  for (const q of queries) {
+    await new Promise((r) => setTimeout(r, 0));
+    const t = performance.now();
+    input.value = q;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    void document.getElementById('results').offsetHeight;
+    times.push(performance.now() - t);
+  }
+  return times;
+}"""
+
+
+@dataclass
+class Round:
+    sync_s: float
+    server_cpu: float
+    records: int
+    search_ms: list[float]
+    cold_open_ms: float
+    idb_bytes: int
+
+
+def queries(n: int, count: int = QUERIES, seed: int = 5) -> list[str]:
+    """What a crew member types: name words and their prefixes, postcodes, street words."""
+    rng = random.Random(seed)
+    with sqlite3.connect(dataset.premises_db(n)) as conn:
+        rows = conn.execute("SELECT name, address, postcode FROM premises").fetchall()
+    out: list[str] = []
+    while len(out) < count:
+        name, address, postcode = rng.choice(rows)
+        word = rng.choice(name.split())
+        street = (address.split(",")[0].split() or [""])[-1]
+        out += [word[:3], word, postcode.split(" ")[0], f"{word} {street}"[:24]]
+    return [q.lower() for q in out[:count]]
+
+
+def _launch(pw: Any, profile: Path, base: str, offline: bool = False) -> Any:
+    return pw.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), args=ARGS, headless=True, base_url=base,
+        viewport={"width": 1366, "height": 768}, locale="en-GB", offline=offline)
+
+
+def _round(pw: Any, server: Any, qs: list[str]) -> Round:
+    profile = Path(tempfile.mkdtemp(prefix="wb-bench-profile-"))
+    try:
+        ctx = _launch(pw, profile, server.base)
+        ctx.set_default_timeout(120_000)
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto("/")
+        page.fill("#username", "admin")
+        page.fill("#password", "admin")
+        c0, t0 = server.cpu(), time.perf_counter()
+        page.click("button[type=submit]")
+        page.wait_for_selector(SYNCED)
+        sync_s, cpu = time.perf_counter() - t0, server.cpu() - c0
+        records = int(page.evaluate(
+            "import('/pwa/db.js').then(db => db.allPremises()).then(a => a.length)"))
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        idb = int(page.evaluate("navigator.storage.estimate().then(e => e.usage)"))
+        ctx.set_offline(True)
+        page.goto("/#/")
+        page.wait_for_selector("#results li")
+        search = [float(x) for x in page.evaluate(TYPE_QUERIES, qs)]
+        ctx.close()
+
+        ctx = _launch(pw, profile, server.base, offline=True)  # a new browser process
+        ctx.set_default_timeout(30_000)
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto("/")
+        page.wait_for_selector("#results li")
+        cold = float(page.evaluate("performance.now()"))  # since this navigation started
+        ctx.close()
+        return Round(sync_s, cpu, records, search, cold, idb)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def run(n: int, rounds: int = 3) -> list[Round]:
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        return []
+    qs = queries(n)
+    server = systems.watchbook(dataset.working_copy(n, "p3"), "watchbook-p3").start()
+    try:
+        with sync_playwright() as pw:
+            return [_round(pw, server, qs) for _ in range(rounds)]
+    finally:
+        server.stop()
+
+
+def report(rounds: list[Round]) -> str:
+    if not rounds:
+        return f"P3 skipped: {CHROMIUM} is missing (apt-get install chromium)\n"
+    n = rounds[0].records
+    sync = median([r.sync_s for r in rounds])
+    cold = median([r.cold_open_ms for r in rounds])
+    p50 = median([percentile(r.search_ms, 50) for r in rounds])
+    p95 = median([percentile(r.search_ms, 95) for r in rounds])
+    cpu = median([r.server_cpu for r in rounds])
+    idb = median([r.idb_bytes for r in rounds]) / 2**20
+    return table(f"P3 the PWA in headless Chromium, {n:,} premises (medians of {len(rounds)})",
+                 ["figure", "value", "target", ""], [
+        ["initial sync into IndexedDB, s (sign-in click to synced)", sync, "< 3",
+         verdict(sync < 3)],
+        ["server CPU during that sync, s", cpu, "-", "-"],
+        [f"offline search p50 over {QUERIES} typed queries, ms", p50, "-", "-"],
+        [f"offline search p95 over {QUERIES} typed queries, ms", p95, "< 30", verdict(p95 < 30)],
+        ["offline cold open to a usable list, ms", cold, "< 1000", verdict(cold < 1000)],
+        ["IndexedDB usage (P4), MB", idb, "-", "-"],
+    ])
