@@ -40,3 +40,9 @@ async def world(settings: Settings) -> AsyncIterator[World]:
                 who = await w.auth.principal_for_user(uid)
                 _, w.tokens[username] = await w.auth.enrol_device(who, "test device")
             yield w
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread
+    for the rest of the session, which the asyncio tests cannot share."""
+    items.sort(key=lambda item: "browser" in item.keywords)
