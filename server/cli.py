@@ -89,7 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             _run(settings, lambda db: demo.load_demo(db, settings))
         _print_demo_sign_ins()
         print(f"Watchbook demo: http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                access_log=False)  # our JSON request log replaces it (no query strings)
     return 0
 
 
