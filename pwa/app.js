@@ -2,12 +2,14 @@
 // routes location.hash to one view at a time, and keeps the badge and notices current.
 
 import { h, replace } from './page/dom.js';
+import { Attachments } from './page/attachments.js';
 import { Replica } from './page/replica.js';
 import { Session } from './page/session.js';
 import { enqueue, Sync } from './page/sync.js';
 import { ago } from './page/time.js';
 import { applyUpdate, registerWorker } from './page/updates.js';
 import { renderBadge } from './page/views/badge.js';
+import { viewerView } from './page/views/attachments.js';
 import { conflictsView } from './page/views/conflicts.js';
 import { deviceView, progress } from './page/views/device.js';
 import { editView } from './page/views/edit.js';
@@ -24,6 +26,7 @@ const ROUTES = [
   [/^#\/p\/([^/]+)$/, premisesView, 'Premises'],
   [/^#\/p\/([^/]+)\/edit$/, editView, 'Edit premises'],
   [/^#\/p\/([^/]+)\/observe$/, observeView, 'Add observation'],
+  [/^#\/p\/([^/]+)\/a\/([^/]+)$/, viewerView, 'Attachment'],
   [/^#\/conflicts$/, conflictsView, 'Conflicts'],
   [/^#\/sync$/, deviceView, 'Sync and device'],
   [/^#\/signin$/, signinView, 'Sign in'],
@@ -35,12 +38,13 @@ const el = { main: document.getElementById('main'), badge: document.getElementBy
 const session = new Session();
 const replica = new Replica();
 const sync = new Sync(replica, session);
+const files = new Attachments(session);
 let current = null;
 let currentHash = null;
 let update = { reg: null, blocked: null };
 
 const app = {
-  state: {}, vocab: null, session, replica, sync,
+  state: {}, vocab: null, session, replica, sync, files,
   go(hash) { if (location.hash === hash) render(); else location.hash = hash; },
   async queue(mutations, notes) {
     await enqueue(session, mutations, notes);
@@ -124,7 +128,7 @@ function render() {
   if (session.signedIn || hash === '#/signin') {
     for (const [re, fn, t] of ROUTES) {
       const m = hash.match(re);
-      if (m) { view = fn; params = { id: m[1] && decodeURIComponent(m[1]) }; title = t; break; }
+      if (m) { view = fn; params = { id: m[1] && decodeURIComponent(m[1]), aid: m[2] && decodeURIComponent(m[2]) }; title = t; break; }
     }
   }
   const focusedId = document.activeElement?.id;
@@ -155,7 +159,12 @@ async function start() {
   addEventListener('hashchange', render);
   replica.addEventListener('change', refresh);
   sync.addEventListener('status', () => { chrome(); if (current?.refresh && sync.state.downloading) current.refresh(); });
-  sync.addEventListener('synced', () => { app.worker?.update().catch(() => {}); });
+  sync.addEventListener('synced', () => {
+    app.worker?.update().catch(() => {});
+    // Attachments after the edits: a large photo never holds up a risk note.
+    files.upload().then(() => files.cacheStation([...replica.server.values()])).catch(() => {});
+  });
+  files.addEventListener('uploaded', () => sync.run('uploaded'));
   session.addEventListener('change', () => {
     if (!session.signedIn) { replica.clear(); app.state = {}; }
     render();
@@ -168,8 +177,8 @@ async function start() {
     onWaiting: (reg) => { update = { reg, blocked: null }; chrome(); },
     onBlocked: (info) => { update.blocked = info; chrome(); sync.run('update', { force: true }); },
   }).then((reg) => { app.worker = reg; }).catch((e) => console.warn('watchbook: service worker', e));
-  if (session.signedIn) sync.start(); else {
-    session.addEventListener('change', () => { if (session.signedIn && !app.started) { app.started = true; sync.start(); } });
+  if (session.signedIn) { sync.start(); files.start(); } else {
+    session.addEventListener('change', () => { if (session.signedIn && !app.started) { app.started = true; sync.start(); files.start(); } });
   }
   if (session.signedIn) app.started = true;
   document.documentElement.dataset.ready = 'true';

@@ -1,10 +1,12 @@
 // The device's replica in IndexedDB, and the only module that touches IndexedDB.
 // Shared by the page and the service worker. Stores: premises (server copies, by id),
-// conflicts (by id), outbox (this device's edits, in order), meta (token, user, cursor, ...).
+// conflicts (by id), outbox (this device's edits, in order), meta (token, user, cursor, ...),
+// uploads (attachment blobs waiting to be sent, by sha256; apart from the outbox so a large
+// photo never holds up an edit) and files (the offline attachment cache, by sha256).
 // No network and no UI here; every multi-store write is one transaction.
 
 const NAME = 'watchbook';
-const VERSION = 1;
+const VERSION = 2; // 2: uploads and files stores
 export const OUTBOX_SCHEMA = 1; // bump when an outbox entry's shape changes; see sw.js
 
 let opening = null;
@@ -32,10 +34,15 @@ export function open() {
       const req = indexedDB.open(NAME, VERSION);
       req.onupgradeneeded = () => {
         const db = req.result;
-        db.createObjectStore('premises', { keyPath: 'id' });
-        db.createObjectStore('conflicts', { keyPath: 'id' });
-        db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true });
-        db.createObjectStore('meta');
+        const make = (name, options) => {
+          if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, options);
+        };
+        make('premises', { keyPath: 'id' });
+        make('conflicts', { keyPath: 'id' });
+        make('outbox', { keyPath: 'n', autoIncrement: true });
+        make('meta');
+        make('uploads', { keyPath: 'sha256' });
+        make('files', { keyPath: 'sha256' });
       };
       req.onsuccess = () => {
         const db = req.result;
@@ -146,10 +153,50 @@ export async function pendingOutboxSchemas() {
   return [...new Set(entries.filter((e) => e.status === 'pending').map((e) => e.schema))];
 }
 
+// -- attachment uploads and the offline attachment cache ---------------------------------------
+
+export function uploads() { return read('uploads', (s) => s.getAll()); }
+export function getUpload(sha256) { return read('uploads', (s) => s.get(sha256)); }
+export function putUpload(entry) { return run(['uploads'], 'readwrite', (tx) => { tx.objectStore('uploads').put(entry); }); }
+export function getFile(sha256) { return read('files', (s) => s.get(sha256)); }
+
+// A sent upload leaves the queue and enters the cache in one transaction: never in neither.
+export function uploaded(sha256, file) {
+  return run(['uploads', 'files'], 'readwrite', (tx) => {
+    tx.objectStore('uploads').delete(sha256);
+    if (file) tx.objectStore('files').put(file);
+  });
+}
+
+// Every cached file's bookkeeping (sha256, size, station, viewed_at), without the bytes.
+export async function fileIndex() {
+  const out = [];
+  await run(['files'], 'readonly', (tx) => {
+    tx.objectStore('files').openCursor().onsuccess = (e) => {
+      const c = e.target.result;
+      if (!c) return;
+      const { blob, ...rest } = c.value;
+      out.push(rest);
+      c.continue();
+    };
+  });
+  return out;
+}
+
+export function putFile(file, evict = []) {
+  return run(['files'], 'readwrite', (tx) => {
+    const store = tx.objectStore('files');
+    for (const sha of evict) store.delete(sha);
+    if (file) store.put(file);
+  });
+}
+
 // -- the whole replica ---------------------------------------------------------------------------
 
+const ALL = ['premises', 'conflicts', 'outbox', 'meta', 'uploads', 'files'];
+
 export function wipe() {
-  return run(['premises', 'conflicts', 'outbox', 'meta'], 'readwrite', (tx) => {
-    for (const name of ['premises', 'conflicts', 'outbox', 'meta']) tx.objectStore(name).clear();
+  return run(ALL, 'readwrite', (tx) => {
+    for (const name of ALL) tx.objectStore(name).clear();
   });
 }

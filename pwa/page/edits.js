@@ -55,7 +55,8 @@ export function resolveMutation(conflict, choice, value) {
 export function overlay(record, entries) {
   if (!entries || !entries.length) return record;
   const r = { ...record, hazards: [...(record.hazards || [])],
-    observations: [...(record.observations || [])], _pending: new Set() };
+    observations: [...(record.observations || [])],
+    attachments: [...(record.attachments || [])], _pending: new Set() };
   for (const entry of entries) {
     const m = entry.mutation;
     if (m.kind === 'update') {
@@ -77,6 +78,12 @@ export function overlay(record, entries) {
     } else if (m.kind === 'add_observation') {
       r.observations = [...r.observations, { ...m.observation, _pending: true }];
       r._pending.add('observations');
+    } else if (m.kind === 'attach') {
+      r.attachments = [...r.attachments.filter((x) => x.id !== m.attachment.id), { ...m.attachment, _pending: true }];
+      r._pending.add('attachments');
+    } else if (m.kind === 'detach') {
+      r.attachments = r.attachments.filter((x) => x.id !== m.attachment_id);
+      r._pending.add('attachments');
     } else if (m.kind === 'resolve_conflict' && entry.path && !entry.path.includes('/')) {
       // entry.path/value are local notes on the entry; the wire mutation stays as specified.
       r[entry.path] = entry.value; r._pending.add(entry.path);
@@ -95,6 +102,8 @@ export function describe(entry) {
     case 'update_hazard': return 'Changed hazard';
     case 'add_observation': return `Observation: ${m.observation.note.slice(0, 60)}`;
     case 'resolve_conflict': return 'Resolved conflict';
+    case 'attach': return `Attached ${m.attachment.kind.replace(/_/g, ' ')}${m.attachment.caption ? `: ${m.attachment.caption.slice(0, 60)}` : ''}`;
+    case 'detach': return 'Removed attachment';
     default: return m.kind;
   }
 }

@@ -33,7 +33,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     s.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API is active it holds a running event loop on this
+# thread, which would break the async tests that run after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:

@@ -4,6 +4,7 @@
 import { h, hazardIcon } from '../dom.js';
 import { describe } from '../edits.js';
 import { isOverdue, longDate } from '../time.js';
+import { attachmentsSection } from './attachments.js';
 import { pendingMark, riskLevel, row } from './parts.js';
 
 const SEVERITY = { high: 'High', medium: 'Medium', low: 'Low' };
@@ -85,7 +86,7 @@ export function premisesView(app, { id }) {
     section('Observations', 'h-observations', (r.observations || []).length ? h('ul', { class: 'plain' },
       r.observations.map((o) => h('li', null, h('strong', null, o.category.replace(/_/g, ' ')), `: ${o.note}`,
         h('span', { class: 'muted' }, ` — ${o.by || 'crew'}, ${o.status}`), pendingMark(Boolean(o._pending))))) : null),
-    section('Attachments', 'h-attachments', h('p', { class: 'muted' }, 'Floor plans, site plans and photos are not available on this device yet.')),
+    attachmentsSection(app, r),
     receipts.length ? section('Changes from this device', 'h-receipts', h('ul', { class: 'receipts' },
       receipts.map((e) => h('li', { class: `receipt receipt-${e.status}` },
         h('span', { class: 'receipt-status' }, RECEIPT[e.status] || e.status),
