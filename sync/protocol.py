@@ -245,11 +245,16 @@ conflict_decoder = msgspec.json.Decoder(Conflict)
 
 def encode_pull(items: list[tuple[int, str, bytes]], tail: PullTail) -> bytes:
     """A PullResponse from raw stored JSON (kind "p" premises doc, "c" conflict doc) without
-    re-parsing any of it: the stored bytes are spliced in."""
-    parts: list[bytes] = []
+    re-parsing any of it: the stored bytes are spliced in, copied once (by the one join)."""
+    out = [b'{"changes":[']
+    add = out.append
     for seq, kind, raw in items:
-        if kind == "p":
-            parts.append(b'{"type":"premises","seq":%d,"record":%s}' % (seq, raw))
-        else:
-            parts.append(b'{"type":"conflict","seq":%d,"conflict":%s}' % (seq, raw))
-    return b'{"changes":[' + b",".join(parts) + b"]," + encoder.encode(tail)[1:]
+        add(b'{"type":"premises","seq":%d,"record":' % seq if kind == "p"
+            else b'{"type":"conflict","seq":%d,"conflict":' % seq)
+        add(raw)
+        add(b"},")
+    if items:
+        out[-1] = b"}"
+    out.append(b"],")
+    out.append(encoder.encode(tail)[1:])
+    return b"".join(out)
