@@ -37,7 +37,7 @@ export class Sync extends EventTarget {
 
   // Wire up the triggers; Background Sync only wakes us (the service worker pings the page).
   start() {
-    addEventListener('online', () => this.run('online'));
+    addEventListener('online', () => this.run('online', { force: true })); // back in signal: go now
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.run('visible');
     });
@@ -97,6 +97,12 @@ export class Sync extends EventTarget {
     } else {
       this.state.error = typeof err === 'string' ? err
         : err?.offline ? 'offline' : (err?.message || String(err));
+      // No signal is not a server failure: no backoff; the `online` event wakes us.
+      if (!navigator.onLine) {
+        await db.setMeta({ last_sync_error: this.state.error }).catch(() => {});
+        this.emit();
+        return 'failed';
+      }
       this.failures += 1;
       if (err?.status === 426) this.state.error = 'this app is too old for the server: update it (your changes are kept)';
       const refused = err?.status >= 400 && err?.status < 500 && err?.status !== 429;
