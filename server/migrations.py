@@ -129,6 +129,12 @@ CREATE TABLE blobs (
     created_at   TEXT NOT NULL
 ) WITHOUT ROWID;
 """),
+    (5, """
+-- sync pulls (server/sqlite_store.py): a page's change seqs come from these covering indexes,
+-- so a small scope never scans the whole table and a large one never sorts documents
+CREATE INDEX premises_station_seq ON premises(station, change_seq);
+CREATE INDEX conflicts_station_seq ON conflicts(station, change_seq);
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -8,6 +8,8 @@ executemany per table. Must not hold sync rules or HTTP.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -82,10 +84,6 @@ class SqliteTx(Tx):
         return self.conn.execute("SELECT 1 FROM stations WHERE code = ?",
                                  (code,)).fetchone() is not None
 
-    def blob_available(self, sha256: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM blobs WHERE sha256 = ?",
-                                 (sha256,)).fetchone() is not None
-
     def _write(self, batch: Batch) -> None:
         c = self.conn
         count = len(batch.premises) + len(batch.conflicts)
@@ -138,20 +136,29 @@ class SqliteReader:
 
     def changes(self, after: int, stations: Sequence[str], rows: int, max_bytes: int
                 ) -> tuple[list[tuple[int, str, bytes]], bool]:
+        """Seqs first from the covering (station, change_seq) indexes (integers only, sorted
+        cheaply whatever the scope's share of the table), then the page's docs by rowid."""
         if not stations:
             return [], False
         marks = _marks(stations)
-        # `+station` keeps SQLite on the change_seq indexes: rows come in order and LIMIT stops
-        # the scan. Through the station index it sorted the whole scope (every doc) per page.
-        cursor = self.conn.execute(
-            f"SELECT change_seq, 'p', CAST(doc AS BLOB) FROM premises "
-            f"WHERE change_seq > ? AND +station IN ({marks}) "
-            f"UNION ALL SELECT change_seq, 'c', CAST(doc AS BLOB) FROM conflicts "
-            f"WHERE change_seq > ? AND +station IN ({marks}) ORDER BY 1 LIMIT ?",
-            (after, *stations, after, *stations, rows + 1))
+        keys = heapq.merge(*(
+            [(seq, kind, rowid) for seq, rowid in self.conn.execute(
+                f"SELECT change_seq, rowid FROM {table} WHERE station IN ({marks}) "
+                "AND change_seq > ? ORDER BY change_seq LIMIT ?", (*stations, after, rows + 1))]
+            for table, kind in (("premises", "p"), ("conflicts", "c"))))
+        page = list(itertools.islice(keys, rows + 1))
+        docs: dict[tuple[str, int], bytes] = {}
+        for table, kind in (("premises", "p"), ("conflicts", "c")):
+            ids = [rowid for _, k, rowid in page if k == kind]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                docs.update(((kind, r), d) for r, d in self.conn.execute(
+                    f"SELECT rowid, CAST(doc AS BLOB) FROM {table} "
+                    f"WHERE rowid IN ({_marks(chunk)})", chunk))
         out: list[tuple[int, str, bytes]] = []
         size = 0
-        for seq, kind, doc in cursor:
+        for seq, kind, rowid in page:
+            doc = docs[(kind, rowid)]
             if len(out) >= rows or (out and size + len(doc) > max_bytes):
                 return out, True
             out.append((seq, kind, doc))
