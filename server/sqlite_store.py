@@ -84,6 +84,10 @@ class SqliteTx(Tx):
         return self.conn.execute("SELECT 1 FROM stations WHERE code = ?",
                                  (code,)).fetchone() is not None
 
+    def blob_available(self, sha256: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM blobs WHERE sha256 = ?",
+                                 (sha256,)).fetchone() is not None
+
     def _write(self, batch: Batch) -> None:
         c = self.conn
         count = len(batch.premises) + len(batch.conflicts)
