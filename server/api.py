@@ -26,6 +26,9 @@ class EnrolRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     device_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Browser"
+    # Signing in again on a device enrolled before (its token was refused): keep its identity,
+    # so edits already numbered for it keep their sequence and are never applied twice.
+    device_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class Me(msgspec.Struct):
@@ -156,7 +159,7 @@ async def enrol(request: Request) -> Response:
     auth = request.app.state.auth
     address = request.client.host if request.client else "unknown"
     who = await auth.sign_in(body.username, body.password, address)
-    device_id, token = await auth.enrol_device(who, body.device_name)
+    device_id, token = await auth.enrol_device(who, body.device_name, body.device_id)
     who = await auth.principal_for_user(who.user_id, device_id)
     return json_response(EnrolResponse(device_id, token, me_of(who)), 201)
 

@@ -160,10 +160,26 @@ class Auth:
             return _principal(conn, user, device_id)
         return await self.db.read(load)
 
-    async def enrol_device(self, principal: Principal, name: str) -> tuple[str, str]:
-        """Register a device for the user; returns (device id, token). The token is shown once."""
+    async def enrol_device(self, principal: Principal, name: str,
+                           previous_id: str | None = None) -> tuple[str, str]:
+        """Register a device for the user; returns (device id, token). The token is shown once.
+
+        With `previous_id` naming a live device of the same user, that device gets a new token
+        and keeps its id (and so its sync sequence); otherwise a new device is enrolled.
+        """
+        token_for = lambda device_id: f"wb_{device_id}_{secrets.token_urlsafe(32)}"  # noqa: E731
+        if previous_id:
+            row = (await self.db.execute(
+                "SELECT user_id, revoked_at FROM devices WHERE id = ?", (previous_id,))).first()
+            if row and row["user_id"] == principal.user_id and not row["revoked_at"]:
+                token = token_for(previous_id)
+                await self.db.execute_write(
+                    "UPDATE devices SET token_hash = ?, last_seen = ? WHERE id = ?",
+                    (self.passwords.hash(token), now_iso(), previous_id))
+                self._verified.pop(previous_id, None)
+                return previous_id, token
         device_id = "d" + secrets.token_hex(8)
-        token = f"wb_{device_id}_{secrets.token_urlsafe(32)}"
+        token = token_for(device_id)
         await self.db.execute_write(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -176,3 +176,24 @@ async def test_body_over_the_limit_is_413(world: World) -> None:
     r = await world.client.post("/api/devices/enrol", content=b"x" * (limit + 1),
                                 headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+async def test_signing_in_again_on_a_device_keeps_its_identity_and_drops_the_old_token(
+        world: World) -> None:
+    first = (await world.client.post("/api/devices/enrol", json={
+        "username": "super", "password": "pw-super"})).json()
+    again = (await world.client.post("/api/devices/enrol", json={
+        "username": "super", "password": "pw-super", "device_id": first["device_id"]})).json()
+    assert again["device_id"] == first["device_id"]
+    old = await world.client.get("/api/me", headers={"Authorization": f"Bearer {first['token']}"})
+    new = await world.client.get("/api/me", headers={"Authorization": f"Bearer {again['token']}"})
+    assert old.status_code == 401 and new.status_code == 200
+
+
+async def test_signing_in_with_another_users_device_id_enrols_a_new_device(world: World) -> None:
+    crew_device = (await world.client.get("/api/me", headers=world.as_("crew"))).json()
+    r = (await world.client.post("/api/devices/enrol", json={
+        "username": "super", "password": "pw-super",
+        "device_id": crew_device["device_id"]})).json()
+    assert r["device_id"] != crew_device["device_id"]
+    assert (await world.client.get("/api/me", headers=world.as_("crew"))).status_code == 200

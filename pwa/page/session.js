@@ -37,7 +37,10 @@ export class Session extends EventTarget {
     }
     const name = `${navigator.userAgentData?.platform || 'Browser'} (${new Date().toLocaleDateString('en-GB')})`;
     const res = await call('/devices/enrol', { method: 'POST',
-      body: { username, password, device_name: name.slice(0, 100) } });
+      // Signing in again on this device keeps its id, so queued edits keep their numbers and the
+      // server can still recognise any it already applied (a lost response is never applied twice).
+      body: { username, password, device_name: name.slice(0, 100),
+        device_id: this.deviceId && this.user?.username === username ? this.deviceId : undefined } });
     const reenrol = this.expired && this.deviceId && this.deviceId !== res.device_id;
     const meta = { token: res.token, user: res.user, device_id: res.device_id, expired: undefined };
     if (!this.user || this.user.username !== res.user.username) meta.next_seq = 1;

@@ -34,6 +34,7 @@ def test_expired_token_keeps_pending_edits_until_signed_in_again(browser, server
     page = context.new_page()
     sign_in(page, "crew")
     pid = first_id(page)
+    device = page.evaluate("import('/pwa/db.js').then(db => db.getMeta('device_id'))")
     context.route(SYNC, expired)
     observe(page, pid, "Gate chain replaced")
     observe(page, pid, "Hydrant cover missing")
@@ -49,6 +50,8 @@ def test_expired_token_keeps_pending_edits_until_signed_in_again(browser, server
     page.wait_for_function("() => document.querySelector('#pending-count')?.dataset.count === '0'")
     doc = server.get(f"/api/premises/{pid}", server.enrol("admin"))
     assert {"Gate chain replaced", "Hydrant cover missing"} <= {o["note"] for o in doc["observations"]}
+    # Signing in again kept the device's identity, so its edits kept their sequence numbers.
+    assert page.evaluate("import('/pwa/db.js').then(db => db.getMeta('device_id'))") == device
     context.close()
 
 
