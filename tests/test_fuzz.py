@@ -32,7 +32,7 @@ from server.app import create_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
-EXAMPLES_PER_RUN = 40   # per operation x role x mode; small spaces end sooner
+EXAMPLES_PER_RUN = 30   # per operation x role x mode; small spaces end sooner
 MIN_REQUESTS = 1000
 ROLES = ("crew", "super", "admin", None)  # None: no token at all
 
@@ -127,6 +127,12 @@ def _fuzz(target: Target, operation: Any, mode: GenerationMode, token: str) -> s
     return None
 
 
+def _negatable(operation: Any) -> bool:
+    """Has query parameters or a JSON body to break (a bare string path parameter has none)."""
+    return len(operation.query) > 0 or any(
+        "json" in alternative.media_type for alternative in operation.body)
+
+
 def test_fuzzing_every_operation_as_every_role_gives_no_5xx_and_only_documented_responses(
         tmp_path: Path) -> None:
     target = Target(tmp_path)
@@ -141,6 +147,8 @@ def test_fuzzing_every_operation_as_every_role_gives_no_5xx_and_only_documented_
             token = target.tokens[role] if role else ""
             for operation in operations:
                 for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                    if mode is GenerationMode.NEGATIVE and not _negatable(operation):
+                        continue
                     failure = _fuzz(target, operation, mode, token)
                     if failure:
                         failures.append(f"{role} {operation.label} {mode}: {failure}")
