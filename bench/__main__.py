@@ -58,7 +58,7 @@ def scaling(p1: dict[int, dict[str, initial_pull.Result]],
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
-    p.add_argument("--only", default="P1,P2,CAP,P3,SCALE",
+    p.add_argument("--only", default="P1,P2,CAP,P3,PROFILE,SCALE",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p1: dict[int, dict[str, initial_pull.Result]] = {}
     p2: dict[tuple[int, int], list[burst.Outcome]] = {}
     if "P1" in parts:
-        p1[n] = initial_pull.run(n, rounds, peers=have_pouch)
+        p1[n] = initial_pull.run(n, rounds, pouch=have_pouch)
         emit(initial_pull.report(n, p1[n]))
         emit(initial_pull.wire_report(n, p1[n]))
     if "P2" in parts:
@@ -98,12 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     if "P3" in parts:
         from bench import browser
         emit(browser.report(browser.run(n, rounds=1 if args.quick else 3)))
+    if "PROFILE" in parts:
+        from bench import profile
+        emit(profile.report(f"pull of {n:,} premises, gzip", profile.profile_pull(n)))
+        emit(profile.report(f"pull of {n:,} premises, identity",
+                            profile.profile_pull(n, gzip=False)))
     if "SCALE" in parts:
         sizes = (200, 2000) if args.quick else (2000, 20_000, 100_000)
         fleets = (10, 50) if args.quick else (50, 500, 2000)
         for size in sizes:
             if size not in p1:
-                p1[size] = initial_pull.run(size, 1, peers=have_pouch and size <= 20_000,
+                # pouchdb-server takes minutes to load 100,000 documents: up to 20,000 only
+                p1[size] = initial_pull.run(size, 1 if size > 20_000 else 3,
+                                            pouch=have_pouch and size <= 20_000,
                                             ten=size <= 20_000)
         for fleet in fleets:
             if (n, fleet) not in p2:

@@ -69,16 +69,15 @@ async def _measure(server: Server | None, job: Job) -> Sample:
                   sum(r.raw for r in reads))
 
 
-async def _run(n: int, rounds: int, db: Path, peers: bool, ten: bool) -> dict[str, Result]:
+async def _run(n: int, rounds: int, db: Path, pouch: bool, ten: bool) -> dict[str, Result]:
     results: dict[str, Result] = {}
     wb = systems.watchbook(dataset.working_copy(n, "p1"), "watchbook-p1").start()
     servers = [wb]
     try:
-        ds = pd = None
-        if peers:
-            ds = systems.datasette(db).start()
-            servers.append(ds)
-            pd = systems.pouchdb(n).start()
+        ds = systems.datasette(db).start()
+        servers.append(ds)
+        pd = systems.pouchdb(n).start() if pouch else None
+        if pd is not None:
             servers.append(pd)
         async with clients.session() as http:
             tokens = [await clients.enrol(http, wb.base, f"bench-{i}") for i in range(10)]
@@ -92,9 +91,9 @@ async def _run(n: int, rounds: int, db: Path, peers: bool, ten: bool) -> dict[st
             if ten:
                 jobs["Watchbook, 10 devices at once (gzip)"] = (wb, lambda: _gather(
                     *(clients.watchbook_pull(http, wb.base, t, gzip=True) for t in tokens)))
-            if ds is not None and pd is not None:
-                jobs["Datasette (_next pages)"] = (ds, lambda: _gather(
-                    clients.datasette_pull(http, ds.base, dbname)))
+            jobs["Datasette (_next pages)"] = (ds, lambda: _gather(
+                clients.datasette_pull(http, ds.base, dbname)))
+            if pd is not None:
                 jobs["pouchdb-server (_changes pages)"] = (pd, lambda: _gather(
                     clients.pouchdb_pull(http, pd.base)))
             for name, (server, job) in jobs.items():  # warm-up: caches, first token check
@@ -120,10 +119,12 @@ async def _gather(*reads: Awaitable[clients.Read]) -> list[clients.Read]:
     return list(await asyncio.gather(*reads))
 
 
-def run(n: int, rounds: int, peers: bool = True, ten: bool = True) -> dict[str, Result]:
-    if peers:
+def run(n: int, rounds: int, pouch: bool = True, ten: bool = True) -> dict[str, Result]:
+    """Every system `rounds` times, interleaved, after one warm-up read each."""
+    db = dataset.premises_db(n)
+    if pouch:
         systems.ensure_pouchdb(n)  # loads the documents once per size
-    return asyncio.run(_run(n, rounds, dataset.premises_db(n), peers, ten))
+    return asyncio.run(_run(n, rounds, db, pouch, ten))
 
 
 def report(n: int, results: dict[str, Result]) -> str:
