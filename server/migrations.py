@@ -135,6 +135,16 @@ CREATE TABLE blobs (
 CREATE INDEX premises_station_seq ON premises(station, change_seq);
 CREATE INDEX conflicts_station_seq ON conflicts(station, change_seq);
 """),
+    (6, """
+-- sync (server/sqlite_store.py): a record moved to another station left the old one's scope;
+-- devices of that scope are told on their next pull (left_scope)
+CREATE TABLE scope_exits (
+    station     TEXT NOT NULL,
+    change_seq  INTEGER NOT NULL,
+    premises_id TEXT NOT NULL,
+    PRIMARY KEY (station, change_seq, premises_id)
+) WITHOUT ROWID;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

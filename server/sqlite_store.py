@@ -95,6 +95,11 @@ class SqliteTx(Tx):
         if batch.premises:
             c.executemany(records.UPSERT_SQL, [records.row_values(d, first + i)
                                                for i, d in enumerate(batch.premises)])
+        if batch.exits:
+            seqs = {d["id"]: first + i for i, d in enumerate(batch.premises)}
+            c.executemany(
+                "INSERT INTO scope_exits (premises_id, station, change_seq) VALUES (?, ?, ?)",
+                [(pid, station, seqs[pid]) for pid, station in batch.exits])
         first += len(batch.premises)
         if batch.conflicts:
             c.executemany(
@@ -177,6 +182,17 @@ class SqliteReader:
             f"SELECT (SELECT count(*) FROM premises WHERE station IN ({marks})) + "
             f"(SELECT count(*) FROM conflicts WHERE station IN ({marks}))",
             (*stations, *stations)).fetchone()[0])
+
+    def left(self, after: int, upto: int, stations: Sequence[str]) -> list[str]:
+        if not stations:
+            return []
+        marks = _marks(stations)
+        rows = self.conn.execute(
+            f"SELECT DISTINCT e.premises_id FROM scope_exits e JOIN premises p "
+            f"ON p.id = e.premises_id WHERE e.station IN ({marks}) AND e.change_seq > ? "
+            f"AND e.change_seq <= ? AND p.station NOT IN ({marks}) ORDER BY 1",
+            (*stations, after, upto, *stations)).fetchall()
+        return [r[0] for r in rows]
 
     def ids_in_stations(self, stations: Sequence[str]) -> list[str]:
         rows = self.conn.execute(

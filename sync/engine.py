@@ -428,6 +428,8 @@ def pull(reader: Reader, actor: Actor, cursor: str, limit: int | None, cfg: Conf
     top = items[-1][0] if items else after
     if not more:
         top = max(top, reader.max_seq())
+    if cur is not None and not reset and after > 0:
+        left += [x for x in reader.left(after, top, grounds) if x not in left]
     tail = PullTail(cursor=encode_cursor(Cursor(reader.epoch(), top, grounds)), more=more,
                     reset=reset, total=total, left_scope=left)
     return encode_pull(items, tail)

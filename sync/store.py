@@ -35,6 +35,7 @@ class Batch:
     devices: dict[str, int] = field(default_factory=dict)             # device -> last seq
     receipts: list[tuple[str, Receipt]] = field(default_factory=list)
     audit: list[Doc] = field(default_factory=list)
+    exits: dict[tuple[str, str], None] = field(default_factory=dict)  # (premises, old station)
 
 
 class Tx(ABC):
@@ -80,6 +81,9 @@ class Tx(ABC):
         return self._premises[premises_id]
 
     def put_premises(self, doc: Doc) -> None:
+        before = self._premises.get(doc["id"])
+        if before is not None and before["station"] != doc["station"]:
+            self._batch.exits[(doc["id"], before["station"])] = None  # it left that station
         self._premises[doc["id"]] = doc
         self._dirty_premises[doc["id"]] = doc
 
@@ -146,6 +150,9 @@ class Reader(Protocol):
         item); and whether more follow."""
         ...
     def count_scope(self, stations: Sequence[str]) -> int: ...
+    def left(self, after: int, upto: int, stations: Sequence[str]) -> list[str]:
+        """Records that moved out of `stations` at a seq in (after, upto] and are still out."""
+        ...
     def ids_in_stations(self, stations: Sequence[str]) -> list[str]: ...
 
 
@@ -166,6 +173,7 @@ class MemoryStore:
         self.devices: dict[str, int] = {}
         self.receipts: dict[tuple[str, int], Receipt] = {}
         self.audit: list[Doc] = []
+        self.exits: list[tuple[int, str, str]] = []                 # (seq, premises, station)
         self.blobs: set[str] = set()   # attachment blobs the server holds
 
     def _next(self) -> int:
@@ -257,6 +265,8 @@ class MemoryTx(Tx):
             s._put(s.premises, "p", doc["id"], doc["station"], doc)
         for doc in batch.conflicts:
             s._put(s.conflicts, "c", doc["id"], doc["station"], doc)
+        for pid, station in batch.exits:
+            s.exits.append((s.premises[pid][0], pid, station))
         for (pid, path), author in batch.writers.items():
             s.writers.setdefault(pid, {})[path] = author
         s.devices.update(batch.devices)
@@ -302,3 +312,8 @@ class MemoryReader:
     def ids_in_stations(self, stations: Sequence[str]) -> list[str]:
         scope = set(stations)
         return sorted(k for k, (_, st, _) in self.store.premises.items() if st in scope)
+
+    def left(self, after: int, upto: int, stations: Sequence[str]) -> list[str]:
+        scope, premises = set(stations), self.store.premises
+        return sorted({pid for seq, pid, st in self.store.exits if after < seq <= upto
+                       and st in scope and pid in premises and premises[pid][1] not in scope})

@@ -205,3 +205,18 @@ async def test_engine_gives_the_same_answers_over_every_store(store: Harness) ->
     kinds = sorted(type(c).__name__ for c in page.changes)
     assert kinds == ["ConflictChange", "PremisesChange", "PremisesChange"]
     assert page.total == 3 and not page.more
+
+
+async def test_a_record_moved_to_another_station_is_reported_as_left(store: Harness) -> None:
+    await store.seed([doc("p1"), doc("p2")])
+    before = await store.read(lambda r: r.max_seq())
+
+    def move(tx: Tx) -> None:
+        tx.premises("p1")
+        tx.put_premises(doc("p1", "B02"))
+        tx.premises("p2")
+        tx.put_premises(doc("p2", "A01", name="renamed"))
+    await store.write(move)
+    top = await store.read(lambda r: r.max_seq())
+    assert await store.read(lambda r: (r.left(before, top, ["A01"]), r.left(top, top, ["A01"]),
+                                       r.left(before, top, ["A01", "B02"]))) == (["p1"], [], [])

@@ -173,6 +173,23 @@ async def test_a_shrunk_scope_lists_records_that_left_it(world: World) -> None:
     assert page["left_scope"] == ["p3"] and page["reset"] is False
 
 
+async def test_a_record_moved_out_of_scope_is_listed_as_left(world: World) -> None:
+    _, _, cursor = await pull_all(world, "super")
+    move = update(world, "admin", 1, field="station", old="A01", new="C03")
+    assert (await push(world, "admin", [move])).json()["receipts"][0]["status"] == "applied"
+    page = await pull(world, "super", cursor)
+    assert page["left_scope"] == ["p1"] and page["changes"] == []
+    records, _, _ = await pull_all(world, "csuper")
+    assert records["p1"]["station"] == "C03"
+
+
+async def test_moving_a_record_to_a_station_outside_your_grounds_is_forbidden(world: World
+                                                                              ) -> None:
+    move = update(world, "super", 1, field="station", old="A01", new="C03")
+    r = (await push(world, "super", [move])).json()
+    assert r["receipts"][0]["reason"] == "forbidden"
+
+
 async def test_a_grown_scope_is_resent_from_the_start(world: World) -> None:
     _, _, cursor = await pull_all(world, "csuper")
     await world.db.execute_write("UPDATE stations SET extra_grounds = '[\"B02\"]' "
