@@ -105,7 +105,8 @@ class SqliteTx(Tx):
             c.executemany(
                 "INSERT INTO conflicts (id, premises_id, station, status, change_seq, "
                 "created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                "status = excluded.status, change_seq = excluded.change_seq, doc = excluded.doc",
+                "station = excluded.station, status = excluded.status, "
+                "change_seq = excluded.change_seq, doc = excluded.doc",
                 [(d["id"], d["premises_id"], d["station"], d["status"], first + i,
                   d["created_at"], _encode(d).decode()) for i, d in enumerate(batch.conflicts)])
         if batch.writers:

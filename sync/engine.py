@@ -344,6 +344,9 @@ class _Apply:
         except msgspec.ValidationError as exc:
             raise _Reject("invalid", str(exc)) from None
         self.tx.put_premises(doc)
+        if doc["station"] != current.get("station", doc["station"]):
+            for conflict in self.tx.open_conflicts(doc["id"]):  # conflicts follow their record
+                self.tx.put_conflict({**conflict, "station": doc["station"]})
         for path in changes:
             self.tx.set_writer(doc["id"], path, self.author)
         return doc

@@ -183,6 +183,16 @@ async def test_a_record_moved_out_of_scope_is_listed_as_left(world: World) -> No
     assert records["p1"]["station"] == "C03"
 
 
+async def test_an_open_conflict_follows_its_record_to_a_new_station(world: World) -> None:
+    await push(world, "super", [update(world, "super", 1, new="from super")])
+    r = (await push(world, "admin", [update(world, "admin", 1, new="from admin")])).json()
+    [cid] = r["receipts"][0]["conflict_ids"]
+    move = update(world, "admin", 2, field="station", old="A01", new="C03", base=2)
+    assert (await push(world, "admin", [move])).json()["receipts"][0]["status"] == "applied"
+    _, conflicts, _ = await pull_all(world, "csuper")
+    assert [(c["id"], c["station"]) for c in conflicts] == [(cid, "C03")]
+
+
 async def test_moving_a_record_to_a_station_outside_your_grounds_is_forbidden(world: World
                                                                               ) -> None:
     move = update(world, "super", 1, field="station", old="A01", new="C03")
