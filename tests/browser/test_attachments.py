@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from harness import new_device, sign_in, wait_synced
+from harness import new_device, sign_in
 from PIL import Image
 
 pytestmark = pytest.mark.browser
@@ -69,15 +69,12 @@ def test_a_photo_attached_offline_survives_a_reload_and_uploads_online(browser, 
     assert ctype == "image/jpeg" and size < 1_000_000   # shrunk and re-encoded before queueing
     page.screenshot(path=artifacts / "attachment-pending.png", full_page=True)
 
-    context.set_offline(False)
-    page.goto("/#/sync")
-    page.click("#sync-now")
-    wait_synced(page)
+    context.set_offline(False)  # the `online` event starts a sync, then the upload
 
     def arrived() -> bool:
         atts = server_record(server, token, record["id"]).get("attachments", [])
         return any(a["sha256"] == sha and a["available"] for a in atts)
-    wait_for(arrived)
+    wait_for(arrived, timeout=45)
     blob = httpx.get(f"{server.url}/api/blobs/{sha}", headers={"Authorization": f"Bearer {token}"})
     assert hashlib.sha256(blob.content).hexdigest() == sha
     assert page.evaluate("import('/pwa/db.js').then(db => db.uploads()).then(u => u.length)") == 0
@@ -142,7 +139,7 @@ def test_a_risk_note_queued_after_a_large_photo_reaches_the_server_first(browser
     page.click("text=Save changes")
 
     wait_for(lambda: server_record(server, token, record["id"])["risk_notes"]
-             == "Note written after the photo.")
+             == "Note written after the photo.", timeout=45)
     assert held, "the photo upload had started (and is still in flight)"
     [photo] = [a for a in server_record(server, token, record["id"])["attachments"]
                if a["sha256"] == sha]
