@@ -158,6 +158,18 @@ async def test_a_stale_cursor_answers_reset(world: World) -> None:
     assert page["reset"] is True and page["total"] == 3
 
 
+async def test_a_cursor_behind_the_tombstone_horizon_answers_reset(world: World) -> None:
+    from server.sqlite_store import purge_tombstones
+    _, _, cursor = await pull_all(world, "super")
+    delete = {"kind": "delete", "device_id": device_of(world, "super"), "seq": 1,
+              "premises_id": "p2", "base_version": 1}
+    assert (await push(world, "super", [delete])).json()["receipts"][0]["status"] == "applied"
+    top = (await world.db.execute("SELECT max(change_seq) FROM premises")).single_value()
+    assert await purge_tombstones(world.db, top) == 1
+    page = await pull(world, "super", cursor)
+    assert page["reset"] is True and page["total"] == 2
+
+
 async def test_pull_pages_say_more_and_count_the_scope_on_the_first(world: World) -> None:
     first = await pull(world, "super")
     assert first["total"] == 3 and first["more"] is True and len(first["changes"]) == 2
