@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import blobs, demo, transfer
+from server import backup, blobs, demo, transfer
 from server.auth import ROLES, Auth
 from server.database import Database
 from server.errors import ApiError
@@ -231,6 +231,31 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        report = backup.backup(settings.db_path, args.path)
+    except backup.BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backed up {settings.db_path} to {report.path}: {report.premises} premises, "
+          f"{report.bytes:,} bytes, schema {report.schema_version}, {report.seconds} s")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        report, aside = backup.restore(args.path, settings.db_path)
+    except backup.BackupError as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"Restored {args.path} into {settings.db_path}: {report.premises} premises, "
+          f"schema {report.schema_version}" + (f"; the old database is at {aside}" if aside
+                                                 else ""))
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     db = argparse.ArgumentParser(add_help=False)
@@ -303,6 +328,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override $WATCHBOOK_BLOB_GC_GRACE_DAYS")
     p.add_argument("--dry-run", action="store_true", help="report only; remove nothing")
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("backup", parents=[db], help="copy the live database to PATH",
+                       description="Online backup with SQLite's backup API: safe while the "
+                                   "server runs and takes writes; the copy is checked.")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", parents=[db], help="restore a backup (server stopped)",
+                       description="Check the backup, keep the current database aside, then "
+                                   "restore. Refused while the server has the database open.")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 
