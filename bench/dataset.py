@@ -14,7 +14,7 @@ from pathlib import Path
 
 from server.database import Database
 from server.demo import load_demo
-from server.migrations import migrate
+from server.migrations import LATEST, migrate
 from server.settings import Settings
 
 ROOT = Path("var/bench")
@@ -35,6 +35,11 @@ def premises_db(n: int) -> Path:
     """The pristine Watchbook database with `n` demo premises (built on first use)."""
     path = DATA / f"watchbook-{n}.db"
     if path.exists():
+        with sqlite3.connect(path) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == LATEST:
+            return path
+        _migrate(path)  # the schema moved on since this file was built
         return path
     DATA.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -55,6 +60,19 @@ def premises_db(n: int) -> Path:
         conn.execute("PRAGMA journal_mode=DELETE")
     tmp.rename(path)
     return path
+
+
+def _migrate(path: Path) -> None:
+    async def run() -> None:
+        db = await Database(path).open()
+        try:
+            await migrate(db)
+        finally:
+            await db.close()
+    asyncio.run(run())
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
 
 
 def working_copy(n: int, name: str) -> Path:
