@@ -1,6 +1,7 @@
 // The composition root: builds the session, replica, sync client and service worker wiring,
 // routes location.hash to one view at a time, and keeps the badge and notices current.
 
+import * as db from './db.js';
 import { h, replace } from './page/dom.js';
 import { Attachments } from './page/attachments.js';
 import { Replica } from './page/replica.js';
@@ -60,11 +61,15 @@ const app = {
   },
   async signOut() {
     if (replica.pending().length) await sync.run('manual', { force: true });
+    await files.upload();
     await replica.reloadOutbox();
     const left = replica.pending().length;
-    if (left && !await ask('Changes not sent',
-      `${left} change${left === 1 ? '' : 's'} could not be sent to the server. Signing out now deletes ${left === 1 ? 'it' : 'them'} from this device.`,
-      'Delete changes and sign out', 'Stay signed in')) return;
+    const photos = (await db.uploads()).length;
+    const what = [left && `${left} change${left === 1 ? '' : 's'}`,
+      photos && `${photos} photo${photos === 1 ? '' : 's'} or plan${photos === 1 ? '' : 's'}`].filter(Boolean).join(' and ');
+    if (what && !await ask('Not sent yet',
+      `${what} could not be sent to the server. Signing out now deletes ${left + photos === 1 ? 'it' : 'them'} from this device.`,
+      'Delete and sign out', 'Stay signed in')) return;
     await session.wipe('Signed out. This device no longer holds any premises data.');
     app.go('#/');
   },

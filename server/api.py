@@ -39,6 +39,7 @@ class Me(msgspec.Struct):
     station: str | None
     grounds: list[str]
     device_id: str | None
+    attachment_cache_bytes: int = 0  # how much a device may keep of attachments offline
 
 
 class EnrolResponse(msgspec.Struct):
@@ -98,8 +99,9 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(_encoder.encode(value), status_code=status, media_type="application/json")
 
 
-def me_of(p: Principal) -> Me:
-    return Me(p.user_id, p.username, p.name, p.role, p.station, list(p.grounds), p.device_id)
+def me_of(p: Principal, cache_bytes: int = 0) -> Me:
+    return Me(p.user_id, p.username, p.name, p.role, p.station, list(p.grounds), p.device_id,
+              cache_bytes)
 
 
 def summary(doc: dict[str, Any]) -> PremisesSummary:
@@ -161,11 +163,13 @@ async def enrol(request: Request) -> Response:
     who = await auth.sign_in(body.username, body.password, address)
     device_id, token = await auth.enrol_device(who, body.device_name, body.device_id)
     who = await auth.principal_for_user(who.user_id, device_id)
-    return json_response(EnrolResponse(device_id, token, me_of(who)), 201)
+    cache = request.app.state.settings.attachment_cache_bytes
+    return json_response(EnrolResponse(device_id, token, me_of(who, cache)), 201)
 
 
 async def me(request: Request) -> Response:
-    return json_response(me_of(await principal(request)))
+    cache = request.app.state.settings.attachment_cache_bytes
+    return json_response(me_of(await principal(request), cache))
 
 
 async def list_premises(request: Request) -> Response:

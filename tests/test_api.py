@@ -197,3 +197,8 @@ async def test_signing_in_with_another_users_device_id_enrols_a_new_device(world
         "device_id": crew_device["device_id"]})).json()
     assert r["device_id"] != crew_device["device_id"]
     assert (await world.client.get("/api/me", headers=world.as_("crew"))).status_code == 200
+
+
+async def test_me_tells_the_device_its_attachment_cache_size(world: World) -> None:
+    me = (await world.client.get("/api/me", headers=world.as_("crew"))).json()
+    assert me["attachment_cache_bytes"] == world.app.state.settings.attachment_cache_bytes > 0

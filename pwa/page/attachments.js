@@ -68,13 +68,15 @@ async function send(path, token, init = {}) {
 }
 
 export class Attachments extends EventTarget {
-  constructor(session, capBytes = DEFAULT_CACHE_BYTES) {
+  constructor(session) {
     super();
     this.session = session;
-    this.cap = capBytes;
     this.running = null;
     this.urls = new Map(); // sha256 -> object URL for this page
   }
+
+  // The server's WATCHBOOK_ATTACHMENT_CACHE_BYTES, learnt at sign-in (older sign-ins: the default).
+  get cap() { return this.session.user?.attachment_cache_bytes || DEFAULT_CACHE_BYTES; }
 
   start() {
     addEventListener('online', () => this.upload());

@@ -145,3 +145,22 @@ def test_a_risk_note_queued_after_a_large_photo_reaches_the_server_first(browser
                if a["sha256"] == sha]
     assert photo["available"] is False  # referenced, shown as uploading, the note not held up
     context.close()
+
+
+def test_signing_out_offline_counts_photos_waiting_to_upload(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "supervisor")
+    record = home_record(page)
+    context.set_offline(True)
+    page.goto(f"/#/p/{record['id']}")
+    page.set_input_files("#attach-file", files=[{
+        "name": "gate.png", "mimeType": "image/png", "buffer": png((300, 200), (200, 40, 40))}])
+    page.click(".attach-form button[type=submit]")
+    page.wait_for_selector("#attachments li:has-text('uploading')")
+    page.goto("/#/sync")
+    page.click("#sign-out")
+    page.wait_for_selector("dialog[open]:has-text('1 change and 1 photo or plan could not be sent')")
+    page.click("dialog >> text=Stay signed in")
+    assert page.evaluate("import('/pwa/db.js').then(db => db.uploads()).then(u => u.length)") == 1
+    context.close()
