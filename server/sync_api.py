@@ -167,3 +167,13 @@ OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
     ("get", "/api/sync/pull", "Pull a page of changes in your grounds after a cursor", None,
      PullResponse, ALL_ROLES),
 ]
+# The query parameters pull reads, for the OpenAPI document (see server/openapi.py).
+QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/api/sync/pull"): [
+        {"name": "cursor", "schema": {"type": "string"},
+         "description": "The cursor of the last page; empty, absent or unreadable: from the "
+                        "start"},
+        {"name": "limit", "schema": {"type": "string", "pattern": "^([1-9][0-9]*)?$"},
+         "description": "Changes per page, a whole number of at least 1 (the server caps it)"},
+    ],
+}
