@@ -36,14 +36,30 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
                     (k, v) for k, v in self.headers if k not in present]
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            # Answer an unexpected error here, inside the headers, with no detail; re-raise so
+            # the server still logs the traceback (Starlette's own 500 would come out bare).
+            if not started:
+                body = error_body("internal", "something went wrong on the server; quote the "
+                                              "X-Request-Id header when reporting it")
+                await with_headers({"type": "http.response.start", "status": 500, "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())]})
+                await with_headers({"type": "http.response.body", "body": body})
+            raise
 
 
 class _TooLarge(Exception):

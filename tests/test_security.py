@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from test_matrix import console_client, csrf_of
 from world import World, fast_settings
@@ -257,3 +259,22 @@ async def test_viewing_access_codes_in_the_console_is_audited_without_the_values
     assert {r["user_id"] for r in rows} == {world.user_ids["super"]}
     dump = str(rows)
     assert all(code not in dump for code in SECRET_CODES.values())
+
+
+async def test_an_unexpected_error_is_a_500_with_the_security_headers_and_no_detail(
+        tmp_path: Path) -> None:
+    app = create_app(fast_settings(tmp_path))
+
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("secret detail of the failure")
+
+    app.router.routes.append(Route("/boom", boom))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            r = await client.get("/boom")
+    assert r.status_code == 500
+    assert r.headers.get("content-security-policy") == CSP
+    assert r.headers.get("x-content-type-options") == "nosniff"
+    assert r.headers.get("x-request-id") and r.json()["error"]["code"] == "internal"
+    assert "secret detail" not in r.text
