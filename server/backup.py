@@ -3,13 +3,15 @@
 Backup holds one read snapshot on the source (WAL: writers carry on) and copies it a few pages
 at a time with a short sleep; the copy is checked (integrity_check) before it takes the
 destination name. Restore refuses while any connection has the database open, checks the backup
-first and keeps the old database aside. Blocking sqlite3 calls: run them off the event loop.
+first and keeps the old database aside. Attachment files (immutable, content-addressed) are
+copied beside the backup and back, missing ones only. Blocking calls: run them off the loop.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -171,3 +173,33 @@ def restore(backup_path: str | Path, db_path: str | Path) -> tuple[Report, Path 
         return _describe(db_path, live, pages, time.monotonic() - started), aside
     finally:
         live.close()
+
+
+def blobs_beside(backup_path: str | Path) -> Path:
+    """Where a backup keeps its attachment files: `<backup>.blobs/`."""
+    backup_path = Path(backup_path)
+    return backup_path.with_name(backup_path.name + ".blobs")
+
+
+def copy_files(src: str | Path, dest: str | Path) -> int:
+    """Copy the files under `src` that `dest` lacks (temp files skipped); returns how many.
+
+    Attachment files never change once written, so a file already present is left alone; run
+    it after the database backup so every attachment the backup knows of is copied.
+    """
+    src, dest = Path(src), Path(dest)
+    if not src.is_dir():
+        return 0
+    copied = 0
+    for path in sorted(src.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        target = dest / path.relative_to(src)
+        if target.is_file() and target.stat().st_size == path.stat().st_size:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name("." + target.name + ".part")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+        copied += 1
+    return copied

@@ -238,8 +238,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except backup.BackupError as exc:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 1
+    files = backup.copy_files(settings.blobs_path, backup.blobs_beside(args.path))
     print(f"Backed up {settings.db_path} to {report.path}: {report.premises} premises, "
-          f"{report.bytes:,} bytes, schema {report.schema_version}, {report.seconds} s")
+          f"{report.bytes:,} bytes, schema {report.schema_version}, {report.seconds} s; "
+          f"{files} new attachment file(s) to {backup.blobs_beside(args.path)}")
     return 0
 
 
@@ -250,9 +252,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except backup.BackupError as exc:
         print(f"restore refused: {exc}", file=sys.stderr)
         return 1
+    files = backup.copy_files(backup.blobs_beside(args.path), settings.blobs_path)
     print(f"Restored {args.path} into {settings.db_path}: {report.premises} premises, "
-          f"schema {report.schema_version}" + (f"; the old database is at {aside}" if aside
-                                                 else ""))
+          f"schema {report.schema_version}, {files} attachment file(s) put back"
+          + (f"; the old database is at {aside}" if aside else ""))
     return 0
 
 

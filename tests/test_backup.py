@@ -141,12 +141,18 @@ async def test_a_failed_backup_leaves_nothing_at_the_destination(tmp_path: Path)
 
 async def test_the_backup_and_restore_commands_round_trip(
         world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dest = tmp_path / "nightly.db"
+    sha = "ab" + "0" * 62
+    blob = world.app.state.settings.blobs_path / "ab" / sha
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"a photo")
+    dest = tmp_path / "nightly" / "watchbook.db"
     code = await asyncio.to_thread(cli.main, ["backup", str(dest), "--db", str(world.db.path)])
     assert code == 0 and dest.is_file()
     assert "4 premises" in capsys.readouterr().out
+    assert (tmp_path / "nightly" / "watchbook.db.blobs" / "ab" / sha).read_bytes() == b"a photo"
     target = tmp_path / "new" / "watchbook.db"
     code = await asyncio.to_thread(cli.main, ["restore", str(dest), "--db", str(target)])
     assert code == 0 and "Restored" in capsys.readouterr().out
+    assert (tmp_path / "new" / "blobs" / "ab" / sha).read_bytes() == b"a photo"
     busy = await asyncio.to_thread(cli.main, ["restore", str(dest), "--db", str(world.db.path)])
     assert busy == 1 and "stop the server first" in capsys.readouterr().err
