@@ -3,7 +3,7 @@
 Backup holds one read snapshot on the source (WAL: writers carry on) and copies it a few pages
 at a time with a short sleep; the copy is checked (integrity_check) before it takes the
 destination name. Restore refuses while any connection has the database open, checks the backup
-first and keeps the old database aside. Attachment files (immutable, content-addressed) are
+first, keeps the old database aside and drops the sync epoch so every device's cursor resets. Attachment files (immutable, content-addressed) are
 copied beside the backup and back, missing ones only. Blocking calls: run them off the loop.
 """
 
@@ -164,6 +164,9 @@ def restore(backup_path: str | Path, db_path: str | Path) -> tuple[Report, Path 
             source.backup(live)
         finally:
             source.close()
+        # A new sync epoch at the next start (server/sqlite_store.ensure_epoch): the change
+        # numbers after the backup will be reused, so every device's cursor must reset.
+        live.execute("DELETE FROM meta WHERE key = 'sync_epoch'")
         live.execute("PRAGMA journal_mode=WAL")
         result = _integrity(live)
         if result != "ok":

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from world import World, fast_settings
 
@@ -113,6 +114,21 @@ async def test_restore_keeps_the_old_database_aside_and_the_server_starts_on_the
     async with app.router.lifespan_context(app):
         users = await app.state.db.execute("SELECT username FROM users ORDER BY id")
         assert [r[0] for r in users] == ["crew", "super", "admin", "csuper"]
+
+
+async def test_after_a_restore_every_device_cursor_resets(world: World, tmp_path: Path) -> None:
+    h = world.as_("crew")
+    cursor = (await world.client.get("/api/sync/pull", headers=h)).json()["cursor"]
+    await asyncio.to_thread(backup.backup, world.db.path, tmp_path / "b.db")
+    db_path = await _stopped_server_db(tmp_path, "other")
+    backup.restore(tmp_path / "b.db", db_path)
+    app = create_app(fast_settings(db_path.parent))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as client:
+            page = (await client.get("/api/sync/pull", params={"cursor": cursor},
+                                     headers=h)).json()
+    assert page["reset"] is True and len(page["changes"]) == 3
 
 
 async def test_a_damaged_backup_is_refused_and_the_database_left_alone(
