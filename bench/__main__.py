@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         emit(profile.report(f"pull of {n:,} premises, gzip", profile.profile_pull(n)))
         emit(profile.report(f"pull of {n:,} premises, identity",
                             profile.profile_pull(n, gzip=False)))
+        emit(profile.report(f"P2 burst of {devices} devices",
+                            profile.profile_burst(n, devices)))
     if "SCALE" in parts:
         sizes = (200, 2000) if args.quick else (2000, 20_000, 100_000)
         fleets = (10, 50) if args.quick else (50, 500, 2000)

@@ -15,6 +15,8 @@ import datetime as dt
 import random
 import sqlite3
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,8 @@ class Outcome:
     limit_wall: float = 0.0
     limit_cpu: float = 0.0
     limit_pull_wall: float = 0.0
+    client_cpu: float = 0.0          # this (client) process, during the burst
+    server_ms: list[float] = field(default_factory=list)  # the server's own request timings
 
 
 def _edits(rng: random.Random, dev: Device, hot: list[str], client: SyncClient) -> None:
@@ -183,7 +187,8 @@ def _audit(db: Path, devices: list[Device]) -> tuple[dict[str, int], dict[str, i
     return statuses, audit
 
 
-def _limit(db: Path, devices: list[Device]) -> tuple[float, float, float]:
+def _limit(db: Path, devices: list[Device], cursors: dict[str, str]
+           ) -> tuple[float, float, float]:
     """The same pushes through the engine in process on a copy of the server's database as it
     was just before the burst (same epoch, devices, cursors), one BEGIN IMMEDIATE per
     device in the same order; then each device's pull, in process. Returns (push wall, push
@@ -212,7 +217,7 @@ def _limit(db: Path, devices: list[Device]) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     for d in devices:
         assert d.client is not None
-        cursor = _start_cursor[d.role]
+        cursor = cursors[d.role]
         while True:
             conn.execute("BEGIN")
             out = engine.pull(SqliteReader(conn), actors[d.name], cursor, None, cfg)
@@ -226,7 +231,22 @@ def _limit(db: Path, devices: list[Device]) -> tuple[float, float, float]:
     return push_wall, push_cpu, pull_wall
 
 
-_start_cursor: dict[str, str] = {}
+def _nothing(pid: int) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+def _server_latencies(log: Path, start: int) -> list[float]:
+    """Request durations the server logged (its JSON request log, `ms`) after `start`."""
+    out = []
+    with log.open("rb") as f:
+        f.seek(start)
+        for line in f:
+            if b'"route":"/api/sync/' in line:
+                try:
+                    out.append(float(msgspec.json.decode(line)["ms"]))
+                except (msgspec.DecodeError, KeyError, TypeError):
+                    continue
+    return out
 
 
 def _snapshot(src: Path, dst: Path) -> Path:
@@ -238,27 +258,30 @@ def _snapshot(src: Path, dst: Path) -> Path:
     return dst
 
 
-def run(n: int, n_devices: int, seed: int = 11) -> Outcome:
+def run(n: int, n_devices: int, seed: int = 11,
+        spy: Callable[[int], AbstractContextManager[Any]] | None = None) -> Outcome:
+    """One round: a fresh server and database, the burst, the audit, then the limit. `spy`
+    wraps the burst (a profiler attached to the server's pid)."""
     db = dataset.working_copy(n, "p2")
     server = systems.watchbook(db, "watchbook-p2").start()
     try:
         devices, _hot = asyncio.run(_prepare(server, n_devices, seed))
-        for d in devices:
-            assert d.client is not None
-            _start_cursor.setdefault(d.role, d.client.cursor)
+        cursors = {d.role: d.client.cursor for d in devices if d.client is not None}
         limit_db = _snapshot(db, dataset.ROOT / "run" / f"p2-limit-{n}.db")
         reset_peak_rss(server.pid)
-        c0 = server.cpu()
-        with RssSampler(server.pid) as sampler:
+        c0, client0 = server.cpu(), time.process_time()
+        log_start = server.log.stat().st_size
+        with RssSampler(server.pid) as sampler, (spy or _nothing)(server.pid):
             wall, transport = asyncio.run(_burst(server, devices))
-        cpu = server.cpu() - c0
+        cpu, client_cpu = server.cpu() - c0, time.process_time() - client0
         peak = peak_rss_bytes(server.pid)
+        server_ms = _server_latencies(server.log, log_start)
     finally:
         server.stop()
     statuses, audit = _audit(db, devices)
     out = Outcome(n_devices, wall, cpu, transport.latencies, transport.statuses, statuses,
-                  audit, peak, sampler.peak)
-    out.limit_wall, out.limit_cpu, out.limit_pull_wall = _limit(limit_db, devices)
+                  audit, peak, sampler.peak, client_cpu=client_cpu, server_ms=server_ms)
+    out.limit_wall, out.limit_cpu, out.limit_pull_wall = _limit(limit_db, devices, cursors)
     return out
 
 
@@ -267,7 +290,8 @@ def summary(o: Outcome) -> dict[str, Any]:
     return {"devices": o.devices, "mutations": o.audit["mutations"], "wall s": o.wall,
             "requests": len(lat), "p50 ms": percentile(lat, 50), "p95 ms": percentile(lat, 95),
             "p99 ms": percentile(lat, 99), "429s": o.statuses.get(429, 0),
-            "server CPU s": o.cpu, "limit push wall s": o.limit_wall,
+            "server-side p95 ms": percentile(o.server_ms, 95),
+            "server CPU s": o.cpu, "client CPU s": o.client_cpu, "limit push wall s": o.limit_wall,
             "limit push CPU s": o.limit_cpu, "limit pull wall s": o.limit_pull_wall,
             "wall / limit": ratio(o.wall, o.limit_wall),
             "wall / limit (push+pull)": ratio(o.wall, o.limit_wall + o.limit_pull_wall),

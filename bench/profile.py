@@ -38,34 +38,63 @@ def _py_spy() -> str | None:
                                       else None)
 
 
+class Spy:
+    """py-spy recording one process into a raw (collapsed stacks) file while the block runs."""
+
+    def __init__(self, pid: int, out: Path):
+        self.pid, self.out = pid, out
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Spy:
+        spy = _py_spy()
+        if spy is not None:
+            self.out.unlink(missing_ok=True)
+            self.proc = subprocess.Popen([spy, "record", "--pid", str(self.pid), "--rate", "250",
+                                          "--format", "raw", "--threads",
+                                          "--output", str(self.out)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # attached before the work starts
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(2)
+            self.proc.wait(60)
+
+
 def profile_pull(n: int, devices: int = 1, repeats: int = 3, gzip: bool = True
                  ) -> tuple[Counter[str], Counter[str], int] | None:
-    spy = _py_spy()
-    if spy is None:
+    """Profile the server while `devices` pull every premises `repeats` times."""
+    if _py_spy() is None:
         return None
     server = systems.watchbook(dataset.working_copy(n, "profile"), "watchbook-profile").start()
-    raw = dataset.ROOT / "profile.txt"
+    raw = dataset.ROOT / "profile-pull.txt"
     try:
         async def tokens() -> list[str]:
             async with clients.session() as http:
                 return [await clients.enrol(http, server.base, f"p{i}") for i in range(devices)]
         toks = asyncio.run(tokens())
-        spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--rate", "250",
-                                     "--format", "raw", "--threads",
-                                     "--output", str(raw)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
 
         async def pull() -> None:
             async with clients.session() as http:
                 for _ in range(repeats):
                     await asyncio.gather(*(clients.watchbook_pull(http, server.base, t, gzip)
                                            for t in toks))
-        asyncio.run(pull())
-        spy_proc.send_signal(2)
-        spy_proc.wait(30)
+        with Spy(server.pid, raw):
+            asyncio.run(pull())
     finally:
         server.stop()
+    return summarise(raw)
+
+
+def profile_burst(n: int, devices: int) -> tuple[Counter[str], Counter[str], int] | None:
+    """Profile the server through one P2 burst."""
+    from bench import burst
+
+    if _py_spy() is None:
+        return None
+    raw = dataset.ROOT / "profile-burst.txt"
+    burst.run(n, devices, spy=lambda pid: Spy(pid, raw))
     return summarise(raw)
 
 
