@@ -18,8 +18,10 @@ from pathlib import Path
 from bench import clients, dataset, systems
 from bench.report import table
 
-# Substrings of a frame ("function (file)") that name a stage of the request path.
+# Substrings of a frame ("function (file:line)") that name a stage of the request path. A
+# sample counts for the stage of its deepest matching frame (so each sample counts once).
 STAGES = {
+    "push: COMMIT (the WAL write)": "run (server/database.py:103)",
     "SQLite query and row fetch (SqliteReader.changes)": "changes (server/sqlite_store.py",
     "splice stored JSON into the page (encode_pull)": "encode_pull (sync/protocol.py",
     "gzip (GZipMiddleware)": "gzip.py",
@@ -116,10 +118,16 @@ def summarise(raw: Path) -> tuple[Counter[str], Counter[str], int]:
         k = int(count)
         total += k
         own[_short(leaf)] += k
-        for name, key in STAGES.items():
-            if any(key in f for f in frames):
-                stages[name] += k
+        stages[_stage(frames)] += k
     return own, stages, total
+
+
+def _stage(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, key in STAGES.items():
+            if key in frame:
+                return name
+    return "other (middleware, routing, threads' glue)"
 
 
 def _idle(frame: str) -> bool:
@@ -138,7 +146,7 @@ def report(title: str, result: tuple[Counter[str], Counter[str], int] | None) ->
     own, stages, total = result
     if not total:
         return "Profile skipped: py-spy recorded nothing (ptrace not permitted?)\n"
-    text = table(f"Profile: {title}: busy samples by stage (inclusive)",
+    text = table(f"Profile: {title}: busy samples by stage (deepest)",
                  ["stage", "share of busy samples"],
                  [[k, f"{v / total:.0%}"] for k, v in stages.most_common()])
     text += "\n" + table(f"Profile: {title}: top functions by self time",
