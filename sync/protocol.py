@@ -17,8 +17,8 @@ PROTOCOL_VERSION = 1
 MIN_PROTOCOL_VERSION = 1  # oldest client protocol the server still speaks
 PROTOCOL_HEADER = "Watchbook-Protocol"
 
-Seq = Annotated[int, msgspec.Meta(ge=0)]
-Version = Annotated[int, msgspec.Meta(ge=0)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # fits SQLite and a JavaScript number
+Version = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 ClientTime = Annotated[str, msgspec.Meta(max_length=40)]
 FieldName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 DeviceId = Annotated[str, msgspec.Meta(max_length=64)]

@@ -255,3 +255,15 @@ def test_openapi_operations_use_msgspec_types() -> None:
     types = [t for op in OPENAPI_OPERATIONS for t in op[3:5] if t is not None]
     schemas, components = msgspec.json.schema_components(types)
     assert "PushRequest" in components and "PullResponse" in components
+
+
+async def test_a_sequence_number_too_large_for_a_device_is_refused_naming_the_field(
+        world: World) -> None:
+    me = (await world.client.get("/api/me", headers=world.as_("super"))).json()
+    body = {"protocol": 1, "mutations": [{
+        "kind": "update", "device_id": me["device_id"], "seq": 2**64, "client_time": "",
+        "premises_id": "p1", "base_version": 1,
+        "changes": [{"field": "rvp", "old": "", "new": "Gate"}]}]}
+    r = await world.client.post("/api/sync/push", json=body, headers=world.as_("super"))
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "mutations[0].seq"
