@@ -194,6 +194,35 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_device_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rows = _run(settings, lambda db: db.execute(
+        "SELECT d.id, d.name, u.username, d.last_seen, d.revoked_at FROM devices d "
+        "JOIN users u ON u.id = d.user_id WHERE ? IS NULL OR u.username = ? "
+        "ORDER BY u.username, d.created_at", (args.user, args.user)))
+    print(f"{'DEVICE':<18} {'USER':<16} {'LAST SEEN':<21} {'STATUS':<9} NAME")
+    for r in rows:
+        print(f"{r['id']:<18} {r['username']:<16} {r['last_seen'] or '-':<21} "
+              f"{'revoked' if r['revoked_at'] else 'active':<9} {r['name']}")
+    return 0
+
+
+def cmd_device_revoke(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def job(db: Database) -> bool:
+        known = (await db.execute("SELECT 1 FROM devices WHERE id = ?", (args.device,))).first()
+        if known:
+            await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data)
+        return known is not None
+    if not _run(settings, job):
+        print(f"no device {args.device}", file=sys.stderr)
+        return 1
+    print(f"Revoked {args.device}" + ("" if args.keep_data else
+                                      "; it will wipe its local data when it next connects"))
+    return 0
+
+
 def cmd_user_disable(args: argparse.Namespace) -> int:
     settings = _settings(args)
     changed = _run(settings, lambda db: db.write(lambda c: c.execute(
@@ -318,6 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Disable a user: sign-in and sync stop working.")
     p.add_argument("username", metavar="USERNAME")
     p.set_defaults(func=cmd_user_disable)
+
+    device = sub.add_parser("device", help="manage enrolled devices",
+                            description="List and revoke enrolled devices.")
+    devices = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    p = devices.add_parser("list", parents=[db], help="list devices",
+                           description="List enrolled devices with their last contact.")
+    p.add_argument("--user", help="only this user's devices")
+    p.set_defaults(func=cmd_device_list)
+    p = devices.add_parser("revoke", parents=[db], help="revoke a lost or retired device",
+                           description="Revoke a device: its token stops working at once and, "
+                                       "unless --keep-data, it wipes its local data.")
+    p.add_argument("device", metavar="DEVICE_ID")
+    p.add_argument("--keep-data", action="store_true", help="revoke without the wipe order")
+    p.set_defaults(func=cmd_device_revoke)
 
     p = sub.add_parser("migrate", parents=[db], help="bring the database schema up to date",
                        description="Apply pending schema migrations.")

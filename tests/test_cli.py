@@ -10,7 +10,8 @@ import pytest
 from server import cli
 
 COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user", "add"],
-            ["user", "list"], ["user", "disable"], ["migrate"], []]
+            ["user", "list"], ["user", "disable"], ["device"], ["device", "list"],
+            ["device", "revoke"], ["migrate"], []]
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +130,34 @@ def test_import_needs_a_known_format(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "x.txt").write_text("id\n")
     assert cli.main(["import", str(tmp_path / "x.txt"), "--db", str(tmp_path / "w.db")]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_a_lost_device_is_listed_and_revoked_with_a_wipe_order(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from server.auth import Auth
+    from server.database import Database
+    from server.settings import Settings
+
+    db_path = tmp_path / "w.db"
+    assert cli.main(["demo-data", "--premises", "5", "--stations", "2", "--db", str(db_path)]) == 0
+
+    async def enrol() -> str:
+        db = await Database(db_path).open()
+        try:
+            auth = Auth(db, Settings.from_env(db_path=db_path))
+            who = await auth.principal_for_user(1)
+            return (await auth.enrol_device(who, "Pump 2 Chromebook"))[0]
+        finally:
+            await db.close()
+    device = asyncio.run(enrol())
+    capsys.readouterr()
+    assert cli.main(["device", "list", "--db", str(db_path)]) == 0
+    assert device in capsys.readouterr().out
+    assert cli.main(["device", "revoke", device, "--db", str(db_path)]) == 0
+    assert "wipe" in capsys.readouterr().out
+    assert cli.main(["device", "list", "--db", str(db_path)]) == 0
+    [line] = [ln for ln in capsys.readouterr().out.splitlines() if device in ln]
+    assert "revoked" in line
+    assert cli.main(["device", "revoke", "nope", "--db", str(db_path)]) == 1
