@@ -63,11 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
     p.add_argument("--devices", type=int, default=None, help="P2 devices (default 500)")
+    p.add_argument("--fleets", default=None,
+                   help="P2 fleet sizes for the scaling table (default 50,500; 2000 takes "
+                        "about 3 minutes a round here, so it is opt-in: --fleets 50,500,2000)")
+    p.add_argument("--push-cap", type=int, default=None,
+                   help="WATCHBOOK_MAX_CONCURRENT_PUSHES for P2's server (default: its own)")
     args = p.parse_args(argv)
     parts = {s.strip().upper() for s in args.only.split(",")}
     n = args.premises or (2000 if args.quick else 20_000)
     rounds = args.rounds or (1 if args.quick else 5)
     devices = args.devices or (50 if args.quick else 500)
+    env = {"WATCHBOOK_MAX_CONCURRENT_PUSHES": str(args.push_cap)} if args.push_cap else None
 
     started = time.monotonic()
     notes = [n for n in (peers.ensure_pouchdb(), peers.ensure_wrk()) if n]
@@ -90,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         emit(initial_pull.report(n, p1[n]))
         emit(initial_pull.wire_report(n, p1[n]))
     if "P2" in parts:
-        p2[(n, devices)] = [burst.run(n, devices, seed=11 + i) for i in range(rounds)]
+        p2[(n, devices)] = [burst.run(n, devices, seed=11 + i, env=env)
+                            for i in range(rounds)]
         emit(burst.report(n, p2[(n, devices)]))
     if "CAP" in parts:
         emit(capacity.report(capacity.run(n, seconds=2 if args.quick else 5,
@@ -107,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                             profile.profile_burst(n, devices)))
     if "SCALE" in parts:
         sizes = (200, 2000) if args.quick else (2000, 20_000, 100_000)
-        fleets = (10, 50) if args.quick else (50, 500, 2000)
+        fleets = tuple(int(x) for x in args.fleets.split(",")) if args.fleets else (
+            (10, 50) if args.quick else (50, 500))
         for size in sizes:
             if size not in p1:
                 # pouchdb-server takes minutes to load 100,000 documents: up to 20,000 only
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                                             ten=size <= 20_000)
         for fleet in fleets:
             if (n, fleet) not in p2:
-                p2[(n, fleet)] = [burst.run(n, fleet)]
+                p2[(n, fleet)] = [burst.run(n, fleet, env=env)]
         emit(scaling(p1, p2))
     for note in notes:
         emit(f"Note: {note}\n")

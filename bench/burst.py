@@ -109,7 +109,8 @@ async def _prepare(server: Server, n_devices: int, seed: int) -> tuple[list[Devi
         await asyncio.gather(*(warm(d) for d in devices))
     ids = sorted(set(seeds["crew"].replica) & set(seeds["supervisor"].replica))
     rng = random.Random(seed)
-    hot = rng.sample(ids, min(HOT, len(ids)))
+    # about 50 edits a premises at any fleet size: the hot set grows with the fleet
+    hot = rng.sample(ids, min(max(HOT, n_devices // 5), len(ids)))
     for d in devices:
         seed_client = seeds[d.role]
         c = SyncClient(lambda *a: None, d.token, _device_id(d.token),  # type: ignore[arg-type]
@@ -138,6 +139,8 @@ async def _burst(server: Server, devices: list[Device]) -> tuple[float, AiohttpT
             d.client.transport = transport
             async with gate:
                 await d.client.sync()
+            d.client.replica.clear()  # only receipts and the outbox are audited: free the rest
+            d.client.conflicts.clear()
         t0 = time.perf_counter()
         await asyncio.gather(*(one(d) for d in devices))
         return time.perf_counter() - t0, transport
@@ -259,11 +262,12 @@ def _snapshot(src: Path, dst: Path) -> Path:
 
 
 def run(n: int, n_devices: int, seed: int = 11,
-        spy: Callable[[int], AbstractContextManager[Any]] | None = None) -> Outcome:
+        spy: Callable[[int], AbstractContextManager[Any]] | None = None,
+        env: dict[str, str] | None = None) -> Outcome:
     """One round: a fresh server and database, the burst, the audit, then the limit. `spy`
     wraps the burst (a profiler attached to the server's pid)."""
     db = dataset.working_copy(n, "p2")
-    server = systems.watchbook(db, "watchbook-p2").start()
+    server = systems.watchbook(db, "watchbook-p2", **(env or {})).start()
     try:
         devices, _hot = asyncio.run(_prepare(server, n_devices, seed))
         cursors = {d.role: d.client.cursor for d in devices if d.client is not None}
