@@ -302,6 +302,13 @@ def summary(o: Outcome) -> dict[str, Any]:
             "peak RSS MB": o.peak_rss / 2**20}
 
 
+def _clean(a: dict[str, int]) -> bool:
+    return (a["lost (no server receipt)"] == 0 and a["duplicated receipts"] == 0
+            and a["duplicated audit entries"] == 0 and a["added items missing"] == 0
+            and a["added items duplicated"] == 0 and a["outbox left on devices"] == 0
+            and a["receipts on server"] == a["receipts on devices"] == a["mutations"])
+
+
 def median_run(outcomes: list[Outcome]) -> Outcome:
     return sorted(outcomes, key=lambda x: x.wall)[len(outcomes) // 2]
 
@@ -320,16 +327,15 @@ def report(n: int, outcomes: list[Outcome]) -> str:
     text += "\n" + table("P2 audit (the median run)", ["check", "value"],
                          [[k, v] for k, v in {**a, **{f"receipts {k}": v for k, v in
                                                      o.receipts.items()}}.items()])
-    ok_audit = (a["lost (no server receipt)"] == 0 and a["duplicated receipts"] == 0
-                and a["duplicated audit entries"] == 0 and a["added items missing"] == 0
-                and a["added items duplicated"] == 0
-                and a["receipts on server"] == a["mutations"])
+    clean = sum(1 for x in outcomes if _clean(x.audit))
+    ok_audit = clean == len(outcomes)
     text += "\n" + table("P2 targets (medians; audit of the median run)",
                          ["figure", "value", "target", ""], [
         ["wall / limit (push)", m["wall / limit"], "<= 3", verdict(m["wall / limit"] <= 3)],
         ["p95 request latency ms", m["p95 ms"], "< 250", verdict(m["p95 ms"] < 250)],
         ["receipts, none lost, none duplicated", a["receipts on server"],
          f"= {a['mutations']}", verdict(ok_audit)],
+        ["rounds with a clean audit", f"{clean} of {len(outcomes)}", "all", verdict(ok_audit)],
         ["server peak RSS MB (P4, largest round)", peak, "< 150", verdict(peak < 150)],
     ])
     return text
