@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -18,6 +17,7 @@ from starlette.routing import Mount, Route
 
 from server import api, blob_api, console, shell, sync_api
 from server.auth import Auth
+from server.compression import Gzip
 from server.database import Database
 from server.errors import ApiError, handle_api_error
 from server.middleware import BodyLimit, SecurityHeaders
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.auth = Auth(db, settings)
             app.state.sync = await sync_api.make_service(db, settings)
             yield
+            await app.state.auth.flush_seen()
         finally:
             await db.close()
 
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="watchbook_session", max_age=settings.session_max_age_seconds,
                        same_site="lax", https_only=settings.https),
-            Middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.gzip_level),
+            Middleware(Gzip, minimum_size=1024, level=settings.gzip_level),
         ],
         exception_handlers={ApiError: handle_api_error},
         lifespan=lifespan,
