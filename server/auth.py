@@ -26,6 +26,7 @@ from server.errors import ApiError
 from server.settings import Settings
 
 ROLES = ("crew", "supervisor", "admin")
+SEEN_FLUSH_SECONDS = 30  # how stale a device's stored "last seen" may be
 EDITORS = ("supervisor", "admin")
 
 
@@ -128,7 +129,8 @@ class Auth:
         self.throttle = Throttle(settings.signin_max_failures, settings.signin_window_seconds)
         self._verified: dict[str, str] = {}  # device id -> sha256 of a token argon2 accepted
         self._dummy = self.passwords.hash(secrets.token_urlsafe(16))
-        self._last_touch: dict[str, str] = {}
+        self._seen: dict[str, str] = {}  # device id -> last seen, not yet written
+        self._seen_flushed_at = 0.0
 
     async def sign_in(self, username: str, password: str, address: str) -> Principal:
         """Check a password; raises ApiError 401 (wrong), 403 (disabled) or 429 (throttled)."""
@@ -199,12 +201,13 @@ class Auth:
                            headers={"WWW-Authenticate": "Bearer"})
         device_id = token[3:].split("_", 1)[0]
 
-        def load(conn: sqlite3.Connection) -> tuple[Any, Any]:
+        def load(conn: sqlite3.Connection) -> tuple[Any, Any, Principal | None]:
+            """Device, user and their principal in one hop to the database thread."""
             dev = conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
             user = dev and conn.execute("SELECT * FROM users WHERE id = ?",
                                         (dev["user_id"],)).fetchone()
-            return dev, user
-        dev, user = await self.db.read(load)
+            return dev, user, _principal(conn, user, device_id) if user else None
+        dev, user, principal = await self.db.read(load)
         if dev is None:
             raise ApiError(401, "unauthorized", "unknown device token",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -219,21 +222,25 @@ class Auth:
             raise ApiError(401, "device_revoked",
                            "this device was revoked; its local data must be wiped",
                            wipe=bool(dev["wipe"]))
-        if user is None or user["disabled"]:
+        if user is None or user["disabled"] or principal is None:
             raise ApiError(401, "unauthorized", "this account is disabled")
-        principal = await self.db.read(lambda c: _principal(c, user, device_id))
         await self._touch(device_id)
         return principal
 
     async def _touch(self, device_id: str) -> None:
-        """Record last seen, at most once a minute per device (a write per request is waste)."""
-        stamp = now_iso()
-        if self._last_touch.get(device_id, "")[:16] == stamp[:16]:
-            return
-        self._last_touch[device_id] = stamp
-        await self.db.execute_write("UPDATE devices SET last_seen = ? WHERE id = ?",
-                                    (stamp, device_id))
+        """Note when a device was last seen; written in batches (a write per request, or even
+        per device, would cost a transaction each in a shift-change burst)."""
+        self._seen[device_id] = now_iso()
+        if time.monotonic() - self._seen_flushed_at >= SEEN_FLUSH_SECONDS:
+            await self.flush_seen()
 
+    async def flush_seen(self) -> None:
+        """Write every pending last-seen time in one transaction (also called at shutdown)."""
+        self._seen_flushed_at = time.monotonic()
+        pending, self._seen = self._seen, {}
+        if pending:
+            await self.db.executemany("UPDATE devices SET last_seen = ? WHERE id = ?",
+                                      [(at, device) for device, at in pending.items()])
 
     async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
         await self.db.execute_write(

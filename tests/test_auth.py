@@ -83,3 +83,19 @@ def test_settings_from_env_reads_review_intervals(tmp_path: Path) -> None:
                                           "WATCHBOOK_PULL_PAGE_ROWS": "50"})
     assert s.review_interval_days == {1: 180, 2: 365} and s.pull_page_rows == 50
     assert s.secret_key  # generated when not set
+
+
+async def test_last_seen_is_written_in_batches_not_per_request(world: World) -> None:
+    h = world.as_("crew")
+    await world.client.get("/api/me", headers=h)  # the first request flushes at once
+    device = (await world.client.get("/api/me", headers=h)).json()["device_id"]
+    seen = await world.db.execute("SELECT last_seen FROM devices WHERE id = ?", (device,))
+    first = seen.single_value()
+    assert first
+    await world.db.execute_write("UPDATE devices SET last_seen = 'old' WHERE id = ?", (device,))
+    await world.client.get("/api/me", headers=h)  # within the flush interval: held in memory
+    held = await world.db.execute("SELECT last_seen FROM devices WHERE id = ?", (device,))
+    assert held.single_value() == "old"
+    await world.auth.flush_seen()
+    flushed = await world.db.execute("SELECT last_seen FROM devices WHERE id = ?", (device,))
+    assert flushed.single_value() >= first
