@@ -54,7 +54,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Mount("/api", routes=api.routes + sync_api.routes + blob_api.routes),
-            Mount("/console", routes=console.routes),
+            # Only the console has sessions (cookies, CSRF); the API and the app shell do not.
+            Mount("/console", routes=console.routes, middleware=[
+                Middleware(SessionMiddleware, secret_key=settings.secret_key,
+                           session_cookie="watchbook_session",
+                           max_age=settings.session_max_age_seconds, same_site="lax",
+                           https_only=settings.https)]),
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
             *shell.routes,
@@ -66,9 +71,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 (r"/api/blobs/", None),  # the upload route enforces blob_max_bytes itself
                 (r"/console/premises/[^/]+/attachments$", settings.blob_max_bytes + 256 * 1024),
             ]),
-            Middleware(SessionMiddleware, secret_key=settings.secret_key,
-                       session_cookie="watchbook_session", max_age=settings.session_max_age_seconds,
-                       same_site="lax", https_only=settings.https),
             Middleware(Gzip, minimum_size=1024, level=settings.gzip_level),
         ],
         exception_handlers={ApiError: handle_api_error},

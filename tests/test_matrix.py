@@ -215,7 +215,7 @@ ROWS: dict[tuple[str, str], Row] = {
 def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
     for route in routes:
         if isinstance(route, Mount):
-            inner = getattr(route.app, "routes", None)
+            inner = route.routes  # the routes inside, past any middleware
             if inner:
                 yield from _walk(inner, prefix + route.path)
             else:  # a mounted app (static files)

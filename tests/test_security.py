@@ -30,8 +30,8 @@ SECRET_CODES = {"key_box": "4512", "entry_codes": "C1234"}  # p1's, in tests/wor
 
 def _console_posts(routes: list[BaseRoute], prefix: str = "") -> Iterator[str]:
     for route in routes:
-        if isinstance(route, Mount) and getattr(route.app, "routes", None):
-            yield from _console_posts(route.app.routes, prefix + route.path)  # type: ignore[attr-defined]
+        if isinstance(route, Mount) and route.routes:
+            yield from _console_posts(route.routes, prefix + route.path)
         elif isinstance(route, Route) and "POST" in (route.methods or ()):
             if (prefix + route.path).startswith("/console/"):
                 yield prefix + route.path
