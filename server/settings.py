@@ -26,8 +26,8 @@ def _intervals(text: str) -> dict[int, int]:
 INT_SETTINGS = (
     "review_due_soon_days", "argon2_time_cost", "argon2_memory_cost", "argon2_parallelism",
     "signin_max_failures", "signin_window_seconds", "session_max_age_seconds", "max_body_bytes",
-    "max_push_mutations", "max_concurrent_pushes", "pull_page_rows", "pull_page_bytes",
-    "api_page_max", "read_connections", "gzip_level",
+    "max_push_mutations", "max_concurrent_pushes", "push_queue_seconds", "pull_page_rows",
+    "pull_page_bytes", "api_page_max", "read_connections", "gzip_level",
     "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
@@ -54,6 +54,7 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     max_push_mutations: int = 500
     max_concurrent_pushes: int = 32
+    push_queue_seconds: int = 5
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
     api_page_max: int = 200

@@ -7,6 +7,7 @@ rules (sync/merge.py) or SQL (server/sqlite_store.py).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 from collections.abc import Sequence
@@ -56,6 +57,32 @@ class SyncService:
                                     pull_page_rows=settings.pull_page_rows,
                                     pull_page_bytes=settings.pull_page_bytes)
         self.active_pushes = 0
+        # Pushes beyond the cap wait (bodies unread) for a slot up to `queue_seconds`, then 429:
+        # a burst of devices slightly over the cap queues for milliseconds instead of sleeping
+        # through a Retry-After; a flood beyond `max_waiting` is refused at once.
+        self._slots = asyncio.Semaphore(settings.max_concurrent_pushes)
+        self.queue_seconds = float(settings.push_queue_seconds)
+        self.max_waiting = 4 * settings.max_concurrent_pushes
+        self.waiting = 0
+
+    async def acquire_push_slot(self) -> bool:
+        """Take one of the concurrent push slots, waiting a bounded time; False: refuse."""
+        if self._slots.locked() and (self.queue_seconds <= 0
+                                     or self.waiting >= self.max_waiting):
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_seconds or None)
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+        self.active_pushes += 1
+        return True
+
+    def release_push_slot(self) -> None:
+        self.active_pushes -= 1
+        self._slots.release()
 
     @staticmethod
     def actor(principal: Principal, device_id: str | None = None) -> engine.Actor:
@@ -126,16 +153,14 @@ async def push_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
     service: SyncService = request.app.state.sync
-    cap = request.app.state.settings.max_concurrent_pushes
-    if service.active_pushes >= cap:
+    if not await service.acquire_push_slot():
         wait = 1 + random.randint(0, 2)
         raise ApiError(429, "busy", f"too many devices are syncing; retry in {wait} s",
                        headers={"Retry-After": str(wait)}, retry_after=wait)
-    service.active_pushes += 1
     try:
         result = await service.push(principal, await request.body())
     finally:
-        service.active_pushes -= 1
+        service.release_push_slot()
     return Response(encoder.encode(result), media_type="application/json")
 
 

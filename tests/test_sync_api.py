@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -231,12 +232,34 @@ async def test_an_old_protocol_is_a_426(world: World) -> None:
 
 
 async def test_pushes_beyond_the_concurrency_cap_get_429_with_retry_after(world: World) -> None:
-    world.app.state.sync.active_pushes = 2
+    service = world.app.state.sync
+    service.queue_seconds = 0.05
+    cap = world.app.state.settings.max_concurrent_pushes
+    held = [await service.acquire_push_slot() for _ in range(cap)]
     try:
         r = await push(world, "super", [update(world, "super", 1)])
     finally:
-        world.app.state.sync.active_pushes = 0
+        for _ in held:
+            service.release_push_slot()
+    assert all(held)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert (await push(world, "super", [update(world, "super", 1)])).status_code == 200
+
+
+async def test_a_push_over_the_cap_waits_for_a_slot_instead_of_being_refused(
+        world: World) -> None:
+    service = world.app.state.sync
+    cap = world.app.state.settings.max_concurrent_pushes
+    for _ in range(cap):
+        assert await service.acquire_push_slot()
+    waiting = asyncio.create_task(push(world, "super", [update(world, "super", 1)]))
+    await asyncio.sleep(0.05)
+    assert not waiting.done() and service.waiting == 1
+    service.release_push_slot()  # one push finishes: the waiting one goes ahead
+    r = await waiting
+    for _ in range(cap - 1):
+        service.release_push_slot()
+    assert r.status_code == 200 and r.json()["receipts"][0]["seq"] == 1
 
 
 async def test_a_clash_comes_back_as_a_conflict_receipt_and_pulls(world: World) -> None:
