@@ -20,7 +20,6 @@ version with no clash), `conflict` (at least one clash).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,10 +127,26 @@ def delete_clashes(current_version: int, base_version: int) -> bool:
     return current_version > base_version
 
 
+_encode = msgspec.json.Encoder().encode
+
+
+def _json_copy(value: Any) -> Any:
+    return msgspec.json.decode(_encode(value))
+
+
 def apply(doc: dict[str, Any], changes: dict[str, Any], intervals: dict[int, int]
           ) -> dict[str, Any]:
-    """A new record with `changes` set and derived fields (next_review_due) recomputed."""
-    out = copy.deepcopy(doc)
+    """A new record with `changes` set and derived fields (next_review_due) recomputed.
+
+    `doc` is left as it was. Only the top-level fields a change touches are copied (deep, by a
+    JSON round trip: records are JSON); the rest are shared with `doc`, which nobody mutates.
+    A deep copy of the whole record was most of a push's CPU once busy records held dozens of
+    hazards and observations.
+    """
+    out = dict(doc)
+    for top in {path.split("/", 1)[0] for path in changes}:
+        if isinstance(out.get(top), dict | list):
+            out[top] = _json_copy(out[top])
     for path, value in changes.items():
         set_path(out, path, value)
     if "assessed_at" in changes or "risk_level" in changes:
