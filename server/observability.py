@@ -7,13 +7,13 @@ per process.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
 from collections import defaultdict
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -23,6 +23,10 @@ from server.errors import ApiError
 
 log = logging.getLogger("watchbook")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+_encode = msgspec.json.Encoder().encode
+ROUTE_CACHE_SIZE = 4096
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,7 +39,7 @@ class JsonFormatter(logging.Formatter):
         out.update(getattr(record, "fields", {}))
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, separators=(",", ":"))
+        return _encode(out).decode()
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -110,6 +114,19 @@ class RequestLog:
 
     def __init__(self, app: ASGIApp, metrics: Metrics, root: list[Any]):
         self.app, self.metrics, self.root = app, metrics, root  # root: [the Starlette app]
+        self._routes: dict[tuple[str, str], str] = {}  # (method, path) -> route template
+
+    def route_of(self, scope: Scope) -> str:
+        """The route template of a request, cached: matching every route is not free."""
+        path = (scope["method"], scope["path"])
+        route = self._routes.get(path)
+        if route is None:
+            # Name the route before routing: the router rewrites scope (root_path) as it descends.
+            route = _route_name(self.root[0], dict(scope)) if self.root else "unmatched"
+            if len(self._routes) >= ROUTE_CACHE_SIZE:
+                self._routes.clear()
+            self._routes[path] = route
+        return route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,8 +136,7 @@ class RequestLog:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        # Name the route before routing: the router rewrites scope (root_path) as it descends.
-        route = _route_name(self.root[0], dict(scope)) if self.root else "unmatched"
+        route = self.route_of(scope)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
