@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,26 @@ async def test_database_close_is_idempotent(tmp_path: Path) -> None:
     await database.close()
     with pytest.raises(RuntimeError):
         await database.execute("SELECT 1")
+
+
+async def test_writes_that_queue_up_commit_together_yet_fail_alone(db: Database) -> None:
+    def insert(value: str) -> Callable[[sqlite3.Connection], str]:
+        def fn(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT INTO t (y) VALUES (?)", (value,))
+            if value == "bad":
+                raise ValueError("this write alone fails")
+            return value
+        return fn
+
+    results = await asyncio.gather(*(db.write(insert(v)) for v in ("a", "bad", "b", "c")),
+                                   return_exceptions=True)
+    assert results[0] == "a" and results[2:] == ["b", "c"]
+    assert isinstance(results[1], ValueError)
+    rows = (await db.execute("SELECT y FROM t ORDER BY x")).dicts()
+    assert [r["y"] for r in rows] == ["a", "b", "c"]  # the failed write left nothing behind
+
+
+async def test_a_write_returns_only_after_its_commit_is_visible_to_readers(db: Database) -> None:
+    for i in range(20):
+        await db.write(lambda c, i=i: c.execute("INSERT INTO t (y) VALUES (?)", (str(i),)))
+        assert (await db.execute("SELECT count(*) FROM t")).single_value() == i + 1
