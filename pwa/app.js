@@ -137,10 +137,14 @@ function render() {
     }
   }
   const focusedId = document.activeElement?.id;
-  current = view(app, params);
+  // Only the list can show anything before the whole replica is read (a cold open); the rest
+  // wait for it, and the 'change' that ends it renders them.
+  const waiting = !replica.loaded && view !== listView && view !== signinView;
+  current = waiting ? { node: h('p', { class: 'loading' }, 'Loading premises…') } : view(app, params);
   replace(el.main, current.node);
   document.title = `${title} — Watchbook`;
-  if (hash !== currentHash) {
+  if (waiting) currentHash = null; // the view itself takes focus when it renders
+  else if (hash !== currentHash) {
     currentHash = hash;
     (current.focus || el.main).focus({ preventScroll: false });
     window.scrollTo(0, 0);
@@ -160,7 +164,7 @@ async function start() {
   if (theme) document.documentElement.dataset.theme = theme;
   app.vocab = await (await fetch('/pwa/vocab.json')).json();
   await session.load();
-  if (session.signedIn) { await replica.load(); await sync.loadStatus(); }
+  if (session.signedIn) { await replica.open(); await sync.loadStatus(); } else replica.empty();
   addEventListener('hashchange', render);
   replica.addEventListener('change', refresh);
   sync.addEventListener('status', () => { chrome(); if (current?.refresh && sync.state.downloading) current.refresh(); });
@@ -182,10 +186,13 @@ async function start() {
     onWaiting: (reg) => { update = { reg, blocked: null }; chrome(); },
     onBlocked: (info) => { update.blocked = info; chrome(); sync.run('update', { force: true }); },
   }).then((reg) => { app.worker = reg; }).catch((e) => console.warn('watchbook: service worker', e));
-  if (session.signedIn) { sync.start(); files.start(); } else {
+  if (session.signedIn) {
+    app.started = true;
+    await replica.load(); // the rest of the replica, after the first screen; syncing needs all of it
+    sync.start(); files.start();
+  } else {
     session.addEventListener('change', () => { if (session.signedIn && !app.started) { app.started = true; sync.start(); files.start(); } });
   }
-  if (session.signedIn) app.started = true;
   document.documentElement.dataset.ready = 'true';
 }
 

@@ -3,13 +3,17 @@
 // conflicts (by id), outbox (this device's edits, in order), meta (token, user, cursor, ...),
 // uploads (attachment blobs waiting to be sent, by sha256; apart from the outbox so a large
 // photo never holds up an edit) and files (the offline attachment cache, by sha256).
-// No network and no UI here; every multi-store write is one transaction.
+// No network and no UI here; every multi-store write is one transaction. Every write to
+// premises, conflicts or the outbox bumps meta `gen`, which dates the cached first screen.
 
 const NAME = 'watchbook';
 const VERSION = 2; // 2: uploads and files stores
 export const OUTBOX_SCHEMA = 1; // bump when an outbox entry's shape changes; see sw.js
 
 let opening = null;
+// meta `gen` as this realm last knew it consistent with what it read and wrote; null once
+// another tab (or an aborted write) may have moved it.
+let knownGen = null;
 
 // The one bridge from IDBRequest to a promise.
 export function promised(request) {
@@ -85,12 +89,7 @@ export async function getMetas(keys) {
 }
 
 export function setMeta(values) {
-  return run(['meta'], 'readwrite', (tx) => {
-    const store = tx.objectStore('meta');
-    for (const [k, v] of Object.entries(values)) {
-      if (v === undefined) store.delete(k); else store.put(v, k);
-    }
-  });
+  return run(['meta'], 'readwrite', (tx) => putMetas(tx, values));
 }
 
 // -- premises and conflicts ----------------------------------------------------------------------
@@ -101,19 +100,104 @@ export function countPremises() { return read('premises', (s) => s.count()); }
 export function allConflicts() { return read('conflicts', (s) => s.getAll()); }
 
 // One pulled page: records, tombstones, conflicts and the new cursor in one transaction, so a
-// cursor is never saved ahead of the data it covers.
-export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }) {
+// cursor is never saved ahead of the data it covers. `after`: the cursor the page before stores,
+// in a transaction still running; this one queues behind it (IndexedDB runs overlapping
+// read-write transactions in the order they were made) and aborts, storing nothing, unless
+// that cursor is the one stored when it starts, i.e. unless the page before committed.
+export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }, { after } = {}) {
   return run(['premises', 'conflicts', 'meta'], 'readwrite', (tx) => {
+    if (after !== undefined) {
+      tx.objectStore('meta').get('cursor').onsuccess = (e) => {
+        if (e.target.result !== after) tx.abort();
+      };
+    }
+    // Every request queued now, while the transaction before may still be committing: copying
+    // the records out of the page (the main cost here) overlaps with it.
     const premises = tx.objectStore('premises');
     const conflictStore = tx.objectStore('conflicts');
     for (const r of records) premises.put(r);
     for (const id of removed) premises.delete(id);
     for (const c of conflicts) conflictStore.put(c);
-    const metaStore = tx.objectStore('meta');
-    for (const [k, v] of Object.entries(meta)) {
-      if (v === undefined) metaStore.delete(k); else metaStore.put(v, k);
-    }
+    putMetas(tx, meta);
+    if (records.length || removed.length || conflicts.length) bump(tx);
   });
+}
+
+// A consistent copy of the replica for the page: every premises record, the outbox, conflicts
+// and `gen`, in one readonly transaction. The records are read in key ranges of `batch`, all
+// queued at once, so each batch is turned into objects (on the page's thread) while the next is
+// still being read, and no single task holds the thread for the whole store.
+export async function snapshot(batch = 2500) {
+  const chunks = [];
+  const out = { premises: [], outbox: [], conflicts: [], gen: 0 };
+  await run(['premises', 'outbox', 'conflicts', 'meta'], 'readonly', (tx) => {
+    const store = tx.objectStore('premises');
+    store.getAllKeys().onsuccess = (e) => {
+      const keys = e.target.result;
+      for (let i = 0; i < keys.length; i += batch) {
+        const range = IDBKeyRange.bound(keys[i], keys[Math.min(i + batch, keys.length) - 1]);
+        const at = chunks.push(null) - 1;
+        store.getAll(range).onsuccess = (ev) => { chunks[at] = ev.target.result; };
+      }
+    };
+    tx.objectStore('outbox').getAll().onsuccess = (e) => { out.outbox = e.target.result; };
+    tx.objectStore('conflicts').getAll().onsuccess = (e) => { out.conflicts = e.target.result; };
+    tx.objectStore('meta').get('gen').onsuccess = (e) => { out.gen = e.target.result || 0; };
+  });
+  out.premises = chunks.flat();
+  knownGen = out.gen;
+  return out;
+}
+
+// The cached first screen of the list ({gen, total, items}), the outbox and conflicts, in one
+// readonly transaction; the first screen is null unless it was drawn at the current `gen`.
+export async function firstScreen() {
+  const out = { first: null, outbox: [], conflicts: [] };
+  await run(['outbox', 'conflicts', 'meta'], 'readonly', (tx) => {
+    const meta = tx.objectStore('meta');
+    meta.get('first_screen').onsuccess = (e) => {
+      const first = e.target.result;
+      meta.get('gen').onsuccess = (ev) => {
+        if (first && first.gen === (ev.target.result || 0)) out.first = first;
+      };
+    };
+    tx.objectStore('outbox').getAll().onsuccess = (e) => { out.outbox = e.target.result; };
+    tx.objectStore('conflicts').getAll().onsuccess = (e) => { out.conflicts = e.target.result; };
+  });
+  return out;
+}
+
+// Store the first screen ({total, items}) drawn from the page's replica, only if nothing was
+// written since this realm last read or wrote a consistent replica. Resolves to whether it did.
+export async function saveFirstScreen(first) {
+  let saved = false;
+  await run(['meta'], 'readwrite', (tx) => {
+    const meta = tx.objectStore('meta');
+    meta.get('gen').onsuccess = (e) => {
+      const gen = e.target.result || 0;
+      if (knownGen === null || gen !== knownGen) return;
+      meta.put({ ...first, gen }, 'first_screen');
+      saved = true;
+    };
+  });
+  return saved;
+}
+
+// Within a transaction that writes premises, conflicts or the outbox: meta `gen` + 1.
+function bump(tx) {
+  const meta = tx.objectStore('meta');
+  meta.get('gen').onsuccess = (e) => {
+    const was = e.target.result || 0;
+    meta.put(was + 1, 'gen');
+    knownGen = knownGen === was ? was + 1 : null;
+  };
+}
+
+function putMetas(tx, values) {
+  const store = tx.objectStore('meta');
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) store.delete(k); else store.put(v, k);
+  }
 }
 
 // -- outbox ------------------------------------------------------------------------------------
@@ -125,8 +209,8 @@ export function enqueue(entries, meta = {}) {
   return run(['outbox', 'meta'], 'readwrite', (tx) => {
     const store = tx.objectStore('outbox');
     for (const e of entries) store.add({ schema: OUTBOX_SCHEMA, status: 'pending', ...e });
-    const metaStore = tx.objectStore('meta');
-    for (const [k, v] of Object.entries(meta)) metaStore.put(v, k);
+    putMetas(tx, meta);
+    bump(tx);
   });
 }
 
@@ -134,15 +218,16 @@ export function putOutbox(entries, meta = {}) {
   return run(['outbox', 'meta'], 'readwrite', (tx) => {
     const store = tx.objectStore('outbox');
     for (const e of entries) store.put(e);
-    const metaStore = tx.objectStore('meta');
-    for (const [k, v] of Object.entries(meta)) metaStore.put(v, k);
+    putMetas(tx, meta);
+    if (entries.length) bump(tx);
   });
 }
 
 export function deleteOutbox(keys) {
-  return run(['outbox'], 'readwrite', (tx) => {
+  return run(['outbox', 'meta'], 'readwrite', (tx) => {
     const store = tx.objectStore('outbox');
     for (const n of keys) store.delete(n);
+    if (keys.length) bump(tx);
   });
 }
 
@@ -195,8 +280,9 @@ export function putFile(file, evict = []) {
 
 const ALL = ['premises', 'conflicts', 'outbox', 'meta', 'uploads', 'files'];
 
-export function wipe() {
-  return run(ALL, 'readwrite', (tx) => {
+export async function wipe() {
+  await run(ALL, 'readwrite', (tx) => {
     for (const name of ALL) tx.objectStore(name).clear();
   });
+  knownGen = 0;
 }

@@ -1,9 +1,23 @@
 // The page's in-memory view of the IndexedDB replica: records with pending edits overlaid,
 // the search index, the outbox and conflicts. Emits 'change'. Reads db.js; sends nothing.
+// A cold open shows the cached first screen of the list (`first`) until `load()` has read
+// every record; `loaded` says which. It keeps that first screen current in IndexedDB.
 
 import * as db from '../db.js';
 import { overlay } from './edits.js';
 import { SearchIndex } from './search.js';
+
+const FIRST_SCREEN = 100; // rows of the list a cold open shows before the whole replica is read
+const SAVE_DELAY_MS = 1000;
+
+// What a list row needs of a record (views/list.js resultItem), not the whole record.
+function summary(r) {
+  const hazards = [...new Set((r.hazards || []).map((x) => x.type))].map((type) => ({ type }));
+  const row = { id: r.id, name: r.name, address: r.address, postcode: r.postcode, uprn: r.uprn,
+    station: r.station, risk_level: r.risk_level, next_review_due: r.next_review_due, hazards };
+  if (r._pending?.size) row._pending = r._pending;
+  return row;
+}
 
 export class Replica extends EventTarget {
   constructor() {
@@ -13,20 +27,45 @@ export class Replica extends EventTarget {
     this.entries = [];         // outbox entries, oldest first
     this.conflicts = new Map();
     this.index = new SearchIndex();
+    this.loaded = false;       // every record read (or none to read): search covers them all
+    this.first = null;         // before that, the cached first screen: {total, items}
+    this.saving = null;
+    this.whenLoaded = new Promise((resolve) => { this.settle = resolve; });
+  }
+
+  // Nothing to read (no one is signed in).
+  empty() { this.loaded = true; this.settle(); }
+
+  // Cold open: the outbox, conflicts and the first screen the last session left, if it is
+  // still current. Cheap; `load()` follows.
+  async open() {
+    const { first, outbox, conflicts } = await db.firstScreen();
+    if (this.loaded) return;
+    this.first = first && { total: first.total, items: first.items };
+    this.conflicts = new Map(conflicts.map((c) => [c.id, c]));
+    this.entries = outbox.sort((a, b) => a.n - b.n);
+    this.dispatchEvent(new Event('change'));
   }
 
   async load() {
-    const [records, entries, conflicts] = await Promise.all([
-      db.allPremises(), db.outbox(), db.allConflicts()]);
-    this.server = new Map(records.map((r) => [r.id, r]));
+    const { premises, outbox, conflicts } = await db.snapshot();
+    this.server = new Map(premises.map((r) => [r.id, r]));
     this.conflicts = new Map(conflicts.map((c) => [c.id, c]));
-    this.entries = entries.sort((a, b) => a.n - b.n);
+    this.entries = outbox.sort((a, b) => a.n - b.n);
+    this.loaded = true;
+    this.first = null;
     this.rebuild();
+    this.settle();
+    performance.mark('wb:replica-loaded');
   }
 
+  // Rebuilt only if what is pending changed (settled receipts do not change what is shown).
   async reloadOutbox() {
+    const before = this.pending().map((e) => e.n).join();
     this.entries = (await db.outbox()).sort((a, b) => a.n - b.n);
-    this.rebuild();
+    if (this.pending().map((e) => e.n).join() !== before) return this.rebuild();
+    if (this.loaded) this.saveFirstScreen(); // the outbox was written: `gen` moved on
+    this.dispatchEvent(new Event('change'));
   }
 
   // Apply a pulled page in memory (db.applyPage has already stored it).
@@ -46,11 +85,26 @@ export class Replica extends EventTarget {
     this.records = new Map();
     for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id)));
     this.index.build([...this.records.values()]);
+    if (this.loaded) this.saveFirstScreen();
     this.dispatchEvent(new Event('change'));
   }
 
+  // Keep the first screen of the list in IndexedDB, a moment after the replica settles.
+  saveFirstScreen() {
+    clearTimeout(this.saving);
+    this.saving = setTimeout(() => {
+      if (!this.loaded) return;
+      const items = this.index.entries.slice(0, FIRST_SCREEN).map((e) => summary(e.record));
+      db.saveFirstScreen({ total: this.index.entries.length, items })
+        .catch((e) => console.warn('watchbook: first screen', e));
+    }, SAVE_DELAY_MS);
+  }
+
   clear() {
+    clearTimeout(this.saving);
     this.server.clear(); this.records.clear(); this.conflicts.clear(); this.entries = [];
+    this.first = null;
+    this.empty();
     this.index.build([]);
     this.dispatchEvent(new Event('change'));
   }

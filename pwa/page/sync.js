@@ -71,6 +71,7 @@ export class Sync extends EventTarget {
     this.state.error = '';
     this.emit();
     try {
+      await this.replica.whenLoaded; // a cold open reads the whole replica before syncing it
       await this.push();
       await this.pull();
       await this.push(); // resolutions or edits made while pulling
@@ -169,53 +170,98 @@ export class Sync extends EventTarget {
   async pull() {
     let { cursor, initial } = await db.getMetas(['cursor', 'initial']);
     initial = initial || { complete: false, done: 0, total: null };
+    const outcome = { changed: false, downloaded: false };
     try {
-      await this.pullPages(cursor, initial);
+      await this.pullPages(cursor, initial, outcome);
     } finally {
-      this.replica.rebuild(); // what arrived is searchable even if a page failed
+      // What arrived is searchable even if a page failed.
+      if (outcome.changed) this.replica.rebuild();
     }
+    if (outcome.downloaded) performance.mark('wb:initial-sync-done');
   }
 
-  async pullPages(cursor, initial) {
+  fetchPage(cursor) {
+    const page = call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
+      { token: this.session.token, timeout: 60000 });
+    page.catch(() => {}); // awaited later, or dropped if storing the page before it failed
+    return page;
+  }
+
+  // Two pages in flight: page N+1 is fetched while page N is stored, and page N+1's transaction
+  // is made (its records copied out of the page) while page N's commits. Each page's records and
+  // cursor are one transaction; transactions commit in page order, and one whose page before did
+  // not commit stores nothing (db.applyPage `after`), so the saved cursor never runs ahead of
+  // the data. The in-memory replica and the progress follow each commit.
+  // `outcome`: whether anything changed, whether a download from the beginning completed.
+  async pullPages(cursor, initial, outcome) {
     // After a reset: the ids sent again so far; records that do not come back are dropped at
     // the end, except those with pending edits or open conflicts (protocol obligations 6, 7).
     let seen = await db.getMeta('reset_seen');
-    for (let page = 0; page < 100000; page += 1) {
-      const res = await call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
-        { token: this.session.token, timeout: 60000 });
-      const records = [], removed = [], conflicts = [];
-      for (const ch of res.changes) {
-        if (ch.type === 'premises') {
-          if (ch.record.deleted) removed.push(ch.record.id); else records.push(ch.record);
-        } else if (ch.type === 'conflict') conflicts.push(ch.conflict);
-      }
-      const held = this.replica.heldIds();
-      for (const id of res.left_scope || []) if (!held.has(id)) removed.push(id);
-      if (res.reset) seen = [];
-      if (seen) {
-        for (const r of records) seen.push(r.id);
-        if (!res.more) {
-          const back = new Set(seen);
-          for (const id of this.replica.server.keys()) if (!back.has(id) && !held.has(id)) removed.push(id);
-          seen = undefined;
+    let next = this.fetchPage(cursor);
+    let storing = null; // the page whose transaction may still be running
+    try {
+      for (let n = 0; n < 100000; n += 1) {
+        const res = await next;
+        next = res.more ? this.fetchPage(res.cursor) : null;
+        if (!next) { await this.stored(storing, outcome); storing = null; } // the reset check below reads the stored ids
+        const held = this.replica.heldIds();
+        for (const c of storing?.page.conflicts || []) if (c.status === 'open') held.add(c.premises_id);
+        const records = [], removed = [], conflicts = [];
+        for (const ch of res.changes) {
+          if (ch.type === 'premises') {
+            if (ch.record.deleted) removed.push(ch.record.id); else records.push(ch.record);
+          } else if (ch.type === 'conflict') conflicts.push(ch.conflict);
         }
+        for (const id of res.left_scope || []) if (!held.has(id)) removed.push(id);
+        if (res.reset) seen = [];
+        if (seen) {
+          for (const r of records) seen.push(r.id);
+          if (!res.more) {
+            const back = new Set(seen);
+            for (const id of this.replica.server.keys()) if (!back.has(id) && !held.has(id)) removed.push(id);
+            seen = undefined;
+          }
+        }
+        // A pull from the beginning (first, reset or grown scope) carries `total`: N of M.
+        if (res.total != null || !cursor) initial = { complete: false, done: 0, total: res.total ?? null };
+        const counting = !initial.complete;
+        if (counting) {
+          initial.done += res.changes.length;
+          if (!res.more) initial.complete = true;
+        }
+        cursor = res.cursor;
+        const page = { records, removed, conflicts };
+        const tx = db.applyPage({ ...page, meta: { cursor, initial: { ...initial }, reset_seen: seen } },
+          storing ? { after: storing.cursor } : {});
+        tx.catch(() => {}); // awaited in stored(); aborts by itself if the page before failed
+        await this.stored(storing, outcome);
+        storing = { page, tx, cursor, counting, initial: { ...initial } };
+        if (!next) break;
       }
-      // A pull from the beginning (first, reset or grown scope) carries `total`: N of M.
-      if (res.total != null || !cursor) initial = { complete: false, done: 0, total: res.total ?? null };
-      if (!initial.complete) {
-        initial.done += res.changes.length;
-        if (!res.more) initial.complete = true;
-        Object.assign(this.state, { phase: 'Downloading premises', done: initial.done,
-          total: initial.total, downloading: !initial.complete });
-        this.emit();
-      }
-      cursor = res.cursor;
-      await db.applyPage({ records, removed, conflicts,
-        meta: { cursor, initial: { ...initial }, reset_seen: seen } });
-      this.replica.applyPage({ records, removed, conflicts });
-      if (!res.more) break;
+      await this.stored(storing, outcome);
+    } catch (err) {
+      await this.stored(storing, outcome).catch(() => {}); // what did commit is shown and counted
+      throw err;
     }
     this.state.downloading = false;
+  }
+
+  // A page's transaction committed: apply it in memory, count it for the progress bar.
+  async stored(s, outcome) {
+    if (!s || s.done) return;
+    await s.tx;
+    s.done = true;
+    this.replica.applyPage(s.page);
+    const { records, removed, conflicts } = s.page;
+    if (records.length || removed.length || conflicts.length) outcome.changed = true;
+    performance.mark('wb:sync-page-stored');
+    if (s.counting) {
+      // Progress counts what is stored, so an interrupted download shows where it resumes.
+      Object.assign(this.state, { phase: 'Downloading premises', done: s.initial.done,
+        total: s.initial.total, downloading: !s.initial.complete });
+      this.emit();
+      if (s.initial.complete) outcome.downloaded = true;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-// The premises list for the station grounds, searched as you type (offline, in memory).
+// The premises list for the station grounds, searched as you type (offline, in memory). On a
+// cold open it shows the cached first screen until the whole replica is read.
 
 import { h, replace } from '../dom.js';
 import { isOverdue } from '../time.js';
@@ -26,14 +27,30 @@ export function listView(app) {
     placeholder: 'Name, address, postcode or UPRN', oninput: () => { app.state.query = input.value; update(); } });
 
   function update() {
-    if (!app.replica.size) {
+    const { replica } = app;
+    if (!replica.loaded) { // a cold open: the cached first screen until every record is read
+      const first = replica.first;
+      if (input.value.trim() || !first?.items.length) {
+        replace(count, input.value.trim() ? 'Loading premises for search…' : 'Loading premises…');
+        replace(results);
+        return;
+      }
+      show(first.total, first.items);
+      return;
+    }
+    if (!replica.size) {
       replace(count, app.sync.state.downloading ? 'Downloading premises…' : 'No premises on this device yet.');
       replace(results);
       return;
     }
-    const { total, items } = app.replica.index.search(input.value, SHOW);
+    const { total, items } = replica.index.search(input.value, SHOW);
+    show(total, items);
+  }
+
+  function show(total, items) {
     replace(count, total > items.length ? `Showing ${items.length} of ${total} premises` : `${total} premises`);
     replace(results, items.map((r) => resultItem(app, r)));
+    if (items.length) performance.mark('wb:list-rendered');
   }
   update();
   const grounds = app.session.user?.grounds?.join(', ');
