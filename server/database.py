@@ -25,7 +25,6 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA mmap_size=268435456")  # pull pages read docs via mmap, not read() copies
     conn.row_factory = sqlite3.Row
 
 
