@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from world import PREMISES, STATIONS, USERS, World, fast_settings
+from world import World, fast_settings, seed
 
-from server import records
 from server.app import create_app
 from server.settings import Settings
 
@@ -28,17 +26,7 @@ async def world(settings: Settings) -> AsyncIterator[World]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             w = World(app, client)
-
-            def seed(conn: Any) -> None:
-                conn.executemany("INSERT INTO stations (code, name, lat, lon, extra_grounds) "
-                                 "VALUES (?, ?, ?, ?, ?)", STATIONS)
-                records.insert_many(conn, PREMISES)
-            await w.db.write(seed)
-            for username, name, role, station in USERS:
-                uid = await w.auth.add_user(username, name, role, station, "pw-" + username)
-                w.user_ids[username] = uid
-                who = await w.auth.principal_for_user(uid)
-                _, w.tokens[username] = await w.auth.enrol_device(who, "test device")
+            w.user_ids, w.tokens = await seed(app)
             yield w
 
 

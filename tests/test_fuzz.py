@@ -25,9 +25,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from world import PREMISES, STATIONS, USERS, World, fast_settings
+from world import PREMISES, World, fast_settings, seed
 
-from server import records
 from server.app import create_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -49,17 +48,7 @@ class Target:
 
     async def seed(self) -> None:
         async with self.app.router.lifespan_context(self.app):
-            state = self.app.state
-
-            def rows(conn: Any) -> None:
-                conn.executemany("INSERT INTO stations (code, name, lat, lon, extra_grounds) "
-                                 "VALUES (?, ?, ?, ?, ?)", STATIONS)
-                records.insert_many(conn, PREMISES)
-            await state.db.write(rows)
-            for username, name, role, station in USERS:
-                uid = await state.auth.add_user(username, name, role, station, "pw-" + username)
-                who = await state.auth.principal_for_user(uid)
-                _, self.tokens[username] = await state.auth.enrol_device(who, "fuzz")
+            _, self.tokens = await seed(self.app, "fuzz")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from server import records
 from server.auth import Auth
 from server.settings import Settings
 
@@ -70,3 +71,23 @@ PREMISES = [
 ]
 USERS = [("crew", "Casey Crew", "crew", "A01"), ("super", "Sam Supervisor", "supervisor", "A01"),
          ("admin", "Ada Admin", "admin", None), ("csuper", "Cal Carrow", "supervisor", "C03")]
+
+
+async def seed(app: Starlette, device_name: str = "test device"
+               ) -> tuple[dict[str, int], dict[str, str]]:
+    """Fill a started app's database with STATIONS, PREMISES and USERS, each user with one
+    enrolled device; returns (user ids, device tokens) by username."""
+    state = app.state
+
+    def rows(conn: Any) -> None:
+        conn.executemany("INSERT INTO stations (code, name, lat, lon, extra_grounds) "
+                         "VALUES (?, ?, ?, ?, ?)", STATIONS)
+        records.insert_many(conn, PREMISES)
+    await state.db.write(rows)
+    user_ids, tokens = {}, {}
+    for username, name, role, station in USERS:
+        uid = await state.auth.add_user(username, name, role, station, "pw-" + username)
+        user_ids[username] = uid
+        who = await state.auth.principal_for_user(uid)
+        _, tokens[username] = await state.auth.enrol_device(who, device_name)
+    return user_ids, tokens
