@@ -70,3 +70,39 @@ def test_crew_observation_is_queued_and_sent(browser, server):
     doc = server.get(f"/api/premises/{record['id']}", server.enrol("admin"))
     assert any(o["note"] == "Key box moved to the left of the main door" for o in doc["observations"])
     context.close()
+
+
+def test_supervisor_finds_by_postcode_offline_edits_notes_and_the_console_shows_it(
+        browser, server):
+    """The newcomer's story: offline, find a premises by postcode, edit its risk notes; back
+    online the edit is on the server and on the console's premises page and history."""
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "supervisor")
+    record = pick(page, 7)
+    note = "Checked on site: PV isolator moved to the plant room."
+
+    context.set_offline(True)
+    page.goto("/#/")
+    page.fill("#q", record["postcode"].replace(" ", "").lower())
+    page.locator("#results li", has_text=record["name"]).first.click()
+    page.wait_for_selector("#h-hazards")
+    page.goto(f"/#/p/{record['id']}/edit")
+    page.fill("#f-risk_notes", note)
+    page.click("text=Save changes")
+    page.wait_for_selector(f"#risk-notes:has-text('{note}')")
+    assert pending(page) == 1
+
+    context.set_offline(False)
+    page.wait_for_selector(".receipt-saved", timeout=20000)
+
+    console = context.new_page()
+    console.goto(f"{server.url}/console/premises/{record['id']}")
+    console.fill("#username", "supervisor")
+    console.fill("#password", "supervisor")
+    console.click("button[type=submit]")
+    console.wait_for_selector(f"text={note}")
+    console.goto(f"{server.url}/console/premises/{record['id']}/history")
+    history = console.locator("main").inner_text()
+    assert note in history and "supervisor" in history
+    context.close()
