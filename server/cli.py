@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, demo, transfer
+from server import backup, blobs, demo, sqlite_store, transfer
 from server.auth import ROLES, Auth
 from server.database import Database
 from server.errors import ApiError
@@ -260,6 +261,21 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge_tombstones(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    before = (dt.datetime.now(dt.UTC) - dt.timedelta(days=args.older_than_days)).isoformat(
+        timespec="seconds").replace("+00:00", "Z")
+
+    async def job(db: Database) -> int:
+        upto = await sqlite_store.tombstone_seq_before(db, before)
+        return await sqlite_store.purge_tombstones(db, upto) if upto else 0
+    removed = _run(settings, job)
+    print(f"Purged {removed} deleted premises older than {args.older_than_days} days"
+          + ("; devices whose cursor is older will download their scope again" if removed
+             else ""))
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
@@ -374,6 +390,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override $WATCHBOOK_BLOB_GC_GRACE_DAYS")
     p.add_argument("--dry-run", action="store_true", help="report only; remove nothing")
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("purge-tombstones", parents=[db], help="forget long-deleted premises",
+                       description="Remove deleted premises (tombstones) older than the given "
+                                   "age. A device that has not synced since then gets a reset "
+                                   "and downloads its scope again, so choose an age beyond "
+                                   "any device's time offline.")
+    p.add_argument("--older-than-days", type=int, default=90, metavar="DAYS",
+                   help="keep tombstones younger than this (default 90)")
+    p.set_defaults(func=cmd_purge_tombstones)
 
     p = sub.add_parser("backup", parents=[db], help="copy the live database to PATH",
                        description="Online backup with SQLite's backup API: safe while the "

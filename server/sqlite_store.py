@@ -250,6 +250,13 @@ async def get_conflict(db: Database, conflict_id: str) -> dict[str, Any] | None:
     return _decode(row[0]) if row else None
 
 
+async def tombstone_seq_before(db: Database, before: str) -> int:
+    """The newest change number of a tombstone deleted before `before` (ISO time); 0 if none."""
+    return int((await db.execute(
+        "SELECT coalesce(max(change_seq), 0) FROM premises WHERE deleted = 1 "
+        "AND json_extract(doc, '$.updated_at') < ?", (before,))).single_value())
+
+
 async def purge_tombstones(db: Database, upto_seq: int) -> int:
     """Delete tombstones changed at or before `upto_seq` and raise the horizon: cursors older
     than it are answered with a reset."""

@@ -11,7 +11,7 @@ from server import cli
 
 COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user", "add"],
             ["user", "list"], ["user", "disable"], ["device"], ["device", "list"],
-            ["device", "revoke"], ["migrate"], []]
+            ["device", "revoke"], ["purge-tombstones"], ["migrate"], []]
 
 
 @pytest.fixture(autouse=True)
@@ -161,3 +161,22 @@ def test_a_lost_device_is_listed_and_revoked_with_a_wipe_order(
     [line] = [ln for ln in capsys.readouterr().out.splitlines() if device in ln]
     assert "revoked" in line
     assert cli.main(["device", "revoke", "nope", "--db", str(db_path)]) == 1
+
+
+def test_purge_tombstones_forgets_only_long_deleted_premises(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    db_path = tmp_path / "w.db"
+    assert cli.main(["demo-data", "--premises", "6", "--stations", "2", "--db", str(db_path)]) == 0
+    with sqlite3.connect(db_path) as conn:  # two tombstones: one a year old, one from today
+        for pid, at in (("p000001", "2025-01-01T00:00:00Z"), ("p000002", "2099-01-01T00:00:00Z")):
+            conn.execute("UPDATE premises SET deleted = 1, doc = json_set(doc, '$.deleted', "
+                         "json('true'), '$.updated_at', ?) WHERE id = ?", (at, pid))
+    capsys.readouterr()
+    assert cli.main(["purge-tombstones", "--older-than-days", "30", "--db", str(db_path)]) == 0
+    assert "Purged 1 " in capsys.readouterr().out
+    with sqlite3.connect(db_path) as conn:
+        left = {r[0] for r in conn.execute("SELECT id FROM premises WHERE deleted = 1")}
+        horizon = conn.execute("SELECT value FROM meta WHERE key = 'tombstone_horizon'").fetchone()
+    assert left == {"p000002"} and int(horizon[0]) > 0
