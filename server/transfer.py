@@ -96,6 +96,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _guard(text: str) -> str:
+    """Spreadsheets run a cell that starts like a formula: quote it with a leading apostrophe
+    (shown as text by Excel, LibreOffice and Sheets); `_unguard` takes it off on import."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _unguard(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
 def write_csv(docs: Iterable[dict[str, Any]], out: TextIO,
               include_sensitive: bool = False) -> int:
     columns = export_fields(include_sensitive)
@@ -103,7 +116,7 @@ def write_csv(docs: Iterable[dict[str, Any]], out: TextIO,
     writer.writerow(columns)
     count = 0
     for doc in docs:
-        writer.writerow([_cell(doc.get(c)) for c in columns])
+        writer.writerow([_guard(_cell(doc.get(c))) for c in columns])
         count += 1
     return count
 
@@ -188,6 +201,7 @@ def read_csv(text: str) -> Iterator[Row]:
         for name, cell in zip(header, cells, strict=True):
             if name not in FIELDS:
                 continue
+            cell = _unguard(cell)
             if name in LIST_FIELDS:
                 try:
                     doc[name] = json.loads(cell) if cell.strip() else []

@@ -213,3 +213,18 @@ def test_format_comes_from_the_extension_unless_named() -> None:
     assert transfer.format_for("x.txt", "csv") == "csv"
     with pytest.raises(ValueError):
         transfer.format_for("x.txt")
+
+
+async def test_csv_cells_that_look_like_formulas_are_quoted_and_come_back_unchanged(
+        source: Database, target: Database, tmp_path: Path) -> None:
+    formula = '=HYPERLINK("http://example.invalid","click")'
+    await source.write(lambda c: c.execute(
+        "UPDATE premises SET doc = json_set(doc, '$.risk_notes', ?) WHERE id = "
+        "(SELECT min(id) FROM premises)", (formula,)))
+    path = tmp_path / "out.csv"
+    await transfer.export_file(source, path, include_sensitive=True)
+    cells = [cell for row in csv.reader(io.StringIO(path.read_text())) for cell in row]
+    assert "'" + formula in cells and formula not in cells   # a spreadsheet shows it as text
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    await transfer.import_file(target, _settings(tmp_path), path)
+    assert await _all(target) == await _all(source)           # negative longitudes included
