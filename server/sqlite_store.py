@@ -20,7 +20,7 @@ import msgspec
 from server import records
 from server.database import Database
 from sync.protocol import Receipt, receipt_decoder
-from sync.store import Batch, Doc, Reader, Tx
+from sync.store import Batch, Doc, Reader, Tx, bound_page
 
 T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
@@ -165,15 +165,8 @@ class SqliteReader:
                 docs.update(((kind, r), d) for r, d in self.conn.execute(
                     f"SELECT rowid, CAST(doc AS BLOB) FROM {table} "
                     f"WHERE rowid IN ({_marks(chunk)})", chunk))
-        out: list[tuple[int, str, bytes]] = []
-        size = 0
-        for seq, kind, rowid in page:
-            doc = docs[(kind, rowid)]
-            if len(out) >= rows or (out and size + len(doc) > max_bytes):
-                return out, True
-            out.append((seq, kind, doc))
-            size += len(doc)
-        return out, False
+        return bound_page(((seq, kind, docs[(kind, rowid)]) for seq, kind, rowid in page),
+                          rows, max_bytes)
 
     def count_scope(self, stations: Sequence[str]) -> int:
         if not stations:

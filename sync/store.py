@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +23,20 @@ T = TypeVar("T")
 Doc = dict[str, Any]
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
+
+
+def bound_page(changes: Iterable[tuple[int, str, bytes]], rows: int, max_bytes: int
+               ) -> tuple[list[tuple[int, str, bytes]], bool]:
+    """The first changes that fit a pull page (at most `rows`, and `max_bytes` of documents,
+    though never fewer than one), and whether more follow. Every store pages by this rule."""
+    out: list[tuple[int, str, bytes]] = []
+    size = 0
+    for seq, kind, doc in changes:
+        if len(out) >= rows or (out and size + len(doc) > max_bytes):
+            return out, True
+        out.append((seq, kind, doc))
+        size += len(doc)
+    return out, False
 
 
 @dataclass
@@ -291,18 +305,14 @@ class MemoryReader:
     def changes(self, after: int, stations: Sequence[str], rows: int, max_bytes: int
                 ) -> tuple[list[tuple[int, str, bytes]], bool]:
         s, scope = self.store, set(stations)
-        out: list[tuple[int, str, bytes]] = []
-        size = 0
-        for seq in sorted(q for q in s.log if q > after):
-            kind, key = s.log[seq]
-            _, station, doc = (s.premises if kind == "p" else s.conflicts)[key]
-            if station not in scope:
-                continue
-            if len(out) >= rows or (out and size + len(doc) > max_bytes):
-                return out, True
-            out.append((seq, kind, doc))
-            size += len(doc)
-        return out, False
+
+        def in_scope() -> Iterator[tuple[int, str, bytes]]:
+            for seq in sorted(q for q in s.log if q > after):
+                kind, key = s.log[seq]
+                _, station, doc = (s.premises if kind == "p" else s.conflicts)[key]
+                if station in scope:
+                    yield seq, kind, doc
+        return bound_page(in_scope(), rows, max_bytes)
 
     def count_scope(self, stations: Sequence[str]) -> int:
         scope = set(stations)
