@@ -28,7 +28,7 @@ from bench import clients, dataset, systems
 from bench.procs import RssSampler, Server, peak_rss_bytes, reset_peak_rss
 from bench.report import median, percentile, ratio, table, verdict
 from bench.transport import AiohttpTransport
-from server.sqlite_store import run_tx
+from server.store.sync import run_tx
 from sync import engine
 from sync.client import SyncClient
 from sync.protocol import Mutation
@@ -197,7 +197,7 @@ def _limit(db: Path, devices: list[Device], cursors: dict[str, str]
     device in the same order; then each device's pull, in process. Returns (push wall, push
     CPU, pull wall)."""
     from server.auth import _grounds  # the server's own scope rule
-    from server.sqlite_store import SqliteReader
+    from server.store.sync import SqliteReader
 
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -12,10 +12,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from server.database import Database
 from server.demo import load_demo
-from server.migrations import LATEST, migrate
 from server.settings import Settings
+from server.store.database import Database
+from server.store.migrations import LATEST, migrate
 
 ROOT = Path("var/bench")
 DATA = ROOT / "data"

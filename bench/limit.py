@@ -50,7 +50,7 @@ def sqlite_pages(db: Path, gzip: bool = False) -> Run:
         after = items[-1][0]
         out = encode_pull(items, PullTail(cursor=encode_cursor(Cursor("e", after, [])),
                                           more=len(items) == PAGE))
-        if gzip:  # the same compressor and level as the server (server/compression.py)
+        if gzip:  # the same compressor and level as the server (server/web/compression.py)
             out = igzip.compress(out, compresslevel=1, mtime=0)
         rows, body = rows + len(items), body + len(out)
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
@@ -60,7 +60,7 @@ def sqlite_pages(db: Path, gzip: bool = False) -> Run:
 
 def engine_pages(db: Path) -> Run:
     """The sync engine's pull over SqliteReader, page after page, for an admin's scope."""
-    from server.sqlite_store import SqliteReader  # the server's store, not its HTTP
+    from server.store.sync import SqliteReader  # the server's store, not its HTTP
 
     conn = _connect(db)
     grounds = tuple(r[0] for r in conn.execute("SELECT code FROM stations ORDER BY code"))

@@ -21,16 +21,16 @@ from bench.report import table
 # Substrings of a frame ("function (file:line)") that name a stage of the request path. A
 # sample counts for the stage of its deepest matching frame (so each sample counts once).
 STAGES = {
-    "writer transaction incl. COMMIT (Database._run_group)": "_run_group (server/database.py",
-    "SQLite query and row fetch (SqliteReader.changes)": "changes (server/sqlite_store.py",
+    "writer transaction incl. COMMIT (Database._run_group)": "_run_group (server/store/database.py",
+    "SQLite query and row fetch (SqliteReader.changes)": "changes (server/store/sync.py",
     "splice stored JSON into the page (encode_pull)": "encode_pull (sync/protocol.py",
-    "gzip (ISA-L via server/compression.py)": "igzip.py",
+    "gzip (ISA-L via server/web/compression.py)": "igzip.py",
     "token check (authenticate_device)": "authenticate_device (server/auth.py",
     "request log (RequestLog)": "observability.py",
     "uvicorn h11 protocol": "h11_impl.py",
     "uvicorn httptools protocol": "httptools_impl.py",
     "push: engine (sync/engine.py push)": "push (sync/engine.py",
-    "push: store flush (SqliteTx._write)": "_write (server/sqlite_store.py",
+    "push: store flush (SqliteTx._write)": "_write (server/store/sync.py",
     "asyncio event loop (select, callbacks)": "base_events.py",
 }
 

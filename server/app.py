@@ -15,15 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from server import api, blob_api, console, shell, sync_api
+from server import api, console, shell
+from server.api.sync import make_service
 from server.auth import Auth
-from server.compression import Gzip
-from server.database import Database
 from server.errors import ApiError, handle_api_error
-from server.middleware import BodyLimit, SecurityHeaders
-from server.migrations import migrate
-from server.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
 from server.settings import Settings
+from server.store.database import Database
+from server.store.migrations import migrate
+from server.web.compression import Gzip
+from server.web.middleware import BodyLimit, SecurityHeaders
+from server.web.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await migrate(db)
             app.state.db = db
             app.state.auth = Auth(db, settings)
-            app.state.sync = await sync_api.make_service(db, settings)
+            app.state.sync = await make_service(db, settings)
             yield
             await app.state.auth.flush_seen()
         finally:
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Mount("/api", routes=api.routes + sync_api.routes + blob_api.routes),
+            Mount("/api", routes=api.routes),
             # Only the console has sessions (cookies, CSRF); the API and the app shell do not.
             Mount("/console", routes=console.routes, middleware=[
                 Middleware(SessionMiddleware, secret_key=settings.secret_key,

@@ -21,9 +21,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection, Request
 
-from server.database import Database
 from server.errors import ApiError
 from server.settings import Settings
+from server.store.database import Database
 
 ROLES = ("crew", "supervisor", "admin")
 SEEN_FLUSH_SECONDS = 30  # how stale a device's stored "last seen" may be

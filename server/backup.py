@@ -164,7 +164,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> tuple[Report, Path 
             source.backup(live)
         finally:
             source.close()
-        # A new sync epoch at the next start (server/sqlite_store.ensure_epoch): the change
+        # A new sync epoch at the next start (server/store/sync.ensure_epoch): the change
         # numbers after the backup will be reused, so every device's cursor must reset.
         live.execute("DELETE FROM meta WHERE key = 'sync_epoch'")
         live.execute("PRAGMA journal_mode=WAL")

@@ -26,7 +26,7 @@ from pathlib import Path
 import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from server import records
+from server.store import records
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 CONTENT_TYPES = (*IMAGE_TYPES, "application/pdf")

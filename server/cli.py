@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, demo, sqlite_store, transfer
+from server import backup, blobs, demo, transfer
 from server.auth import ROLES, Auth
-from server.database import Database
 from server.errors import ApiError
-from server.migrations import migrate, schema_version
 from server.settings import Settings
+from server.store import sync as sync_store
+from server.store.database import Database
+from server.store.migrations import migrate, schema_version
 
 T = TypeVar("T")
 DEMO_DB = Path("var/demo.db")
@@ -267,8 +268,8 @@ def cmd_purge_tombstones(args: argparse.Namespace) -> int:
         timespec="seconds").replace("+00:00", "Z")
 
     async def job(db: Database) -> int:
-        upto = await sqlite_store.tombstone_seq_before(db, before)
-        return await sqlite_store.purge_tombstones(db, upto) if upto else 0
+        upto = await sync_store.tombstone_seq_before(db, before)
+        return await sync_store.purge_tombstones(db, upto) if upto else 0
     removed = _run(settings, job)
     print(f"Purged {removed} deleted premises older than {args.older_than_days} days"
           + ("; devices whose cursor is older will download their scope again" if removed

@@ -15,10 +15,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from server import records
 from server.auth import Auth
-from server.database import Database
 from server.settings import Settings
+from server.store import records
+from server.store.database import Database
 from sync.record import DEFAULT_REVIEW_INTERVAL_DAYS, HARMS, next_review_due
 
 # (code, town, lat, lon, postcode districts, landline-style villages on its ground)

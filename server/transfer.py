@@ -25,10 +25,10 @@ from typing import Any, TextIO
 
 import msgspec
 
-from server import records
-from server.database import Database
 from server.settings import Settings
-from server.sqlite_store import run_tx
+from server.store import records
+from server.store.database import Database
+from server.store.sync import run_tx
 from sync.record import SENSITIVE_FIELDS, Premises, next_review_due, to_dict
 from sync.store import Tx
 

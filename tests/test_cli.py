@@ -137,8 +137,8 @@ def test_a_lost_device_is_listed_and_revoked_with_a_wipe_order(
     import asyncio
 
     from server.auth import Auth
-    from server.database import Database
     from server.settings import Settings
+    from server.store.database import Database
 
     db_path = tmp_path / "w.db"
     assert cli.main(["demo-data", "--premises", "5", "--stations", "2", "--db", str(db_path)]) == 0

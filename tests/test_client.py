@@ -10,7 +10,7 @@ import pytest
 from syncfake import MemoryServer
 from world import World
 
-from server.sqlite_store import get_conflict, history, list_conflicts
+from server.store.sync import get_conflict, history, list_conflicts
 from sync import engine
 from sync.client import DeviceRevoked, SyncClient, SyncUnavailable, TransportError
 from sync.protocol import FieldChange, ResolveConflict, Update

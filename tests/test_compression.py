@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
-from server.compression import Gzip
+from server.web.compression import Gzip
 
 
 def app() -> Gzip:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from server import records
+from server.store import records
 
 if TYPE_CHECKING:  # the `world` fixture's type; tests/conftest.py builds it
     from world import World

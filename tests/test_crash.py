@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 from world import PREMISES, STATIONS, USERS, fast_settings
 
-from server import records
 from server.app import create_app
+from server.store import records
 from sync.client import SyncClient, SyncUnavailable, TransportError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.database import Database
+from server.store.database import Database
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from server import demo
 from server.auth import Auth
-from server.database import Database
-from server.migrations import migrate
 from server.settings import Settings
+from server.store.database import Database
+from server.store.migrations import migrate
 from sync import record
 
 TODAY = dt.date(2025, 6, 1)

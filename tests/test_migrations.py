@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from server.database import Database
-from server.migrations import LATEST, MIGRATIONS, migrate, schema_version
+from server.store.database import Database
+from server.store.migrations import LATEST, MIGRATIONS, migrate, schema_version
 
 
 async def _schema(db: Database) -> list[tuple[str, str]]:

@@ -22,8 +22,8 @@ from world import World, fast_settings
 
 from server import transfer
 from server.app import create_app
-from server.middleware import CSP
-from server.observability import JsonFormatter
+from server.web.middleware import CSP
+from server.web.observability import JsonFormatter
 
 SECRET_CODES = {"key_box": "4512", "entry_codes": "C1234"}  # p1's, in tests/world.py
 

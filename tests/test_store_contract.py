@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import msgspec
 import pytest
 
-from server import records
-from server.database import Database
-from server.migrations import migrate
-from server.sqlite_store import SqliteStore, ensure_epoch, purge_tombstones
+from server.store import records
+from server.store.database import Database
+from server.store.migrations import migrate
+from server.store.sync import SqliteStore, ensure_epoch, purge_tombstones
 from sync import engine
 from sync.protocol import DeletePremises, FieldChange, Receipt, Update, pull_response_decoder
 from sync.store import MemoryStore, Reader, Tx

@@ -160,7 +160,7 @@ async def test_a_stale_cursor_answers_reset(world: World) -> None:
 
 
 async def test_a_cursor_behind_the_tombstone_horizon_answers_reset(world: World) -> None:
-    from server.sqlite_store import purge_tombstones
+    from server.store.sync import purge_tombstones
     _, _, cursor = await pull_all(world, "super")
     delete = {"kind": "delete", "device_id": device_of(world, "super"), "seq": 1,
               "premises_id": "p2", "base_version": 1}
@@ -274,7 +274,7 @@ async def test_a_clash_comes_back_as_a_conflict_receipt_and_pulls(world: World) 
 
 
 def test_openapi_operations_use_msgspec_types() -> None:
-    from server.sync_api import OPENAPI_OPERATIONS
+    from server.api.sync import OPENAPI_OPERATIONS
     types = [t for op in OPENAPI_OPERATIONS for t in op[3:5] if t is not None]
     schemas, components = msgspec.json.schema_components(types)
     assert "PushRequest" in components and "PullResponse" in components

@@ -26,14 +26,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from syncfake import CONFIG, MemoryServer
 
-from server import records
+from server.api.sync import SyncService, make_service
 from server.auth import Principal
-from server.database import Database
 from server.errors import ApiError, error_body
-from server.migrations import migrate
 from server.settings import Settings
-from server.sqlite_store import ensure_epoch, history
-from server.sync_api import SyncService, make_service
+from server.store import records
+from server.store.database import Database
+from server.store.migrations import migrate
+from server.store.sync import ensure_epoch, history
 from sync import engine
 from sync.client import SyncClient, SyncUnavailable, TransportError
 from sync.protocol import Conflict, Mutation, Receipt, Update, encoder, receipt_decoder

@@ -14,11 +14,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from server import demo, records, transfer
-from server.database import Database
-from server.migrations import migrate
+from server import demo, transfer
 from server.settings import Settings
-from server.sqlite_store import history
+from server.store import records
+from server.store.database import Database
+from server.store.migrations import migrate
+from server.store.sync import history
 
 TODAY = dt.date(2025, 6, 1)
 

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from server import records
 from server.auth import Auth
 from server.settings import Settings
+from server.store import records
 
 FAST_HASH = dict(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
 

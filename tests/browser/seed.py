@@ -6,10 +6,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from server.database import Database
 from server.demo import load_demo
-from server.migrations import migrate
 from server.settings import Settings
+from server.store.database import Database
+from server.store.migrations import migrate
 
 
 async def seed(path: Path, premises: int) -> None:

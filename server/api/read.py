@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import records
 from server.auth import Principal
 from server.errors import ApiError, decode_body
+from server.store import records
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -223,7 +223,7 @@ async def stations(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    from server.openapi import document
+    from server.api.openapi import document
     return json_response(document())
 
 

@@ -26,8 +26,8 @@ ERROR_SCHEMA = {
 
 
 def _modules() -> list[Any]:
-    from server import api, blob_api, sync_api
-    return [api, sync_api, blob_api]
+    from server.api import blobs, read, sync
+    return [read, sync, blobs]
 
 
 def _operations() -> list[tuple[str, str, str, Any, Any, tuple[str, ...]]]:

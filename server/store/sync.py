@@ -2,7 +2,7 @@
 connection handed in by the Database, plus the read functions the console needs (history,
 conflicts) and tombstone purging.
 
-Premises rows go through server/records.py (one column mapping); every push is flushed with one
+Premises rows go through server/store/records.py (one column mapping); every push is flushed with one
 executemany per table. Must not hold sync rules or HTTP.
 """
 
@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from server import records
-from server.database import Database
+from server.store import records
+from server.store.database import Database
 from sync.protocol import Receipt, receipt_decoder
 from sync.store import Batch, Doc, Reader, Tx, bound_page
 

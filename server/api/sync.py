@@ -2,7 +2,7 @@
 boundary around the synchronous engine: one `db.write` per push, one `db.read` per pull page.
 
 Owns the push concurrency cap and the console's way in (`apply_local`). Must not hold merge
-rules (sync/merge.py) or SQL (server/sqlite_store.py).
+rules (sync/merge.py) or SQL (server/store/sync.py).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.auth import Principal
-from server.database import Database
 from server.errors import ApiError
 from server.settings import Settings
-from server.sqlite_store import SqliteStore, ensure_epoch
+from server.store.database import Database
+from server.store.sync import SqliteStore, ensure_epoch
 from sync import engine
 from sync.protocol import (
     PROTOCOL_HEADER,
@@ -192,7 +192,7 @@ OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
     ("get", "/api/sync/pull", "Pull a page of changes in your grounds after a cursor", None,
      PullResponse, ALL_ROLES),
 ]
-# The query parameters pull reads, for the OpenAPI document (see server/openapi.py).
+# The query parameters pull reads, for the OpenAPI document (see server/api/openapi.py).
 QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("get", "/api/sync/pull"): [
         {"name": "cursor", "schema": {"type": "string"},

@@ -1,6 +1,6 @@
 """Who saw sensitive access fields (key box, entry codes) in the console, and when.
 
-Owns the `sensitive_views` table (migration 2 in server/migrations.py creates it): one row
+Owns the `sensitive_views` table (migration 2 in server/store/migrations.py creates it): one row
 per page view that displayed a sensitive field. Must not record the values themselves.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.auth import Principal, now_iso
-from server.database import Database
+from server.store.database import Database
 
 
 async def record_view(db: Database, who: Principal, premises_id: str,

@@ -1,7 +1,7 @@
 """Console read pages for premises: the review-due dashboard, the searchable list, one premises.
 
 Reads only, within the user's station grounds. A view that shows sensitive access fields
-(key box, entry codes) is recorded by console_audit. Must not write premises records.
+(key box, entry codes) is recorded by audit. Must not write premises records.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import console_audit, records
 from server.auth import Principal
-from server.console_page import SEVERITY_ORDER, page, render, today
+from server.console import audit
+from server.console.page import SEVERITY_ORDER, page, render, today
 from server.errors import ApiError
+from server.store import records
 from sync.record import SENSITIVE_FIELDS
 
 PAGE_SIZE = 50
@@ -140,7 +141,7 @@ async def premises_page(request: Request, who: Principal) -> Response:
     now = today()
     shown = sorted(f for f in SENSITIVE_FIELDS if doc.get(f))
     if shown:
-        await console_audit.record_view(request.app.state.db, who, doc["id"], shown)
+        await audit.record_view(request.app.state.db, who, doc["id"], shown)
     due = doc.get("next_review_due")
     return render(request, "premises.html", who, nav="premises", doc=doc,
                   hazards=hazards_for_view(doc, now),

@@ -1,7 +1,7 @@
 """Console attachments: upload a photo or plan from the desk, remove one, and serve blobs and
 thumbnails to signed-in supervisors and admins.
 
-An upload is hashed and stored here (server/blob_api.store_blob), then referenced with an
+An upload is hashed and stored here (server/api/blobs.store_blob), then referenced with an
 `attach` mutation through `SyncService.apply_local`, like every other console edit.
 """
 
@@ -16,10 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server import blobs
+from server.api.blobs import blob_response, store_blob
 from server.auth import Principal
-from server.blob_api import blob_response, store_blob
-from server.console_page import flash, page, text, whole_number
-from server.console_premises import load_in_scope
+from server.console.page import flash, page, text, whole_number
+from server.console.premises import load_in_scope
 from server.errors import ApiError
 from sync.protocol import Attach, Detach, Receipt
 from sync.record import ATTACHMENT_KINDS, Attachment

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.auth import ROLES, Principal
-from server.console_page import flash, page, render, see_other, text
+from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
 
 USER_COLUMNS = (

@@ -17,8 +17,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from server import blobs
+from server.api.sync import server_now
 from server.errors import ApiError
-from server.sync_api import server_now
 
 ALL_ROLES = ("crew", "supervisor", "admin")
 CACHE_FOREVER = "private, max-age=31536000, immutable"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from server.database import Database
+from server.store.database import Database
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, """
@@ -70,7 +70,7 @@ CREATE TABLE devices (
 CREATE INDEX devices_user ON devices(user_id);
 """),
     (2, """
--- console: who saw sensitive access fields (server/console_audit.py owns it)
+-- console: who saw sensitive access fields (server/console/audit.py owns it)
 CREATE TABLE sensitive_views (
     id          INTEGER PRIMARY KEY,
     at          TEXT NOT NULL,
@@ -82,7 +82,7 @@ CREATE TABLE sensitive_views (
 CREATE INDEX sensitive_views_premises ON sensitive_views(premises_id, at);
 """),
     (3, """
--- sync engine (server/sqlite_store.py owns these): per-device sequence, receipts, conflicts,
+-- sync engine (server/store/sync.py owns these): per-device sequence, receipts, conflicts,
 -- last writer of each field, audit of every applied change
 CREATE TABLE sync_devices (
     device_id  TEXT PRIMARY KEY,
@@ -130,13 +130,13 @@ CREATE TABLE blobs (
 ) WITHOUT ROWID;
 """),
     (5, """
--- sync pulls (server/sqlite_store.py): a page's change seqs come from these covering indexes,
+-- sync pulls (server/store/sync.py): a page's change seqs come from these covering indexes,
 -- so a small scope never scans the whole table and a large one never sorts documents
 CREATE INDEX premises_station_seq ON premises(station, change_seq);
 CREATE INDEX conflicts_station_seq ON conflicts(station, change_seq);
 """),
     (6, """
--- sync (server/sqlite_store.py): a record moved to another station left the old one's scope;
+-- sync (server/store/sync.py): a record moved to another station left the old one's scope;
 -- devices of that scope are told on their next pull (left_scope)
 CREATE TABLE scope_exits (
     station     TEXT NOT NULL,

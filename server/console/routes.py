@@ -1,7 +1,7 @@
 """The console's front door and route table: sign in, sign out, static files, every page.
 
 Server-rendered HTML for supervisors and admins at a station desk; needs no JavaScript.
-Pages live in console_premises, console_admin and console_edit; the toolkit in console_page.
+Pages live in premises, admin, edit and attachments beside it; the toolkit in page.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import console_admin, console_attachments, console_edit, console_premises
 from server.auth import Principal, check_csrf, new_csrf_token
-from server.console_page import HERE, csrf_token, error_page, page, render, see_other, text
+from server.console import admin, attachments, edit, premises
+from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
 
 
@@ -78,8 +78,8 @@ routes: list[BaseRoute] = [
     Route("/signin", signin, methods=["GET", "POST"], name="signin"),
     Route("/signout", signout, methods=["POST"], name="signout"),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="console_static"),
-    *console_premises.routes,
-    *console_admin.routes,
-    *console_edit.routes,
-    *console_attachments.routes,
+    *premises.routes,
+    *admin.routes,
+    *edit.routes,
+    *attachments.routes,
 ]

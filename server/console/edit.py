@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import console_audit, sqlite_store
 from server.auth import Principal
-from server.console_page import (
+from server.console import audit
+from server.console.page import (
     flash,
     page,
     render,
@@ -28,8 +28,9 @@ from server.console_page import (
     today,
     whole_number,
 )
-from server.console_premises import hazards_for_view, load_in_scope
+from server.console.premises import hazards_for_view, load_in_scope
 from server.errors import ApiError
+from server.store import sync as sync_store
 from sync.protocol import (
     AddHazard,
     FieldChange,
@@ -212,7 +213,7 @@ async def _field_form(request: Request, who: Principal,
         doc_version = doc.get("version", 0)
         shown_codes = sorted(name for name in SENSITIVE_FIELDS if name in base and base[name])
         if shown_codes:
-            await console_audit.record_view(request.app.state.db, who, doc["id"], shown_codes)
+            await audit.record_view(request.app.state.db, who, doc["id"], shown_codes)
     return render(request, template, who, status, nav="premises", doc=doc, groups=groups,
                   values=values, errors=errors, base=json.dumps(base),
                   base_version=doc_version, harms=HARMS, evacuations=EVACUATION_STRATEGIES,
@@ -379,7 +380,7 @@ def _combined(conflict: dict[str, Any], raw: str) -> Any:
 @page()
 async def conflicts(request: Request, who: Principal) -> Response:
     db = request.app.state.db
-    items = await sqlite_store.list_conflicts(db, list(who.grounds))
+    items = await sync_store.list_conflicts(db, list(who.grounds))
     names = {}
     if items:
         ids = sorted({c["premises_id"] for c in items})
@@ -391,7 +392,7 @@ async def conflicts(request: Request, who: Principal) -> Response:
 
 
 async def _load_conflict(request: Request, who: Principal) -> dict[str, Any]:
-    conflict = await sqlite_store.get_conflict(request.app.state.db,
+    conflict = await sync_store.get_conflict(request.app.state.db,
                                                request.path_params["conflict_id"])
     if conflict is None:
         raise ApiError(404, "not_found", "There is no such conflict.")
@@ -445,9 +446,9 @@ async def resolve(request: Request, who: Principal) -> Response:
 @page()
 async def history(request: Request, who: Principal) -> Response:
     doc = await load_in_scope(request, who, request.path_params["premises_id"])
-    entries = await sqlite_store.history(request.app.state.db, doc["id"])
+    entries = await sync_store.history(request.app.state.db, doc["id"])
     entries.reverse()
-    views = await console_audit.views_of(request.app.state.db, doc["id"])
+    views = await audit.views_of(request.app.state.db, doc["id"])
     return render(request, "history.html", who, nav="premises", doc=doc, entries=entries,
                   views=views, path_label=path_label, shown=shown)
 
