@@ -83,7 +83,7 @@ export class Replica extends EventTarget {
       pendingBy.set(e.mutation.premises_id, list);
     }
     this.records = new Map();
-    for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id)));
+    for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id), this.conflicts));
     this.index.build([...this.records.values()]);
     if (this.loaded) this.saveFirstScreen();
     this.dispatchEvent(new Event('change'));
