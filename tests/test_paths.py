@@ -1,6 +1,6 @@
 """The table of mutation paths (sync/paths.py) gives each case in tests/cases/mutation_paths.json
-its stated changes and record after; tests/browser/test_paths.py holds pwa/page/edits.js to the
-same cases, so the Python and the browser clients cannot drift apart."""
+its stated changes and record after; tests/browser/test_mutation_paths.py holds
+pwa/page/edits.js to the same cases, so the Python and the browser clients cannot drift apart."""
 
 from __future__ import annotations
 
