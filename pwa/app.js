@@ -1,12 +1,15 @@
-// The composition root: builds the session, replica, sync client and service worker wiring,
-// routes location.hash to one view at a time, and keeps the badge and notices current.
+// The composition root: builds the session, replica, sync client (handing them the transport,
+// page/api.js `call`) and service worker wiring, queues edits through page/outbox.js, routes
+// location.hash to one view at a time, and keeps the badge and notices current.
 
 import * as db from './db.js';
+import { call } from './page/api.js';
 import { h, replace } from './page/dom.js';
 import { Attachments } from './page/attachments.js';
+import * as outbox from './page/outbox.js';
 import { Replica } from './page/replica.js';
 import { Session } from './page/session.js';
-import { enqueue, Sync } from './page/sync.js';
+import { Sync } from './page/sync.js';
 import { ago } from './page/time.js';
 import { applyUpdate, registerWorker } from './page/updates.js';
 import { renderBadge } from './page/views/badge.js';
@@ -36,9 +39,9 @@ const ROUTES = [
 const el = { main: document.getElementById('main'), badge: document.getElementById('badge'),
   nav: document.getElementById('nav'), notices: document.getElementById('notices'),
   dialog: document.getElementById('dialog') };
-const session = new Session();
+const session = new Session(call);
 const replica = new Replica();
-const sync = new Sync(replica, session);
+const sync = new Sync(replica, session, call);
 const files = new Attachments(session);
 let current = null;
 let currentHash = null;
@@ -48,7 +51,7 @@ const app = {
   state: {}, vocab: null, session, replica, sync, files,
   go(hash) { if (location.hash === hash) render(); else location.hash = hash; },
   async queue(mutations, notes) {
-    await enqueue(session, mutations, notes);
+    await outbox.enqueue(session.deviceId, mutations, notes);
     await replica.reloadOutbox();
     sync.requestWake();
     if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);

@@ -1,14 +1,20 @@
 // The device's replica in IndexedDB, and the only module that touches IndexedDB.
 // Shared by the page and the service worker. Stores: premises (server copies, by id),
-// conflicts (by id), outbox (this device's edits, in order), meta (token, user, cursor, ...),
-// uploads (attachment blobs waiting to be sent, by sha256; apart from the outbox so a large
-// photo never holds up an edit) and files (the offline attachment cache, by sha256).
-// No network and no UI here; every multi-store write is one transaction. Every write to
-// premises, conflicts or the outbox bumps meta `gen`, which dates the cached first screen.
+// conflicts (by id), outbox (this device's edits, in order; page/outbox.js numbers them),
+// meta (token, user, cursor, ...), uploads (attachment blobs waiting to be sent, by sha256;
+// apart from the outbox so a large photo never holds up an edit) and files (the offline
+// attachment cache, by sha256). No network and no UI here; every multi-store write is one
+// transaction. Every write to premises, conflicts or the outbox bumps meta `gen`, which dates the
+// cached first screen. The one home of the outbox entry schema.
 
 const NAME = 'watchbook';
 const VERSION = 2; // 2: uploads and files stores
-export const OUTBOX_SCHEMA = 1; // bump when an outbox entry's shape changes; see sw.js
+// An outbox entry's shape: {n, schema, status: 'pending' | 'saved' | 'conflict' | 'rejected',
+// created_at, mutation, receipt?, settled_at?}. Bump OUTBOX_SCHEMA when it changes, and list in
+// OUTBOX_READABLE the schemas this code can still read and send: a new service worker waits
+// while the outbox holds pending entries of any other (sw.js).
+export const OUTBOX_SCHEMA = 1;
+export const OUTBOX_READABLE = [1];
 
 let opening = null;
 // meta `gen` as this realm last knew it consistent with what it read and wrote; null once
@@ -95,9 +101,7 @@ export function setMeta(values) {
 // -- premises and conflicts ----------------------------------------------------------------------
 
 export function allPremises() { return read('premises', (s) => s.getAll()); }
-export function getPremises(id) { return read('premises', (s) => s.get(id)); }
 export function countPremises() { return read('premises', (s) => s.count()); }
-export function allConflicts() { return read('conflicts', (s) => s.getAll()); }
 
 // One pulled page: records, tombstones, conflicts and the new cursor in one transaction, so a
 // cursor is never saved ahead of the data it covers. `after`: the cursor the page before stores,
@@ -204,8 +208,8 @@ function putMetas(tx, values) {
 
 export function outbox() { return read('outbox', (s) => s.getAll()); }
 
-// Queue mutations (already numbered by the caller) with the meta that numbers them.
-export function enqueue(entries, meta = {}) {
+// Add entries (numbered by page/outbox.js) with the meta that numbers them.
+export function addOutbox(entries, meta = {}) {
   return run(['outbox', 'meta'], 'readwrite', (tx) => {
     const store = tx.objectStore('outbox');
     for (const e of entries) store.add({ schema: OUTBOX_SCHEMA, status: 'pending', ...e });

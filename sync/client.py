@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import msgspec
 
-from sync import merge
+from sync import merge, paths
 from sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
@@ -90,17 +90,11 @@ class SyncClient:
         """The record as the user should see it: the replica plus pending edits."""
         doc = copy.deepcopy(self.replica.get(premises_id))
         for m in self.outbox:
-            if m.premises_id != premises_id:
+            if m.premises_id != premises_id or (doc is None and not isinstance(m, CreatePremises)):
                 continue
-            if isinstance(m, CreatePremises):
-                doc = msgspec.to_builtins(m.record)
-            elif doc is None:
-                continue
-            elif isinstance(m, DeletePremises):
-                doc["deleted"] = True
-            else:
-                for path, _, new in _changes(m, doc):
-                    merge.set_path(doc, path, new)
+            base = doc or {}
+            conflict = self.conflicts.get(m.conflict_id) if isinstance(m, ResolveConflict) else None
+            doc = paths.applied(base, paths.changes(m, base, conflict))
         return doc
 
     def pending(self, premises_id: str) -> bool:
@@ -285,19 +279,3 @@ class SyncClient:
         """Full jitter: a random wait up to an exponentially growing cap."""
         return self.rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt))
 
-
-def _changes(m: Mutation, view: Doc) -> list[tuple[str, Any, Any]]:
-    """The (path, old, new) a pending mutation makes, for the optimistic view."""
-    if isinstance(m, Update):
-        return [(c.field, c.old, c.new) for c in m.changes]
-    if isinstance(m, AddHazard):
-        return [(f"hazards/{m.hazard.id}", None, msgspec.to_builtins(m.hazard))]
-    if isinstance(m, RemoveHazard):
-        return [(f"hazards/{m.hazard_id}", None, None)]
-    if isinstance(m, UpdateHazard):
-        return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
-    if isinstance(m, AddObservation):
-        return [(f"observations/{m.observation.id}", None, msgspec.to_builtins(m.observation))]
-    if isinstance(m, ReviewObservation):
-        return [(f"observations/{m.observation_id}/status", None, m.status)]
-    return []

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import msgspec
 
-from sync import merge
+from sync import merge, paths
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
@@ -208,45 +208,36 @@ class _Apply:
                             new, ids)
 
     def changes(self, m: Mutation, current: Doc) -> list[tuple[str, Any, Any]]:
+        """The mutation's (path, old, new) from the one table (sync/paths.py), once this actor
+        may make them; new observations and attachments get what only the server knows."""
         if isinstance(m, Update):
             for c in m.changes:
                 if c.field not in EDITABLE_FIELDS:
                     raise _Reject("invalid", f"{c.field} is not a field a device may change")
-            return [(c.field, c.old, c.new) for c in m.changes]
-        if isinstance(m, AddHazard):
-            return [(f"hazards/{m.hazard.id}", None, msgspec.to_builtins(m.hazard))]
-        if isinstance(m, RemoveHazard):
-            path = f"hazards/{m.hazard_id}"
-            old = msgspec.to_builtins(m.old) if m.old is not None else merge.get_path(current,
-                                                                                      path)
-            return [(path, old, None)]
-        if isinstance(m, UpdateHazard):
+        elif isinstance(m, UpdateHazard):
             if merge.get_path(current, f"hazards/{m.hazard_id}") is None:
                 raise _Reject("unknown_hazard", f"no hazard {m.hazard_id} on {m.premises_id}")
             for c in m.changes:
                 if c.field not in HAZARD_FIELDS:
                     raise _Reject("invalid", f"{c.field} is not a hazard field")
-            return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
-        if isinstance(m, AddObservation):
-            obs = msgspec.to_builtins(m.observation)
-            obs["by"] = obs.get("by") or self.actor.name
-            obs["status"] = "open"
-            return [(f"observations/{m.observation.id}", None, obs)]
-        if isinstance(m, ReviewObservation):
-            path = f"observations/{m.observation_id}/status"
+        elif isinstance(m, ReviewObservation):
             if merge.get_path(current, f"observations/{m.observation_id}") is None:
                 raise _Reject("invalid", f"no observation {m.observation_id}")
-            return [(path, merge.get_path(current, path), m.status)]
-        if isinstance(m, Attach):
-            return self.attach(m, current)
-        if isinstance(m, Detach):
-            path = f"attachments/{m.attachment_id}"
-            old = msgspec.to_builtins(m.old) if m.old is not None else merge.get_path(current,
-                                                                                      path)
-            return [(path, old, None)]
-        raise _Reject("invalid", f"unsupported mutation {type(m).__name__}")
+        elif isinstance(m, Attach):
+            self.check_attach(m, current)
+        elif not isinstance(m, (AddHazard, RemoveHazard, AddObservation, Detach)):
+            raise _Reject("invalid", f"unsupported mutation {type(m).__name__}")
+        out = paths.changes(m, current)
+        for _, _, new in out:
+            if isinstance(m, AddObservation):
+                new["by"] = new.get("by") or self.actor.name
+                new["status"] = "open"
+            elif isinstance(m, Attach):
+                new.update(available=self.tx.blob_available(new["sha256"]), by=self.actor.name,
+                           at=self.now)
+        return out
 
-    def attach(self, m: Attach, current: Doc) -> list[tuple[str, Any, Any]]:
+    def check_attach(self, m: Attach, current: Doc) -> None:
         """Crews may attach only a photo of their observation; `available` is the server's."""
         a = m.attachment
         if not self.actor.can_edit:
@@ -256,13 +247,6 @@ class _Apply:
         if a.observation_id is not None and merge.get_path(
                 current, f"observations/{a.observation_id}") is None:
             raise _Reject("invalid", f"no observation {a.observation_id}")
-        path = f"attachments/{a.id}"
-        existing = merge.get_path(current, path)
-        if existing is not None and existing.get("sha256") == a.sha256:
-            return []  # attached already (a re-sent mutation): nothing to do
-        att = msgspec.to_builtins(a)
-        att.update(available=self.tx.blob_available(a.sha256), by=self.actor.name, at=self.now)
-        return [(path, None, att)]
 
     def create(self, m: CreatePremises) -> Receipt:
         if self.tx.premises(m.premises_id) is not None:
@@ -297,15 +281,7 @@ class _Apply:
         if deletion != (m.choice in ("keep", "delete")):
             raise _Reject("invalid", "choose keep or delete for a deleted-record conflict, "
                           "server, client or value for any other")
-        changes: dict[str, Any] = {}
-        if m.choice == "client":
-            changes[path] = conflict["client"]
-        elif m.choice == "value":
-            changes[path] = m.value
-        elif m.choice == "delete" and not current.get("deleted"):
-            changes["deleted"] = True
-        elif m.choice == "keep" and current.get("deleted"):
-            changes["deleted"] = False
+        changes = {p: new for p, _, new in paths.changes(m, current, conflict)}
         new = self.write(current, changes) if changes else current
         self.tx.put_conflict({**conflict, "status": "resolved", "resolution": m.choice,
                               "resolved_value": changes.get(path, merge.get_path(new, path)),

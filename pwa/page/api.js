@@ -1,4 +1,7 @@
-// The transport: JSON over fetch to /api with the device token. Knows HTTP, not sync rules.
+// The transport: JSON over fetch to /api with the device token. Knows HTTP, not sync rules;
+// the composition root (app.js) hands `call` to the clients that need it.
+
+import { PROTOCOL, PROTOCOL_HEADER } from './protocol.js';
 
 export class ApiError extends Error {
   constructor(status, body, offline = false) {
@@ -15,10 +18,8 @@ export class ApiError extends Error {
   get revoked() { return this.status === 401 && this.code === 'device_revoked'; }
 }
 
-export const PROTOCOL = 1;
-
 export async function call(path, { token, method = 'GET', body, timeout = 30000 } = {}) {
-  const headers = { Accept: 'application/json', 'Watchbook-Protocol': String(PROTOCOL) };
+  const headers = { Accept: 'application/json', [PROTOCOL_HEADER]: String(PROTOCOL) };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const ctl = new AbortController();

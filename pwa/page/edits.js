@@ -1,6 +1,8 @@
-// Edits as protocol mutations, and their local overlay. Pure: no IndexedDB, no network.
-// An edit becomes per-field mutations carrying the old and new value and the base version
-// (docs/sync-protocol.md); the overlay shows queued mutations on top of the server copy.
+// Edits as protocol mutations, the table of the paths each mutation changes, and the local
+// overlay. Pure: no IndexedDB, no network. An edit becomes per-field mutations carrying the old
+// and new value and the base version (docs/sync-protocol.md); `changedPaths` is the JavaScript
+// twin of sync/paths.py (tests/cases/mutation_paths.json holds both to the same cases); the
+// overlay shows queued mutations on top of the server copy.
 
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -50,43 +52,105 @@ export function resolveMutation(conflict, choice, value) {
   return m;
 }
 
+// -- the table of mutation paths (sync/paths.py) ---------------------------------------------
+
+function split(path) {
+  const [top, id, ...rest] = path.split('/');
+  return [top, id, rest.length ? rest.join('/') : undefined];
+}
+
+// The value at `path` (`risk_notes`, `hazards/h1`, `hazards/h1/location`); a missing list item
+// or field of one reads as null.
+export function getPath(doc, path) {
+  const [top, id, sub] = split(path);
+  if (id === undefined) return doc[top] ?? null;
+  const item = (doc[top] || []).find((x) => x.id === id);
+  if (!item) return null;
+  return sub === undefined ? item : item[sub] ?? null;
+}
+
+// Set `path` on `doc` (whose lists and items are never mutated, only replaced): a list item set
+// to null is removed, a new one appended (sync/merge.py set_path).
+export function setPath(doc, path, value) {
+  const [top, id, sub] = split(path);
+  if (id === undefined) { doc[top] = value; return; }
+  const items = [...(doc[top] || [])];
+  const i = items.findIndex((x) => x.id === id);
+  if (i >= 0) {
+    if (sub !== undefined) items[i] = { ...items[i], [sub]: value };
+    else if (value == null) items.splice(i, 1);
+    else items[i] = value;
+  } else if (sub === undefined && value != null) items.push(value);
+  doc[top] = items;
+}
+
+const pair = (path, old, value) => ({ path, old: old ?? null, new: value ?? null });
+const seen = (sent, record, path) => (sent != null ? sent : getPath(record, path));
+
+// The {path, old, new} changes mutation `m` makes to `record`; a resolution's come from its
+// `conflict` (none without it); attaching the blob already attached under that id changes nothing.
+export function changedPaths(m, record, conflict) {
+  switch (m.kind) {
+    case 'update': return m.changes.map((c) => pair(c.field, c.old, c.new));
+    case 'add_hazard': return [pair(`hazards/${m.hazard.id}`, null, m.hazard)];
+    case 'remove_hazard': {
+      const path = `hazards/${m.hazard_id}`;
+      return [pair(path, seen(m.old, record, path), null)];
+    }
+    case 'update_hazard': return m.changes.map((c) => pair(`hazards/${m.hazard_id}/${c.field}`, c.old, c.new));
+    case 'add_observation': return [pair(`observations/${m.observation.id}`, null, m.observation)];
+    case 'review_observation': {
+      const path = `observations/${m.observation_id}/status`;
+      return [pair(path, getPath(record, path), m.status)];
+    }
+    case 'attach': {
+      const path = `attachments/${m.attachment.id}`;
+      if (getPath(record, path)?.sha256 === m.attachment.sha256) return [];
+      return [pair(path, null, m.attachment)];
+    }
+    case 'detach': {
+      const path = `attachments/${m.attachment_id}`;
+      return [pair(path, seen(m.old, record, path), null)];
+    }
+    case 'create': return Object.entries(m.record).map(([f, v]) => pair(f, null, v));
+    case 'delete': return [pair('deleted', Boolean(record.deleted), true)];
+    case 'resolve_conflict': return resolution(m, record, conflict);
+    default: throw new Error(`no paths for ${m.kind}`);
+  }
+}
+
+function resolution(m, record, conflict) {
+  if (!conflict) return [];
+  const deleted = Boolean(record.deleted);
+  if (m.choice === 'client') return [pair(conflict.path, conflict.server, conflict.client)];
+  if (m.choice === 'value') return [pair(conflict.path, conflict.server, m.value)];
+  if (m.choice === 'delete' && !deleted) return [pair('deleted', false, true)];
+  if (m.choice === 'keep' && deleted) return [pair('deleted', true, false)];
+  return []; // 'server': the record already holds the server value
+}
+
+// A copy of `record` with each change's new value set at its path.
+export function applyChanges(record, changes) {
+  const out = { ...record };
+  for (const c of changes) setPath(out, c.path, c.new);
+  return out;
+}
+
 // The record as this device sees it: the server copy with still-pending mutations applied;
-// `_pending` names the fields that are waiting to be sent.
-export function overlay(record, entries) {
+// `_pending` names the fields that are waiting to be sent, and a changed list item carries
+// `_pending: true`. `conflicts`: id -> conflict, for queued resolutions.
+export function overlay(record, entries, conflicts = new Map()) {
   if (!entries || !entries.length) return record;
-  const r = { ...record, hazards: [...(record.hazards || [])],
-    observations: [...(record.observations || [])],
-    attachments: [...(record.attachments || [])], _pending: new Set() };
+  const r = { ...record, _pending: new Set() };
   for (const entry of entries) {
     const m = entry.mutation;
-    if (m.kind === 'update') {
-      for (const c of m.changes) { r[c.field] = c.new; r._pending.add(c.field); }
-    } else if (m.kind === 'add_hazard') {
-      r.hazards = [...r.hazards.filter((x) => x.id !== m.hazard.id), { ...m.hazard, _pending: true }];
-      r._pending.add('hazards');
-    } else if (m.kind === 'remove_hazard') {
-      r.hazards = r.hazards.filter((x) => x.id !== m.hazard_id);
-      r._pending.add('hazards');
-    } else if (m.kind === 'update_hazard') {
-      r.hazards = r.hazards.map((x) => {
-        if (x.id !== m.hazard_id) return x;
-        const y = { ...x, _pending: true };
-        for (const c of m.changes) y[c.field] = c.new;
-        return y;
-      });
-      r._pending.add('hazards');
-    } else if (m.kind === 'add_observation') {
-      r.observations = [...r.observations, { ...m.observation, _pending: true }];
-      r._pending.add('observations');
-    } else if (m.kind === 'attach') {
-      r.attachments = [...r.attachments.filter((x) => x.id !== m.attachment.id), { ...m.attachment, _pending: true }];
-      r._pending.add('attachments');
-    } else if (m.kind === 'detach') {
-      r.attachments = r.attachments.filter((x) => x.id !== m.attachment_id);
-      r._pending.add('attachments');
-    } else if (m.kind === 'resolve_conflict' && entry.path && !entry.path.includes('/')) {
-      // entry.path/value are local notes on the entry; the wire mutation stays as specified.
-      r[entry.path] = entry.value; r._pending.add(entry.path);
+    for (const c of changedPaths(m, r, conflicts.get(m.conflict_id))) {
+      setPath(r, c.path, c.new);
+      const [top, id] = split(c.path);
+      r._pending.add(top);
+      const items = id === undefined ? null : r[top]; // a fresh copy: setPath replaced it
+      const i = items ? items.findIndex((x) => x.id === id) : -1;
+      if (i >= 0) items[i] = { ...items[i], _pending: true };
     }
   }
   return r;

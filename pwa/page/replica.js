@@ -1,10 +1,12 @@
 // The page's in-memory view of the IndexedDB replica: records with pending edits overlaid,
-// the search index, the outbox and conflicts. Emits 'change'. Reads db.js; sends nothing.
+// the search index, the outbox and conflicts. Emits 'change'. Reads db.js and outbox.js;
+// writes nothing but the cached first screen, sends nothing.
 // A cold open shows the cached first screen of the list (`first`) until `load()` has read
 // every record; `loaded` says which. It keeps that first screen current in IndexedDB.
 
 import * as db from '../db.js';
 import { overlay } from './edits.js';
+import * as outbox from './outbox.js';
 import { SearchIndex } from './search.js';
 
 const FIRST_SCREEN = 100; // rows of the list a cold open shows before the whole replica is read
@@ -39,19 +41,19 @@ export class Replica extends EventTarget {
   // Cold open: the outbox, conflicts and the first screen the last session left, if it is
   // still current. Cheap; `load()` follows.
   async open() {
-    const { first, outbox, conflicts } = await db.firstScreen();
+    const { first, outbox: queued, conflicts } = await db.firstScreen();
     if (this.loaded) return;
     this.first = first && { total: first.total, items: first.items };
     this.conflicts = new Map(conflicts.map((c) => [c.id, c]));
-    this.entries = outbox.sort((a, b) => a.n - b.n);
+    this.entries = queued.sort((a, b) => a.n - b.n);
     this.dispatchEvent(new Event('change'));
   }
 
   async load() {
-    const { premises, outbox, conflicts } = await db.snapshot();
+    const { premises, outbox: queued, conflicts } = await db.snapshot();
     this.server = new Map(premises.map((r) => [r.id, r]));
     this.conflicts = new Map(conflicts.map((c) => [c.id, c]));
-    this.entries = outbox.sort((a, b) => a.n - b.n);
+    this.entries = queued.sort((a, b) => a.n - b.n);
     this.loaded = true;
     this.first = null;
     this.rebuild();
@@ -62,7 +64,7 @@ export class Replica extends EventTarget {
   // Rebuilt only if what is pending changed (settled receipts do not change what is shown).
   async reloadOutbox() {
     const before = this.pending().map((e) => e.n).join();
-    this.entries = (await db.outbox()).sort((a, b) => a.n - b.n);
+    this.entries = await outbox.entries();
     if (this.pending().map((e) => e.n).join() !== before) return this.rebuild();
     if (this.loaded) this.saveFirstScreen(); // the outbox was written: `gen` moved on
     this.dispatchEvent(new Event('change'));
@@ -83,7 +85,7 @@ export class Replica extends EventTarget {
       pendingBy.set(e.mutation.premises_id, list);
     }
     this.records = new Map();
-    for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id)));
+    for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id), this.conflicts));
     this.index.build([...this.records.values()]);
     if (this.loaded) this.saveFirstScreen();
     this.dispatchEvent(new Event('change'));
@@ -112,7 +114,7 @@ export class Replica extends EventTarget {
   get(id) { return this.records.get(id); }
   all() { return [...this.records.values()]; }
   get size() { return this.records.size; }
-  pending() { return this.entries.filter((e) => e.status === 'pending'); }
+  pending() { return this.entries.filter(outbox.isPending); }
   entriesFor(id) { return this.entries.filter((e) => e.mutation.premises_id === id); }
 
   // Records that must stay on the device: pending edits or open conflicts.

@@ -1,14 +1,17 @@
 // Who is signed in on this device: enrolment (online, once), the device token in IndexedDB,
 // expiry (401 keeps the outbox), revoke-and-wipe, sign-out, storage persistence and eviction.
+// The transport is passed in; a re-enrolled device's queued edits are renumbered by outbox.js.
 
 import * as db from '../db.js';
-import { call } from './api.js';
+import * as outbox from './outbox.js';
 
 const MARKER = 'watchbook.replica'; // localStorage: "this browser held a replica"
 
 export class Session extends EventTarget {
-  constructor() {
+  // `transport(path, {method, body})`: the API's JSON, or throws ApiError (page/api.js call).
+  constructor(transport) {
     super();
+    this.call = transport;
     this.token = null; this.user = null; this.deviceId = null;
     this.expired = false; this.evicted = false; this.wiped = '';
     this.persisted = null;
@@ -36,7 +39,7 @@ export class Session extends EventTarget {
       throw new Error(`Changes waiting here belong to ${this.user.username}; sign in as them.`);
     }
     const name = `${navigator.userAgentData?.platform || 'Browser'} (${new Date().toLocaleDateString('en-GB')})`;
-    const res = await call('/devices/enrol', { method: 'POST',
+    const res = await this.call('/devices/enrol', { method: 'POST',
       // Signing in again on this device keeps its id, so queued edits keep their numbers and the
       // server can still recognise any it already applied (a lost response is never applied twice).
       body: { username, password, device_name: name.slice(0, 100),
@@ -48,7 +51,7 @@ export class Session extends EventTarget {
     await db.setMeta(meta);
     Object.assign(this, { token: res.token, user: res.user, deviceId: res.device_id,
       expired: false, evicted: false, wiped: '' });
-    if (reenrol) await renumberPending(res.device_id);
+    if (reenrol) await outbox.renumber(1, res.device_id);
     localStorage.setItem(MARKER, JSON.stringify({ username: res.user.username }));
     await this.persist();
     this.emit();
@@ -78,10 +81,4 @@ export class Session extends EventTarget {
       evicted: false });
     this.emit();
   }
-}
-
-async function renumberPending(deviceId) {
-  const entries = (await db.outbox()).filter((e) => e.status === 'pending').sort((a, b) => a.n - b.n);
-  const renumbered = entries.map((e, i) => ({ ...e, mutation: { ...e.mutation, seq: i + 1, device_id: deviceId } }));
-  await db.putOutbox(renumbered, { next_seq: entries.length + 1 });
 }

@@ -1,20 +1,24 @@
-// The browser sync client (docs/sync-protocol.md): push the outbox in numbered batches, then
-// pull pages of changes from the saved cursor, one tab at a time (navigator.locks).
-// Triggers: start, `online`, page visible, a timer, "Sync now", Background Sync wake-ups.
-// Never holds an IndexedDB transaction across a request; each pulled page is one transaction.
+// The browser sync client (docs/sync-protocol.md): push the outbox in batches, then pull pages
+// of changes from the saved cursor, one tab at a time (navigator.locks). Triggers: start,
+// `online`, page visible, a timer, "Sync now", Background Sync wake-ups. The transport is passed
+// in; the outbox's numbering and receipts are page/outbox.js's. Never holds an IndexedDB
+// transaction across a request; each pulled page is one transaction.
 
 import * as db from '../db.js';
-import { call } from './api.js';
+import * as outbox from './outbox.js';
+import { PROTOCOL } from './protocol.js';
 
 const PUSH_BATCH = 100;
 const TIMER_MS = 5 * 60 * 1000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
 export class Sync extends EventTarget {
-  constructor(replica, session) {
+  // `transport(path, {token, method, body, timeout})`: the API's JSON, or throws ApiError.
+  constructor(replica, session, transport) {
     super();
     this.replica = replica;
     this.session = session;
+    this.call = transport;
     this.state = { running: false, phase: '', done: 0, total: null, error: '', lastOk: null };
     this.failures = 0;
     this.notBefore = 0;
@@ -122,47 +126,18 @@ export class Sync extends EventTarget {
   async push() {
     for (let round = 0; round < 1000; round += 1) {
       await this.replica.reloadOutbox();
-      const pending = this.replica.pending();
+      const pending = await outbox.pending();
       if (!pending.length) return;
       this.state.phase = `Sending ${pending.length} change${pending.length === 1 ? '' : 's'}`;
       this.emit();
       const batch = pending.slice(0, PUSH_BATCH);
-      const res = await call('/sync/push', { token: this.session.token, method: 'POST',
-        body: { mutations: batch.map((e) => e.mutation), protocol: 1 } });
-      const bySeq = new Map(res.receipts.map((r) => [r.seq, r]));
-      const settled = [];
-      for (const e of batch) {
-        const receipt = bySeq.get(e.mutation.seq);
-        if (!receipt) continue;
-        settled.push({ ...e, status: receiptStatus(receipt), receipt, settled_at: new Date().toISOString() });
-      }
-      if (res.gap && !settled.length) await this.renumber(res.next_seq);
-      await db.putOutbox(settled);
-      if (!settled.length && !res.gap) throw new Error('the server returned no receipts');
-      await this.prune();
+      const res = await this.call('/sync/push', { token: this.session.token, method: 'POST',
+        body: { mutations: batch.map((e) => e.mutation), protocol: PROTOCOL } });
+      const settled = await outbox.settle(batch, res.receipts);
+      if (res.gap && !settled) await outbox.renumber(res.next_seq, this.session.deviceId);
+      if (!settled && !res.gap) throw new Error('the server returned no receipts');
+      await outbox.prune();
     }
-  }
-
-  // Keep the latest receipts to show; pending entries are never pruned.
-  async prune(keep = 200) {
-    await this.replica.reloadOutbox();
-    const settled = this.replica.entries.filter((e) => e.status !== 'pending');
-    if (settled.length > keep) await db.deleteOutbox(settled.slice(0, settled.length - keep).map((e) => e.n));
-  }
-
-  async nextSeq() { return (await db.getMeta('next_seq')) || 1; }
-
-  // The server expects `next` (e.g. this device was re-enrolled): number pending edits from there.
-  async renumber(next) {
-    const work = async () => {
-      await this.replica.reloadOutbox();
-      const pending = this.replica.pending();
-      const device = this.session.deviceId;
-      const renumbered = pending.map((e, i) => ({ ...e,
-        mutation: { ...e.mutation, seq: next + i, device_id: device } }));
-      await db.putOutbox(renumbered, { next_seq: next + pending.length });
-    };
-    if (navigator.locks) await navigator.locks.request('watchbook-outbox', work); else await work();
   }
 
   // -- pull --------------------------------------------------------------------------------------
@@ -181,7 +156,7 @@ export class Sync extends EventTarget {
   }
 
   fetchPage(cursor) {
-    const page = call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
+    const page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
       { token: this.session.token, timeout: 60000 });
     page.catch(() => {}); // awaited later, or dropped if storing the page before it failed
     return page;
@@ -263,24 +238,4 @@ export class Sync extends EventTarget {
       if (s.initial.complete) outcome.downloaded = true;
     }
   }
-}
-
-function receiptStatus(r) {
-  if (r.status === 'applied' || r.status === 'merged') return 'saved';
-  return r.status; // 'conflict' | 'rejected'
-}
-
-// Queue mutations from this device: number them (seq 1, 2, 3 ... per device) under a lock so
-// two tabs never hand out the same number.
-export async function enqueue(session, mutations, notes = []) {
-  const work = async () => {
-    const next = (await db.getMeta('next_seq')) || 1;
-    const now = new Date().toISOString();
-    const entries = mutations.map((m, i) => ({
-      ...(notes[i] || {}), created_at: now,
-      mutation: { ...m, seq: next + i, device_id: session.deviceId, client_time: now },
-    }));
-    await db.enqueue(entries, { next_seq: next + mutations.length });
-  };
-  if (navigator.locks) await navigator.locks.request('watchbook-outbox', work); else await work();
 }

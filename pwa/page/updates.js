@@ -1,5 +1,6 @@
-// The service worker: registration, noticing a waiting update, and applying it only when the
-// new worker agrees the outbox is readable by it (it answers 'update-blocked' otherwise).
+// The page's side of the service worker (pwa/sw.js, at /sw.js): registration, noticing a
+// waiting update, and applying it only when the new worker agrees the outbox is readable by it
+// (it answers 'update-blocked' otherwise).
 
 export async function registerWorker({ onWaiting, onBlocked }) {
   if (!('serviceWorker' in navigator)) return null;

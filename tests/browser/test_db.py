@@ -45,7 +45,7 @@ def test_first_screen_is_read_back_only_while_nothing_was_written_after_it(brows
     # Another tab queues an edit: the first screen no longer reads back, and this tab, which
     # has not read the replica since, may not save one drawn from what it holds.
     other.evaluate(f"""async () => {{ {db}
-      await db.enqueue([{{ mutation: {{ kind: 'update', premises_id: 'f-a', seq: 1 }} }}]); }}""")
+      await db.addOutbox([{{ mutation: {{ kind: 'update', premises_id: 'f-a', seq: 1 }} }}]); }}""")
     assert tab.evaluate(f"async () => {{ {db} return [{read}, await db.saveFirstScreen({{ total: 1, items: [] }}), {read}]; }}") == [None, False, None]
     tab.evaluate(f"async () => {{ {db} await db.snapshot(); }}")
     assert tab.evaluate(f"async () => {{ {db} return [await db.saveFirstScreen({{ total: 1, items: [] }}), {read}]; }}") == [True, 1]

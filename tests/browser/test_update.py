@@ -42,7 +42,7 @@ def test_new_version_prompts_and_keeps_the_outbox(browser, deploy):
     page.wait_for_selector("#update-notice:has-text('A new version is ready — reload')")
 
     # An outbox entry in a schema the new version cannot read blocks the update.
-    page.evaluate("""() => import('/pwa/db.js').then(db => db.enqueue([{schema: 99,
+    page.evaluate("""() => import('/pwa/db.js').then(db => db.addOutbox([{schema: 99,
         mutation: {kind: 'add_observation', premises_id: 'x', seq: 999, device_id: 'x',
         observation: {id: 'o1', category: 'other', note: 'old format'}}}]))""")
     page.click("#update-reload")

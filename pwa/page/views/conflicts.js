@@ -22,7 +22,7 @@ function conflictCard(app, c) {
   const combined = textual ? h('textarea', { id: `combine-${c.id}`, rows: 4,
     value: [c.server, c.client].filter((x) => typeof x === 'string' && x).join('\n') }) : null;
   const resolve = async (choice, value) => {
-    await app.queue([resolveMutation(c, choice, value)], [{ path: c.path, value: choice === 'value' ? value : choice === 'client' ? c.client : c.server }]);
+    await app.queue([resolveMutation(c, choice, value)]);
   };
   const pane = (title, value, who) => h('div', { class: 'pane' }, h('h3', null, title),
     who ? h('p', { class: 'muted small' }, who) : null, h('pre', { class: 'value' }, show(value)));

@@ -1,14 +1,14 @@
-// Watchbook service worker, shell version {{ version }} (rendered by server/shell.py).
-// Precaches the app shell into a versioned cache, serves it offline, deletes stale caches.
-// /api/ and /console are never answered from the shell cache: data comes from IndexedDB
-// (pwa/db.js) in the page. Activation of an update waits until the outbox is readable by it.
-import { pendingOutboxSchemas } from '/pwa/db.js';
+// The service worker, served at /sw.js (scope /): precaches the app shell into a versioned
+// cache, serves it offline, deletes stale caches. /api/ and /console are never answered from the
+// shell cache: data comes from IndexedDB (db.js) in the page. Activation of an update waits until
+// the outbox is readable by it. Static: the release (version, precache list) is the module
+// server/shell.py generates, whose bytes change with any shell file, so the browser's byte check
+// of this worker's imports finds every new release.
+import { OUTBOX_READABLE, pendingOutboxSchemas } from '/pwa/db.js';
+import { PRECACHE, VERSION } from '/pwa/release.js';
 
-const VERSION = {{ version|tojson }};
 const PREFIX = 'watchbook-shell-';
 const CACHE = PREFIX + VERSION;
-const PRECACHE = {{ precache|tojson }};
-const READABLE_OUTBOX = {{ outbox_schemas|tojson }};
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -55,7 +55,7 @@ self.addEventListener('message', (event) => {
     // Never skip waiting while the outbox holds edits this version could not read and send.
     event.waitUntil((async () => {
       const schemas = await pendingOutboxSchemas();
-      const unreadable = schemas.filter((s) => !READABLE_OUTBOX.includes(s));
+      const unreadable = schemas.filter((s) => !OUTBOX_READABLE.includes(s));
       if (unreadable.length) {
         event.source.postMessage({ type: 'update-blocked', unreadable });
       } else {
