@@ -27,6 +27,8 @@ from typing import Any, TextIO
 import msgspec
 
 from server.settings import Settings
+from server.store import records
+from server.store import stations as stations_store
 from server.store.database import Database
 from server.store.sync import run_tx
 from sync import writer
@@ -141,16 +143,11 @@ def write_geojson(docs: Iterable[dict[str, Any]], out: TextIO,
     return count
 
 
-def _live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
-    return [msgspec.json.decode(r[0]) for r in rows]
-
-
 async def export_file(db: Database, path: str | Path, fmt: str | None = None,
                       include_sensitive: bool = False) -> int:
     """Write every live premises to `path`; returns how many."""
     fmt = format_for(path, fmt)
-    docs = await db.read(_live_docs)
+    docs = await db.read(records.live_docs)
     with open(path, "w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
             return write_csv(docs, out, include_sensitive)
@@ -361,7 +358,7 @@ async def import_text(db: Database, settings: Settings, text: str, fmt: str,
 
     `by` and `now` stamp the records the import changes (`now` defaults to the clock)."""
     rows = read_rows(text, fmt)
-    stations = {r[0] for r in await db.execute("SELECT code FROM stations")}
+    stations = set(await db.read(stations_store.codes))
     docs, problems = check(rows, stations, progress, len(rows))
     if problems and not skip_invalid:
         raise InvalidImport(problems)

@@ -100,6 +100,58 @@ def get(conn: sqlite3.Connection, premises_id: str) -> dict[str, Any] | None:
     return _decode(row[0]) if row else None
 
 
+def count(conn: sqlite3.Connection) -> int:
+    """Records stored, tombstones included."""
+    return int(conn.execute("SELECT count(*) FROM premises").fetchone()[0])
+
+
+def names(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The name of each of `ids` that exists (id -> name)."""
+    out: dict[str, str] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out.update((r[0], r[1]) for r in conn.execute(
+            f"SELECT id, name FROM premises WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk))
+    return out
+
+
+def live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every live record, by id (exports)."""
+    rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
+    return [_decode(r[0]) for r in rows]
+
+
+def review_counts(conn: sqlite3.Connection, stations: list[str], now: str, soon: str,
+                  ) -> list[dict[str, Any]]:
+    """Per station: its name, live premises, overdue and due-soon counts."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        "SELECT s.code, s.name, count(p.id) AS total, "
+        "coalesce(sum(p.next_review_due < ?), 0) AS overdue, "
+        "coalesce(sum(p.next_review_due >= ? AND p.next_review_due < ?), 0) AS due_soon "
+        "FROM stations s LEFT JOIN premises p ON p.station = s.code AND p.deleted = 0 "
+        f"WHERE s.code IN ({marks}) GROUP BY s.code ORDER BY s.code",
+        [now, now, soon, *stations]).fetchall()
+    return [dict(r) for r in rows]
+
+
+def due_for_review(conn: sqlite3.Connection, stations: list[str], before: str, limit: int,
+                   ) -> list[dict[str, Any]]:
+    """Live premises whose review falls due before `before`, earliest first."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        f"SELECT doc FROM premises WHERE deleted = 0 AND station IN ({marks}) "
+        "AND next_review_due < ? ORDER BY next_review_due, name LIMIT ?",
+        [*stations, before, limit]).fetchall()
+    return [_decode(r[0]) for r in rows]
+
+
 def search(conn: sqlite3.Connection, *, q: str = "", stations: list[str] | None = None,
            risk_level: int | None = None, overdue_on: str | None = None,
            due_before: str | None = None, limit: int = 50, offset: int = 0,
