@@ -1,8 +1,9 @@
 """Console attachments: upload a photo or plan from the desk, remove one, and serve blobs and
 thumbnails to signed-in supervisors and admins.
 
-An upload is hashed and stored here (server/api/blobs.store_blob), then referenced with an
-`attach` mutation through `SyncService.apply_local`, like every other console edit.
+An upload is hashed and stored here (server/api/blobs.store_blob, stamped with the uploader),
+then referenced with an `attach` mutation through `SyncService.apply_local`, like every other
+console edit. Must not hold SQL.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 connection handed in by the Database, plus the read functions the console needs (history,
 conflicts) and tombstone purging.
 
-Premises rows go through server/store/records.py (one column mapping); every push is flushed with one
-executemany per table. Must not hold sync rules or HTTP.
+Premises rows go through server/store/records.py (one column mapping, and the attachment_refs
+index, rewritten only for records whose attachments changed); every push is flushed with one
+executemany per table. Must not hold sync rules or HTTP, nor decide what a record becomes
+(sync/writer.py does).
 """
 
 from __future__ import annotations
