@@ -2,8 +2,9 @@
 inbox; premises history.
 
 The console is a device: every write is a mutation handed to `SyncService.apply_local`; reads
-go through server/store/. Never SQL here. A form carries the values it was rendered with (`base`, `base_version`), so an edit
-that crossed another device's becomes a conflict, never a silent overwrite.
+go through server/store/. Never SQL here. A form carries the values it was rendered with
+(`base`, `base_version`), so an edit that crossed another device's becomes a conflict, never
+a silent overwrite.
 """
 
 from __future__ import annotations

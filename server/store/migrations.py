@@ -2,7 +2,8 @@
 
 Each migration is (version, SQL script), applied in order inside one transaction with
 `PRAGMA user_version` recording the version reached. Never edit a migration that has shipped:
-add the next one. Must not hold queries for anything but the schema.
+add the next one. Must not hold queries for anything but the schema (and the backfill of a
+new table, as in 7).
 """
 
 from __future__ import annotations
