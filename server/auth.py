@@ -1,7 +1,8 @@
 """Authentication and roles: passwords, device tokens, console sessions, CSRF, throttling.
 
 Owns who the caller is (`Principal`) and what they may reach (their station grounds).
-Secrets are hashed with argon2id and never logged. Must not decide sync rules.
+Secrets are hashed with argon2id and never logged. Users and devices are read and written
+through server/store/accounts.py: no SQL here. Must not decide sync rules.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
 import sqlite3
 import time
@@ -23,6 +23,7 @@ from starlette.requests import HTTPConnection, Request
 
 from server.errors import ApiError
 from server.settings import Settings
+from server.store import accounts, stations
 from server.store.database import Database
 
 ROLES = ("crew", "supervisor", "admin")
@@ -105,16 +106,17 @@ class Throttle:
 
 
 def _grounds(conn: sqlite3.Connection, role: str, station: str | None) -> tuple[str, ...]:
+    """An admin's grounds are every station; anyone else's their home and what it covers."""
     if role == "admin":
-        return tuple(r[0] for r in conn.execute("SELECT code FROM stations ORDER BY code"))
+        return tuple(stations.codes(conn))
     if not station:
         return ()
-    row = conn.execute("SELECT extra_grounds FROM stations WHERE code = ?", (station,)).fetchone()
-    extra = json.loads(row[0]) if row else []
+    extra = stations.extra_grounds(conn, station) or []
     return (station, *[s for s in extra if s != station])
 
 
-def _principal(conn: sqlite3.Connection, user: sqlite3.Row, device_id: str | None) -> Principal:
+def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | None
+               ) -> Principal:
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
                      role=user["role"], station=user["station"],
                      grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id)
@@ -139,8 +141,7 @@ class Auth:
         if wait:
             raise ApiError(429, "throttled", f"too many failed sign-ins; try again in {wait} s",
                            headers={"Retry-After": str(wait)})
-        row = (await self.db.execute("SELECT * FROM users WHERE username = ?",
-                                     (username,))).first()
+        row = await accounts.user_named(self.db, username)
         ok = self.passwords.verify(row["password_hash"] if row else self._dummy, password)
         if not row or not ok:
             self.throttle.fail(*keys)
@@ -149,14 +150,13 @@ class Auth:
             raise ApiError(403, "disabled", "this account is disabled")
         self.throttle.succeed(keys[0])
         if self.passwords.needs_rehash(row["password_hash"]):
-            await self.db.execute_write("UPDATE users SET password_hash = ? WHERE id = ?",
-                                        (self.passwords.hash(password), row["id"]))
+            await accounts.set_password_hash(self.db, row["id"], self.passwords.hash(password))
         return await self.principal_for_user(row["id"])
 
     async def principal_for_user(self, user_id: int, device_id: str | None = None,
                                  ) -> Principal:
         def load(conn: sqlite3.Connection) -> Principal:
-            user = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+            user = accounts.user(conn, user_id)
             if user is None or user["disabled"]:
                 raise ApiError(401, "unauthorized", "this account is no longer active")
             return _principal(conn, user, device_id)
@@ -171,22 +171,17 @@ class Auth:
         """
         token_for = lambda device_id: f"wb_{device_id}_{secrets.token_urlsafe(32)}"  # noqa: E731
         if previous_id:
-            row = (await self.db.execute(
-                "SELECT user_id, revoked_at FROM devices WHERE id = ?", (previous_id,))).first()
+            row = await accounts.device_row(self.db, previous_id)
             if row and row["user_id"] == principal.user_id and not row["revoked_at"]:
                 token = token_for(previous_id)
-                await self.db.execute_write(
-                    "UPDATE devices SET token_hash = ?, last_seen = ? WHERE id = ?",
-                    (self.passwords.hash(token), now_iso(), previous_id))
+                await accounts.set_token_hash(self.db, previous_id, self.passwords.hash(token),
+                                              now_iso())
                 self._verified.pop(previous_id, None)
                 return previous_id, token
         device_id = "d" + secrets.token_hex(8)
         token = token_for(device_id)
-        await self.db.execute_write(
-            "INSERT INTO devices (id, user_id, name, token_hash, created_at, last_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (device_id, principal.user_id, name, self.passwords.hash(token), now_iso(),
-             now_iso()))
+        await accounts.add_device(self.db, device_id, principal.user_id, name,
+                                  self.passwords.hash(token), now_iso())
         return device_id, token
 
     async def authenticate_device(self, request: HTTPConnection) -> Principal:
@@ -203,9 +198,8 @@ class Auth:
 
         def load(conn: sqlite3.Connection) -> tuple[Any, Any, Principal | None]:
             """Device, user and their principal in one hop to the database thread."""
-            dev = conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
-            user = dev and conn.execute("SELECT * FROM users WHERE id = ?",
-                                        (dev["user_id"],)).fetchone()
+            dev = accounts.device(conn, device_id)
+            user = dev and accounts.user(conn, dev["user_id"])
             return dev, user, _principal(conn, user, device_id) if user else None
         dev, user, principal = await self.db.read(load)
         if dev is None:
@@ -239,13 +233,10 @@ class Auth:
         self._seen_flushed_at = time.monotonic()
         pending, self._seen = self._seen, {}
         if pending:
-            await self.db.executemany("UPDATE devices SET last_seen = ? WHERE id = ?",
-                                      [(at, device) for device, at in pending.items()])
+            await accounts.mark_seen(self.db, pending)
 
     async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
-        await self.db.execute_write(
-            "UPDATE devices SET revoked_at = ?, wipe = ? WHERE id = ? AND revoked_at IS NULL",
-            (now_iso(), 1 if wipe else 0, device_id))
+        await accounts.revoke(self.db, device_id, wipe, now_iso())
         self._verified.pop(device_id, None)
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
@@ -253,12 +244,10 @@ class Auth:
         if role not in ROLES:
             raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
         try:
-            return await self.db.execute_write(
-                "INSERT INTO users (username, name, role, station, password_hash, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (username, name, role, station, self.passwords.hash(password), now_iso()))
-        except sqlite3.IntegrityError as exc:
-            field = "username" if "UNIQUE" in str(exc) else "station"
+            return await accounts.add_user(self.db, username, name, role, station,
+                                           self.passwords.hash(password), now_iso())
+        except accounts.AccountConflict as exc:
+            field = exc.field
             raise ApiError(409 if field == "username" else 422, "invalid",
                            f"cannot add user: {field} " + (
                                "is taken" if field == "username" else "is unknown"),

@@ -2,7 +2,8 @@
 checks (hash, type by magic bytes, size), metadata stripping, thumbnails and garbage collection.
 
 Files are written atomically (temp file, fsync, rename), so nobody sees half a blob; the
-`blobs` row is written only once the file is durable. Must not know HTTP.
+`blobs` row is written only once the file is durable. Records change only through
+sync/writer.py (`mark_available`). Must not know HTTP.
 Images that carry metadata (EXIF, GPS, XMP, comments) are stored as an upright re-encode
 without it: what the server keeps and serves never holds where or with what a photo was taken.
 """
@@ -23,10 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from server.store import records
+from server.store.sync import run_tx
+from sync import writer
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 CONTENT_TYPES = (*IMAGE_TYPES, "application/pdf")
@@ -35,7 +37,6 @@ THUMB_PX = 320                # longest side of a thumbnail
 MAX_PIXELS = 60_000_000       # larger images are refused (a decompression bomb or a scan gone mad)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc")
-_decode = msgspec.json.decode
 
 
 class BlobRejected(Exception):
@@ -282,9 +283,11 @@ def content_type_of(conn: sqlite3.Connection, sha256: str) -> str | None:
 
 
 def record_blob(conn: sqlite3.Connection, store: BlobStore, sha256: str, content_type: str,
-                data: bytes, now: str) -> tuple[bool, list[str]]:
+                data: bytes, now: str, by: str, device_id: str | None = None,
+                ) -> tuple[bool, list[str]]:
     """Inside the write transaction after a successful save: the row, a refreshed age, and
-    every attachment of the blob marked available. Returns (new row?, premises changed).
+    every attachment of the blob marked available (stamped as changed by `by`, the uploader).
+    Returns (new row?, premises changed).
 
     Saves the file again if gc removed it between the save and this transaction."""
     if not store.exists(sha256):
@@ -293,30 +296,18 @@ def record_blob(conn: sqlite3.Connection, store: BlobStore, sha256: str, content
     created = conn.execute(
         "INSERT INTO blobs (sha256, content_type, size, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(sha256) DO NOTHING", (sha256, content_type, len(data), now)).rowcount > 0
-    return created, mark_available(conn, sha256)
+    stamp = writer.Stamp(kind="attachment_available", user=by, now=now, device_id=device_id)
+    return created, mark_available(conn, sha256, stamp)
 
 
-def mark_available(conn: sqlite3.Connection, sha256: str) -> list[str]:
-    """Set `available` on every attachment of `sha256` not yet marked; each record changed
-    gets a new version and change seq, so devices learn of it on their next pull."""
-    rows = conn.execute("SELECT doc FROM premises WHERE doc LIKE ?",
-                        (f'%"{sha256}"%',)).fetchall()
-    changed = []
-    for (raw,) in rows:
-        doc = _decode(raw)
-        hits = [a for a in doc.get("attachments") or []
-                if a.get("sha256") == sha256 and not a.get("available")]
-        if not hits:
-            continue
-        for a in hits:
-            a["available"] = True
-        doc["version"] = int(doc.get("version", 0)) + 1
-        changed.append(doc)
-    if changed:
-        first = records.next_change_seq(conn, len(changed))
-        conn.executemany(records.UPSERT_SQL, [records.row_values(d, first + i)
-                                              for i, d in enumerate(changed)])
-    return [d["id"] for d in changed]
+def mark_available(conn: sqlite3.Connection, sha256: str, stamp: writer.Stamp) -> list[str]:
+    """Set `available` on every attachment of `sha256` not yet marked, in the records the
+    `attachment_refs` index names; each record changed is written by the one writer (new
+    version, change seq and audit entry), so devices learn of it on their next pull."""
+    ids = records.referencing(conn, sha256)
+    if not ids:
+        return []
+    return run_tx(conn, lambda tx: writer.mark_available(tx, stamp, ids, sha256))
 
 
 # -- garbage collection ---------------------------------------------------------------------

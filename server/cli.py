@@ -1,7 +1,8 @@
 """The `watchbook` command: serve, demo data, import/export, users and migrations.
 
 Owns argument parsing and what the operator sees on the terminal. Each command opens the
-Database, migrates, does one job and closes; the work itself lives in the modules it calls.
+Database, migrates, does one job and closes; the work itself lives in the modules it calls
+(its SQL in server/store/).
 Demo passwords are printed only by demo commands; must not print or log any other secret.
 """
 
@@ -20,6 +21,7 @@ from server import backup, blobs, demo, transfer
 from server.auth import ROLES, Auth
 from server.errors import ApiError
 from server.settings import Settings
+from server.store import accounts, records
 from server.store import sync as sync_store
 from server.store.database import Database
 from server.store.migrations import migrate, schema_version
@@ -100,7 +102,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     settings = _settings(args, demo_mode=True)
 
     async def job(db: Database) -> int:
-        count = int((await db.execute("SELECT count(*) FROM premises")).single_value())
+        count = await db.read(records.count)
         if count:
             print(f"{settings.db_path} already holds {count} premises; demo data goes into a "
                   "new database (use --db)", file=sys.stderr)
@@ -187,8 +189,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_user_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    rows = _run(settings, lambda db: db.execute(
-        "SELECT username, name, role, station, disabled FROM users ORDER BY username"))
+    rows = sorted(_run(settings, accounts.list_users), key=lambda r: r["username"])
     print(f"{'USERNAME':<20} {'NAME':<28} {'ROLE':<11} {'STATION':<8} STATUS")
     for r in rows:
         print(f"{r['username']:<20} {r['name']:<28} {r['role']:<11} {r['station'] or '-':<8} "
@@ -198,10 +199,8 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_device_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    rows = _run(settings, lambda db: db.execute(
-        "SELECT d.id, d.name, u.username, d.last_seen, d.revoked_at FROM devices d "
-        "JOIN users u ON u.id = d.user_id WHERE ? IS NULL OR u.username = ? "
-        "ORDER BY u.username, d.created_at", (args.user, args.user)))
+    rows = sorted(_run(settings, lambda db: accounts.list_devices(db, username=args.user)),
+                  key=lambda r: (r["username"], r["created_at"]))
     print(f"{'DEVICE':<18} {'USER':<16} {'LAST SEEN':<21} {'STATUS':<9} NAME")
     for r in rows:
         print(f"{r['id']:<18} {r['username']:<16} {r['last_seen'] or '-':<21} "
@@ -213,7 +212,7 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def job(db: Database) -> bool:
-        known = (await db.execute("SELECT 1 FROM devices WHERE id = ?", (args.device,))).first()
+        known = await accounts.device_row(db, args.device)
         if known:
             await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data)
         return known is not None
@@ -227,8 +226,7 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    changed = _run(settings, lambda db: db.write(lambda c: c.execute(
-        "UPDATE users SET disabled = 1 WHERE username = ?", (args.username,)).rowcount))
+    changed = _run(settings, lambda db: accounts.disable_named(db, args.username))
     if not changed:
         print(f"no user {args.username!r}", file=sys.stderr)
         return 1

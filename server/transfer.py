@@ -7,8 +7,9 @@ line; GeoJSON "feature N" is `features[N]`), write nothing unless all rows pass 
 ones when asked), then write everything in one transaction. Sensitive fields stay out of exports
 unless asked. A replaced record keeps its stored value of any field the file does not carry
 (re-importing an export without sensitive fields never wipes key box codes); a changed one gets
-a new version, the importer's stamp and a history (audit) entry; an identical one is left alone.
-Must not know about HTTP or sync rules beyond versions and review dates.
+a new version, the importer's stamp and a history (audit) entry, all by the one writer
+(sync/writer.py); an identical one is left alone. Must not know HTTP, hold SQL, or write a
+record other than through sync/writer.py.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import msgspec
 
 from server.settings import Settings
 from server.store import records
+from server.store import stations as stations_store
 from server.store.database import Database
 from server.store.sync import run_tx
+from sync import writer
 from sync.record import SENSITIVE_FIELDS, Premises, next_review_due, to_dict
 from sync.store import Tx
 
@@ -140,16 +143,11 @@ def write_geojson(docs: Iterable[dict[str, Any]], out: TextIO,
     return count
 
 
-def _live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
-    return [msgspec.json.decode(r[0]) for r in rows]
-
-
 async def export_file(db: Database, path: str | Path, fmt: str | None = None,
                       include_sensitive: bool = False) -> int:
     """Write every live premises to `path`; returns how many."""
     fmt = format_for(path, fmt)
-    docs = await db.read(_live_docs)
+    docs = await db.read(records.live_docs)
     with open(path, "w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
             return write_csv(docs, out, include_sensitive)
@@ -311,52 +309,41 @@ def _now() -> str:
 
 def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, int],
            by: str, now: str, progress: Progress | None) -> tuple[int, int]:
-    """Merge with stored records, set review dates and versions, insert in chunks, audit
-    the changed ones. Runs inside the caller's one transaction; returns (written, unchanged).
-    """
-    stored: dict[str, dict[str, Any]] = {}
-    ids = [r.doc["id"] for r in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        stored.update((i, msgspec.json.decode(d)) for i, d in conn.execute(
-            f"SELECT id, doc FROM premises WHERE id IN ({', '.join('?' * len(chunk))})",
-            chunk))
-    docs, audit, unchanged = [], [], 0
-    for row in rows:
-        doc, old = row.doc, stored.get(row.doc["id"])
-        if old is None:
-            doc["version"] = max(1, doc["version"])
-            doc["next_review_due"] = next_review_due(doc["assessed_at"], doc["risk_level"],
-                                                     intervals)
-            docs.append(doc)
-            continue
-        for name in FIELDS:
-            if (name not in row.present or name in _STAMPS) and name in old:
-                doc[name] = old[name]
-        due = next_review_due(doc["assessed_at"], doc["risk_level"], intervals)
-        changed = sorted(n for n in FIELDS if n not in _STAMPS and doc.get(n) != old.get(n))
-        if not changed and due == old.get("next_review_due"):
-            unchanged += 1
-            continue
-        doc.update(version=int(old.get("version", 0)) + 1, updated_at=now, updated_by=by,
-                   next_review_due=due)
-        docs.append(doc)
-        audit.append({"premises_id": doc["id"], "kind": "import", "user": by,
-                      "device_id": None, "seq": None, "client_time": None, "server_time": now,
-                      "version": doc["version"], "before": {k: old.get(k) for k in changed},
-                      "after": {k: doc.get(k) for k in changed}, "conflict_ids": [],
-                      "resolved_conflict": None})
+    """Merge with stored records and write, in chunks, through the one writer (sync/writer.py:
+    a changed record gets a new version, the importer's stamp and an audit entry). Runs inside
+    the caller's one transaction; returns (written, unchanged)."""
+    stamp = writer.Stamp(kind="import", user=by, now=now)
+    written = unchanged = 0
     step = 2000
-    for start in range(0, len(docs), step):
-        records.insert_many(conn, docs[start:start + step])
+
+    def chunk(tx: Tx, part: list[Checked]) -> None:
+        nonlocal written, unchanged
+        for row in part:
+            doc, old = row.doc, tx.premises(row.doc["id"])
+            if old is None:
+                writer.insert(tx, doc, intervals)
+                written += 1
+                continue
+            for name in FIELDS:
+                if (name not in row.present or name in _STAMPS) and name in old:
+                    doc[name] = old[name]
+            changes = {n: doc.get(n) for n in FIELDS
+                       if n not in _STAMPS and doc.get(n) != old.get(n)}
+            due = next_review_due(doc["assessed_at"], doc["risk_level"], intervals)
+            if due != old.get("next_review_due") and not {"assessed_at", "risk_level"} & set(
+                    changes):
+                changes["next_review_due"] = due  # the review intervals changed since
+            if not changes:
+                unchanged += 1
+                continue
+            writer.write(tx, stamp, old, changes, intervals)
+            written += 1
+
+    for start in range(0, len(rows), step):
+        run_tx(conn, lambda tx: chunk(tx, rows[start:start + step]))  # noqa: B023
         if progress:
-            progress("writing", min(start + step, len(docs)), len(docs))
-    if audit:
-        def add(tx: Tx) -> None:
-            for entry in audit:
-                tx.add_audit(entry)
-        run_tx(conn, add)
-    return len(docs), unchanged
+            progress("writing", min(start + step, len(rows)), len(rows))
+    return written, unchanged
 
 
 def read_rows(text: str, fmt: str) -> list[Row]:
@@ -371,7 +358,7 @@ async def import_text(db: Database, settings: Settings, text: str, fmt: str,
 
     `by` and `now` stamp the records the import changes (`now` defaults to the clock)."""
     rows = read_rows(text, fmt)
-    stations = {r[0] for r in await db.execute("SELECT code FROM stations")}
+    stations = set(await db.read(stations_store.codes))
     docs, problems = check(rows, stations, progress, len(rows))
     if problems and not skip_invalid:
         raise InvalidImport(problems)

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import msgspec
 
-from sync import merge, paths
+from sync import merge, paths, writer
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
@@ -42,7 +42,7 @@ from sync.protocol import (
     kind_of,
     push_request_decoder,
 )
-from sync.record import EDITABLE_FIELDS, Hazard, to_dict, validate
+from sync.record import EDITABLE_FIELDS, Hazard, to_dict
 from sync.store import Doc, Reader, Tx
 
 EDITOR_ROLES = ("supervisor", "admin")
@@ -201,9 +201,9 @@ class _Apply:
         changes = self.changes(m, current)
         locked = {c["path"] for c in self.tx.open_conflicts(current["id"])}
         outcome = merge.merge(current, changes, locked)
-        new = self.write(current, outcome.apply) if outcome.apply else current
-        ids = self.new_conflicts(new, outcome.clashes, None)
-        self.audit(current, new, outcome.apply, ids)
+        ids = self.conflict_ids(outcome.clashes)
+        new = self.write(current, outcome.apply, ids)
+        self.new_conflicts(new, outcome.clashes, None)
         return self.receipt(merge.status(m.base_version, current.get("version", 0), outcome),
                             new, ids)
 
@@ -256,8 +256,7 @@ class _Apply:
         self.check_station(m.record.station)
         doc = cast(Doc, to_dict(m.record))
         doc.update(version=0, deleted=False)
-        new = self.write(doc, {"assessed_at": doc.get("assessed_at")})
-        self.audit({}, new, {k: v for k, v in new.items()}, [])
+        new = self.write(doc, {"assessed_at": doc.get("assessed_at")}, created=True)
         return self.receipt("applied", new, [])
 
     def delete(self, m: DeletePremises, current: Doc) -> Receipt:
@@ -267,7 +266,6 @@ class _Apply:
             return self.conflicts(current, [merge.Clash("deleted", False, False, True)],
                                   mutation=msgspec.to_builtins(m))
         new = self.write(current, {"deleted": True})
-        self.audit(current, new, {"deleted": True}, [])
         return self.receipt("applied", new, [])
 
     def resolve(self, m: ResolveConflict, current: Doc) -> Receipt:
@@ -282,11 +280,10 @@ class _Apply:
             raise _Reject("invalid", "choose keep or delete for a deleted-record conflict, "
                           "server, client or value for any other")
         changes = {p: new for p, _, new in paths.changes(m, current, conflict)}
-        new = self.write(current, changes) if changes else current
+        new = self.write(current, changes, resolved=m.conflict_id)
         self.tx.put_conflict({**conflict, "status": "resolved", "resolution": m.choice,
                               "resolved_value": changes.get(path, merge.get_path(new, path)),
                               "resolved_by": self.author})
-        self.audit(current, new, changes, [], resolved=m.conflict_id)
         ids: list[str] = []
         if m.choice == "keep" and conflict.get("mutation"):
             replay = msgspec.convert(conflict["mutation"], Mutation)  # type: ignore[arg-type]
@@ -308,36 +305,38 @@ class _Apply:
         if not self.tx.station_exists(station):
             raise _Reject("invalid", f"no station {station}")
 
-    def write(self, current: Doc, changes: dict[str, Any]) -> Doc:
-        """The record with `changes` applied, validated, versioned and stored."""
+    def write(self, current: Doc, changes: dict[str, Any], conflict_ids: Sequence[str] = (),
+              resolved: str | None = None, created: bool = False) -> Doc:
+        """Store the change and its audit entry through the one writer (sync/writer.py);
+        with no `changes` only the audit entry. Records who last wrote each changed path."""
         if "station" in changes:
             self.check_station(changes["station"])
-        doc = merge.apply(current, changes, self.cfg.review_interval_days)
-        doc["version"] = int(current.get("version", 0)) + 1
-        doc["updated_at"], doc["updated_by"] = self.now, self.actor.username
+        stamp = writer.Stamp(kind=kind_of(self.m), user=self.actor.username, now=self.now,
+                             device_id=self.m.device_id, seq=self.m.seq,
+                             client_time=self.m.client_time, replayed=self.replayed)
         try:
-            doc = cast(Doc, to_dict(validate(doc)))
+            doc = writer.write(self.tx, stamp, current, changes, self.cfg.review_interval_days,
+                               conflict_ids=conflict_ids, resolved=resolved, created=created)
         except msgspec.ValidationError as exc:
             raise _Reject("invalid", str(exc)) from None
-        self.tx.put_premises(doc)
-        if doc["station"] != current.get("station", doc["station"]):
-            for conflict in self.tx.open_conflicts(doc["id"]):  # conflicts follow their record
-                self.tx.put_conflict({**conflict, "station": doc["station"]})
         for path in changes:
             self.tx.set_writer(doc["id"], path, self.author)
         return doc
 
     def conflicts(self, current: Doc, clashes: list[merge.Clash],
                   mutation: dict[str, Any] | None) -> Receipt:
-        ids = self.new_conflicts(current, clashes, mutation)
-        self.audit(current, current, {}, ids)
+        ids = self.conflict_ids(clashes)
+        self.write(current, {}, ids)
+        self.new_conflicts(current, clashes, mutation)
         return self.receipt("conflict", current, ids)
+
+    def conflict_ids(self, clashes: list[merge.Clash]) -> list[str]:
+        return [f"{self.id_prefix}-{i}" for i in range(len(clashes))]
 
     def new_conflicts(self, doc: Doc, clashes: list[merge.Clash],
                       mutation: dict[str, Any] | None) -> list[str]:
-        ids = []
-        for i, clash in enumerate(clashes):
-            cid = f"{self.id_prefix}-{i}"
+        ids = self.conflict_ids(clashes)
+        for cid, clash in zip(ids, clashes, strict=True):
             server_author = self.server_author(doc, clash.path)
             self.tx.put_conflict({
                 "id": cid, "premises_id": doc["id"], "station": doc["station"],
@@ -346,7 +345,6 @@ class _Apply:
                 "client_author": self.author, "mutation": mutation, "status": "open",
                 "resolution": None, "resolved_value": None, "resolved_by": None,
                 "created_at": self.now})
-            ids.append(cid)
         return ids
 
     def server_author(self, doc: Doc, path: str) -> Doc | None:
@@ -359,19 +357,6 @@ class _Apply:
         if doc.get("updated_by"):
             return msgspec.to_builtins(Author(user=doc["updated_by"], at=doc.get("updated_at", "")))
         return None
-
-    def audit(self, before: Doc, after: Doc, changes: dict[str, Any], conflict_ids: list[str],
-              resolved: str | None = None) -> None:
-        tops = {p.split("/", 1)[0] for p in changes}
-        self.tx.add_audit({
-            "premises_id": self.m.premises_id, "kind": kind_of(self.m),
-            "user": self.actor.username, "device_id": self.m.device_id, "seq": self.m.seq,
-            "replayed": self.replayed,
-            "client_time": self.m.client_time, "server_time": self.now,
-            "version": after.get("version", 0),
-            "before": {k: merge.get_path(before, k) for k in sorted(tops)} if before else {},
-            "after": {k: merge.get_path(after, k) for k in sorted(tops)},
-            "conflict_ids": conflict_ids, "resolved_conflict": resolved})
 
     def receipt(self, status: str, doc: Doc, ids: list[str]) -> Receipt:
         return Receipt(seq=self.m.seq, status=status, premises_id=self.m.premises_id,  # type: ignore[arg-type]

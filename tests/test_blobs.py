@@ -17,6 +17,8 @@ from world import World, fast_settings
 
 from server import blobs
 from server.settings import Settings
+from server.store.sync import history
+from sync import writer
 
 
 @pytest.fixture
@@ -263,6 +265,74 @@ async def test_detach_removes_the_reference(world: World) -> None:
                           {"kind": "detach", "attachment_id": "a1", "base_version": 2})
     assert [r["status"] for r in receipts] == ["applied", "applied"]
     assert (await record(world))["attachments"] == []
+
+
+async def _refs(w: World) -> list[tuple[str, str]]:
+    rows = await w.db.execute("SELECT premises_id, sha256 FROM attachment_refs ORDER BY 1, 2")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_attach_and_detach_keep_the_attachment_reference_index(world: World) -> None:
+    one, two = png(), pdf()
+    await push(world, "super", {"kind": "attach", "attachment": attachment(one)},
+               {"kind": "attach", "attachment": attachment(two, "a2", kind="floor_plan",
+                                                           ctype="application/pdf")})
+    assert await _refs(world) == sorted([("p1", sha(one)), ("p1", sha(two))])
+    dev = device_of(world, "super")
+    r = await world.client.post("/api/sync/push", headers=world.as_("super"), json={
+        "mutations": [{"device_id": dev, "seq": 3, "premises_id": "p1", "base_version": 3,
+                       "kind": "detach", "attachment_id": "a1"}]})
+    assert r.json()["receipts"][0]["status"] == "applied"
+    assert await _refs(world) == [("p1", sha(two))]
+
+
+async def test_a_blob_arriving_stamps_and_audits_the_record_as_an_engine_edit_does(
+        world: World) -> None:
+    data = png()
+    await push(world, "super", {"kind": "attach", "attachment": attachment(data)})
+    attached = await record(world)
+    await put(world, data, "image/png", user="crew")
+    after = await record(world)
+    *_, by_engine, by_blob = await history(world.db, "p1")
+    assert set(by_blob) == set(by_engine)
+    assert (by_engine["kind"], by_engine["user"]) == ("attach", "super")
+    assert (by_blob["kind"], by_blob["user"], by_blob["device_id"]) == (
+        "attachment_available", "crew", device_of(world, "crew"))
+    assert (by_blob["version"], by_blob["before"]["attachments"][0]["available"],
+            by_blob["after"]["attachments"][0]["available"]) == (after["version"], False, True)
+    assert after["version"] == attached["version"] + 1
+    assert (after["updated_at"], after["updated_by"]) == (by_blob["server_time"], "crew")
+    assert after["updated_at"] >= attached["updated_at"]
+
+
+async def test_a_blob_arriving_finds_its_records_through_the_reference_index(
+        world: World) -> None:
+    data = png()
+    dev = device_of(world, "super")
+    r = await world.client.post("/api/sync/push", headers=world.as_("super"), json={
+        "mutations": [
+            {"device_id": dev, "seq": 1, "premises_id": "p2", "base_version": 1,
+             "kind": "update", "changes": [{"field": "risk_notes", "old": "",
+                                            "new": f"photo {sha(data)} is on its way"}]},
+            {"device_id": dev, "seq": 2, "premises_id": "p1", "base_version": 1,
+             "kind": "attach", "attachment": attachment(data)}]})
+    assert [x["status"] for x in r.json()["receipts"]] == ["applied", "applied"]
+    mentions = (await world.client.get("/api/premises/p2", headers=world.as_("super"))).json()
+    statements: list[str] = []
+
+    def traced(conn: Any) -> list[str]:
+        conn.set_trace_callback(statements.append)
+        try:
+            stamp = writer.Stamp(kind="attachment_available", user="crew", now="2030-01-01")
+            return blobs.mark_available(conn, sha(data), stamp)
+        finally:
+            conn.set_trace_callback(None)
+    assert await world.db.write(traced) == ["p1"]
+    assert not [q for q in statements if "LIKE" in q.upper()]
+    assert any("attachment_refs" in q for q in statements)
+    untouched = (await world.client.get("/api/premises/p2", headers=world.as_("super"))).json()
+    assert untouched == mentions
+    assert (await record(world))["attachments"][0]["available"] is True
 
 
 async def test_a_crew_cannot_attach_to_the_record_or_detach(world: World) -> None:

@@ -16,10 +16,12 @@ import pytest
 
 from server import demo, transfer
 from server.settings import Settings
-from server.store import records
+from server.store import records, stations
 from server.store.database import Database
 from server.store.migrations import migrate
-from server.store.sync import history
+from server.store.sync import SqliteStore, history
+from sync import engine
+from sync.protocol import FieldChange, Update
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -229,3 +231,43 @@ async def test_csv_cells_that_look_like_formulas_are_quoted_and_come_back_unchan
     assert not any(c.startswith(("=", "+", "@")) for c in cells)
     await transfer.import_file(target, _settings(tmp_path), path)
     assert await _all(target) == await _all(source)           # negative longitudes included
+
+
+async def test_an_import_stamps_and_audits_a_changed_record_as_an_engine_edit_does(
+        source: Database, tmp_path: Path) -> None:
+    before = await _all(source)
+    first, second = before[0], before[1]
+    actor = engine.Actor(1, "sam", "Sam", "supervisor", (second["station"],), "d1")
+    edit = Update(device_id="d1", seq=1, premises_id=second["id"],
+                  base_version=second["version"],
+                  changes=[FieldChange(field="name", old=second["name"], new="Edited")])
+    await SqliteStore(source).write(lambda tx: engine.push(
+        tx, actor, [edit], "2025-06-02T09:00:00Z", engine.Config()))
+    text = (f"id,station,name,risk_level,assessed_at\n{first['id']},{first['station']},"
+            f"Imported,{first['risk_level']},{first['assessed_at'] or ''}\n")
+    await transfer.import_text(source, _settings(tmp_path), text, "csv", by="admin",
+                               now="2025-06-02T10:00:00Z")
+    after = {d["id"]: d for d in await _all(source)}
+    imported, edited = after[first["id"]], after[second["id"]]
+    assert (imported["version"], imported["updated_at"], imported["updated_by"]) == (
+        first["version"] + 1, "2025-06-02T10:00:00Z", "admin")
+    assert (edited["version"], edited["updated_at"], edited["updated_by"]) == (
+        second["version"] + 1, "2025-06-02T09:00:00Z", "sam")
+    [by_import] = await history(source, first["id"])
+    [by_engine] = await history(source, second["id"])
+    assert set(by_import) == set(by_engine)
+    assert (by_import["kind"], by_import["version"], by_import["after"]) == (
+        "import", imported["version"], {"name": "Imported"})
+    assert (by_engine["kind"], by_engine["version"], by_engine["after"]) == (
+        "update", edited["version"], {"name": "Edited"})
+
+
+async def test_an_import_that_moves_a_record_tells_the_old_station_it_left(
+        source: Database, tmp_path: Path) -> None:
+    first = (await _all(source))[0]
+    other = next(s for s in await source.read(stations.codes) if s != first["station"])
+    text = f"id,station,name\n{first['id']},{other},{first['name']}\n"
+    seq = await SqliteStore(source).read(lambda r: r.max_seq())
+    await transfer.import_text(source, _settings(tmp_path), text, "csv")
+    left = await SqliteStore(source).read(lambda r: r.left(seq, r.max_seq(), [first["station"]]))
+    assert left == [first["id"]]

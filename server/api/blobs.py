@@ -3,7 +3,8 @@ thumbnail (GET/HEAD, immutable), plus `store_blob`, the upload path the console 
 
 Every caller is a signed-in device; a blob's 256-bit name is its capability (you learn it
 from a record in your grounds). Storage and checks live in server/blobs.py; records change
-only through the sync engine (attach, detach) and `blobs.mark_available`.
+only through the one writer (sync/writer.py), by the sync engine (attach, detach) and by
+`blobs.mark_available`. Must not hold SQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from server import blobs
 from server.api.sync import server_now
+from server.auth import Principal
 from server.errors import ApiError
 
 ALL_ROLES = ("crew", "supervisor", "admin")
@@ -43,9 +45,10 @@ def _refused(exc: blobs.BlobRejected, **extra: Any) -> ApiError:
                     "sha256" if exc.code in ("hash_mismatch", "bad_hash") else None, **extra)
 
 
-async def store_blob(request: Request, sha256: str, content_type: str, data: bytes
-                     ) -> BlobInfo:
-    """Check, store (in a worker thread) and record one blob; raises ApiError."""
+async def store_blob(request: Request, who: Principal, sha256: str, content_type: str,
+                     data: bytes) -> BlobInfo:
+    """Check, store (in a worker thread) and record one blob uploaded by `who`; raises
+    ApiError."""
     store = blob_store(request)
     limit = request.app.state.settings.blob_max_bytes
     try:
@@ -55,7 +58,8 @@ async def store_blob(request: Request, sha256: str, content_type: str, data: byt
         raise _refused(exc, limit=limit) from None
     now = server_now()
     created, marked = await request.app.state.db.write(
-        lambda conn: blobs.record_blob(conn, store, sha256, ctype, data, now))
+        lambda conn: blobs.record_blob(conn, store, sha256, ctype, data, now, who.username,
+                                       who.device_id))
     return BlobInfo(sha256, ctype, len(data), created, marked)
 
 
@@ -78,14 +82,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def put_blob(request: Request) -> Response:
     """Upload the bytes named by their SHA-256; a second upload of the same bytes is a no-op."""
-    await request.app.state.auth.authenticate_device(request)
+    who = await request.app.state.auth.authenticate_device(request)
     sha256 = request.path_params["sha256"]
     try:
         blobs.check_name(sha256)
     except blobs.BlobRejected as exc:
         raise _refused(exc) from None
     data = await _read_body(request, request.app.state.settings.blob_max_bytes)
-    info = await store_blob(request, sha256, request.headers.get("content-type", ""), data)
+    info = await store_blob(request, who, sha256, request.headers.get("content-type", ""),
+                            data)
     return Response(msgspec.json.encode(info), status_code=201 if info.created else 200,
                     media_type="application/json")
 

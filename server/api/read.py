@@ -1,8 +1,8 @@
 """The JSON read API under /api: enrolment, who am I, premises list/search, one premises,
 nearest premises, stations, plus /healthz and the OpenAPI document.
 
-Every handler checks the caller (a device bearer token). Writes to premises belong to the
-sync engine, never here.
+Every handler checks the caller (a device bearer token). Reads go through server/store/; no
+SQL here. Writes to premises belong to the sync engine, never here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from starlette.routing import Route
 from server.auth import Principal
 from server.errors import ApiError, decode_body
 from server.store import records
+from server.store import stations as stations_store
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -216,10 +217,9 @@ async def nearest(request: Request) -> Response:
 
 async def stations(request: Request) -> Response:
     await principal(request)
-    rows = await request.app.state.db.execute("SELECT * FROM stations ORDER BY code")
+    rows = await stations_store.listing(request.app.state.db)
     return json_response(StationList([
-        Station(r["code"], r["name"], r["lat"], r["lon"], msgspec.json.decode(r["extra_grounds"]))
-        for r in rows]))
+        Station(r["code"], r["name"], r["lat"], r["lon"], r["extra_grounds"]) for r in rows]))
 
 
 async def openapi(request: Request) -> Response:

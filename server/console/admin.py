@@ -1,7 +1,8 @@
 """Console admin pages: users (list, add, disable, enable) and devices (list, revoke with wipe).
 
 Admins only. Accounts are added and devices revoked through Auth; enabling and disabling a
-user is a flag on the users table, owned here. Must not touch premises records.
+user is a flag written through server/store/accounts.py. Must not hold SQL or touch premises
+records.
 """
 
 from __future__ import annotations
@@ -13,22 +14,16 @@ from starlette.routing import Route
 from server.auth import ROLES, Principal
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
-
-USER_COLUMNS = (
-    "SELECT u.id, u.username, u.name, u.role, u.station, u.disabled, u.created_at, "
-    "(SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL) "
-    "AS active_devices, (SELECT max(d.last_seen) FROM devices d WHERE d.user_id = u.id) "
-    "AS last_seen FROM users u")
+from server.store import accounts, stations
 
 
 async def _render_users(request: Request, who: Principal, status: int = 200,
                         errors: dict[str, str] | None = None,
                         entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
-    users = (await db.execute(USER_COLUMNS + " ORDER BY u.disabled, u.username")).dicts()
-    stations = (await db.execute("SELECT code, name FROM stations ORDER BY code")).dicts()
-    return render(request, "users.html", who, status, nav="users", users=users,
-                  stations=stations, roles=ROLES, errors=errors or {},
+    return render(request, "users.html", who, status, nav="users",
+                  users=await accounts.list_users(db), stations=await stations.listing(db),
+                  roles=ROLES, errors=errors or {},
                   entered=entered or {"role": "crew"})
 
 
@@ -71,12 +66,11 @@ async def _set_disabled(request: Request, who: Principal, disabled: bool) -> Res
     if user_id == who.user_id and disabled:
         raise ApiError(409, "invalid", "You cannot disable your own account.")
     db = request.app.state.db
-    row = (await db.execute("SELECT username FROM users WHERE id = ?", (user_id,))).first()
-    if row is None:
+    username = await accounts.username_of(db, user_id)
+    if username is None:
         raise ApiError(404, "not_found", "There is no such user.")
-    await db.execute_write("UPDATE users SET disabled = ? WHERE id = ?",
-                           (1 if disabled else 0, user_id))
-    flash(request, "ok", f"{'Disabled' if disabled else 'Enabled'} {row['username']}."
+    await accounts.set_disabled(db, user_id, disabled)
+    flash(request, "ok", f"{'Disabled' if disabled else 'Enabled'} {username}."
           + (" Their devices can no longer sync." if disabled else ""))
     return see_other(request, "users")
 
@@ -94,15 +88,8 @@ async def enable_user(request: Request, who: Principal) -> Response:
 @page("admin")
 async def devices(request: Request, who: Principal) -> Response:
     user_filter = request.query_params.get("user", "")
-    sql = ("SELECT d.id, d.name, d.created_at, d.last_seen, d.revoked_at, d.wipe, "
-           "u.id AS user_id, u.username, u.name AS user_name, u.role, u.station, u.disabled "
-           "FROM devices d JOIN users u ON u.id = d.user_id")
-    params: tuple[object, ...] = ()
-    if user_filter.isdigit():
-        sql += " WHERE u.id = ?"
-        params = (int(user_filter),)
-    sql += " ORDER BY u.username, d.revoked_at IS NOT NULL, d.last_seen DESC"
-    rows = (await request.app.state.db.execute(sql, params)).dicts()
+    rows = await accounts.list_devices(
+        request.app.state.db, user_id=int(user_filter) if user_filter.isdigit() else None)
     return render(request, "devices.html", who, nav="devices", devices=rows,
                   user_filter=user_filter)
 
@@ -111,7 +98,7 @@ async def devices(request: Request, who: Principal) -> Response:
 async def revoke_device(request: Request, who: Principal) -> Response:
     device_id = request.path_params["device_id"]
     db = request.app.state.db
-    row = (await db.execute("SELECT name FROM devices WHERE id = ?", (device_id,))).first()
+    row = await accounts.device_row(db, device_id)
     if row is None:
         raise ApiError(404, "not_found", "There is no such device.")
     wipe = text(await request.form(), "wipe", 10) == "1"

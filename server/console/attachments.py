@@ -1,8 +1,9 @@
 """Console attachments: upload a photo or plan from the desk, remove one, and serve blobs and
 thumbnails to signed-in supervisors and admins.
 
-An upload is hashed and stored here (server/api/blobs.store_blob), then referenced with an
-`attach` mutation through `SyncService.apply_local`, like every other console edit.
+An upload is hashed and stored here (server/api/blobs.store_blob, stamped with the uploader),
+then referenced with an `attach` mutation through `SyncService.apply_local`, like every other
+console edit. Must not hold SQL.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ async def attachment_add(request: Request, who: Principal) -> Response:
         raise ApiError(415, "unsupported_type",
                        "Only JPEG, PNG or WebP images and PDF documents can be attached.")
     sha256 = hashlib.sha256(data).hexdigest()
-    await store_blob(request, sha256, ctype, data)
+    await store_blob(request, who, sha256, ctype, data)
     receipts: list[Receipt] = await request.app.state.sync.apply_local(who, [Attach(
         premises_id=premises_id, base_version=base,
         attachment=Attachment(id="a" + secrets.token_hex(6), sha256=sha256, kind=kind,  # type: ignore[arg-type]

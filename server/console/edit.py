@@ -1,9 +1,10 @@
 """Console edits through the sync engine: premises fields, hazards, risk notes; the conflicts
 inbox; premises history.
 
-The console is a device: every write is a mutation handed to `SyncService.apply_local`, never
-SQL here. A form carries the values it was rendered with (`base`, `base_version`), so an edit
-that crossed another device's becomes a conflict, never a silent overwrite.
+The console is a device: every write is a mutation handed to `SyncService.apply_local`; reads
+go through server/store/. Never SQL here. A form carries the values it was rendered with
+(`base`, `base_version`), so an edit that crossed another device's becomes a conflict, never
+a silent overwrite.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from server.console.page import (
 )
 from server.console.premises import hazards_for_view, load_in_scope
 from server.errors import ApiError
+from server.store import records
 from server.store import sync as sync_store
 from sync.protocol import (
     AddHazard,
@@ -381,12 +383,10 @@ def _combined(conflict: dict[str, Any], raw: str) -> Any:
 async def conflicts(request: Request, who: Principal) -> Response:
     db = request.app.state.db
     items = await sync_store.list_conflicts(db, list(who.grounds))
-    names = {}
+    names: dict[str, str] = {}
     if items:
         ids = sorted({c["premises_id"] for c in items})
-        rows = await db.execute(f"SELECT id, name FROM premises WHERE id IN "
-                                f"({', '.join('?' * len(ids))})", ids)
-        names = {r["id"]: r["name"] for r in rows}
+        names = await db.read(lambda c: records.names(c, ids))
     return render(request, "conflicts.html", who, nav="conflicts", items=items, names=names,
                   path_label=path_label, shown=shown)
 
@@ -404,8 +404,8 @@ async def _load_conflict(request: Request, who: Principal) -> dict[str, Any]:
 @page()
 async def conflict(request: Request, who: Principal) -> Response:
     c = await _load_conflict(request, who)
-    name = (await request.app.state.db.execute(
-        "SELECT name FROM premises WHERE id = ?", (c["premises_id"],))).single_value()
+    name = (await request.app.state.db.read(
+        lambda conn: records.names(conn, [c["premises_id"]]))).get(c["premises_id"])
     return render(request, "conflict.html", who, nav="conflicts", c=c, premises_name=name,
                   label=path_label(c["path"]), shown=shown, combined=_editable_text(c),
                   long=isinstance(c["client"], str) and len(c["client"] or "") > 60

@@ -1,7 +1,8 @@
 """Console read pages for premises: the review-due dashboard, the searchable list, one premises.
 
-Reads only, within the user's station grounds. A view that shows sensitive access fields
-(key box, entry codes) is recorded by audit. Must not write premises records.
+Reads only, within the user's station grounds, through server/store/records.py (no SQL here).
+A view that shows sensitive access fields (key box, entry codes) is recorded by audit. Must not
+write premises records.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlencode
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,42 +33,13 @@ def _soon(request: Request) -> str:
     return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 
 
-def review_counts(conn: sqlite3.Connection, stations: list[str], now: str, soon: str,
-                  ) -> list[dict[str, Any]]:
-    """Per station: its name, live premises, overdue and due-soon counts."""
-    if not stations:
-        return []
-    marks = ", ".join("?" * len(stations))
-    rows = conn.execute(
-        "SELECT s.code, s.name, count(p.id) AS total, "
-        "coalesce(sum(p.next_review_due < ?), 0) AS overdue, "
-        "coalesce(sum(p.next_review_due >= ? AND p.next_review_due < ?), 0) AS due_soon "
-        "FROM stations s LEFT JOIN premises p ON p.station = s.code AND p.deleted = 0 "
-        f"WHERE s.code IN ({marks}) GROUP BY s.code ORDER BY s.code",
-        [now, now, soon, *stations]).fetchall()
-    return [dict(r) for r in rows]
-
-
-def due_for_review(conn: sqlite3.Connection, stations: list[str], before: str, limit: int,
-                   ) -> list[dict[str, Any]]:
-    """Live premises whose review falls due before `before`, earliest first."""
-    if not stations:
-        return []
-    marks = ", ".join("?" * len(stations))
-    rows = conn.execute(
-        f"SELECT doc FROM premises WHERE deleted = 0 AND station IN ({marks}) "
-        "AND next_review_due < ? ORDER BY next_review_due, name LIMIT ?",
-        [*stations, before, limit]).fetchall()
-    return [msgspec.json.decode(r[0]) for r in rows]
-
-
 @page()
 async def dashboard(request: Request, who: Principal) -> Response:
     now, soon, stations = today(), _soon(request), list(who.grounds)
 
     def load(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return (review_counts(conn, stations, now, soon),
-                due_for_review(conn, stations, soon, DASHBOARD_LIMIT))
+        return (records.review_counts(conn, stations, now, soon),
+                records.due_for_review(conn, stations, soon, DASHBOARD_LIMIT))
     counts, due = await request.app.state.db.read(load)
     return render(request, "dashboard.html", who, nav="dashboard", counts=counts,
                   overdue=[d for d in due if d["next_review_due"] < now],

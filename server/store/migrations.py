@@ -2,7 +2,8 @@
 
 Each migration is (version, SQL script), applied in order inside one transaction with
 `PRAGMA user_version` recording the version reached. Never edit a migration that has shipped:
-add the next one. Must not hold queries for anything but the schema.
+add the next one. Must not hold queries for anything but the schema (and the backfill of a
+new table, as in 7).
 """
 
 from __future__ import annotations
@@ -144,6 +145,20 @@ CREATE TABLE scope_exits (
     premises_id TEXT NOT NULL,
     PRIMARY KEY (station, change_seq, premises_id)
 ) WITHOUT ROWID;
+"""),
+    (7, """
+-- attachments (server/store/records.py keeps it with every premises row written): which
+-- records reference which blob, so a blob arriving finds its records by index, not by a scan
+CREATE TABLE attachment_refs (
+    sha256      TEXT NOT NULL,
+    premises_id TEXT NOT NULL,
+    PRIMARY KEY (sha256, premises_id)
+) WITHOUT ROWID;
+CREATE INDEX attachment_refs_premises ON attachment_refs(premises_id);
+INSERT OR IGNORE INTO attachment_refs (sha256, premises_id)
+SELECT json_extract(a.value, '$.sha256'), p.id
+FROM premises p, json_each(p.doc, '$.attachments') a
+WHERE json_extract(a.value, '$.sha256') IS NOT NULL;
 """),
 ]
 

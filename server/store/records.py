@@ -1,14 +1,16 @@
 """Premises rows: how a record dict maps onto the `premises` table, and the read queries.
 
-Owns the column mapping (one place), bulk insert for imports and demo data, and the SQL of
-search, get and nearest. Runs on a sqlite3 connection handed in by the Database; no HTTP here.
+Owns the column mapping (one place), the `attachment_refs` index kept with every row written,
+bulk insert for demo data and test seeds, and the SQL of search, get, nearest, names, export
+and the review dashboard. Runs on a sqlite3 connection handed in by the Database; no HTTP here.
+Must not decide what a record becomes: changes are made by sync/writer.py.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -54,19 +56,100 @@ def next_change_seq(conn: sqlite3.Connection, count: int = 1) -> int:
     return int(row[0]) - count + 1
 
 
+def attachment_shas(doc: dict[str, Any]) -> frozenset[str]:
+    """The blobs a record's attachments reference."""
+    return frozenset(a["sha256"] for a in doc.get("attachments") or [] if a.get("sha256"))
+
+
+def put_rows(conn: sqlite3.Connection, docs: Sequence[dict[str, Any]], first_seq: int) -> None:
+    """Write premises rows, the i-th with change number `first_seq + i`. Only the store's
+    flush (server/store/sync.py) and `insert_many` call this; each then calls `put_refs`."""
+    conn.executemany(UPSERT_SQL, [row_values(d, first_seq + i) for i, d in enumerate(docs)])
+
+
+def put_refs(conn: sqlite3.Connection, refs: dict[str, frozenset[str]]) -> None:
+    """Replace the attachment references of each record in `refs` (premises id -> blobs)."""
+    if not refs:
+        return
+    conn.executemany("DELETE FROM attachment_refs WHERE premises_id = ?",
+                     [(pid,) for pid in refs])
+    conn.executemany("INSERT INTO attachment_refs (sha256, premises_id) VALUES (?, ?)",
+                     [(sha, pid) for pid, shas in refs.items() for sha in sorted(shas)])
+
+
+def referencing(conn: sqlite3.Connection, sha256: str) -> list[str]:
+    """The records whose attachments reference blob `sha256` (deleted ones included)."""
+    return [r[0] for r in conn.execute(
+        "SELECT premises_id FROM attachment_refs WHERE sha256 = ? ORDER BY premises_id",
+        (sha256,))]
+
+
 def insert_many(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]]) -> int:
-    """Insert or replace records in bulk (imports, demo data); each gets a change number."""
+    """Insert or replace records in bulk, as they are (demo data, test seeds); each gets a
+    change number. Everything else writes records through sync/writer.py."""
     docs = list(docs)
     if not docs:
         return 0
-    first = next_change_seq(conn, len(docs))
-    conn.executemany(UPSERT_SQL, [row_values(d, first + i) for i, d in enumerate(docs)])
+    put_rows(conn, docs, next_change_seq(conn, len(docs)))
+    put_refs(conn, {d["id"]: attachment_shas(d) for d in docs})
     return len(docs)
 
 
 def get(conn: sqlite3.Connection, premises_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT doc FROM premises WHERE id = ?", (premises_id,)).fetchone()
     return _decode(row[0]) if row else None
+
+
+def count(conn: sqlite3.Connection) -> int:
+    """Records stored, tombstones included."""
+    return int(conn.execute("SELECT count(*) FROM premises").fetchone()[0])
+
+
+def names(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The name of each of `ids` that exists (id -> name)."""
+    out: dict[str, str] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out.update((r[0], r[1]) for r in conn.execute(
+            f"SELECT id, name FROM premises WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk))
+    return out
+
+
+def live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every live record, by id (exports)."""
+    rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
+    return [_decode(r[0]) for r in rows]
+
+
+def review_counts(conn: sqlite3.Connection, stations: list[str], now: str, soon: str,
+                  ) -> list[dict[str, Any]]:
+    """Per station: its name, live premises, overdue and due-soon counts."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        "SELECT s.code, s.name, count(p.id) AS total, "
+        "coalesce(sum(p.next_review_due < ?), 0) AS overdue, "
+        "coalesce(sum(p.next_review_due >= ? AND p.next_review_due < ?), 0) AS due_soon "
+        "FROM stations s LEFT JOIN premises p ON p.station = s.code AND p.deleted = 0 "
+        f"WHERE s.code IN ({marks}) GROUP BY s.code ORDER BY s.code",
+        [now, now, soon, *stations]).fetchall()
+    return [dict(r) for r in rows]
+
+
+def due_for_review(conn: sqlite3.Connection, stations: list[str], before: str, limit: int,
+                   ) -> list[dict[str, Any]]:
+    """Live premises whose review falls due before `before`, earliest first."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        f"SELECT doc FROM premises WHERE deleted = 0 AND station IN ({marks}) "
+        "AND next_review_due < ? ORDER BY next_review_due, name LIMIT ?",
+        [*stations, before, limit]).fetchall()
+    return [_decode(r[0]) for r in rows]
 
 
 def search(conn: sqlite3.Connection, *, q: str = "", stations: list[str] | None = None,

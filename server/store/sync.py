@@ -2,8 +2,10 @@
 connection handed in by the Database, plus the read functions the console needs (history,
 conflicts) and tombstone purging.
 
-Premises rows go through server/store/records.py (one column mapping); every push is flushed with one
-executemany per table. Must not hold sync rules or HTTP.
+Premises rows go through server/store/records.py (one column mapping, and the attachment_refs
+index, rewritten only for records whose attachments changed); every push is flushed with one
+executemany per table. Must not hold sync rules or HTTP, nor decide what a record becomes
+(sync/writer.py does).
 """
 
 from __future__ import annotations
@@ -50,9 +52,12 @@ class SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection):
         super().__init__()
         self.conn = conn
+        self._refs: dict[str, frozenset[str]] = {}  # attachment refs as stored, of loaded rows
 
     def _load_premises(self, premises_id: str) -> Doc | None:
-        return records.get(self.conn, premises_id)
+        doc = records.get(self.conn, premises_id)
+        self._refs[premises_id] = records.attachment_shas(doc) if doc else frozenset()
+        return doc
 
     def _load_conflict(self, conflict_id: str) -> Doc | None:
         row = self.conn.execute("SELECT doc FROM conflicts WHERE id = ?",
@@ -93,8 +98,11 @@ class SqliteTx(Tx):
         count = len(batch.premises) + len(batch.conflicts)
         first = records.next_change_seq(c, count) if count else 0
         if batch.premises:
-            c.executemany(records.UPSERT_SQL, [records.row_values(d, first + i)
-                                               for i, d in enumerate(batch.premises)])
+            records.put_rows(c, batch.premises, first)
+            refs = {d["id"]: records.attachment_shas(d) for d in batch.premises}
+            changed = {pid: shas for pid, shas in refs.items() if self._refs.get(pid) != shas}
+            records.put_refs(c, changed)
+            self._refs.update(changed)
         if batch.exits:
             seqs = {d["id"]: first + i for i, d in enumerate(batch.premises)}
             c.executemany(
@@ -254,6 +262,8 @@ async def purge_tombstones(db: Database, upto_seq: int) -> int:
     """Delete tombstones changed at or before `upto_seq` and raise the horizon: cursors older
     than it are answered with a reset."""
     def run(conn: sqlite3.Connection) -> int:
+        conn.execute("DELETE FROM attachment_refs WHERE premises_id IN (SELECT id FROM premises "
+                     "WHERE deleted = 1 AND change_seq <= ?)", (upto_seq,))
         n = conn.execute("DELETE FROM premises WHERE deleted = 1 AND change_seq <= ?",
                          (upto_seq,)).rowcount
         conn.execute(
