@@ -60,7 +60,7 @@ class Settings:
     api_page_max: int = 200
     read_connections: int = 4
     gzip_level: int = 1                     # response codings: docs/performance.md
-    zstd_level: int = 2
+    zstd_level: int = 1
     brotli_level: int = 1
     blob_dir: Path | None = None            # attachments; default: blobs/ beside the database
     blob_max_bytes: int = 20 * 1024 * 1024  # largest attachment accepted

@@ -1,7 +1,7 @@
 """Response compression: each large response is sent in the best coding the client accepts,
 zstd, then br, then gzip (through ISA-L), else identity (server/web/negotiation.py chooses).
-Pull pages are the largest responses (about 2 MB of JSON); zstd at level 1 or 2 sends about 10%
-of their raw bytes for the CPU gzip-1 takes for 18% (docs/performance.md, "Content codings").
+Pull pages are the largest responses (about 2 MB of JSON); zstd level 1 sends about 10% of
+their raw bytes for about the CPU gzip-1 takes to send 18% (docs/performance.md, "Content codings").
 
 Compresses whole responses sent in one body message; streamed responses (attachment files)
 and already-encoded or incompressible types pass through untouched.
@@ -43,7 +43,7 @@ def coder(coding: str, level: int) -> Coder:
 
 class Compression:
     def __init__(self, app: ASGIApp, minimum_size: int = 1024, gzip_level: int = 1,
-                 zstd_level: int = 2, brotli_level: int = 1):
+                 zstd_level: int = 1, brotli_level: int = 1):
         self.app, self.minimum_size = app, minimum_size
         self.coders = {"gzip": coder("gzip", gzip_level), "zstd": coder("zstd", zstd_level),
                        "br": coder("br", brotli_level)}
