@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import brotli
 import httpx
@@ -13,7 +14,13 @@ import msgspec
 import pytest
 import zstandard
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from server.web.compression import LEVELS, Compression, coder
@@ -25,7 +32,10 @@ DECODE = {"gzip": gzip.decompress, "zstd": zstandard.ZstdDecompressor().decompre
           "br": brotli.decompress}
 
 
-def app() -> Compression:
+def app(tmp: Path) -> Compression:
+    plan = tmp / "plan.txt"
+    plan.write_bytes(b"x" * 4000 + b"y" * 4000)
+
     async def stream() -> AsyncIterator[bytes]:
         yield b"x" * 4000
         yield b"y" * 4000
@@ -36,18 +46,17 @@ def app() -> Compression:
         Route("/small", lambda r: PlainTextResponse("ok")),
         Route("/photo", lambda r: PlainTextResponse("z" * 5000, media_type="image/jpeg")),
         Route("/stream", lambda r: StreamingResponse(stream(), media_type="text/plain")),
-        Route("/attachment", lambda r: StreamingResponse(
-            stream(), media_type="application/octet-stream",
-            headers={"Content-Disposition": 'attachment; filename="plan.bin"'})),
+        Route("/attachment", lambda r: FileResponse(  # one body message, yet a file
+            plan, media_type="text/plain", headers={"Content-Disposition": "inline"})),
     ]
     return Compression(Starlette(routes=routes), minimum_size=1024)
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     # The raw body is read off the stream below, so httpx's own decoding never hides what
     # was sent.
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app()),
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app(tmp_path)),
                                  base_url="http://t") as c:
         yield c
 

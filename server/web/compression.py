@@ -3,8 +3,8 @@ zstd, then br, then gzip (through ISA-L), else identity (server/web/negotiation.
 Pull pages are the largest responses (about 2 MB of JSON); zstd level 1 sends about 10% of
 their raw bytes for about the CPU gzip-1 takes to send 18% (docs/performance.md, "Content codings").
 
-Compresses whole responses sent in one body message; streamed responses (attachment files)
-and already-encoded or incompressible types pass through untouched.
+Compresses whole responses sent in one body message; streamed responses, files (attachments),
+ranges, and already-encoded or incompressible types pass through untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.web.negotiation import IDENTITY, choose
 
 INCOMPRESSIBLE = ("image/", "application/pdf", "application/zip", "font/woff")
+# Already coded, a part of a file, or a file (attachments are sent as their stored bytes).
+PASSED_HEADERS = ("content-encoding", "content-range", "content-disposition")
 OFFERED = ("zstd", "br", "gzip")  # the server's preference, best first
 # Levels each coding takes. zstd stops at 19: above it the window outgrows the 8 MB that
 # HTTP's zstd coding lets a browser refuse (RFC 9659); negative levels are its fast modes.
@@ -68,8 +70,9 @@ class Compression:
             headers = MutableHeaders(raw=start["headers"])
             kind = headers.get("content-type", "")
             if (message.get("more_body") or len(body) < self.minimum_size
-                    or "content-encoding" in headers or kind.startswith(INCOMPRESSIBLE)):
-                passing = True  # streamed, small or not worth it: send as it comes
+                    or kind.startswith(INCOMPRESSIBLE)
+                    or any(h in headers for h in PASSED_HEADERS)):
+                passing = True  # streamed, small, a file, a range or not worth it: as it comes
                 await send(start)
                 await send(message)
                 return
