@@ -1,5 +1,6 @@
-"""`python -m bench`: install the peers, run P1-P4 and the scaling table, print the tables and
-write them to var/bench/results.md. `--quick` runs small sizes and one round for development.
+"""`python -m bench`: install the peers, run P1-P4, the content codings and the scaling table,
+print the tables and write them to var/bench/results.md. `--quick` runs small sizes and one round
+for development; `python -m bench codings` (or any parts named) runs those parts alone.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import platform
 import sys
 import time
 
-from bench import burst, capacity, dataset, initial_pull, peers
+from bench import burst, capacity, codings, dataset, initial_pull, peers
 from bench.report import table
 
 
@@ -58,7 +59,9 @@ def scaling(p1: dict[int, dict[str, initial_pull.Result]],
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
-    p.add_argument("--only", default="P1,P2,CAP,P3,PROFILE,SCALE",
+    p.add_argument("parts", nargs="*", metavar="PART",
+                   help="parts to run, as for --only (e.g. codings)")
+    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,PROFILE,SCALE",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -69,14 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--push-cap", type=int, default=None,
                    help="WATCHBOOK_MAX_CONCURRENT_PUSHES for P2's server (default: its own)")
     args = p.parse_args(argv)
-    parts = {s.strip().upper() for s in args.only.split(",")}
+    parts = {s.strip().upper() for s in (",".join(args.parts) or args.only).split(",")}
     n = args.premises or (2000 if args.quick else 20_000)
     rounds = args.rounds or (1 if args.quick else 5)
     devices = args.devices or (50 if args.quick else 500)
     env = {"WATCHBOOK_MAX_CONCURRENT_PUSHES": str(args.push_cap)} if args.push_cap else None
 
     started = time.monotonic()
-    notes = [n for n in (peers.ensure_pouchdb(), peers.ensure_wrk()) if n]
+    needs = ((peers.ensure_pouchdb, {"P1", "SCALE"}), (peers.ensure_wrk, {"CAP"}))
+    notes = [n for ensure, users in needs if parts & users and (n := ensure())]
     have_pouch = peers.POUCHDB_BIN.exists()
     head = (f"# Watchbook benchmarks, {dt.datetime.now().isoformat(timespec='minutes')}\n\n"
             f"Machine: {machine()}\nCommand: python -m bench {' '.join(argv or sys.argv[1:])}\n")
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     if "CAP" in parts:
         emit(capacity.report(capacity.run(n, seconds=2 if args.quick else 5,
                                           rounds=1 if args.quick else 3)))
+    if "CODINGS" in parts:
+        emit(codings.report(n, *codings.run(n, rounds)))
     if "P3" in parts:
         from bench import browser
         emit(browser.report(browser.run(n, rounds=1 if args.quick else 3)))

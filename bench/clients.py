@@ -10,7 +10,9 @@ import zlib
 from dataclasses import dataclass
 
 import aiohttp
+import brotli
 import msgspec
+import zstandard
 
 ADMIN = ("admin", "admin")  # every station in scope: the whole dataset
 
@@ -61,8 +63,13 @@ async def _body(resp: aiohttp.ClientResponse, read: Read) -> bytes:
                            f"{(await resp.read())[:300]!r}")
     body = await resp.read()
     read.wire += len(body)
-    if resp.headers.get("Content-Encoding") == "gzip":
+    coding = resp.headers.get("Content-Encoding")
+    if coding == "gzip":
         body = zlib.decompress(body, wbits=31)
+    elif coding == "zstd":
+        body = zstandard.ZstdDecompressor().decompress(body)
+    elif coding == "br":
+        body = brotli.decompress(body)
     read.raw += len(body)
     read.pages += 1
     return body
@@ -79,14 +86,20 @@ async def enrol(http: aiohttp.ClientSession, base: str, name: str,
 
 
 async def watchbook_pull(http: aiohttp.ClientSession, base: str, token: str,
-                         gzip: bool = True, cursor: str = "") -> Read:
+                         gzip: bool = True, cursor: str = "", accept: str | None = None,
+                         keep: list[bytes] | None = None) -> Read:
+    """The whole pull; `accept` overrides the Accept-Encoding that `gzip` picks, and `keep`
+    collects every page's decoded body."""
     read = Read()
     headers = {"Authorization": f"Bearer {token}",
-               "Accept-Encoding": "gzip" if gzip else "identity"}
+               "Accept-Encoding": accept or ("gzip" if gzip else "identity")}
     while True:
         async with http.get(f"{base}/api/sync/pull", params={"cursor": cursor},
                             headers=headers) as resp:
-            page = _watchbook.decode(await _body(resp, read))
+            body = await _body(resp, read)
+            page = _watchbook.decode(body)
+        if keep is not None:
+            keep.append(body)
         read.rows += len(page.changes)
         cursor = read.cursor = page.cursor
         if not page.more:

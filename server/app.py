@@ -22,7 +22,7 @@ from server.errors import ApiError, handle_api_error
 from server.settings import Settings
 from server.store.database import Database
 from server.store.migrations import migrate
-from server.web.compression import Gzip
+from server.web.compression import Compression
 from server.web.middleware import BodyLimit, SecurityHeaders
 from server.web.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
 
@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 (r"/api/blobs/", None),  # the upload route enforces blob_max_bytes itself
                 (r"/console/premises/[^/]+/attachments$", settings.blob_max_bytes + 256 * 1024),
             ]),
-            Middleware(Gzip, minimum_size=1024, level=settings.gzip_level),
+            Middleware(Compression, minimum_size=1024, gzip_level=settings.gzip_level,
+                       zstd_level=settings.zstd_level, brotli_level=settings.brotli_level),
         ],
         exception_handlers={ApiError: handle_api_error},
         lifespan=lifespan,

@@ -27,8 +27,8 @@ INT_SETTINGS = (
     "review_due_soon_days", "argon2_time_cost", "argon2_memory_cost", "argon2_parallelism",
     "signin_max_failures", "signin_window_seconds", "session_max_age_seconds", "max_body_bytes",
     "max_push_mutations", "max_concurrent_pushes", "push_queue_seconds", "pull_page_rows",
-    "pull_page_bytes", "api_page_max", "read_connections", "gzip_level",
-    "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
+    "pull_page_bytes", "api_page_max", "read_connections", "gzip_level", "zstd_level",
+    "brotli_level", "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
 # WATCHBOOK_BLOB_DIR.
@@ -59,7 +59,9 @@ class Settings:
     pull_page_bytes: int = 2 * 1024 * 1024
     api_page_max: int = 200
     read_connections: int = 4
-    gzip_level: int = 1
+    gzip_level: int = 1                     # response codings: docs/performance.md
+    zstd_level: int = 1
+    brotli_level: int = 1
     blob_dir: Path | None = None            # attachments; default: blobs/ beside the database
     blob_max_bytes: int = 20 * 1024 * 1024  # largest attachment accepted
     attachment_cache_bytes: int = 200 * 1024 * 1024  # a device's offline attachment cache
