@@ -29,7 +29,7 @@ INT_SETTINGS = (
     "max_push_mutations", "max_concurrent_pushes", "push_queue_seconds", "pull_page_rows",
     "pull_page_bytes", "api_page_max", "read_connections", "gzip_level",
     "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
-    "integrity_check_seconds",
+    "integrity_check_seconds", "push_body_seconds",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
 # WATCHBOOK_BLOB_DIR.
@@ -56,6 +56,7 @@ class Settings:
     max_push_mutations: int = 500
     max_concurrent_pushes: int = 32
     push_queue_seconds: int = 5
+    push_body_seconds: int = 30             # a push body must arrive whole within this; else 408
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
     api_page_max: int = 200
