@@ -98,7 +98,9 @@ async def devices(request: Request, who: Principal) -> Response:
            "u.id AS user_id, u.username, u.name AS user_name, u.role, u.station, u.disabled "
            "FROM devices d JOIN users u ON u.id = d.user_id")
     params: tuple[object, ...] = ()
-    if user_filter.isdigit():
+    if user_filter:
+        if not (user_filter.isascii() and user_filter.isdigit() and len(user_filter) <= 15):
+            raise ApiError(400, "invalid", "The user filter must be a user's number.", "user")
         sql += " WHERE u.id = ?"
         params = (int(user_filter),)
     sql += " ORDER BY u.username, d.revoked_at IS NOT NULL, d.last_seen DESC"

@@ -26,7 +26,3 @@ def charge(conn: sqlite3.Connection, user_id: int, day: str, size: int, quota: i
                  (user_id, day, size))
     return now + size
 
-
-def forget_before(conn: sqlite3.Connection, day: str) -> int:
-    """Drop the counts of days before `day`; how many rows went."""
-    return conn.execute("DELETE FROM upload_days WHERE day < ?", (day,)).rowcount
