@@ -5,7 +5,9 @@ Must not hold request handling itself; each module owns its routes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -21,16 +23,38 @@ from server.auth import Auth
 from server.errors import ApiError, handle_api_error
 from server.settings import Settings
 from server.store.database import Database
+from server.store.integrity import Integrity, quick_check
 from server.store.migrations import migrate
 from server.web.compression import Compression
 from server.web.middleware import BodyLimit, SecurityHeaders
 from server.web.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
 
+log = logging.getLogger("watchbook")
+
 
 async def healthz(request: Request) -> JSONResponse:
-    """Liveness and readiness: the database answers a query."""
+    """Liveness and readiness: the database answers a query and was not found damaged at
+    start (503 with the reason if it was)."""
+    integrity: Integrity = request.app.state.integrity
     version = (await request.app.state.db.execute("PRAGMA user_version")).single_value()
-    return JSONResponse({"status": "ok", "schema": version})
+    body = {"status": "ok", "schema": version, "integrity": integrity.status}
+    if integrity.damaged:
+        body.update(status="damaged", reason=f"the database is damaged ({integrity.reason}); "
+                    "restore the latest backup (docs/operations.md)")
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)
+
+
+async def check_integrity(settings: Settings) -> Integrity:
+    """quick_check the database file before it is opened, off the event loop; logged."""
+    found = await asyncio.to_thread(quick_check, settings.db_path,
+                                    settings.integrity_check_seconds)
+    fields = {"integrity": found.status, "reason": found.reason, "ms": round(found.seconds * 1000)}
+    if found.damaged:
+        log.error("database damaged", extra={"fields": fields})
+    else:
+        log.info("database integrity", extra={"fields": fields})
+    return found
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -41,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.integrity = await check_integrity(settings)
         db = await Database(settings.db_path, settings.read_connections).open()
         try:
             await migrate(db)

@@ -6,11 +6,15 @@ Files are written atomically (temp file, fsync, rename), so nobody sees half a b
 sync/writer.py (`mark_available`). Must not know HTTP.
 Images that carry metadata (EXIF, GPS, XMP, comments) are stored as an upright re-encode
 without it: what the server keeps and serves never holds where or with what a photo was taken.
+An image's size is read from its header (`measure`) and refused over `max_pixels` before any
+pixel is decoded; decoding returns its memory to the system afterwards (`give_back_memory`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import hashlib
 import io
@@ -34,14 +38,15 @@ IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 CONTENT_TYPES = (*IMAGE_TYPES, "application/pdf")
 ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
 THUMB_PX = 320                # longest side of a thumbnail
-MAX_PIXELS = 60_000_000       # larger images are refused (a decompression bomb or a scan gone mad)
+MAX_PIXELS = 40_000_000       # default bound: a floor plan scanned at 300 dpi on A1 is ~70 MB,
+                              # 7000×5000 px; beyond is a decompression bomb or a scan gone mad
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc")
 
 
 class BlobRejected(Exception):
-    """An upload refused: `code` is hash_mismatch, bad_hash, unsupported_type, unreadable or
-    too_large."""
+    """An upload refused: `code` is hash_mismatch, bad_hash, unsupported_type, unreadable,
+    too_large or too_many_pixels."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -100,24 +105,61 @@ def check(sha256: str, declared: str, data: bytes, max_bytes: int) -> str:
 
 # -- images ---------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _image(data: bytes, content_type: str) -> Iterator[Image.Image]:
-    """Open and decode an image, refusing bombs and anything Pillow cannot read."""
+def _open(data: bytes, content_type: str) -> Image.Image:
+    """Open an image reading its header only (no pixel is decoded yet)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=[IMAGE_TYPES[content_type]])
-            if img.width * img.height > MAX_PIXELS:
-                raise BlobRejected("too_large", f"the image is {img.width}×{img.height} "
-                                   f"pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
-            img.load()
+            return Image.open(io.BytesIO(data), formats=[IMAGE_TYPES[content_type]])
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BlobRejected("unreadable", f"the file is not a readable {content_type} image: "
                                          f"{exc}") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise BlobRejected("too_large", "the image has too many pixels") from None
+        raise BlobRejected("too_many_pixels", "the image has far too many pixels") from None
+
+
+def measure(data: bytes, content_type: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) from the image's header, refusing one over `max_pixels` (a small file
+    can declare a huge image: a decompression bomb). Cheap: decodes no pixel. (0, 0) for PDFs."""
+    if content_type not in IMAGE_TYPES:
+        return 0, 0
+    with _open(data, content_type) as img:
+        width, height = img.size
+    if width * height > max_pixels:
+        raise BlobRejected("too_many_pixels", f"the image is {width}×{height} pixels "
+                           f"({width * height / 1e6:.0f} megapixels); at most "
+                           f"{max_pixels / 1e6:g} megapixels are accepted")
+    return width, height
+
+
+@contextlib.contextmanager
+def _image(data: bytes, content_type: str, max_pixels: int = MAX_PIXELS,
+           draft_px: int | None = None) -> Iterator[Image.Image]:
+    """Open and decode an image, refusing bombs and anything Pillow cannot read. `draft_px`:
+    a JPEG may be decoded at a reduced scale no smaller than that (for thumbnails)."""
+    measure(data, content_type, max_pixels)
+    img = _open(data, content_type)
+    try:
+        if draft_px and img.format == "JPEG":
+            img.draft("RGB", (draft_px, draft_px))
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        img.close()
+        raise BlobRejected("unreadable", f"the file is not a readable {content_type} image: "
+                                         f"{exc}") from None
     with img:
         yield img
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+_malloc_trim = getattr(_libc, "malloc_trim", None)
+
+
+def give_back_memory() -> None:
+    """Return freed heap to the system after a decode (glibc keeps it otherwise: one large
+    image left hundreds of MB resident). A no-op where there is no malloc_trim."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _has_metadata(img: Image.Image) -> bool:
@@ -137,12 +179,12 @@ def _bare(img: Image.Image) -> Image.Image:
     return out
 
 
-def stored_bytes(data: bytes, content_type: str) -> bytes:
+def stored_bytes(data: bytes, content_type: str, max_pixels: int = MAX_PIXELS) -> bytes:
     """What to keep for an upload: the bytes themselves, or for an image carrying metadata an
     upright re-encode without it. PDFs are kept as sent."""
     if content_type not in IMAGE_TYPES:
         return data
-    with _image(data, content_type) as img:
+    with _image(data, content_type, max_pixels) as img:
         if not _has_metadata(img):
             return data
         clean = _bare(img)
@@ -157,13 +199,14 @@ def stored_bytes(data: bytes, content_type: str) -> bytes:
         return out.getvalue()
 
 
-def thumbnail(data: bytes, content_type: str, max_px: int = THUMB_PX) -> bytes | None:
+def thumbnail(data: bytes, content_type: str, max_px: int = THUMB_PX,
+              max_pixels: int = MAX_PIXELS) -> bytes | None:
     """A JPEG at most `max_px` on its longest side, upright, with no metadata; None for PDFs."""
     if content_type not in IMAGE_TYPES:
         return None
-    with _image(data, content_type) as img:
+    with _image(data, content_type, max_pixels, draft_px=max_px) as img:
+        img.thumbnail((max_px, max_px))  # in place, first: no full-size copy is made
         small = _bare(img)
-        small.thumbnail((max_px, max_px))
         if small.mode in ("RGBA", "LA", "P", "PA"):
             rgba = small.convert("RGBA")
             small = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -189,9 +232,11 @@ def _fsync_dir(path: Path) -> None:
 
 @dataclass(frozen=True)
 class BlobStore:
-    """Blob files under `root`: `ab/<sha256>` and its thumbnail `ab/<sha256>.thumb.jpg`."""
+    """Blob files under `root`: `ab/<sha256>` and its thumbnail `ab/<sha256>.thumb.jpg`;
+    images over `max_pixels` are refused."""
 
     root: Path
+    max_pixels: int = MAX_PIXELS
 
     def path(self, sha256: str) -> Path:
         check_name(sha256)
@@ -225,8 +270,11 @@ class BlobStore:
         is already here. Runs in a worker thread: Pillow and fsync block."""
         if self.exists(sha256):
             return False
-        kept = stored_bytes(data, content_type)
-        thumb = thumbnail(kept, content_type)
+        try:
+            kept = stored_bytes(data, content_type, self.max_pixels)
+            thumb = thumbnail(kept, content_type, max_pixels=self.max_pixels)
+        finally:
+            give_back_memory()
         if thumb is not None:
             self.write(self.thumb_path(sha256), thumb)
         self.write(self.path(sha256), kept)
@@ -239,7 +287,11 @@ class BlobStore:
             return thumb
         if content_type not in IMAGE_TYPES or not self.exists(sha256):
             return None
-        made = thumbnail(self.path(sha256).read_bytes(), content_type)
+        try:
+            made = thumbnail(self.path(sha256).read_bytes(), content_type,
+                             max_pixels=self.max_pixels)
+        finally:
+            give_back_memory()
         if made is None:
             return None
         self.write(thumb, made)

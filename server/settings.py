@@ -29,6 +29,8 @@ INT_SETTINGS = (
     "max_push_mutations", "max_concurrent_pushes", "push_queue_seconds", "pull_page_rows",
     "pull_page_bytes", "api_page_max", "read_connections", "gzip_level", "zstd_level",
     "brotli_level", "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
+    "integrity_check_seconds", "push_body_seconds", "image_max_pixels", "image_decoders",
+    "upload_quota_bytes_per_day",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
 # WATCHBOOK_BLOB_DIR.
@@ -55,6 +57,7 @@ class Settings:
     max_push_mutations: int = 500
     max_concurrent_pushes: int = 32
     push_queue_seconds: int = 5
+    push_body_seconds: int = 30             # a push body must arrive whole within this; else 408
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
     api_page_max: int = 200
@@ -66,6 +69,10 @@ class Settings:
     blob_max_bytes: int = 20 * 1024 * 1024  # largest attachment accepted
     attachment_cache_bytes: int = 200 * 1024 * 1024  # a device's offline attachment cache
     blob_gc_grace_days: int = 14            # unreferenced blobs younger than this are kept
+    image_max_pixels: int = 40_000_000      # larger images are refused before decoding
+    image_decoders: int = 2                 # images decoded at once (each can take 100s of MB)
+    upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none
+    integrity_check_seconds: int = 30       # quick_check at start at most this long; 0: off
 
     @property
     def blobs_path(self) -> Path:

@@ -90,26 +90,36 @@ def export_fields(include_sensitive: bool = False) -> tuple[str, ...]:
 
 
 def _cell(value: Any) -> str:
+    """A value as one CSV cell: numbers as numbers, text guarded against formula injection."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)           # a negative longitude stays -0.015, shortest round trip
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+    return _guard(str(value))
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet (Excel, LibreOffice, Sheets) may run or reinterpret as a formula when a
+# cell starts with it: the ASCII and full-width operators, and leading whitespace it trims.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ",
+                  "\uff1d", "\uff0b", "\uff0d", "\uff20")   # ＝ ＋ － ＠
+GUARD = "'"
 
 
 def _guard(text: str) -> str:
-    """Spreadsheets run a cell that starts like a formula: quote it with a leading apostrophe
-    (shown as text by Excel, LibreOffice and Sheets); `_unguard` takes it off on import."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """Quote a text cell that starts like a formula with a leading apostrophe (shown as text
+    by spreadsheets); text that itself starts with one is quoted too, so `_unguard` on import
+    gives back exactly what was exported."""
+    return GUARD + text if text.startswith((*FORMULA_STARTS, GUARD)) else text
 
 
 def _unguard(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    if cell.startswith(GUARD) and cell[1:].startswith((*FORMULA_STARTS, GUARD)):
+        return cell[1:]
+    return cell
 
 
 def write_csv(docs: Iterable[dict[str, Any]], out: TextIO,
@@ -119,7 +129,7 @@ def write_csv(docs: Iterable[dict[str, Any]], out: TextIO,
     writer.writerow(columns)
     count = 0
     for doc in docs:
-        writer.writerow([_guard(_cell(doc.get(c))) for c in columns])
+        writer.writerow([_cell(doc.get(c)) for c in columns])
         count += 1
     return count
 
@@ -374,5 +384,6 @@ async def import_file(db: Database, settings: Settings, path: str | Path,
                       fmt: str | None = None, skip_invalid: bool = False,
                       progress: Progress | None = None, by: str = "import") -> ImportResult:
     fmt = format_for(path, fmt)
-    text = Path(path).read_text(encoding="utf-8-sig")
+    with open(path, encoding="utf-8-sig", newline="") as f:  # a CR inside a cell stays a CR
+        text = f.read()
     return await import_text(db, settings, text, fmt, skip_invalid, progress, by)

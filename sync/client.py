@@ -259,7 +259,7 @@ class SyncClient:
             except (TimeoutError, TransportError, OSError):
                 await self.sleep(self._backoff(attempt))
                 continue
-            if status == 429 or status >= 500:
+            if status in (408, 429) or status >= 500:
                 retry_after = {k.lower(): v for k, v in resp_headers.items()}.get("retry-after")
                 wait = (float(retry_after) + self.rng.uniform(0, 1) if retry_after
                         and retry_after.isdigit() else self._backoff(attempt))

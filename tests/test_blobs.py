@@ -4,15 +4,19 @@ downloads, EXIF-upright thumbnails without GPS, attach before upload, roles and 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import hashlib
 import io
 import os
+import struct
+import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageFile
 from world import World, fast_settings
 
 from server import blobs
@@ -434,3 +438,95 @@ def test_watchbook_gc_removes_old_unreferenced_blobs(tmp_path: Path,
     assert "Removed 1 unreferenced attachment(s); kept 0 referenced and 1 younger than 14 days" \
         in capsys.readouterr().out
     assert not store.exists(sha(old)) and store.exists(sha(young))
+
+
+# -- pixel bound, decode pool, memory, quota -------------------------------------------------
+
+def huge_png(width: int = 7700, height: int = 7700) -> bytes:
+    """A valid 1-bit PNG of `width`×`height` pixels, all black: a few KB on the wire, tens
+    of MB once decoded (a decompression bomb in miniature)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+    row = b"\x00" + bytes((width + 7) // 8)
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height, 9)) + chunk(b"IEND", b""))
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def test_a_small_file_declaring_a_huge_image_is_refused_before_any_pixel_is_decoded(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = huge_png()
+    assert len(data) < 20_000
+    decoded: list[object] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load",
+                        lambda self: decoded.append(self) or real_load(self))
+    r = await put(world, data, "image/png")
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert error["code"] == "too_many_pixels" and error["field"] == "file"
+    assert sha(data) in error["message"] and "7700×7700" in error["message"]
+    assert "40 megapixels" in error["message"]
+    assert decoded == [] and not blobs.BlobStore(world.app.state.settings.blobs_path).exists(
+        sha(data))
+    fits = huge_png(6000, 6000)                 # 36 megapixels: a big floor plan is taken
+    assert (await put(world, fits, "image/png")).status_code == 201
+
+
+async def test_images_are_decoded_one_at_a_time_under_the_bounded_pool(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.app.state.settings = world.app.state.settings.with_(image_decoders=1)
+    running, most = 0, 0
+    lock = threading.Lock()
+    real = blobs.stored_bytes
+
+    def slow_decode(*args: Any, **kwargs: Any) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+    monkeypatch.setattr(blobs, "stored_bytes", slow_decode)
+    results = await asyncio.gather(*[put(world, png((i, 0, 0)), "image/png")
+                                     for i in range(6)])
+    assert [r.status_code for r in results] == [201] * 6
+    assert most == 1
+
+
+async def test_decoding_a_large_image_gives_its_memory_back(world: World) -> None:
+    world.app.state.settings = world.app.state.settings.with_(blob_max_bytes=20_000_000)
+    out = io.BytesIO()
+    Image.new("RGB", (5000, 5000), (90, 40, 200)).save(out, "PNG")
+    data = out.getvalue()
+    del out
+    ctypes.CDLL(None).malloc_trim(0)
+    before = rss_mib()
+    r = await put(world, data, "image/png")  # decoded (25 megapixels, ~100 MB) and thumbnailed
+    assert r.status_code == 201, r.text
+    assert rss_mib() - before < 40, "the decode's memory stayed resident"
+
+
+async def test_uploads_beyond_a_users_daily_quota_are_refused_until_midnight(
+        world: World) -> None:
+    world.app.state.settings = world.app.state.settings.with_(upload_quota_bytes_per_day=1000)
+    files = [b"%PDF-1.4\n" + bytes([i]) * 391 for i in range(3)]   # 400 bytes each
+    assert [(await put(world, f, "application/pdf")).status_code for f in files[:2]] == [201] * 2
+    r = await put(world, files[2], "application/pdf")
+    assert r.status_code == 429, r.text
+    error = r.json()["error"]
+    assert error["code"] == "quota_exceeded" and error["field"] == "file"
+    assert sha(files[2]) in error["message"] and "midnight UTC" in error["message"]
+    assert 0 < int(r.headers["Retry-After"]) <= 86400
+    assert (await put(world, files[0], "application/pdf")).status_code == 200  # had it: free
+    assert (await put(world, files[2], "application/pdf", user="admin")).status_code == 201

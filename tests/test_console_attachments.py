@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+from test_blobs import huge_png
 from world import World, fast_settings
 
 from server.settings import Settings
@@ -122,3 +123,12 @@ async def test_blobs_in_the_console_need_a_console_sign_in(world: World) -> None
                                   base_url="http://test")
     async with anonymous:
         assert (await anonymous.get(f"/console/blobs/{sha}")).status_code == 303
+
+
+async def test_a_huge_image_from_the_desk_is_refused_with_a_page_naming_the_file(
+        world: World) -> None:
+    async with signed_in(world, "super") as client:
+        r = await upload(client, huge_png(), kind="floor_plan", name="plan.png")
+        assert r.status_code == 413 and "plan.png" in r.text and "megapixels" in r.text
+    doc = (await world.client.get("/api/premises/p1", headers=world.as_("super"))).json()
+    assert doc.get("attachments", []) == []

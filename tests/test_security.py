@@ -6,6 +6,7 @@ fields (key box, entry codes) may and may not go.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import re
@@ -137,6 +138,7 @@ async def test_security_headers_are_on_every_kind_of_response(world: World) -> N
     try:
         responses = {
             "api json": await world.client.get("/api/premises", headers=api),
+            "api list": await world.client.get("/api/premises", headers=api),
             "api error": await world.client.get("/api/premises/p4", headers=api),
             "api 413": await world.client.post("/api/sync/push", content=b"x" * big,
                                                headers=api),
@@ -168,6 +170,54 @@ async def test_security_headers_are_on_every_kind_of_response(world: World) -> N
         assert h.get("x-request-id"), kind
     assert "'unsafe-inline'" not in CSP and "'unsafe-eval'" not in CSP
     assert "frame-ancestors 'none'" in CSP and "object-src 'none'" in CSP
+
+
+async def test_responses_carrying_access_codes_are_never_stored_and_blobs_stay_immutable(
+        world: World) -> None:
+    sup = await console_client(world, "super")
+    api = world.as_("super")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(8)
+    try:
+        secret = {
+            "api premises": await world.client.get("/api/premises/p1", headers=api),
+            "sync pull": await world.client.get("/api/sync/pull", headers=api),
+            "console premises": await sup.get("/console/premises/p1"),
+            "console edit form": await sup.get("/console/premises/p1/edit"),
+        }
+        other = {
+            "api list": await world.client.get("/api/premises", headers=api),
+            "api error": await world.client.get("/api/premises/p4", headers=api),
+            "api 401": await world.client.get("/api/premises"),
+            "sync push": await world.client.post("/api/sync/push", headers=api,
+                                                 json={"mutations": []}),
+            "healthz": await world.client.get("/healthz"),
+            "console sign-in": await sup.get("/console/signin"),
+        }
+        put = await world.client.put("/api/blobs/" + "0" * 64, content=png, headers={
+            **api, "Content-Type": "image/png"})
+        assert put.status_code == 400     # named wrongly; its Cache-Control is checked below
+        other["blob upload refused"] = put
+        static = await sup.get("/console/static/console.css")
+        blob = b"%PDF-1.4\n%%EOF\n"
+        name = hashlib.sha256(blob).hexdigest()
+        assert (await world.client.put(f"/api/blobs/{name}", content=blob, headers={
+            **api, "Content-Type": "application/pdf"})).status_code == 201
+        downloads = [await world.client.get(f"/api/blobs/{name}", headers=api),
+                     await sup.get(f"/console/blobs/{name}")]
+    finally:
+        await sup.aclose()
+    for kind, r in secret.items():
+        assert r.status_code == 200, kind
+        assert any(code in r.text for code in SECRET_CODES.values()), kind
+        assert r.headers["cache-control"] == "no-store", kind
+    for kind, r in other.items():
+        assert r.headers["cache-control"] == "no-store", kind
+    assert static.status_code == 200 and static.headers["cache-control"] == "no-cache"
+    shell = await world.client.get("/")
+    assert shell.headers["cache-control"] == "no-cache"     # its own: revalidated, not stored
+    for r in downloads:                                     # named by their hash: kept for ever
+        assert r.status_code == 200
+        assert r.headers["cache-control"] == "private, max-age=31536000, immutable"
 
 
 # -- logs ------------------------------------------------------------------------------------

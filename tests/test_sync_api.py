@@ -290,3 +290,30 @@ async def test_a_sequence_number_too_large_for_a_device_is_refused_naming_the_fi
     r = await world.client.post("/api/sync/push", json=body, headers=world.as_("super"))
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "mutations[0].seq"
+
+
+async def test_pushes_trickling_their_bodies_hold_no_slot_and_get_a_408(world: World) -> None:
+    service = world.app.state.sync
+    cap = world.app.state.settings.max_concurrent_pushes
+    service.queue_seconds, service.body_seconds = 0, 0.5  # no queue: a held slot means a 429
+    body = msgspec.json.encode({"mutations": [update(world, "crew", 1)]})
+
+    async def trickle() -> Any:  # one byte every 50 ms, never the whole body in time
+        for i in range(len(body)):
+            yield body[i:i + 1]
+            await asyncio.sleep(0.05)
+
+    slow = [asyncio.create_task(world.client.post(
+        "/api/sync/push", content=trickle(), headers={
+            **world.as_("crew"), "Content-Type": "application/json"}))
+        for _ in range(cap * 3)]
+    await asyncio.sleep(0.2)                   # every slow push has started sending
+    assert service.active_pushes == 0
+    r = await push(world, "super", [update(world, "super", 1)])
+    assert r.status_code == 200, r.text        # the slow ones hold no slot
+    refused = await asyncio.gather(*slow)
+    assert {x.status_code for x in refused} == {408}
+    error = refused[0].json()["error"]
+    assert error["code"] == "body_timeout" and error["field"] == "body"
+    assert int(refused[0].headers["Retry-After"]) >= 1
+    assert service.active_pushes == 0 and not service._slots.locked()  # noqa: SLF001

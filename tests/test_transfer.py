@@ -271,3 +271,32 @@ async def test_an_import_that_moves_a_record_tells_the_old_station_it_left(
     await transfer.import_text(source, _settings(tmp_path), text, "csv")
     left = await SqliteStore(source).read(lambda r: r.left(seq, r.max_seq(), [first["station"]]))
     assert left == [first["id"]]
+
+
+async def test_csv_quotes_every_cell_a_spreadsheet_would_run_and_keeps_numbers_numbers(
+        source: Database, target: Database, tmp_path: Path) -> None:
+    starts = ["\nLF", " =1+1", "＝1+1", "＋1", "－1", "＠SUM(A1)", "\tx", "\rx", "-x", "@x",
+              "'=quoted already", "'tis"]
+    ids = [r[0] for r in (await source.execute(
+        "SELECT id FROM premises ORDER BY id LIMIT ?", (len(starts) + 1,))).rows]
+
+    def plant(conn: sqlite3.Connection) -> None:
+        for pid, note in zip(ids, starts, strict=False):
+            conn.execute("UPDATE premises SET doc = json_set(doc, '$.risk_notes', ?) "
+                         "WHERE id = ?", (note, pid))
+        conn.execute("UPDATE premises SET doc = json_set(doc, '$.lon', -0.015, '$.lat', 51.5) "
+                     "WHERE id = ?", (ids[-1],))
+    await source.write(plant)
+    path = tmp_path / "out.csv"
+    await transfer.export_file(source, path, include_sensitive=True)
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    notes = {r["id"]: r["risk_notes"] for r in rows}
+    for pid, note in zip(ids, starts, strict=False):
+        assert notes[pid] == "'" + note, note                 # shown as text, never run
+    last = next(r for r in rows if r["id"] == ids[-1])
+    assert last["lon"] == "-0.015" and last["lat"] == "51.5"  # numbers stay numbers
+    await transfer.import_file(target, _settings(tmp_path), path)
+    assert await _all(target) == await _all(source)           # the quote comes off again
+    back = (await target.execute("SELECT doc FROM premises WHERE id = ?", (ids[-1],))).first()
+    assert json.loads(back[0])["lon"] == -0.015

@@ -10,6 +10,7 @@ only through the one writer (sync/writer.py), by the sync engine (attach, detach
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -21,11 +22,12 @@ from server import blobs
 from server.api.sync import server_now
 from server.auth import Principal
 from server.errors import ApiError
+from server.store import uploads
 
 ALL_ROLES = ("crew", "supervisor", "admin")
 CACHE_FOREVER = "private, max-age=31536000, immutable"
 STATUS = {"hash_mismatch": 400, "bad_hash": 400, "unsupported_type": 415, "unreadable": 415,
-          "too_large": 413}
+          "too_large": 413, "too_many_pixels": 413}
 
 
 class BlobInfo(msgspec.Struct):
@@ -37,25 +39,61 @@ class BlobInfo(msgspec.Struct):
 
 
 def blob_store(request: Request) -> blobs.BlobStore:
-    return blobs.BlobStore(request.app.state.settings.blobs_path)
+    settings = request.app.state.settings
+    return blobs.BlobStore(settings.blobs_path, settings.image_max_pixels)
 
 
-def _refused(exc: blobs.BlobRejected, **extra: Any) -> ApiError:
-    return ApiError(STATUS[exc.code], exc.code, exc.message,
-                    "sha256" if exc.code in ("hash_mismatch", "bad_hash") else None, **extra)
+def decoders(request: Request) -> asyncio.Semaphore:
+    """The bounded pool images are decoded under, one or two at a time (each may take
+    hundreds of MB while it runs), in worker threads off the event loop."""
+    state = request.app.state
+    pool: asyncio.Semaphore | None = getattr(state, "image_decoders", None)
+    if pool is None:
+        pool = state.image_decoders = asyncio.Semaphore(max(1, state.settings.image_decoders))
+    return pool
+
+
+def _refused(exc: blobs.BlobRejected, name: str = "", **extra: Any) -> ApiError:
+    field = "sha256" if exc.code in ("hash_mismatch", "bad_hash") else "file"
+    message = f"{name}: {exc.message}" if name and field == "file" else exc.message
+    return ApiError(STATUS[exc.code], exc.code, message, field, **extra)
+
+
+def _seconds_to_midnight(now: dt.datetime) -> int:
+    tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+async def _charge(request: Request, who: Principal, size: int, name: str) -> None:
+    """Count `size` bytes against the user's upload quota for today (UTC), or a 429."""
+    quota = request.app.state.settings.upload_quota_bytes_per_day
+    now = dt.datetime.now(dt.UTC)
+    day = now.date().isoformat()
+    if await request.app.state.db.write(
+            lambda conn: uploads.charge(conn, who.user_id, day, size, quota)) is None:
+        wait = _seconds_to_midnight(now)
+        raise ApiError(429, "quota_exceeded", f"{name}: you have uploaded your "
+                       f"{blobs.megabytes(quota)} of attachments for today; more can be "
+                       "uploaded after midnight UTC", "file",
+                       headers={"Retry-After": str(wait)}, quota=quota, retry_after=wait)
 
 
 async def store_blob(request: Request, who: Principal, sha256: str, content_type: str,
-                     data: bytes) -> BlobInfo:
-    """Check, store (in a worker thread) and record one blob uploaded by `who`; raises
-    ApiError."""
+                     data: bytes, name: str = "") -> BlobInfo:
+    """Check, count against the uploader's quota, store (decoding under the bounded pool) and
+    record one blob; raises ApiError naming the file (`name`, else its hash)."""
     store = blob_store(request)
     limit = request.app.state.settings.blob_max_bytes
+    name = name or sha256
     try:
         ctype = blobs.check(sha256, content_type, data, limit)
-        await asyncio.to_thread(store.save, sha256, data, ctype)
+        if not store.exists(sha256):
+            blobs.measure(data, ctype, store.max_pixels)  # the header only: no pixel decoded
+            await _charge(request, who, len(data), name)
+            async with decoders(request):
+                await asyncio.to_thread(store.save, sha256, data, ctype)
     except blobs.BlobRejected as exc:
-        raise _refused(exc, limit=limit) from None
+        raise _refused(exc, name, limit=limit) from None
     now = server_now()
     created, marked = await request.app.state.db.write(
         lambda conn: blobs.record_blob(conn, store, sha256, ctype, data, now, who.username,
@@ -108,7 +146,11 @@ async def blob_response(request: Request, sha256: str, thumb: bool) -> Response:
                        "sha256")
     path = store.path(sha256)
     if thumb:
-        found = await asyncio.to_thread(store.ensure_thumb, sha256, ctype)
+        try:
+            async with decoders(request):
+                found = await asyncio.to_thread(store.ensure_thumb, sha256, ctype)
+        except blobs.BlobRejected:  # kept before a lower pixel bound, or damaged on disk
+            found = None
         if found is None:
             raise ApiError(404, "no_thumbnail", f"a {ctype} attachment has no thumbnail")
         path, ctype = found, "image/jpeg"

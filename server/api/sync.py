@@ -57,13 +57,15 @@ class SyncService:
                                     pull_page_rows=settings.pull_page_rows,
                                     pull_page_bytes=settings.pull_page_bytes)
         self.active_pushes = 0
-        # Pushes beyond the cap wait (bodies unread) for a slot up to `queue_seconds`, then 429:
+        # A push body is read whole (within `body_seconds`) before a slot is taken.
+        # Pushes beyond the cap wait for a slot up to `queue_seconds`, then 429:
         # a burst of devices slightly over the cap queues for milliseconds instead of sleeping
         # through a Retry-After; a flood beyond `max_waiting` is refused at once.
         self._slots = asyncio.Semaphore(settings.max_concurrent_pushes)
         self.queue_seconds = float(settings.push_queue_seconds)
         self.max_waiting = 4 * settings.max_concurrent_pushes
         self.waiting = 0
+        self.body_seconds = float(settings.push_body_seconds)
 
     async def acquire_push_slot(self) -> bool:
         """Take one of the concurrent push slots, waiting a bounded time; False: refuse."""
@@ -149,16 +151,30 @@ def _check_protocol_header(request: Request) -> None:
         raise _api_error(exc) from None
 
 
+async def read_body(request: Request, seconds: float) -> bytes:
+    """The whole request body, or a 408 if it has not all arrived within `seconds`: read
+    before a push slot is taken, so a client trickling its body holds no slot."""
+    try:
+        return await asyncio.wait_for(request.body(), timeout=seconds or None)
+    except TimeoutError:
+        wait = 1 + random.randint(0, 2)
+        raise ApiError(408, "body_timeout", f"the push body did not arrive within {seconds:g} "
+                       f"s; retry in {wait} s", "body",
+                       headers={"Retry-After": str(wait), "Connection": "close"},
+                       retry_after=wait) from None
+
+
 async def push_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
     service: SyncService = request.app.state.sync
+    body = await read_body(request, service.body_seconds)
     if not await service.acquire_push_slot():
         wait = 1 + random.randint(0, 2)
         raise ApiError(429, "busy", f"too many devices are syncing; retry in {wait} s",
                        headers={"Retry-After": str(wait)}, retry_after=wait)
     try:
-        result = await service.push(principal, await request.body())
+        result = await service.push(principal, body)
     finally:
         service.release_push_slot()
     return Response(encoder.encode(result), media_type="application/json")

@@ -88,8 +88,12 @@ async def enable_user(request: Request, who: Principal) -> Response:
 @page("admin")
 async def devices(request: Request, who: Principal) -> Response:
     user_filter = request.query_params.get("user", "")
-    rows = await accounts.list_devices(
-        request.app.state.db, user_id=int(user_filter) if user_filter.isdigit() else None)
+    user_id: int | None = None
+    if user_filter:
+        if not (user_filter.isascii() and user_filter.isdigit() and len(user_filter) <= 15):
+            raise ApiError(400, "invalid", "The user filter must be a user's number.", "user")
+        user_id = int(user_filter)
+    rows = await accounts.list_devices(request.app.state.db, user_id=user_id)
     return render(request, "devices.html", who, nav="devices", devices=rows,
                   user_filter=user_filter)
 

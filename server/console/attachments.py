@@ -61,7 +61,7 @@ async def attachment_add(request: Request, who: Principal) -> Response:
         raise ApiError(415, "unsupported_type",
                        "Only JPEG, PNG or WebP images and PDF documents can be attached.")
     sha256 = hashlib.sha256(data).hexdigest()
-    await store_blob(request, who, sha256, ctype, data)
+    await store_blob(request, who, sha256, ctype, data, filename)
     receipts: list[Receipt] = await request.app.state.sync.apply_local(who, [Attach(
         premises_id=premises_id, base_version=base,
         attachment=Attachment(id="a" + secrets.token_hex(6), sha256=sha256, kind=kind,  # type: ignore[arg-type]

@@ -181,7 +181,7 @@ async def _field_form(request: Request, who: Principal,
             base_version = int(text(form, "base_version", 20))
             if not isinstance(seen, dict) or base_version < 0:
                 raise ValueError("damaged form")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to read
             raise ApiError(400, "invalid", "The form is damaged; reload it.") from None
         for name, label, kind in fields:
             if kind != "harms" and name not in form:
@@ -426,7 +426,7 @@ async def resolve(request: Request, who: Principal) -> Response:
     if choice == "value":
         try:
             value = _combined(c, text(form, "value", 20_000))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiError(422, "invalid",
                            "The combined value does not fit this field; go back and fix it."
                            ) from None

@@ -160,6 +160,15 @@ SELECT json_extract(a.value, '$.sha256'), p.id
 FROM premises p, json_each(p.doc, '$.attachments') a
 WHERE json_extract(a.value, '$.sha256') IS NOT NULL;
 """),
+    (8, """
+-- upload quotas (server/store/uploads.py): bytes each user uploaded per UTC day
+CREATE TABLE upload_days (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    day     TEXT NOT NULL,                   -- YYYY-MM-DD, UTC
+    bytes   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, day)
+) WITHOUT ROWID;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,4 +1,5 @@
-"""ASGI middleware: security headers on every response and a request body size limit.
+"""ASGI middleware: security headers (and a default Cache-Control) on every response and a
+request body size limit.
 
 Owns nothing else: no auth, no logging of bodies.
 """
@@ -23,6 +24,13 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(self), geolocation=(self), microphone=()"),
 ]
 
+# A response that says nothing of caching is kept by no cache (API JSON, pull pages and console
+# pages carry key box and entry codes); static files are revalidated. Responses that set their
+# own (immutable blobs, the app shell's no-cache) keep theirs.
+NO_STORE = b"no-store"
+REVALIDATE = b"no-cache"
+REVALIDATE_PREFIXES = ("/console/static/",)
+
 
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, hsts: bool = False):
@@ -37,6 +45,8 @@ class SecurityHeaders:
             return
 
         started = False
+        path = scope.get("path", "")
+        cache = REVALIDATE if path.startswith(REVALIDATE_PREFIXES) else NO_STORE
 
         async def with_headers(message: Message) -> None:
             nonlocal started
@@ -45,6 +55,8 @@ class SecurityHeaders:
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
                     (k, v) for k, v in self.headers if k not in present]
+                if b"cache-control" not in present:
+                    message["headers"].append((b"cache-control", cache))
             await send(message)
 
         try:
