@@ -145,11 +145,56 @@ CREATE TABLE scope_exits (
     PRIMARY KEY (station, change_seq, premises_id)
 ) WITHOUT ROWID;
 """),
+    (8, """
+-- search (server/store/search.py owns these): an FTS5 index of live premises over the view
+-- premises_search (name, address, postcode with and without its space, UPRN, and filter tags:
+-- 's' + hex(station), 'r' + risk level). SQLite triggers keep it exact in the same transaction
+-- as the write, whichever code writes premises; they touch the index only when a searched
+-- column changes. A REPLACE fires the delete triggers only with PRAGMA recursive_triggers=ON
+-- (Database sets it).
+CREATE VIEW premises_search (rid, name, address, postcode, uprn, tags) AS
+    SELECT rowid, name, address, postcode || ' ' || replace(postcode, ' ', ''), uprn,
+           's' || hex(station) || ' r' || risk_level
+    FROM premises WHERE deleted = 0;
+CREATE VIRTUAL TABLE premises_fts USING fts5(
+    name, address, postcode, uprn, tags,
+    content = 'premises_search', content_rowid = 'rid',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE TRIGGER premises_fts_insert AFTER INSERT ON premises WHEN new.deleted = 0 BEGIN
+    INSERT INTO premises_fts (rowid, name, address, postcode, uprn, tags)
+        SELECT * FROM premises_search WHERE rid = new.rowid;
+END;
+CREATE TRIGGER premises_fts_delete BEFORE DELETE ON premises WHEN old.deleted = 0 BEGIN
+    INSERT INTO premises_fts (premises_fts, rowid, name, address, postcode, uprn, tags)
+        SELECT 'delete', * FROM premises_search WHERE rid = old.rowid;
+END;
+CREATE TRIGGER premises_fts_update_before BEFORE UPDATE ON premises
+WHEN old.deleted = 0 AND (new.deleted IS NOT 0 OR new.name IS NOT old.name
+    OR new.address IS NOT old.address OR new.postcode IS NOT old.postcode
+    OR new.uprn IS NOT old.uprn OR new.station IS NOT old.station
+    OR new.risk_level IS NOT old.risk_level OR new.rowid IS NOT old.rowid) BEGIN
+    INSERT INTO premises_fts (premises_fts, rowid, name, address, postcode, uprn, tags)
+        SELECT 'delete', * FROM premises_search WHERE rid = old.rowid;
+END;
+CREATE TRIGGER premises_fts_update_after AFTER UPDATE ON premises
+WHEN new.deleted = 0 AND (old.deleted IS NOT 0 OR new.name IS NOT old.name
+    OR new.address IS NOT old.address OR new.postcode IS NOT old.postcode
+    OR new.uprn IS NOT old.uprn OR new.station IS NOT old.station
+    OR new.risk_level IS NOT old.risk_level OR new.rowid IS NOT old.rowid) BEGIN
+    INSERT INTO premises_fts (rowid, name, address, postcode, uprn, tags)
+        SELECT * FROM premises_search WHERE rid = new.rowid;
+END;
+INSERT INTO premises_fts (premises_fts) VALUES ('rebuild');
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]
-if [v for v, _ in MIGRATIONS] != list(range(1, LATEST + 1)):
-    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3 … in order, each once")
+# Strictly increasing, each once. (Gaps are allowed: versions are claimed by parallel work and
+# each migration must stand on its own, not on the one numbered before it.)
+_VERSIONS = [v for v, _ in MIGRATIONS]
+if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] < 1:
+    raise RuntimeError("MIGRATIONS must be numbered in increasing order, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:

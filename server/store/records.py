@@ -1,7 +1,8 @@
 """Premises rows: how a record dict maps onto the `premises` table, and the read queries.
 
 Owns the column mapping (one place), bulk insert for imports and demo data, and the SQL of
-search, get and nearest. Runs on a sqlite3 connection handed in by the Database; no HTTP here.
+get and nearest (search: server/store/search.py). Runs on a sqlite3 connection handed in by
+the Database; no HTTP here.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ UPSERT_SQL = (
 
 
 def search_text(doc: dict[str, Any]) -> str:
-    """What the search box matches: name, address, postcode (with and without its space), UPRN."""
+    """The old `search` column's text (no longer read: search uses the FTS5 index)."""
     postcode = str(doc.get("postcode") or "")
     return " ".join([
         str(doc.get("name") or ""), str(doc.get("address") or ""), postcode,
@@ -67,35 +68,6 @@ def insert_many(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]]) -> int
 def get(conn: sqlite3.Connection, premises_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT doc FROM premises WHERE id = ?", (premises_id,)).fetchone()
     return _decode(row[0]) if row else None
-
-
-def search(conn: sqlite3.Connection, *, q: str = "", stations: list[str] | None = None,
-           risk_level: int | None = None, overdue_on: str | None = None,
-           due_before: str | None = None, limit: int = 50, offset: int = 0,
-           ) -> tuple[int, list[dict[str, Any]]]:
-    """Matching live records ordered by name, and the total count; every word must match."""
-    where, params = ["deleted = 0"], []  # type: list[str], list[Any]
-    for word in q.lower().split():
-        where.append("search LIKE ? ESCAPE '\\'")
-        params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    if stations:
-        where.append(f"station IN ({', '.join('?' * len(stations))})")
-        params.extend(stations)
-    if risk_level is not None:
-        where.append("risk_level = ?")
-        params.append(risk_level)
-    if overdue_on is not None:
-        where.append("next_review_due < ?")
-        params.append(overdue_on)
-    if due_before is not None:
-        where.append("next_review_due < ?")
-        params.append(due_before)
-    clause = " AND ".join(where)
-    total = conn.execute(f"SELECT count(*) FROM premises WHERE {clause}", params).fetchone()[0]
-    rows = conn.execute(
-        f"SELECT doc FROM premises WHERE {clause} ORDER BY name, id LIMIT ? OFFSET ?",
-        [*params, limit, offset]).fetchall()
-    return int(total), [_decode(r[0]) for r in rows]
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
