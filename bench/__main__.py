@@ -1,5 +1,6 @@
-"""`python -m bench`: install the peers, run P1-P4 and the scaling table, print the tables and
-write them to var/bench/results.md. `--quick` runs small sizes and one round for development.
+"""`python -m bench`: install the peers, run P1-P4, the scaling table and SEARCH, print the
+tables and write them to var/bench/results.md. `--quick` runs small sizes and one round for
+development; `python -m bench search [--million]` runs the search benchmark alone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 
 from bench import burst, capacity, dataset, initial_pull, peers
+from bench import search as search_bench
 from bench.report import table
 
 
@@ -58,7 +60,7 @@ def scaling(p1: dict[int, dict[str, initial_pull.Result]],
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
-    p.add_argument("--only", default="P1,P2,CAP,P3,PROFILE,SCALE",
+    p.add_argument("--only", default="P1,P2,CAP,P3,PROFILE,SCALE,SEARCH",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -68,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
                         "about 3 minutes a round here, so it is opt-in: --fleets 50,500,2000)")
     p.add_argument("--push-cap", type=int, default=None,
                    help="WATCHBOOK_MAX_CONCURRENT_PUSHES for P2's server (default: its own)")
+    p.add_argument("--million", action="store_true",
+                   help="SEARCH at 1,000,000 premises too (builds a 2.5 GB database once, "
+                        "about 10 minutes; then about 2 minutes a run)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["search"]:  # python -m bench search: SEARCH alone
+        argv = ["--only", "SEARCH", *argv[1:]]
     args = p.parse_args(argv)
     parts = {s.strip().upper() for s in args.only.split(",")}
     n = args.premises or (2000 if args.quick else 20_000)
@@ -76,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {"WATCHBOOK_MAX_CONCURRENT_PUSHES": str(args.push_cap)} if args.push_cap else None
 
     started = time.monotonic()
-    notes = [n for n in (peers.ensure_pouchdb(), peers.ensure_wrk()) if n]
+    notes = [n for n in (peers.ensure_pouchdb(), peers.ensure_wrk()) if n] if parts - {
+        "SEARCH"} else []  # SEARCH alone needs neither peer
     have_pouch = peers.POUCHDB_BIN.exists()
     head = (f"# Watchbook benchmarks, {dt.datetime.now().isoformat(timespec='minutes')}\n\n"
             f"Machine: {machine()}\nCommand: python -m bench {' '.join(argv or sys.argv[1:])}\n")
@@ -126,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             if (n, fleet) not in p2:
                 p2[(n, fleet)] = [burst.run(n, fleet, env=env)]
         emit(scaling(p1, p2))
+    if "SEARCH" in parts:
+        sizes = [n] + ([1_000_000] if args.million else [])
+        emit(search_bench.report({size: search_bench.run(size) for size in sizes}))
     for note in notes:
         emit(f"Note: {note}\n")
     emit(f"Total time: {time.monotonic() - started:.0f} s\n")

@@ -159,7 +159,7 @@ CREATE VIEW premises_search (rid, name, address, postcode, uprn, tags) AS
 CREATE VIRTUAL TABLE premises_fts USING fts5(
     name, address, postcode, uprn, tags,
     content = 'premises_search', content_rowid = 'rid',
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4 5 6'
 );
 CREATE TRIGGER premises_fts_insert AFTER INSERT ON premises WHEN new.deleted = 0 BEGIN
     INSERT INTO premises_fts (rowid, name, address, postcode, uprn, tags)

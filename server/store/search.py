@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 COUNT_CAP = 1000   # matches counted at most; beyond it the total is "1,000+"
+SORT_LIMIT = 200   # matches put in name order within their tier at most (a row read each)
 MAX_WORDS = 12     # words of a query used at most
 SEARCHED = "{name address postcode uprn}"   # the FTS columns a typed word may match
 
@@ -141,10 +142,10 @@ def search(conn: sqlite3.Connection, q: str, f: Filters, limit: int = 50, offset
     """Live premises matching every word of `q` as a prefix, ranked: exact postcode or UPRN
     first, then premises whose name has every word, then the rest (address, postcode, UPRN).
 
-    Up to COUNT_CAP matches each tier is ordered by name; beyond it (the person has not
-    narrowed the search yet) each tier comes in index order, and `total` is COUNT_CAP with
-    `capped` set. Work is bounded by COUNT_CAP + offset + limit index entries, never the
-    whole match set.
+    Up to SORT_LIMIT matches each tier is ordered by name; beyond it (the person has not
+    narrowed the search yet) each tier comes in index order. Beyond COUNT_CAP matches `total`
+    is COUNT_CAP with `capped` set. Work is bounded by COUNT_CAP + offset + limit index
+    entries and SORT_LIMIT + limit row reads, never the whole match set.
     """
     ws = words(q)
     if not ws or f.stations == []:
@@ -154,14 +155,15 @@ def search(conn: sqlite3.Connection, q: str, f: Filters, limit: int = 50, offset
     rest = f"{match_all(ws)} NOT {match_name(ws)}{tags}"
     exact = _exact(conn, q, f)
     n = len(_stream(conn, every, f, COUNT_CAP + 1))
-    if n <= COUNT_CAP:
-        found = _stream(conn, every, f, COUNT_CAP + 1, names=True)
-        in_rest = {r[0] for r in _stream(conn, rest, f, COUNT_CAP + 1)}
+    total, capped = min(n, COUNT_CAP), n > COUNT_CAP
+    if n <= SORT_LIMIT:
+        found = _stream(conn, every, f, n, names=True)
+        in_rest = {r[0] for r in _stream(conn, rest, f, n)}
         first = set(exact)
         ranked = sorted((r for r in found if r[0] not in first),
                         key=lambda r: (r[0] in in_rest, r[1], r[2]))
         order = exact + [r[0] for r in ranked]
-        return Found(n, False, _docs(conn, order[offset:offset + limit]))
+        return Found(total, capped, _docs(conn, order[offset:offset + limit]))
     want = offset + limit
     seen = set(exact)
     order = list(exact)
@@ -172,7 +174,7 @@ def search(conn: sqlite3.Connection, q: str, f: Filters, limit: int = 50, offset
             if rowid not in seen:
                 seen.add(rowid)
                 order.append(rowid)
-    return Found(COUNT_CAP, True, _docs(conn, order[offset:want]))
+    return Found(total, capped, _docs(conn, order[offset:want]))
 
 
 def listing(conn: sqlite3.Connection, f: Filters, limit: int = 50, offset: int = 0) -> Found:
