@@ -92,6 +92,15 @@ def _stream(conn: sqlite3.Connection, expr: str, f: Filters, limit: int,
         f"WHERE premises_fts MATCH ?{dates} LIMIT ?", [expr, *params, limit])]
 
 
+def _count(conn: sqlite3.Connection, expr: str, f: Filters, cap: int) -> int:
+    """Index matches, counted up to `cap` (inside SQLite: no row reaches Python)."""
+    dates, params = _dates(f)
+    join = " JOIN premises p ON p.rowid = premises_fts.rowid" if dates else ""
+    return int(conn.execute(
+        f"SELECT count(*) FROM (SELECT premises_fts.rowid FROM premises_fts{join} "
+        f"WHERE premises_fts MATCH ?{dates} LIMIT ?)", [expr, *params, cap]).fetchone()[0])
+
+
 def exact_key(q: str) -> tuple[list[str], str | None]:
     """The postcodes (with its space, and as typed without) and the UPRN that `q` is exactly."""
     compact = re.sub(r"\s+", "", q).upper()
@@ -154,7 +163,7 @@ def search(conn: sqlite3.Connection, q: str, f: Filters, limit: int = 50, offset
     every, name = match_all(ws) + tags, match_name(ws) + tags
     rest = f"{match_all(ws)} NOT {match_name(ws)}{tags}"
     exact = _exact(conn, q, f)
-    n = len(_stream(conn, every, f, COUNT_CAP + 1))
+    n = _count(conn, every, f, COUNT_CAP + 1)
     total, capped = min(n, COUNT_CAP), n > COUNT_CAP
     if n <= SORT_LIMIT:
         found = _stream(conn, every, f, n, names=True)
