@@ -207,26 +207,29 @@ def _tokens(doc: dict[str, Any]) -> list[str]:
     return re.findall(r"[^\W_]+", _fold(text))
 
 
-def _scan(docs: list[dict[str, Any]], q: str, stations: list[str] | None) -> set[str]:
+def _scan(docs: list[tuple[dict[str, Any], list[str]]], q: str, stations: list[str] | None,
+          ) -> set[str]:
     """The brute-force answer: every word a prefix of some token of a live record."""
     ws = [_fold(w) for w in search.words(q)]
-    return {d["id"] for d in docs
+    return {d["id"] for d, tokens in docs
             if (stations is None or d["station"] in stations)
-            and all(any(t.startswith(w) for t in _tokens(d)) for w in ws)}
+            and all(any(t.startswith(w) for t in tokens) for w in ws)}
 
 
-def _assert_index_is_exact(path: str) -> None:
+def _assert_index_is_exact(path: str, examples: int = 400, shortest: int = 1) -> None:
+    """FTS5's integrity-check (every entry against the rows), one entry per live row, and
+    search agreeing with a scan for hypothesis-drawn prefixes of the records' own words."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("INSERT INTO premises_fts (premises_fts, rank) VALUES ('integrity-check', 1)")
-    live = [records._decode(r[0]) for r in conn.execute(
-        "SELECT doc FROM premises WHERE deleted = 0")]
+    live = [(d, _tokens(d)) for d in (records._decode(r[0]) for r in conn.execute(
+        "SELECT doc FROM premises WHERE deleted = 0"))]
     indexed = conn.execute("SELECT count(*) FROM premises_fts").fetchone()[0]
     assert indexed == len(live)
-    vocabulary = sorted({t for d in live for t in _tokens(d)})
+    vocabulary = sorted({t for _, tokens in live for t in tokens})
 
-    @settings(max_examples=400, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow])
-    @given(st.lists(st.tuples(st.sampled_from(vocabulary), st.integers(1, 8)),
+    @given(st.lists(st.tuples(st.sampled_from(vocabulary), st.integers(shortest, 8)),
                     min_size=1, max_size=3),
            st.sampled_from([None, ["A01"], ["B02", "C03"]]))
     def agree(prefixes: list[tuple[str, int]], stations: list[str] | None) -> None:
@@ -239,14 +242,28 @@ def _assert_index_is_exact(path: str) -> None:
     conn.close()
 
 
+STATION_DICTS = [{"code": c, "name": n + " Fire Station", "lat": 52.0, "lon": 0.1,
+                  "extra_grounds": []}
+                 for c, n in (("A01", "Ashby"), ("B02", "Barton"), ("C03", "Carrow"))]
+
+
+async def test_an_import_of_5000_premises_keeps_the_index_exact(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "COUNT_CAP", 10**6)
+    generated = generate_premises(5_000, STATION_DICTS, seed=9, today=dt.date(2026, 1, 1))
+    out = io.StringIO()
+    transfer.write_csv(generated, out)
+    result = await transfer.import_text(world.db, world.app.state.settings, out.getvalue(),
+                                        "csv")
+    assert result.written == 5_000
+    _assert_index_is_exact(world.db.path, examples=10, shortest=3)
+
+
 async def test_imports_pushes_deletes_and_purges_keep_the_index_exact(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "COUNT_CAP", 10**6)  # compare whole match sets
     rng = random.Random(5)
-    stations = [{"code": c, "name": n + " Fire Station", "lat": 52.0, "lon": 0.1,
-                 "extra_grounds": []} for c, n in (("A01", "Ashby"), ("B02", "Barton"),
-                                                   ("C03", "Carrow"))]
-    generated = generate_premises(400, stations, seed=3, today=dt.date(2026, 1, 1))
+    generated = generate_premises(400, STATION_DICTS, seed=3, today=dt.date(2026, 1, 1))
     out = io.StringIO()
     transfer.write_csv(generated, out)
     settings_ = world.app.state.settings
