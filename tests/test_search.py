@@ -216,7 +216,7 @@ def _scan(docs: list[tuple[dict[str, Any], list[str]]], q: str, stations: list[s
             and all(any(t.startswith(w) for t in tokens) for w in ws)}
 
 
-def _assert_index_is_exact(path: str, examples: int = 400, shortest: int = 1) -> None:
+def _assert_index_is_exact(path: str, examples: int = 200, shortest: int = 1) -> None:
     """FTS5's integrity-check (every entry against the rows), one entry per live row, and
     search agreeing with a scan for hypothesis-drawn prefixes of the records' own words."""
     conn = sqlite3.connect(path, isolation_level=None)
