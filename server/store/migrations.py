@@ -145,7 +145,7 @@ CREATE TABLE scope_exits (
     PRIMARY KEY (station, change_seq, premises_id)
 ) WITHOUT ROWID;
 """),
-    (8, """
+    (9, """
 -- search (server/store/search.py owns these): an FTS5 index of live premises over the view
 -- premises_search (name, address, postcode with and without its space, UPRN, and filter tags:
 -- 's' + hex(station), 'r' + risk level). SQLite triggers keep it exact in the same transaction

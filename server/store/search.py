@@ -1,4 +1,4 @@
-"""Premises search on the FTS5 index `premises_fts` (migration 8): what a person types turned
+"""Premises search on the FTS5 index `premises_fts` (migration 9): what a person types turned
 into a safe FTS5 expression, results in ranked tiers, and a count bounded by COUNT_CAP.
 
 The index is kept exact by SQLite triggers on `premises`, in the same transaction as each write,
