@@ -1,6 +1,7 @@
-"""`python -m bench`: install the peers, run P1-P4, the content codings and the scaling table,
-print the tables and write them to var/bench/results.md. `--quick` runs small sizes and one round
-for development; `python -m bench codings` (or any parts named) runs those parts alone.
+"""`python -m bench`: install the peers, run P1-P4, the content codings, the scaling table and
+SEARCH, print the tables and write them to var/bench/results.md. `--quick` runs small sizes and
+one round for development; `python -m bench codings` (or any parts named) runs those parts alone;
+`python -m bench search --million` adds the 1,000,000-premises search row.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 
 from bench import burst, capacity, codings, dataset, initial_pull, peers
+from bench import search as search_bench
 from bench.report import table
 
 
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
     p.add_argument("parts", nargs="*", metavar="PART",
-                   help="parts to run, as for --only (e.g. codings)")
-    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,PROFILE,SCALE",
+                   help="parts to run, as for --only (e.g. codings, search)")
+    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,PROFILE,SCALE,SEARCH",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -71,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
                         "about 3 minutes a round here, so it is opt-in: --fleets 50,500,2000)")
     p.add_argument("--push-cap", type=int, default=None,
                    help="WATCHBOOK_MAX_CONCURRENT_PUSHES for P2's server (default: its own)")
+    p.add_argument("--million", action="store_true",
+                   help="SEARCH at 1,000,000 premises too (builds a 2.5 GB database once, "
+                        "about 10 minutes; then about 2 minutes a run)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["search"]:  # python -m bench search: SEARCH alone
+        argv = ["--only", "SEARCH", *argv[1:]]
     args = p.parse_args(argv)
     parts = {s.strip().upper() for s in (",".join(args.parts) or args.only).split(",")}
     n = args.premises or (2000 if args.quick else 20_000)
@@ -132,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             if (n, fleet) not in p2:
                 p2[(n, fleet)] = [burst.run(n, fleet, env=env)]
         emit(scaling(p1, p2))
+    if "SEARCH" in parts:
+        sizes = [n] + ([1_000_000] if args.million else [])
+        emit(search_bench.report({size: search_bench.run(size) for size in sizes}))
     for note in notes:
         emit(f"Note: {note}\n")
     emit(f"Total time: {time.monotonic() - started:.0f} s\n")

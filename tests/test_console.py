@@ -174,6 +174,19 @@ async def test_search_finds_premises_by_postcode_and_uprn(as_user: Browser) -> N
     assert "Maple Court" not in by_uprn.text
 
 
+async def test_premises_list_says_plus_when_the_count_is_capped(
+        as_user: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.store import search
+    client = await as_user("admin")
+    exact = await client.get("/console/premises", params={"q": "cb"})
+    assert "of 3 premises" in exact.text
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    capped = await client.get("/console/premises", params={"q": "cb"})
+    assert "of 2+ premises" in capped.text and "add words to narrow" in capped.text
+    for q in ('"', "NEAR(", "*-", "name:x"):  # no input is a search syntax error
+        assert (await client.get("/console/premises", params={"q": q})).status_code == 200
+
+
 async def test_premises_list_stays_within_the_users_grounds(as_user: Browser) -> None:
     client = await as_user("super")  # A01, with B02 as extra grounds
     page = await client.get("/console/premises")

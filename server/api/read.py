@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from server.auth import Principal
 from server.errors import ApiError, decode_body
-from server.store import records
+from server.store import records, search
 from server.store import stations as stations_store
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -66,10 +66,11 @@ class PremisesSummary(msgspec.Struct):
 
 
 class PremisesPage(msgspec.Struct):
-    total: int
+    total: int           # matches, counted up to 1,000 (see total_capped)
     limit: int
     offset: int
     items: list[PremisesSummary]
+    total_capped: bool = False   # more than `total` match: total is the count cap, a floor
 
 
 class NearestItem(msgspec.Struct):
@@ -187,10 +188,10 @@ async def list_premises(request: Request) -> Response:
     q = request.query_params.get("q", "")[:200]
     if not stations:
         return json_response(PremisesPage(0, limit, offset, []))
-    total, docs = await request.app.state.db.read(lambda c: records.search(
-        c, q=q, stations=stations, risk_level=level, overdue_on=today, limit=limit,
-        offset=offset))
-    return json_response(PremisesPage(total, limit, offset, [summary(d) for d in docs]))
+    found = await request.app.state.db.read(lambda c: search.search(
+        c, q, search.Filters(stations, level, overdue_on=today), limit, offset))
+    return json_response(PremisesPage(found.total, limit, offset,
+                                      [summary(d) for d in found.docs], found.capped))
 
 
 async def get_premises(request: Request) -> Response:

@@ -20,7 +20,7 @@ from server.auth import Principal
 from server.console import audit
 from server.console.page import SEVERITY_ORDER, page, render, today
 from server.errors import ApiError
-from server.store import records
+from server.store import records, search
 from sync.record import SENSITIVE_FIELDS
 
 PAGE_SIZE = 50
@@ -69,17 +69,20 @@ async def premises_list(request: Request, who: Principal) -> Response:
     number = _int(params.get("page"), 1, 100_000) or 1
     stations = [station] if station else list(who.grounds)
     now = today()
-    total, docs = (0, [])
+    found = search.Found(0, False)
     if stations:
-        total, docs = await request.app.state.db.read(lambda c: records.search(
-            c, q=q, stations=stations, risk_level=level,
-            overdue_on=now if review == "overdue" else None,
-            due_before=_soon(request) if review == "due_soon" else None,
-            limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE))
+        found = await request.app.state.db.read(lambda c: search.search(c, q, search.Filters(
+            stations, level, overdue_on=now if review == "overdue" else None,
+            due_before=_soon(request) if review == "due_soon" else None),
+            PAGE_SIZE, (number - 1) * PAGE_SIZE))
+    docs, total = found.docs, found.total
     filters = {"q": q, "station": station, "risk_level": level or "", "review": review}
     kept = {k: v for k, v in filters.items() if v}
     pages = max(1, -(-total // PAGE_SIZE))
+    if found.capped and len(docs) == PAGE_SIZE:  # more than counted: a page past the count
+        pages = max(pages, number + 1)
     return render(request, "premises_list.html", who, nav="premises", docs=docs, total=total,
+                  capped=found.capped,
                   filters=filters, review_filters=REVIEW_FILTERS, number=number, pages=pages,
                   soon=_soon(request),
                   first=(number - 1) * PAGE_SIZE + 1 if docs else 0,

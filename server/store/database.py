@@ -25,6 +25,8 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # a REPLACE then fires delete triggers too, so the search index triggers see it
+    conn.execute("PRAGMA recursive_triggers=ON")
     conn.row_factory = sqlite3.Row
 
 

@@ -169,6 +169,48 @@ CREATE TABLE upload_days (
     PRIMARY KEY (user_id, day)
 ) WITHOUT ROWID;
 """),
+    (9, """
+-- search (server/store/search.py owns these): an FTS5 index of live premises over the view
+-- premises_search (name, address, postcode with and without its space, UPRN, and filter tags:
+-- 's' + hex(station), 'r' + risk level). SQLite triggers keep it exact in the same transaction
+-- as the write, whichever code writes premises; they touch the index only when a searched
+-- column changes. A REPLACE fires the delete triggers only with PRAGMA recursive_triggers=ON
+-- (Database sets it).
+CREATE VIEW premises_search (rid, name, address, postcode, uprn, tags) AS
+    SELECT rowid, name, address, postcode || ' ' || replace(postcode, ' ', ''), uprn,
+           's' || hex(station) || ' r' || risk_level
+    FROM premises WHERE deleted = 0;
+CREATE VIRTUAL TABLE premises_fts USING fts5(
+    name, address, postcode, uprn, tags,
+    content = 'premises_search', content_rowid = 'rid',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4 5 6'
+);
+CREATE TRIGGER premises_fts_insert AFTER INSERT ON premises WHEN new.deleted = 0 BEGIN
+    INSERT INTO premises_fts (rowid, name, address, postcode, uprn, tags)
+        SELECT * FROM premises_search WHERE rid = new.rowid;
+END;
+CREATE TRIGGER premises_fts_delete BEFORE DELETE ON premises WHEN old.deleted = 0 BEGIN
+    INSERT INTO premises_fts (premises_fts, rowid, name, address, postcode, uprn, tags)
+        SELECT 'delete', * FROM premises_search WHERE rid = old.rowid;
+END;
+CREATE TRIGGER premises_fts_update_before BEFORE UPDATE ON premises
+WHEN old.deleted = 0 AND (new.deleted IS NOT 0 OR new.name IS NOT old.name
+    OR new.address IS NOT old.address OR new.postcode IS NOT old.postcode
+    OR new.uprn IS NOT old.uprn OR new.station IS NOT old.station
+    OR new.risk_level IS NOT old.risk_level OR new.rowid IS NOT old.rowid) BEGIN
+    INSERT INTO premises_fts (premises_fts, rowid, name, address, postcode, uprn, tags)
+        SELECT 'delete', * FROM premises_search WHERE rid = old.rowid;
+END;
+CREATE TRIGGER premises_fts_update_after AFTER UPDATE ON premises
+WHEN new.deleted = 0 AND (old.deleted IS NOT 0 OR new.name IS NOT old.name
+    OR new.address IS NOT old.address OR new.postcode IS NOT old.postcode
+    OR new.uprn IS NOT old.uprn OR new.station IS NOT old.station
+    OR new.risk_level IS NOT old.risk_level OR new.rowid IS NOT old.rowid) BEGIN
+    INSERT INTO premises_fts (rowid, name, address, postcode, uprn, tags)
+        SELECT * FROM premises_search WHERE rid = new.rowid;
+END;
+INSERT INTO premises_fts (premises_fts) VALUES ('rebuild');
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

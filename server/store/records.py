@@ -1,9 +1,10 @@
 """Premises rows: how a record dict maps onto the `premises` table, and the read queries.
 
 Owns the column mapping (one place), the `attachment_refs` index kept with every row written,
-bulk insert for demo data and test seeds, and the SQL of search, get, nearest, names, export
-and the review dashboard. Runs on a sqlite3 connection handed in by the Database; no HTTP here.
-Must not decide what a record becomes: changes are made by sync/writer.py.
+bulk insert for demo data and test seeds, and the SQL of get, nearest, names, export and the
+review dashboard (search: server/store/search.py). Runs on a sqlite3 connection handed in by
+the Database; no HTTP here. Must not decide what a record becomes: changes are made by
+sync/writer.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ UPSERT_SQL = (
 
 
 def search_text(doc: dict[str, Any]) -> str:
-    """What the search box matches: name, address, postcode (with and without its space), UPRN."""
+    """The old `search` column's text (no longer read: search uses the FTS5 index)."""
     postcode = str(doc.get("postcode") or "")
     return " ".join([
         str(doc.get("name") or ""), str(doc.get("address") or ""), postcode,
@@ -150,35 +151,6 @@ def due_for_review(conn: sqlite3.Connection, stations: list[str], before: str, l
         "AND next_review_due < ? ORDER BY next_review_due, name LIMIT ?",
         [*stations, before, limit]).fetchall()
     return [_decode(r[0]) for r in rows]
-
-
-def search(conn: sqlite3.Connection, *, q: str = "", stations: list[str] | None = None,
-           risk_level: int | None = None, overdue_on: str | None = None,
-           due_before: str | None = None, limit: int = 50, offset: int = 0,
-           ) -> tuple[int, list[dict[str, Any]]]:
-    """Matching live records ordered by name, and the total count; every word must match."""
-    where, params = ["deleted = 0"], []  # type: list[str], list[Any]
-    for word in q.lower().split():
-        where.append("search LIKE ? ESCAPE '\\'")
-        params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    if stations:
-        where.append(f"station IN ({', '.join('?' * len(stations))})")
-        params.extend(stations)
-    if risk_level is not None:
-        where.append("risk_level = ?")
-        params.append(risk_level)
-    if overdue_on is not None:
-        where.append("next_review_due < ?")
-        params.append(overdue_on)
-    if due_before is not None:
-        where.append("next_review_due < ?")
-        params.append(due_before)
-    clause = " AND ".join(where)
-    total = conn.execute(f"SELECT count(*) FROM premises WHERE {clause}", params).fetchone()[0]
-    rows = conn.execute(
-        f"SELECT doc FROM premises WHERE {clause} ORDER BY name, id LIMIT ? OFFSET ?",
-        [*params, limit, offset]).fetchall()
-    return int(total), [_decode(r[0]) for r in rows]
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
