@@ -18,6 +18,7 @@ from starlette.routing import Route
 from server.auth import Principal
 from server.errors import ApiError, decode_body
 from server.store import records
+from sync.record import current_hazard_types
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -104,13 +105,14 @@ def me_of(p: Principal, cache_bytes: int = 0) -> Me:
               cache_bytes)
 
 
-def summary(doc: dict[str, Any]) -> PremisesSummary:
+def summary(doc: dict[str, Any], today: str) -> PremisesSummary:
+    """A list row; `hazard_types` are the hazards in force on `today` (expired ones are not)."""
     return PremisesSummary(
         id=doc["id"], station=doc["station"], name=doc["name"], address=doc.get("address", ""),
         postcode=doc.get("postcode", ""), uprn=doc.get("uprn", ""), use=doc.get("use", ""),
         risk_level=doc.get("risk_level", 4), next_review_due=doc.get("next_review_due"),
         lat=doc.get("lat"), lon=doc.get("lon"),
-        hazard_types=sorted({h["type"] for h in doc.get("hazards", [])}),
+        hazard_types=current_hazard_types(doc.get("hazards", []), today),
         version=doc.get("version", 1))
 
 
@@ -181,15 +183,15 @@ async def list_premises(request: Request) -> Response:
     overdue = request.query_params.get("overdue", "").lower()
     if overdue not in ("", "true", "false", "1", "0"):
         raise ApiError(400, "invalid", "overdue must be true or false", "overdue")
-    today = dt.date.today().isoformat() if overdue in ("true", "1") else None
+    today = dt.date.today().isoformat()
     stations = _stations_filter(request, who)
     q = request.query_params.get("q", "")[:200]
     if not stations:
         return json_response(PremisesPage(0, limit, offset, []))
     total, docs = await request.app.state.db.read(lambda c: records.search(
-        c, q=q, stations=stations, risk_level=level, overdue_on=today, limit=limit,
+        c, q=q, stations=stations, risk_level=level, overdue_on=today if overdue in ("true", "1") else None, limit=limit,
         offset=offset))
-    return json_response(PremisesPage(total, limit, offset, [summary(d) for d in docs]))
+    return json_response(PremisesPage(total, limit, offset, [summary(d, today) for d in docs]))
 
 
 async def get_premises(request: Request) -> Response:
@@ -211,7 +213,8 @@ async def nearest(request: Request) -> Response:
     stations = _stations_filter(request, who)
     found = await request.app.state.db.read(
         lambda c: records.nearest(c, lat, lon, limit=limit, stations=stations))
-    return json_response(NearestResponse([NearestItem(d, summary(doc)) for d, doc in found]))
+    today = dt.date.today().isoformat()
+    return json_response(NearestResponse([NearestItem(d, summary(doc, today)) for d, doc in found]))
 
 
 async def stations(request: Request) -> Response:
