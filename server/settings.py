@@ -29,6 +29,7 @@ INT_SETTINGS = (
     "max_push_mutations", "max_concurrent_pushes", "push_queue_seconds", "pull_page_rows",
     "pull_page_bytes", "api_page_max", "read_connections", "gzip_level",
     "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
+    "data_stale_hours", "data_old_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
 # WATCHBOOK_BLOB_DIR.
@@ -64,6 +65,8 @@ class Settings:
     blob_max_bytes: int = 20 * 1024 * 1024  # largest attachment accepted
     attachment_cache_bytes: int = 200 * 1024 * 1024  # a device's offline attachment cache
     blob_gc_grace_days: int = 14            # unreferenced blobs younger than this are kept
+    data_stale_hours: int = 24              # the app shows its data's age in amber after this
+    data_old_days: int = 7                  # ... and in red, as out of date, after this
 
     @property
     def blobs_path(self) -> Path:

@@ -200,9 +200,10 @@ async def test_signing_in_with_another_users_device_id_enrols_a_new_device(world
     assert (await world.client.get("/api/me", headers=world.as_("crew"))).status_code == 200
 
 
-async def test_me_tells_the_device_its_attachment_cache_size(world: World) -> None:
+async def test_me_tells_the_device_its_attachment_cache_and_data_age_thresholds(world: World) -> None:
     me = (await world.client.get("/api/me", headers=world.as_("crew"))).json()
     assert me["attachment_cache_bytes"] == world.app.state.settings.attachment_cache_bytes > 0
+    assert (me["data_stale_hours"], me["data_old_days"]) == (24, 7)
 
 
 async def test_list_hazard_types_leave_out_expired_temporary_hazards(world: World) -> None:

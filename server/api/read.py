@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from server.auth import Principal
 from server.errors import ApiError, decode_body
+from server.settings import Settings
 from server.store import records
 from sync.record import current_hazard_types
 
@@ -41,6 +42,8 @@ class Me(msgspec.Struct):
     grounds: list[str]
     device_id: str | None
     attachment_cache_bytes: int = 0  # how much a device may keep of attachments offline
+    data_stale_hours: int = 24       # the app's data age turns amber after this ...
+    data_old_days: int = 7           # ... and red (out of date) after this
 
 
 class EnrolResponse(msgspec.Struct):
@@ -100,9 +103,10 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(_encoder.encode(value), status_code=status, media_type="application/json")
 
 
-def me_of(p: Principal, cache_bytes: int = 0) -> Me:
+def me_of(p: Principal, settings: Settings) -> Me:
+    """The caller, with the settings the app follows (its attachment cache, data-age colours)."""
     return Me(p.user_id, p.username, p.name, p.role, p.station, list(p.grounds), p.device_id,
-              cache_bytes)
+              settings.attachment_cache_bytes, settings.data_stale_hours, settings.data_old_days)
 
 
 def summary(doc: dict[str, Any], today: str) -> PremisesSummary:
@@ -165,13 +169,12 @@ async def enrol(request: Request) -> Response:
     who = await auth.sign_in(body.username, body.password, address)
     device_id, token = await auth.enrol_device(who, body.device_name, body.device_id)
     who = await auth.principal_for_user(who.user_id, device_id)
-    cache = request.app.state.settings.attachment_cache_bytes
-    return json_response(EnrolResponse(device_id, token, me_of(who, cache)), 201)
+    return json_response(EnrolResponse(device_id, token, me_of(who, request.app.state.settings)),
+                         201)
 
 
 async def me(request: Request) -> Response:
-    cache = request.app.state.settings.attachment_cache_bytes
-    return json_response(me_of(await principal(request), cache))
+    return json_response(me_of(await principal(request), request.app.state.settings))
 
 
 async def list_premises(request: Request) -> Response:
