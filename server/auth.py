@@ -41,6 +41,7 @@ class Principal:
     station: str | None
     grounds: tuple[str, ...]
     device_id: str | None = None
+    device_name: str = ""   # the name the device was enrolled with
 
     @property
     def can_edit(self) -> bool:
@@ -114,10 +115,12 @@ def _grounds(conn: sqlite3.Connection, role: str, station: str | None) -> tuple[
     return (station, *[s for s in extra if s != station])
 
 
-def _principal(conn: sqlite3.Connection, user: sqlite3.Row, device_id: str | None) -> Principal:
+def _principal(conn: sqlite3.Connection, user: sqlite3.Row, device_id: str | None,
+               device_name: str = "") -> Principal:
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
                      role=user["role"], station=user["station"],
-                     grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id)
+                     grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id,
+                     device_name=device_name)
 
 
 class Auth:
@@ -206,7 +209,7 @@ class Auth:
             dev = conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
             user = dev and conn.execute("SELECT * FROM users WHERE id = ?",
                                         (dev["user_id"],)).fetchone()
-            return dev, user, _principal(conn, user, device_id) if user else None
+            return dev, user, _principal(conn, user, device_id, dev["name"]) if user else None
         dev, user, principal = await self.db.read(load)
         if dev is None:
             raise ApiError(401, "unauthorized", "unknown device token",
