@@ -54,8 +54,8 @@ const DRAWINGS = {
     ['path', { d: 'M8.5 8h7l-1 8h-5z' }]],
   // A silo: a domed tower beside a barn roof.
   silo: [['path', { d: 'M4 8a4 4 0 0 1 8 0v14H4zM13 13l4.5-4 4.5 4v9h-9z' }], ['path', { d: 'M4 12h8M4 16h8', fill: 'none', stroke: 'var(--card, #fff)', 'stroke-width': 1.2 }]],
-  // A cow's head with horns.
-  livestock: [['path', { d: 'M3 4c0 3 2 4.5 4.5 4.5h9C19 8.5 21 7 21 4c-1.5 1.5-3 2-4.5 2h-9C6 6 4.5 5.5 3 4zM7 9h10l-1 7a4 4 0 0 1-8 0zm2.5 9a1 1 0 1 0 0 .1zm5 0a1 1 0 1 0 0 .1z' }], ['path', { d: 'M8 17.5h8v2.5a2 2 0 0 1-2 2h-4a2 2 0 0 1-2-2z' }]],
+  // A cow, side on.
+  livestock: [['path', { d: 'M2 8.5h13.5l1.5-2.5h1l.5-1.5 1 1.5h1.5l1.5 3-1 1.5h-2v3l-1 1v5.5h-2v-5H7v5H5v-5.5l-1.5-1.5v-3L2 11z' }]],
   // The trefoil.
   radiation: [['circle', { cx: 12, cy: 12, r: 2 }],
     ['path', { d: 'M10.4 9.23 7 3.34A10 10 0 0 1 17 3.34L13.6 9.23A3.2 3.2 0 0 0 10.4 9.23zM15.2 12H22A10 10 0 0 1 17 20.66L13.6 14.77A3.2 3.2 0 0 0 15.2 12zM10.4 14.77 7 20.66A10 10 0 0 1 2 12H8.8A3.2 3.2 0 0 0 10.4 14.77z' }]],

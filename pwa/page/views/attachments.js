@@ -114,6 +114,15 @@ export function viewerView(app, { id, aid }) {
     e.preventDefault(); draw();
   });
   img.addEventListener('load', fit);
+  // The stage takes the rest of the screen below the controls.
+  const size = () => {
+    if (!stage.isConnected) { removeEventListener('resize', size); return; }
+    if (document.fullscreenElement === stage) return;
+    stage.style.height = `${Math.max(288, innerHeight - stage.getBoundingClientRect().top - window.scrollY - 12)}px`;
+    fit();
+  };
+  addEventListener('resize', size);
+  requestAnimationFrame(size);
   app.files.url(a, r.station).then((url) => {
     if (!url) { status.textContent = a.available ? 'Not on this device; connect to fetch it.' : 'Still uploading from the device that took it.'; return; }
     if (a.content_type === 'application/pdf') {

@@ -3,17 +3,20 @@
 // cached first screen until the whole replica is read.
 
 import { h, replace } from '../dom.js';
-import { isOverdue } from '../time.js';
+import { splitHazards } from '../hazards.js';
+import { isOverdue, today } from '../time.js';
 import { hazardChip, pendingMark, riskLevel } from './parts.js';
 
 const PAGE = 100;
 
 export function resultItem(app, r, extra = null) {
-  const types = [...new Set((r.hazards || []).map((x) => x.type))];
+  const { live, expired } = splitHazards(r.hazards, today());
+  const types = [...new Set(live.map((x) => x.type))];
   return h('li', null, h('a', { class: 'result', href: `#/p/${encodeURIComponent(r.id)}` },
     h('span', { class: 'result-head' }, h('strong', { class: 'result-name' }, r.name),
       extra, riskLevel(r.risk_level), pendingMark(Boolean(r._pending && r._pending.size)),
-      isOverdue(r.next_review_due) ? h('span', { class: 'chip overdue' }, 'Review overdue') : null),
+      isOverdue(r.next_review_due) ? h('span', { class: 'chip overdue' }, 'Review overdue') : null,
+      expired.length ? h('span', { class: 'chip overdue' }, 'Hazard expired: review') : null),
     h('span', { class: 'result-address' }, [r.address, r.postcode].filter(Boolean).join(', '),
       r.uprn ? ` · UPRN ${r.uprn}` : ''),
     types.length ? h('span', { class: 'chips' }, types.slice(0, 4).map((t) => hazardChip(app, t)),

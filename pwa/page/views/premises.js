@@ -93,7 +93,7 @@ function summary(app, r, marks) {
       fact('Nearest water', water.length ? [h('strong', null, WATER[water[0].kind] || water[0].kind),
         water[0].location ? `: ${water[0].location}` : '', water.length > 1 ? h('span', { class: 'muted' }, ` (+${water.length - 1} more)`) : null] : '',
       'water_supplies', { id: 'summary-water' }),
-      fact('People at risk', people.length ? people.join('; ') : '', 'harms', { id: 'summary-people' }),
+      fact('People at risk', people.length ? people.join('; ') : (r.harms || []).length ? 'No life risk recorded' : '', 'harms', { id: 'summary-people' }),
       fact('Evacuation strategy', v.evacuation[r.evacuation_strategy] || '', 'evacuation_strategy', { id: 'summary-evacuation' })),
     h('div', { class: 'summary-foot' },
       h('p', { class: `data-stamp age-${age.level}`, id: 'summary-age' }, age.text,
@@ -120,6 +120,9 @@ export function premisesView(app, { id }) {
   const canEdit = app.session.canEdit;
   const { expired } = splitHazards(r.hazards, today());
   const stamp = `Record version ${r.version}${r.updated_at ? `, updated ${longDate(r.updated_at)}` : ''}`;
+  const printStamp = h('p', { class: 'print-stamp', id: 'print-stamp' });
+  const stampNow = () => { printStamp.textContent = `${stamp}. Printed ${new Date().toLocaleString('en-GB')} from this device's copy. ${dataAge(app).text}.`; };
+  stampNow();
   const node = h('article', { class: 'premises', 'data-version': r.version },
     h('header', { class: 'premises-head' },
       h('h1', null, r.name, marks('name')),
@@ -129,9 +132,8 @@ export function premisesView(app, { id }) {
       h('div', { class: 'actions no-print' },
         canEdit ? h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/edit` }, 'Edit') : null,
         h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/observe` }, 'Add observation'),
-        h('button', { type: 'button', id: 'print-sheet', onclick: () => window.print() }, 'Print sheet')),
-      h('p', { class: 'print-stamp', id: 'print-stamp' }, `${stamp}. Printed ${new Date().toLocaleString('en-GB')} from this device's copy. `,
-        dataAge(app).text, '.')),
+        h('button', { type: 'button', id: 'print-sheet', onclick: () => { stampNow(); window.print(); } }, 'Print sheet')),
+      printStamp),
     underConflict('deleted') ? h('p', { class: 'banner conflict', role: 'note' },
       'Being resolved: this record was deleted on one device and edited on another.') : null,
     isOverdue(r.next_review_due) ? h('p', { class: 'banner overdue', role: 'note' },
@@ -159,7 +161,7 @@ export function premisesView(app, { id }) {
       r.contacts.map((c) => h('li', null, h('strong', null, c.name), c.role ? ` (${c.role})` : '',
         c.phone ? [' ', h('a', { href: `tel:${c.phone.replace(/\s+/g, '')}` }, c.phone)] : null))) : null),
     section('Tactics', 'h-tactics', dl(
-      row('People at risk', (r.harms || []).map((x) => HARMS[x] || x).join('; '), { pending: p('harms'), conflict: underConflict('harms') }),
+      row('Harms considered', (r.harms || []).map((x) => HARMS[x] || x).join('; '), { pending: p('harms'), conflict: underConflict('harms') }),
       row('Evacuation strategy', v.evacuation[r.evacuation_strategy] || '', { pending: p('evacuation_strategy'), conflict: underConflict('evacuation_strategy') }),
       row('Tactical plan', r.tactical_plan, { pending: p('tactical_plan'), conflict: underConflict('tactical_plan'), multiline: true }),
       row('Environmental protection', r.environmental_plan, { pending: p('environmental_plan'), conflict: underConflict('environmental_plan'), multiline: true }))),
