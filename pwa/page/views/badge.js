@@ -46,8 +46,8 @@ export function freshnessLine(app) {
   const age = dataAge(app);
   return h('p', { class: `freshness ${AGE_CLASS[age.level]}${s.error ? ' stale' : ''}`, id: 'freshness', 'data-age': age.level },
     age.text,
-    s.error && s.error !== 'offline' ? ` — last sync failed: ${s.error}` : '',
-    offline ? [' — ', h('strong', null, 'offline'), ': changes are kept on this device until there is signal'] : '',
+    s.error ? ` — last sync failed: ${s.error}` : '',
+    offline ? '. Changes are kept on this device until there is signal' : '',
     s.running ? ' — syncing now' : '');
 }
 

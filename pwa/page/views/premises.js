@@ -75,10 +75,9 @@ function summary(app, r, marks) {
   const fact = (label, value, path, { sensitive = false, id = null } = {}) => h('div', { class: 'fact', id },
     h('dt', null, label, sensitive ? h('span', { class: 'sensitive' }, 'Sensitive') : null),
     h('dd', null, value || h('span', { class: 'muted' }, 'Not recorded'), path ? marks(path) : null));
-  return h('section', { class: 'card summary', id: 'summary', 'aria-labelledby': 'h-summary' },
-    h('h2', { id: 'h-summary', class: 'visually-hidden' }, 'At a glance'),
+  return h('section', { class: 'card summary', id: 'summary', 'aria-label': 'At a glance' },
     h('div', { class: 'summary-hazards', id: 'summary-hazards' },
-      h('h3', null, live.length ? `Hazards (${live.length})` : 'Hazards', marks('hazards')),
+      h('h2', { class: 'summary-title' }, live.length ? `Hazards (${live.length})` : 'Hazards', marks('hazards')),
       live.length ? h('ul', { class: 'hazard-icons' }, bySeverity(live).map((hz) => h('li', { class: `sev-${hz.severity || 'medium'}`, 'data-type': hz.type },
         hazardIcon(hz.type), h('span', null, v.hazard_types[hz.type] || hz.type,
           hz.severity === 'high' ? h('span', { class: 'visually-hidden' }, ' (high severity)') : null),
