@@ -100,7 +100,8 @@ def test_the_premises_summary_fits_one_chromebook_screen(browser, server, artifa
     today = page.evaluate("new Date().toISOString().slice(0, 10)")
     live = {h["type"] for h in record["hazards"] if not (h.get("expires") and h["expires"] < today)}
     icons = page.locator("#summary-hazards li")
-    assert {icons.nth(i).get_attribute("data-type") for i in range(icons.count())} == live
+    shown = {icons.nth(i).get_attribute("data-type") for i in range(icons.count())}
+    assert shown == live if len(live) <= 8 else (len(shown) == 8 and shown < live)
     for i in range(icons.count()):
         assert inside_viewport(page, f"#summary-hazards li >> nth={i}")
     drawings = page.evaluate("""() => import('/pwa/page/icons.js').then(({ hazardIcon }) =>
@@ -325,4 +326,20 @@ def test_the_new_screens_have_no_axe_violations(browser, server, scheme, artifac
     page.goto("/#/sync")
     page.wait_for_selector("#sync-now")
     assert violations(page) == [], "sync page, offline"
+    context.close()
+
+
+def test_the_app_expires_hazards_by_the_same_rule_as_the_server(browser, server):
+    """pwa/page/hazards.js against tests/cases/hazard_expiry.json, as tests/test_record.py holds
+    sync/record.py to it: the app and the API never disagree on whether a hazard is current."""
+    import json
+    cases = json.loads((ROOT / "tests" / "cases" / "hazard_expiry.json").read_text())["cases"]
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/")
+    got = page.evaluate("""async (cases) => {
+      const { hazardExpired } = await import('/pwa/page/hazards.js');
+      return cases.map((c) => hazardExpired(c.hazard, c.today));
+    }""", cases)
+    assert got == [c["expired"] for c in cases]
     context.close()

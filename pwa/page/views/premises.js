@@ -14,6 +14,7 @@ import { conflictMark, pendingMark, riskLevel, row } from './parts.js';
 
 const SEVERITY = { high: 'High', medium: 'Medium', low: 'Low' };
 const ORDER = { high: 0, medium: 1, low: 2 };
+const SUMMARY_HAZARDS = 8; // icons on the first screen; the rest are one jump away
 const WATER = { hydrant: 'Hydrant', static_tank: 'Static tank', open_water: 'Open water', dry_main: 'Dry main', other: 'Other' };
 const HARMS = { life_public: 'Life risk to the public', life_firefighter: 'Life risk to firefighters',
   environment: 'Environment', heritage: 'Heritage', economic: 'Economic', community: 'Community' };
@@ -78,11 +79,13 @@ function summary(app, r, marks) {
   return h('section', { class: 'card summary', id: 'summary', 'aria-label': 'At a glance' },
     h('div', { class: 'summary-hazards', id: 'summary-hazards' },
       h('h2', { class: 'summary-title' }, live.length ? `Hazards (${live.length})` : 'Hazards', marks('hazards')),
-      live.length ? h('ul', { class: 'hazard-icons' }, bySeverity(live).map((hz) => h('li', { class: `sev-${hz.severity || 'medium'}`, 'data-type': hz.type },
+      live.length ? h('ul', { class: 'hazard-icons' }, bySeverity(live).slice(0, SUMMARY_HAZARDS).map((hz) => h('li', { class: `sev-${hz.severity || 'medium'}`, 'data-type': hz.type },
         hazardIcon(hz.type), h('span', null, v.hazard_types[hz.type] || hz.type,
           hz.severity === 'high' ? h('span', { class: 'visually-hidden' }, ' (high severity)') : null),
         marks(`hazards/${hz.id}`))))
         : h('p', { class: 'muted' }, 'No hazards recorded.'),
+      live.length > SUMMARY_HAZARDS ? h('a', { href: '#h-hazards', id: 'summary-more-hazards', onclick: jump('h-hazards') },
+        `+${live.length - SUMMARY_HAZARDS} more hazards`) : null,
       expired.length ? h('p', { class: 'expired-note', id: 'summary-expired' },
         `${expired.length} temporary hazard${expired.length === 1 ? '' : 's'} expired — flagged for review`) : null),
     h('dl', { class: 'summary-facts' },
