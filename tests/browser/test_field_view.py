@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import httpx
@@ -138,6 +139,7 @@ def test_a_crew_device_marks_a_field_under_conflict_until_it_is_resolved(browser
     assert page.locator("#h-access ~ dl .conflict-mark").count() == 1
     assert page.locator("#summary-keybox .conflict-mark").count() == 0
     page.screenshot(path=artifacts / "crew-field-under-conflict.png")
+    assert violations(page) == [], "premises page with a field under conflict"
 
     # The supervisor's conflict screen names both devices and times.
     sup = new_device(browser, server)
@@ -148,6 +150,7 @@ def test_a_crew_device_marks_a_field_under_conflict_until_it_is_resolved(browser
     text = card.inner_text()
     assert "on Pump 1 WIS" in text and "on test" in text
     spage.screenshot(path=artifacts / "conflict-devices.png", full_page=True)
+    assert violations(spage) == [], "conflicts naming devices"
     sup.close()
 
     [done] = push(server, pump, {"kind": "resolve_conflict", "premises_id": record["id"], "base_version": 0,
@@ -169,10 +172,10 @@ def test_the_sync_page_opened_directly_follows_the_sync_to_its_end(browser, serv
     sign_in(page, "crew")
     page.goto("/#/sync")
     page.reload()
-    page.wait_for_selector("#sync-now:not([disabled]):has-text('Sync now')", timeout=10000)
+    page.wait_for_selector("#sync-now:not([disabled]):has-text('Sync now')", timeout=30000)
     assert "Last successful sync" in page.locator(".device .card").first.inner_text()
     page.click("#sync-now")
-    page.wait_for_selector("#sync-now:not([disabled]):has-text('Sync now')", timeout=10000)
+    page.wait_for_selector("#sync-now:not([disabled]):has-text('Sync now')", timeout=30000)
     context.close()
 
 
@@ -253,7 +256,8 @@ def test_a_large_photo_shows_as_a_thumbnail_without_sideways_scroll(browser, ser
     wait_synced(page)
     page.goto(f"/#/p/{record['id']}")
     page.locator("#attachments").scroll_into_view_if_needed()  # thumbnails load lazily
-    page.wait_for_function("() => document.querySelector('#attachments img')?.naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('#attachments img')?.naturalWidth > 0",
+                           timeout=30000)
     assert any(sha in u for u in thumbs) or page.evaluate(
         f"import('/pwa/db.js').then(db => db.getFile('{sha}')).then(f => Boolean(f))")
     box = page.locator("#attachments img").bounding_box()
@@ -261,7 +265,8 @@ def test_a_large_photo_shows_as_a_thumbnail_without_sideways_scroll(browser, ser
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1366
     page.screenshot(path=artifacts / "attachments-grid.png")
     page.click("#attachments a")
-    page.wait_for_function("() => document.getElementById('viewer-image')?.naturalWidth === 1600")
+    page.wait_for_function("() => document.getElementById('viewer-image')?.naturalWidth === 1600",
+                           timeout=30000)
     stage = page.locator("#viewer-stage").bounding_box()
     assert stage["height"] >= 768 * 0.55 and stage["y"] + stage["height"] <= 768
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1366
@@ -332,7 +337,6 @@ def test_the_new_screens_have_no_axe_violations(browser, server, scheme, artifac
 def test_the_app_expires_hazards_by_the_same_rule_as_the_server(browser, server):
     """pwa/page/hazards.js against tests/cases/hazard_expiry.json, as tests/test_record.py holds
     sync/record.py to it: the app and the API never disagree on whether a hazard is current."""
-    import json
     cases = json.loads((ROOT / "tests" / "cases" / "hazard_expiry.json").read_text())["cases"]
     context = new_device(browser, server)
     page = context.new_page()
