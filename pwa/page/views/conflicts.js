@@ -45,7 +45,7 @@ function conflictCard(app, c) {
     h('div', { class: 'panes' },
       pane('Before both edits', c.base),
       pane('On the server', c.server, authorLine(app, c.server_author)),
-      pane('From the other edit', c.client, authorLine(app, c.client_author, { edited: true }))),
+      pane('From the device', c.client, authorLine(app, c.client_author, { edited: true }))),
     h('div', { class: 'actions' },
       isDelete ? [h('button', { type: 'button', onclick: () => resolve('keep') }, 'Keep the record'),
         h('button', { type: 'button', onclick: () => resolve('delete') }, 'Delete the record')]
