@@ -114,7 +114,6 @@ def test_the_premises_summary_fits_one_chromebook_screen(browser, server, artifa
     assert page.evaluate("() => document.activeElement.id") == "h-water"
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=artifacts / "premises-summary.png")
-    page.screenshot(path=ROOT / "docs" / "screenshots" / "premises-summary.png")
     context.close()
 
 
