@@ -10,9 +10,8 @@ import * as outbox from './page/outbox.js';
 import { Replica } from './page/replica.js';
 import { Session } from './page/session.js';
 import { Sync } from './page/sync.js';
-import { ago } from './page/time.js';
 import { applyUpdate, registerWorker } from './page/updates.js';
-import { renderBadge } from './page/views/badge.js';
+import { freshnessLine, renderBadge } from './page/views/badge.js';
 import { viewerView } from './page/views/attachments.js';
 import { conflictsView } from './page/views/conflicts.js';
 import { deviceView, progress } from './page/views/device.js';
@@ -119,10 +118,7 @@ function renderNotices() {
       h('a', { class: 'button', href: '#/signin' }, 'Sign in')));
   }
   if (session.signedIn) {
-    const s = sync.state;
-    const age = s.lastOk ? `Data from ${ago(s.lastOk)}` : 'No data downloaded yet';
-    items.push(h('p', { class: s.error ? 'freshness stale' : 'freshness', id: 'freshness' },
-      age, s.error ? ` — last sync failed: ${s.error}` : '', s.running ? ' — syncing now' : ''));
+    items.push(freshnessLine(app));
     items.push(progress(app));
   }
   replace(el.notices, items);
@@ -170,9 +166,13 @@ async function start() {
   if (session.signedIn) { await replica.open(); await sync.loadStatus(); } else replica.empty();
   addEventListener('hashchange', render);
   replica.addEventListener('change', refresh);
-  sync.addEventListener('status', () => { chrome(); if (current?.refresh && sync.state.downloading) current.refresh(); });
+  sync.addEventListener('status', () => {
+    chrome();
+    if (current?.refresh && (sync.state.downloading || current.syncStatus)) current.refresh();
+  });
   sync.addEventListener('synced', () => {
     app.worker?.update().catch(() => {});
+    session.refreshUser().then(chrome).catch(() => {}); // settings the app follows may change
     // Attachments after the edits: a large photo never holds up a risk note.
     files.upload().then(() => files.cacheStation([...replica.server.values()])).catch(() => {});
   });

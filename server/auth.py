@@ -42,6 +42,7 @@ class Principal:
     station: str | None
     grounds: tuple[str, ...]
     device_id: str | None = None
+    device_name: str = ""   # the name the device was enrolled with
 
     @property
     def can_edit(self) -> bool:
@@ -115,11 +116,12 @@ def _grounds(conn: sqlite3.Connection, role: str, station: str | None) -> tuple[
     return (station, *[s for s in extra if s != station])
 
 
-def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | None
-               ) -> Principal:
+def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | None,
+               device_name: str = "") -> Principal:
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
                      role=user["role"], station=user["station"],
-                     grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id)
+                     grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id,
+                     device_name=device_name)
 
 
 class Auth:
@@ -200,7 +202,8 @@ class Auth:
             """Device, user and their principal in one hop to the database thread."""
             dev = accounts.device(conn, device_id)
             user = dev and accounts.user(conn, dev["user_id"])
-            return dev, user, _principal(conn, user, device_id) if user else None
+            return dev, user, (_principal(conn, user, device_id, dev["name"])
+                               if user and dev else None)
         dev, user, principal = await self.db.read(load)
         if dev is None:
             raise ApiError(401, "unauthorized", "unknown device token",

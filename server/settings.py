@@ -30,7 +30,7 @@ INT_SETTINGS = (
     "pull_page_bytes", "api_page_max", "read_connections", "gzip_level", "zstd_level",
     "brotli_level", "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
     "integrity_check_seconds", "push_body_seconds", "image_max_pixels", "image_decoders",
-    "upload_quota_bytes_per_day",
+    "upload_quota_bytes_per_day", "data_stale_hours", "data_old_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
 # WATCHBOOK_BLOB_DIR.
@@ -73,6 +73,8 @@ class Settings:
     image_decoders: int = 2                 # images decoded at once (each can take 100s of MB)
     upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none
     integrity_check_seconds: int = 30       # quick_check at start at most this long; 0: off
+    data_stale_hours: int = 24              # the app shows its data's age in amber after this
+    data_old_days: int = 7                  # ... and in red, as out of date, after this
 
     @property
     def blobs_path(self) -> Path:

@@ -59,6 +59,7 @@ class Actor:
     role: str
     grounds: tuple[str, ...]
     device_id: str
+    device_name: str = ""  # shown beside the user where an edit is named (conflicts)
 
     @property
     def can_edit(self) -> bool:
@@ -173,6 +174,8 @@ class _Apply:
         self.tx, self.actor, self.m, self.now, self.cfg = tx, actor, m, now, cfg
         self.author = {"user": actor.username, "device": actor.device_id, "at": now,
                        "client_time": m.client_time}
+        if actor.device_name:
+            self.author["device_name"] = actor.device_name
         self.id_prefix = f"{m.device_id}-{m.seq}"
         self.replayed = False  # a kept edit replayed when its delete conflict is resolved
 

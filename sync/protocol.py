@@ -141,6 +141,7 @@ class PushResponse(msgspec.Struct, kw_only=True):
 class Author(msgspec.Struct, kw_only=True, omit_defaults=True):
     user: str
     device: str = ""
+    device_name: str = ""  # the device's enrolled name ("Pump 1 WIS"; "Console")
     at: str = ""           # server time
     client_time: str = ""  # informational
 

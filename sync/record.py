@@ -203,6 +203,20 @@ def to_dict(record: Premises) -> dict[str, object]:
     return msgspec.to_builtins(record)  # type: ignore[no-any-return]
 
 
+def hazard_expired(hazard: dict[str, object], today: str) -> bool:
+    """A temporary hazard lapses after its `expires` date (an ISO date; the day itself still
+    counts). `today` is passed in (ISO date). An expired hazard is shown as expired and flagged
+    for review, never as current. pwa/page/hazards.js is this rule's twin, held to it by
+    tests/cases/hazard_expiry.json."""
+    expires = hazard.get("expires")
+    return isinstance(expires, str) and bool(expires) and expires < today
+
+
+def current_hazard_types(hazards: list[dict[str, object]], today: str) -> list[str]:
+    """The hazard types still in force on `today`, sorted and distinct."""
+    return sorted({str(h["type"]) for h in hazards if not hazard_expired(h, today)})
+
+
 def next_review_due(assessed_at: str | None, level: int, intervals: dict[int, int]) -> str | None:
     """The date the next review falls due: assessed date plus the level's interval."""
     if not assessed_at:

@@ -200,6 +200,26 @@ async def test_signing_in_with_another_users_device_id_enrols_a_new_device(world
     assert (await world.client.get("/api/me", headers=world.as_("crew"))).status_code == 200
 
 
-async def test_me_tells_the_device_its_attachment_cache_size(world: World) -> None:
+async def test_me_tells_the_device_its_attachment_cache_and_data_age_thresholds(world: World) -> None:
     me = (await world.client.get("/api/me", headers=world.as_("crew"))).json()
     assert me["attachment_cache_bytes"] == world.app.state.settings.attachment_cache_bytes > 0
+    assert (me["data_stale_hours"], me["data_old_days"]) == (24, 7)
+
+
+async def test_list_hazard_types_leave_out_expired_temporary_hazards(world: World) -> None:
+    device = world.tokens["super"][3:].split("_", 1)[0]
+    m = {"kind": "add_hazard", "device_id": device, "seq": 1, "premises_id": "p3",
+         "base_version": 1, "client_time": "2026-01-01T10:00:00Z",
+         "hazard": {"id": "hx", "type": "scaffolding", "expires": "2020-01-01"}}
+    r = await world.client.post("/api/sync/push", json={"mutations": [m]},
+                                headers=world.as_("super"))
+    assert r.json()["receipts"][0]["status"] == "applied", r.text
+    listed = await world.client.get("/api/premises", params={"q": "grain"},
+                                    headers=world.as_("crew"))
+    assert listed.json()["items"][0]["hazard_types"] == []
+    near = await world.client.get("/api/premises/nearest", params={"lat": 52.401, "lon": 0.262},
+                                  headers=world.as_("crew"))
+    assert [i["premises"]["hazard_types"] for i in near.json()["items"]
+            if i["premises"]["id"] == "p3"] == [[]]
+    record = await world.client.get("/api/premises/p3", headers=world.as_("crew"))
+    assert record.json()["hazards"][0]["expires"] == "2020-01-01"  # kept, for review

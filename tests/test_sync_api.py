@@ -273,6 +273,21 @@ async def test_a_clash_comes_back_as_a_conflict_receipt_and_pulls(world: World) 
     assert conflicts[0]["server_author"]["user"] == "super"
 
 
+async def test_a_conflict_names_the_devices_of_both_edits(world: World) -> None:
+    """Two edits by one supervisor on two devices: the conflict says which device made each."""
+    enrolled = (await world.client.post("/api/devices/enrol", json={
+        "username": "super", "password": "pw-super", "device_name": "Pump 1 WIS"})).json()
+    world.tokens["super-pump"] = enrolled["token"]
+    await push(world, "super", [update(world, "super", 1, new="from the first device")])
+    r = (await push(world, "super-pump", [update(world, "super-pump", 1,
+                                                 new="from the pump")])).json()
+    assert r["receipts"][0]["status"] == "conflict"
+    _, [conflict], _ = await pull_all(world, "crew")
+    assert conflict["server_author"]["device_name"] == "test device"
+    assert conflict["client_author"]["device_name"] == "Pump 1 WIS"
+    assert conflict["client_author"]["user"] == conflict["server_author"]["user"] == "super"
+
+
 def test_openapi_operations_use_msgspec_types() -> None:
     from server.api.sync import OPENAPI_OPERATIONS
     types = [t for op in OPENAPI_OPERATIONS for t in op[3:5] if t is not None]

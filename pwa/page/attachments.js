@@ -184,6 +184,24 @@ export class Attachments extends EventTarget {
     return url;
   }
 
+  // An object URL for a small picture of an image attachment: its bytes if this device holds
+  // them (offline too), else the server's thumbnail (/api/blobs/{sha}/thumb), kept for the page.
+  async thumb(a) {
+    if (a.content_type === 'application/pdf') return null;
+    const key = `${a.sha256}-thumb`;
+    if (this.urls.has(key)) return this.urls.get(key);
+    if (this.urls.has(a.sha256)) return this.urls.get(a.sha256);
+    const local = (await db.getUpload(a.sha256))?.blob || (await db.getFile(a.sha256))?.blob;
+    let blob = local;
+    if (!blob && a.available && navigator.onLine && this.session.token) {
+      blob = await (await send(`/blobs/${a.sha256}/thumb`, this.session.token)).blob();
+    }
+    if (!blob) return null;
+    const url = URL.createObjectURL(blob);
+    this.urls.set(local ? a.sha256 : key, url);
+    return url;
+  }
+
   async touch(sha256) {
     const file = await db.getFile(sha256);
     if (file) await db.putFile({ ...file, viewed_at: Date.now() });

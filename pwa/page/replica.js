@@ -14,7 +14,9 @@ const SAVE_DELAY_MS = 1000;
 
 // What a list row needs of a record (views/list.js resultItem), not the whole record.
 function summary(r) {
-  const hazards = [...new Set((r.hazards || []).map((x) => x.type))].map((type) => ({ type }));
+  // Type and expiry only: enough for the chips, and for leaving out expired hazards.
+  const hazards = [...new Map((r.hazards || []).map((x) => [`${x.type}|${x.expires || ''}`,
+    x.expires ? { type: x.type, expires: x.expires } : { type: x.type }])).values()];
   const row = { id: r.id, name: r.name, address: r.address, postcode: r.postcode, uprn: r.uprn,
     station: r.station, risk_level: r.risk_level, next_review_due: r.next_review_due, hazards };
   if (r._pending?.size) row._pending = r._pending;

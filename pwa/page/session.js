@@ -58,6 +58,15 @@ export class Session extends EventTarget {
     return res.user;
   }
 
+  // The user and the settings served with them (data-age thresholds, cache size), after a sync.
+  async refreshUser() {
+    if (!this.token || this.expired) return;
+    const user = await this.call('/me', { token: this.token });
+    if (!this.token || user.username !== this.user?.username) return;
+    this.user = user;
+    await db.setMeta({ user });
+  }
+
   async persist() {
     try {
       this.persisted = (await navigator.storage?.persisted?.()) || (await navigator.storage?.persist?.()) || false;

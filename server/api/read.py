@@ -17,8 +17,10 @@ from starlette.routing import Route
 
 from server.auth import Principal
 from server.errors import ApiError, decode_body
+from server.settings import Settings
 from server.store import records, search
 from server.store import stations as stations_store
+from sync.record import current_hazard_types
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -41,6 +43,8 @@ class Me(msgspec.Struct):
     grounds: list[str]
     device_id: str | None
     attachment_cache_bytes: int = 0  # how much a device may keep of attachments offline
+    data_stale_hours: int = 24       # the app's data age turns amber after this ...
+    data_old_days: int = 7           # ... and red (out of date) after this
 
 
 class EnrolResponse(msgspec.Struct):
@@ -101,18 +105,20 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(_encoder.encode(value), status_code=status, media_type="application/json")
 
 
-def me_of(p: Principal, cache_bytes: int = 0) -> Me:
+def me_of(p: Principal, settings: Settings) -> Me:
+    """The caller, with the settings the app follows (its attachment cache, data-age colours)."""
     return Me(p.user_id, p.username, p.name, p.role, p.station, list(p.grounds), p.device_id,
-              cache_bytes)
+              settings.attachment_cache_bytes, settings.data_stale_hours, settings.data_old_days)
 
 
-def summary(doc: dict[str, Any]) -> PremisesSummary:
+def summary(doc: dict[str, Any], today: str) -> PremisesSummary:
+    """A list row; `hazard_types` are the hazards in force on `today` (expired ones are not)."""
     return PremisesSummary(
         id=doc["id"], station=doc["station"], name=doc["name"], address=doc.get("address", ""),
         postcode=doc.get("postcode", ""), uprn=doc.get("uprn", ""), use=doc.get("use", ""),
         risk_level=doc.get("risk_level", 4), next_review_due=doc.get("next_review_due"),
         lat=doc.get("lat"), lon=doc.get("lon"),
-        hazard_types=sorted({h["type"] for h in doc.get("hazards", [])}),
+        hazard_types=current_hazard_types(doc.get("hazards", []), today),
         version=doc.get("version", 1))
 
 
@@ -165,13 +171,12 @@ async def enrol(request: Request) -> Response:
     who = await auth.sign_in(body.username, body.password, address)
     device_id, token = await auth.enrol_device(who, body.device_name, body.device_id)
     who = await auth.principal_for_user(who.user_id, device_id)
-    cache = request.app.state.settings.attachment_cache_bytes
-    return json_response(EnrolResponse(device_id, token, me_of(who, cache)), 201)
+    return json_response(EnrolResponse(device_id, token, me_of(who, request.app.state.settings)),
+                         201)
 
 
 async def me(request: Request) -> Response:
-    cache = request.app.state.settings.attachment_cache_bytes
-    return json_response(me_of(await principal(request), cache))
+    return json_response(me_of(await principal(request), request.app.state.settings))
 
 
 async def list_premises(request: Request) -> Response:
@@ -183,15 +188,16 @@ async def list_premises(request: Request) -> Response:
     overdue = request.query_params.get("overdue", "").lower()
     if overdue not in ("", "true", "false", "1", "0"):
         raise ApiError(400, "invalid", "overdue must be true or false", "overdue")
-    today = dt.date.today().isoformat() if overdue in ("true", "1") else None
+    today = dt.date.today().isoformat()
     stations = _stations_filter(request, who)
     q = request.query_params.get("q", "")[:200]
     if not stations:
         return json_response(PremisesPage(0, limit, offset, []))
+    overdue_on = today if overdue in ("true", "1") else None
     found = await request.app.state.db.read(lambda c: search.search(
-        c, q, search.Filters(stations, level, overdue_on=today), limit, offset))
+        c, q, search.Filters(stations, level, overdue_on=overdue_on), limit, offset))
     return json_response(PremisesPage(found.total, limit, offset,
-                                      [summary(d) for d in found.docs], found.capped))
+                                      [summary(d, today) for d in found.docs], found.capped))
 
 
 async def get_premises(request: Request) -> Response:
@@ -213,7 +219,8 @@ async def nearest(request: Request) -> Response:
     stations = _stations_filter(request, who)
     found = await request.app.state.db.read(
         lambda c: records.nearest(c, lat, lon, limit=limit, stations=stations))
-    return json_response(NearestResponse([NearestItem(d, summary(doc)) for d, doc in found]))
+    today = dt.date.today().isoformat()
+    return json_response(NearestResponse([NearestItem(d, summary(doc, today)) for d, doc in found]))
 
 
 async def stations(request: Request) -> Response:

@@ -91,7 +91,9 @@ class SyncService:
         return engine.Actor(user_id=principal.user_id, username=principal.username,
                             name=principal.name, role=principal.role,
                             grounds=tuple(principal.grounds),
-                            device_id=device_id or principal.device_id or console_device(principal))
+                            device_id=device_id or principal.device_id or console_device(principal),
+                            device_name=principal.device_name or (
+                                "" if device_id or principal.device_id else "Console"))
 
     async def push(self, principal: Principal, body: bytes) -> PushResponse:
         """Decode, check and apply one push in one write transaction; raises ApiError."""

@@ -21,7 +21,7 @@ from server.console import audit
 from server.console.page import SEVERITY_ORDER, page, render, today
 from server.errors import ApiError
 from server.store import records, search
-from sync.record import SENSITIVE_FIELDS
+from sync.record import SENSITIVE_FIELDS, hazard_expired
 
 PAGE_SIZE = 50
 DASHBOARD_LIMIT = 200
@@ -93,7 +93,7 @@ async def premises_list(request: Request, who: Principal) -> Response:
 
 def hazards_for_view(doc: dict[str, Any], now: str) -> list[dict[str, Any]]:
     """Hazards, live ones first by severity, with an `expired` flag for lapsed temporary ones."""
-    out = [{**h, "expired": bool(h.get("expires") and h["expires"] < now)}
+    out = [{**h, "expired": hazard_expired(h, now)}
            for h in doc.get("hazards", [])]
     return sorted(out, key=lambda h: (h["expired"], SEVERITY_ORDER.get(str(h.get("severity")), 1),
                                       h.get("type", "")))

@@ -11,27 +11,30 @@ function attachMutation(record, attachment) {
   return { kind: 'attach', premises_id: record.id, base_version: record.version || 0, attachment };
 }
 
-// Fill an <img> (or a link for a PDF) once its bytes are found locally or fetched.
+// A tile's picture: the thumbnail (or the local bytes, scaled down by CSS), a PDF label, or
+// why there is none yet.
 function preview(app, r, a) {
+  const pdf = a.content_type === 'application/pdf';
   const box = h('span', { class: 'attachment-thumb', 'data-sha': a.sha256 },
-    a._pending || !a.available ? 'Uploading…' : 'Not on this device');
-  app.files.url(a, r.station).then((url) => {
-    if (!url) return;
-    replace(box, a.content_type === 'application/pdf' ? 'PDF'
-      : h('img', { src: url, alt: a.caption || KINDS[a.kind] || a.kind }));
-  }).catch(() => {});
+    pdf ? h('span', { class: 'pdf' }, 'PDF') : a._pending || !a.available ? 'Uploading…' : 'Not on this device');
+  if (!pdf) {
+    app.files.thumb(a).then((url) => {
+      if (url) replace(box, h('img', { src: url, alt: '', loading: 'lazy', decoding: 'async' }));
+    }).catch(() => {});
+  }
   return box;
 }
 
 export function attachmentsSection(app, r) {
   const items = (r.attachments || []).map((a) => h('li', { class: 'attachment' },
-    h('a', { href: `#/p/${encodeURIComponent(r.id)}/a/${encodeURIComponent(a.id)}` }, preview(app, r, a)),
-    h('div', null,
-      h('strong', null, KINDS[a.kind] || a.kind),
-      (a._pending || !a.available) ? h('span', { class: 'pending-mark' }, 'uploading') : null,
-      a.caption ? h('p', null, a.caption) : null)));
+    h('a', { href: `#/p/${encodeURIComponent(r.id)}/a/${encodeURIComponent(a.id)}`, class: 'attachment-link' },
+      preview(app, r, a),
+      h('span', { class: 'attachment-label' },
+        h('strong', null, KINDS[a.kind] || a.kind),
+        (a._pending || !a.available) ? h('span', { class: 'pending-mark' }, 'uploading') : null,
+        a.caption ? h('span', { class: 'attachment-caption' }, a.caption) : null))));
   return h('section', { class: 'card', 'aria-labelledby': 'h-attachments' },
-    h('h2', { id: 'h-attachments' }, 'Attachments'),
+    h('h2', { id: 'h-attachments', tabindex: -1 }, 'Attachments'),
     items.length ? h('ul', { class: 'attachments plain', id: 'attachments' }, items)
       : h('p', { class: 'muted' }, 'No floor plans, site plans or photos.'),
     app.session.canEdit ? attachForm(app, r) : null);
@@ -79,7 +82,7 @@ export function viewerView(app, { id, aid }) {
   const img = h('img', { id: 'viewer-image', alt: a.caption || KINDS[a.kind] || a.kind, draggable: 'false' });
   const stage = h('div', { class: 'viewer-stage', id: 'viewer-stage', tabindex: 0 }, img);
   const status = h('p', { class: 'muted', id: 'viewer-status', role: 'status' }, 'Loading…');
-  Object.assign(stage.style, { overflow: 'hidden', height: '70vh', touchAction: 'none', cursor: 'grab', background: '#fff' });
+  // The stage fills the screen below the controls (app.css .viewer-stage); "Full screen" gives it the whole display.
   Object.assign(img.style, { transformOrigin: '0 0', maxWidth: 'none' });
   const draw = () => { img.style.transform = `translate(${state.x}px, ${state.y}px) scale(${state.scale})`; stage.dataset.scale = String(state.scale); };
   const zoom = (factor, cx = stage.clientWidth / 2, cy = stage.clientHeight / 2) => {
@@ -111,6 +114,15 @@ export function viewerView(app, { id, aid }) {
     e.preventDefault(); draw();
   });
   img.addEventListener('load', fit);
+  // The stage takes the rest of the screen below the controls.
+  const size = () => {
+    if (!stage.isConnected) { removeEventListener('resize', size); return; }
+    if (document.fullscreenElement === stage) return;
+    stage.style.height = `${Math.max(288, innerHeight - stage.getBoundingClientRect().top - window.scrollY - 12)}px`;
+    fit();
+  };
+  addEventListener('resize', size);
+  requestAnimationFrame(size);
   app.files.url(a, r.station).then((url) => {
     if (!url) { status.textContent = a.available ? 'Not on this device; connect to fetch it.' : 'Still uploading from the device that took it.'; return; }
     if (a.content_type === 'application/pdf') {
@@ -125,6 +137,9 @@ export function viewerView(app, { id, aid }) {
       h('button', { type: 'button', id: 'zoom-in', onclick: () => zoom(1.25) }, 'Zoom in'),
       h('button', { type: 'button', id: 'zoom-out', onclick: () => zoom(0.8) }, 'Zoom out'),
       h('button', { type: 'button', id: 'zoom-fit', onclick: fit }, 'Fit'),
+      h('button', { type: 'button', id: 'zoom-actual', onclick: () => { state.scale = 1; state.x = 0; state.y = 0; draw(); } }, 'Actual size'),
+      stage.requestFullscreen ? h('button', { type: 'button', id: 'full-screen',
+        onclick: () => stage.requestFullscreen().then(() => setTimeout(fit, 100)).catch(() => {}) }, 'Full screen') : null,
       h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}` }, 'Back to the premises')),
     status, stage);
   return { node, keep: true };

@@ -4,6 +4,19 @@
 import { h } from '../dom.js';
 import { resolveMutation } from '../edits.js';
 
+const when = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short',
+  year: 'numeric', hour: '2-digit', minute: '2-digit' }) : '');
+
+// Who made an edit, on which device and when: "by supervisor on Pump 1 WIS, 1 Dec 2026, 14:02".
+export function authorLine(app, author, { edited = false } = {}) {
+  if (!author) return '';
+  const device = author.device && author.device === app.session.deviceId ? 'this device'
+    : author.device_name || (author.device ? `device ${author.device.slice(0, 8)}` : 'an unknown device');
+  const time = edited && author.client_time ? `edited ${when(author.client_time)}, received ${when(author.at)}`
+    : when(author.at);
+  return `by ${author.user} on ${device}${time ? `, ${time}` : ''}`;
+}
+
 function show(value) {
   if (value === null || value === undefined || value === '') return h('em', { class: 'muted' }, '(empty)');
   return typeof value === 'string' ? value : JSON.stringify(value, null, 1);
@@ -31,8 +44,8 @@ function conflictCard(app, c) {
     h('h2', null, r ? h('a', { href: `#/p/${encodeURIComponent(c.premises_id)}` }, r.name) : c.premises_id, ` — ${label(app, c.path)}`),
     h('div', { class: 'panes' },
       pane('Before both edits', c.base),
-      pane('On the server', c.server, c.server_author ? `by ${c.server_author.user}` : ''),
-      pane('From the device', c.client, c.client_author ? `by ${c.client_author.user}${c.client_author.client_time ? `, ${c.client_author.client_time.slice(0, 16).replace('T', ' ')}` : ''}` : '')),
+      pane('On the server', c.server, authorLine(app, c.server_author)),
+      pane('From the device', c.client, authorLine(app, c.client_author, { edited: true }))),
     h('div', { class: 'actions' },
       isDelete ? [h('button', { type: 'button', onclick: () => resolve('keep') }, 'Keep the record'),
         h('button', { type: 'button', onclick: () => resolve('delete') }, 'Delete the record')]

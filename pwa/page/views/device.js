@@ -1,6 +1,8 @@
 // This device: sync now, download progress, every edit's receipt, storage, theme, sign out.
+// Follows the sync state as it changes (opened directly or reloaded mid-sync, it never keeps
+// showing "Syncing…" after the sync ended).
 
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { describe } from '../edits.js';
 import { ago } from '../time.js';
 
@@ -16,10 +18,21 @@ export function progress(app) {
 }
 
 export function deviceView(app) {
+  const node = h('section', { class: 'device' });
+  const refresh = () => {
+    const focused = document.activeElement?.id;
+    replace(node, deviceParts(app));
+    if (focused && node.querySelector(`#${focused}`)) document.getElementById(focused).focus();
+  };
+  refresh();
+  return { node, refresh, syncStatus: true };
+}
+
+function deviceParts(app) {
   const s = app.sync.state;
   const entries = [...app.replica.entries].reverse().slice(0, 50);
   const user = app.session.user;
-  const node = h('section', { class: 'device' }, h('h1', null, 'Sync and device'),
+  return [h('h1', null, 'Sync and device'),
     h('div', { class: 'card' },
       h('p', null, s.running ? (s.phase || 'Syncing…') : `Last successful sync: ${ago(s.lastOk)}`),
       s.error ? h('p', { class: 'error' }, `Last sync failed: ${s.error}`) : null,
@@ -44,6 +57,5 @@ export function deviceView(app) {
         h('dt', null, 'App version'), h('dd', null, document.documentElement.dataset.version))),
     h('div', { class: 'card actions' },
       h('button', { type: 'button', id: 'theme-toggle', onclick: () => app.toggleTheme() }, 'Switch day / night theme'),
-      h('button', { type: 'button', id: 'sign-out', class: 'danger', onclick: () => app.signOut() }, 'Sign out and clear this device')));
-  return { node };
+      h('button', { type: 'button', id: 'sign-out', class: 'danger', onclick: () => app.signOut() }, 'Sign out and clear this device'))];
 }

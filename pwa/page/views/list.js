@@ -1,18 +1,22 @@
-// The premises list for the station grounds, searched as you type (offline, in memory). On a
-// cold open it shows the cached first screen until the whole replica is read.
+// The premises list for the station grounds, searched as you type (offline, in memory), a page
+// of 100 at a time with "Show more" until every match is shown. On a cold open it shows the
+// cached first screen until the whole replica is read.
 
 import { h, replace } from '../dom.js';
-import { isOverdue } from '../time.js';
+import { splitHazards } from '../hazards.js';
+import { isOverdue, today } from '../time.js';
 import { hazardChip, pendingMark, riskLevel } from './parts.js';
 
-const SHOW = 100;
+const PAGE = 100;
 
 export function resultItem(app, r, extra = null) {
-  const types = [...new Set((r.hazards || []).map((x) => x.type))];
+  const { live, expired } = splitHazards(r.hazards, today());
+  const types = [...new Set(live.map((x) => x.type))];
   return h('li', null, h('a', { class: 'result', href: `#/p/${encodeURIComponent(r.id)}` },
     h('span', { class: 'result-head' }, h('strong', { class: 'result-name' }, r.name),
       extra, riskLevel(r.risk_level), pendingMark(Boolean(r._pending && r._pending.size)),
-      isOverdue(r.next_review_due) ? h('span', { class: 'chip overdue' }, 'Review overdue') : null),
+      isOverdue(r.next_review_due) ? h('span', { class: 'chip overdue' }, 'Review overdue') : null,
+      expired.length ? h('span', { class: 'chip overdue' }, 'Hazard expired: review') : null),
     h('span', { class: 'result-address' }, [r.address, r.postcode].filter(Boolean).join(', '),
       r.uprn ? ` · UPRN ${r.uprn}` : ''),
     types.length ? h('span', { class: 'chips' }, types.slice(0, 4).map((t) => hazardChip(app, t)),
@@ -24,7 +28,8 @@ export function listView(app) {
   const count = h('p', { class: 'count', id: 'count', role: 'status', 'aria-live': 'polite' });
   const input = h('input', { type: 'search', id: 'q', autocomplete: 'off', spellcheck: 'false',
     value: app.state.query || '', 'aria-describedby': 'count',
-    placeholder: 'Name, address, postcode or UPRN', oninput: () => { app.state.query = input.value; update(); } });
+    placeholder: 'Name, address, postcode or UPRN', oninput: () => { app.state.query = input.value; app.state.shown = PAGE; update(); } });
+  const more = h('div', { class: 'actions more', id: 'more' });
 
   function update() {
     const { replica } = app;
@@ -43,20 +48,34 @@ export function listView(app) {
       replace(results);
       return;
     }
-    const { total, items } = replica.index.search(input.value, SHOW);
-    show(total, items);
+    const { total, items } = replica.index.search(input.value, app.state.shown || PAGE);
+    show(total, items, true);
   }
 
-  function show(total, items) {
-    replace(count, total > items.length ? `Showing ${items.length} of ${total} premises` : `${total} premises`);
+  // `all`: the whole replica is searched, so "Show more" can go on to every match.
+  function show(total, items, all = false) {
+    replace(count, total > items.length ? `Showing 1–${items.length} of ${total} premises` : `${total} premises`);
     replace(results, items.map((r) => resultItem(app, r)));
+    const left = total - items.length;
+    replace(more, all && left > 0 ? [
+      h('button', { type: 'button', id: 'show-more', onclick: () => grow(items.length, PAGE) },
+        `Show ${Math.min(PAGE, left)} more`),
+      left > PAGE ? h('button', { type: 'button', id: 'show-all', onclick: () => grow(items.length, left) }, `Show all ${total}`) : null,
+    ] : []);
     if (items.length) performance.mark('wb:list-rendered');
+  }
+
+  // Show `n` more and move focus to the first of them (keyboard and screen reader users).
+  function grow(before, n) {
+    app.state.shown = before + n;
+    update();
+    results.children[before]?.querySelector('a')?.focus();
   }
   update();
   const grounds = app.session.user?.grounds?.join(', ');
   const node = h('section', { class: 'list' },
     h('h1', null, 'Premises', grounds ? h('span', { class: 'sub' }, ` · grounds ${grounds}`) : null),
     h('div', { class: 'search' }, h('label', { for: 'q' }, 'Search premises'), input),
-    count, results);
+    count, results, more);
   return { node, refresh: update, focus: input };
 }
