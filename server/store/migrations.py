@@ -160,10 +160,33 @@ SELECT json_extract(a.value, '$.sha256'), p.id
 FROM premises p, json_each(p.doc, '$.attachments') a
 WHERE json_extract(a.value, '$.sha256') IS NOT NULL;
 """),
+    (10, """
+-- accounts (server/store/accounts.py): an admin's reset makes its owner choose a new password;
+-- console sessions live here, not in the cookie (server/store/sessions.py owns the table):
+-- the cookie holds a random id whose SHA-256 is the key, so the table leaks no live cookie
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE console_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    user_id     INTEGER REFERENCES users(id),   -- NULL before sign-in (a CSRF token only)
+    data        TEXT NOT NULL DEFAULT '{}',     -- JSON: csrf, flash
+    created_at  REAL NOT NULL,                  -- Unix time: the absolute limit counts from it
+    seen_at     REAL NOT NULL                   -- Unix time: the idle limit counts from it
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_user ON console_sessions(user_id);
+CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
+-- attachments (server/store/blob_access.py): who uploaded each blob, so a blob no record
+-- references yet is served to its uploaders only
+CREATE TABLE blob_uploaders (
+    sha256   TEXT NOT NULL,
+    user_id  INTEGER NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+) WITHOUT ROWID;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]
-if [v for v, _ in MIGRATIONS] != list(range(1, LATEST + 1)):
+_VERSIONS = [v for v, _ in MIGRATIONS]
+if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:
     raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3 … in order, each once")
 
 
