@@ -21,7 +21,7 @@ from server.errors import ApiError, handle_api_error
 from server.settings import Settings
 from server.store.database import Database
 from server.store.migrations import migrate
-from server.web.addresses import networks
+from server.web.addresses import TrustedProxies
 from server.web.compression import Gzip
 from server.web.middleware import BodyLimit, SecurityHeaders
 from server.web.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *shell.routes,
         ],
         middleware=[
+            Middleware(TrustedProxies, trusted=settings.trusted_proxies),
             Middleware(RequestLog, metrics=metrics, root=root),
             Middleware(SecurityHeaders, hsts=settings.https),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=[
@@ -79,7 +80,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.trusted_proxies = networks(settings.trusted_proxies)
     app.state.metrics = metrics
     root.append(app)
     return app

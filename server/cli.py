@@ -93,8 +93,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             _run(settings, lambda db: demo.load_demo(db, settings))
         _print_demo_sign_ins()
         print(f"Watchbook demo: http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                access_log=False)  # our JSON request log replaces it (no query strings)
+    # Our JSON request log replaces uvicorn's (no query strings); X-Forwarded-For is read by
+    # the app itself from WATCHBOOK_TRUSTED_PROXIES only (server/web/addresses.py).
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, access_log=False,
+                proxy_headers=False)
     return 0
 
 

@@ -55,7 +55,7 @@ class Settings:
     signin_window_seconds: int = 900      # failures are forgotten after this; the longest delay
     signin_account_max_failures: int = 50  # per account: then only known addresses and devices
     signin_address_max_failures: int = 100  # per address: then only accounts known there
-    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Forwarded-For is believed
     session_max_age_seconds: int = 12 * 3600  # a console session ends this long after sign-in
     session_idle_seconds: int = 2 * 3600      # ... or after this long unused
     max_body_bytes: int = 2 * 1024 * 1024
@@ -91,8 +91,8 @@ class Settings:
             "review_interval_days": _intervals(get("WATCHBOOK_REVIEW_INTERVALS", ""))
             if get("WATCHBOOK_REVIEW_INTERVALS") else dict(s.review_interval_days),
             "blob_dir": Path(get("WATCHBOOK_BLOB_DIR", "")) if get("WATCHBOOK_BLOB_DIR") else None,
-            "trusted_proxies": tuple(p.strip() for p in get("WATCHBOOK_TRUSTED_PROXIES", "")
-                                     .split(",") if p.strip()),
+            "trusted_proxies": tuple(p.strip() for p in get(
+                "WATCHBOOK_TRUSTED_PROXIES", ",".join(s.trusted_proxies)).split(",") if p.strip()),
         }
         for name in INT_SETTINGS:
             raw = get("WATCHBOOK_" + name.upper())

@@ -2,8 +2,9 @@
 
 A proxy listed in WATCHBOOK_TRUSTED_PROXIES (addresses or networks) is believed; the address
 used is the right-most one in X-Forwarded-For that is not itself a trusted proxy. Anyone else's
-X-Forwarded-For is ignored, so a client cannot pick the address it is throttled under.
-Pure: must not read settings or requests beyond what it is given.
+X-Forwarded-For is ignored, so a client cannot pick the address it is throttled under. The
+`TrustedProxies` middleware puts that address in the ASGI scope, so sign-in throttling, the
+/metrics loopback rule and the request log all see the same one. Must not read settings.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -46,8 +48,24 @@ def client_address(peer: str, forwarded_for: str, trusted: tuple[Network, ...]) 
     return peer
 
 
+class TrustedProxies:
+    """ASGI middleware: the client of a request through a trusted proxy is the address that
+    proxy forwarded for."""
+
+    def __init__(self, app: ASGIApp, trusted: Iterable[str]):
+        self.app, self.trusted = app, networks(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if self.trusted and client and scope["type"] in ("http", "websocket"):
+            forwarded = b",".join(v for k, v in scope.get("headers", [])
+                                  if k == b"x-forwarded-for").decode("latin-1")
+            if forwarded:
+                scope = {**scope, "client": (
+                    client_address(client[0], forwarded, self.trusted), client[1])}
+        await self.app(scope, receive, send)
+
+
 def of(request: HTTPConnection) -> str:
-    """The caller's address under the app's trusted proxies."""
-    peer = request.client.host if request.client else "unknown"
-    trusted: tuple[Network, ...] = getattr(request.app.state, "trusted_proxies", ())
-    return client_address(peer, request.headers.get("x-forwarded-for", ""), trusted)
+    """The caller's address (after TrustedProxies)."""
+    return request.client.host if request.client else "unknown"
