@@ -146,3 +146,12 @@ async def test_a_session_in_constant_use_ends_at_the_absolute_limit(
         assert _is_signin(await client.get(DASHBOARD))
     finally:
         await client.aclose()
+
+
+async def test_a_damaged_cookie_header_is_no_session_and_no_error(world: World) -> None:
+    client = _client(world)
+    try:
+        r = await client.get(DASHBOARD, headers={"Cookie": 'watchbook_session="\\x; a=b'})
+        assert _is_signin(r)
+    finally:
+        await client.aclose()

@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 import time
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -67,7 +67,10 @@ class ServerSessions:
     def _cookie_of(self, scope: Scope) -> str:
         for name, value in scope.get("headers", []):
             if name == b"cookie":
-                morsel = SimpleCookie(value.decode("latin-1")).get(self.cookie)
+                try:
+                    morsel = SimpleCookie(value.decode("latin-1")).get(self.cookie)
+                except CookieError:  # a damaged header is no session, never a 500
+                    continue
                 if morsel and 20 <= len(morsel.value) <= 100:
                     return morsel.value
         return ""
