@@ -2,6 +2,7 @@
 SEARCH, print the tables and write them to var/bench/results.md. `--quick` runs small sizes and
 one round for development; `python -m bench codings` (or any parts named) runs those parts alone;
 `python -m bench search --million` adds the 1,000,000-premises search row.
+`python -m bench forged` runs the forged-token and sign-in flood benchmark alone.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def scaling(p1: dict[int, dict[str, initial_pull.Result]],
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["forged"]:
+        from bench import forged
+        return forged.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
     p.add_argument("parts", nargs="*", metavar="PART",

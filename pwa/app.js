@@ -19,6 +19,7 @@ import { editView } from './page/views/edit.js';
 import { listView } from './page/views/list.js';
 import { nearestView } from './page/views/nearest.js';
 import { observeView } from './page/views/observe.js';
+import { passwordView } from './page/views/password.js';
 import { premisesView } from './page/views/premises.js';
 import { signinView } from './page/views/signin.js';
 
@@ -32,6 +33,7 @@ const ROUTES = [
   [/^#\/p\/([^/]+)\/a\/([^/]+)$/, viewerView, 'Attachment'],
   [/^#\/conflicts$/, conflictsView, 'Conflicts'],
   [/^#\/sync$/, deviceView, 'Sync and device'],
+  [/^#\/password$/, passwordView, 'Change password'],
   [/^#\/signin$/, signinView, 'Sign in'],
 ];
 

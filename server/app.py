@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -25,9 +24,11 @@ from server.settings import Settings
 from server.store.database import Database
 from server.store.integrity import Integrity, quick_check
 from server.store.migrations import migrate
+from server.web.addresses import TrustedProxies
 from server.web.compression import Compression
 from server.web.middleware import BodyLimit, SecurityHeaders
 from server.web.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
+from server.web.sessions import ServerSessions
 
 log = logging.getLogger("watchbook")
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.sync = await make_service(db, settings)
             yield
             await app.state.auth.flush_seen()
+            app.state.auth.close()
         finally:
             await db.close()
 
@@ -82,15 +84,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/api", routes=api.routes),
             # Only the console has sessions (cookies, CSRF); the API and the app shell do not.
             Mount("/console", routes=console.routes, middleware=[
-                Middleware(SessionMiddleware, secret_key=settings.secret_key,
-                           session_cookie="watchbook_session",
-                           max_age=settings.session_max_age_seconds, same_site="lax",
-                           https_only=settings.https)]),
+                Middleware(ServerSessions, cookie="watchbook_session",
+                           max_age=settings.session_max_age_seconds,
+                           idle=settings.session_idle_seconds, https=settings.https)]),
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
             *shell.routes,
         ],
         middleware=[
+            Middleware(TrustedProxies, trusted=settings.trusted_proxies),
             Middleware(RequestLog, metrics=metrics, root=root),
             Middleware(SecurityHeaders, hsts=settings.https),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=[

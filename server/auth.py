@@ -1,8 +1,10 @@
-"""Authentication and roles: passwords, device tokens, console sessions, CSRF, throttling.
+"""Authentication and roles: sign-in, password changes and resets, device tokens, CSRF.
 
 Owns who the caller is (`Principal`) and what they may reach (their station grounds).
-Secrets are hashed with argon2id and never logged. Users and devices are read and written
-through server/store/accounts.py: no SQL here. Must not decide sync rules.
+Passwords are argon2id hashes checked in a bounded pool (server/passwords.py); device tokens,
+256-bit random secrets, are stored as SHA-256 and compared in constant time. Secrets are never
+logged. Users and devices are read and written through server/store/accounts.py: no SQL here.
+Must not decide sync rules.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ import hmac
 import secrets
 import sqlite3
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection, Request
 
+from server import passwords as policy
 from server.errors import ApiError
+from server.passwords import Passwords
 from server.settings import Settings
 from server.store import accounts, stations
 from server.store.database import Database
+from server.throttle import SignInThrottle
+
+__all__ = ["Auth", "Passwords", "Principal", "ROLES", "SignInThrottle", "check_csrf",
+           "new_csrf_token", "require_role", "token_digest"]
 
 ROLES = ("crew", "supervisor", "admin")
 SEEN_FLUSH_SECONDS = 30  # how stale a device's stored "last seen" may be
@@ -43,6 +48,7 @@ class Principal:
     grounds: tuple[str, ...]
     device_id: str | None = None
     device_name: str = ""   # the name the device was enrolled with
+    must_change_password: bool = False  # an admin reset it: choose a new one before anything
 
     @property
     def can_edit(self) -> bool:
@@ -56,54 +62,17 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class Passwords:
-    """argon2id hashing with parameters from settings; rehash when they change."""
-
-    def __init__(self, settings: Settings):
-        self.hasher = PasswordHasher(time_cost=settings.argon2_time_cost,
-                                     memory_cost=settings.argon2_memory_cost,
-                                     parallelism=settings.argon2_parallelism)
-
-    def hash(self, secret: str) -> str:
-        return self.hasher.hash(secret)
-
-    def verify(self, stored: str, secret: str) -> bool:
-        try:
-            return self.hasher.verify(stored, secret)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    def needs_rehash(self, stored: str) -> bool:
-        return self.hasher.check_needs_rehash(stored)
+TOKEN_HASH_PREFIX = "sha256:"
 
 
-class Throttle:
-    """Sign-in failures per key (account, address) in a sliding window, in memory."""
+def token_digest(token: str) -> str:
+    """How a device token is stored: a 256-bit random secret needs no slow hash to resist
+    guessing, and SHA-256 costs a microsecond, so a forged token costs the server nothing."""
+    return TOKEN_HASH_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
-    def __init__(self, max_failures: int, window_seconds: int):
-        self.max_failures, self.window = max_failures, window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until a blocked key may try again; 0 if none is blocked."""
-        now, wait = time.monotonic(), 0
-        for key in keys:
-            q = self._failures.get(key)
-            if not q:
-                continue
-            while q and q[0] <= now - self.window:
-                q.popleft()
-            if len(q) >= self.max_failures:
-                wait = max(wait, int(q[0] + self.window - now) + 1)
-        return wait
-
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._failures[key].append(now)
-
-    def succeed(self, key: str) -> None:
-        self._failures.pop(key, None)
+def _unauthorized(message: str = "unknown device token") -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _grounds(conn: sqlite3.Connection, role: str, station: str | None) -> tuple[str, ...]:
@@ -121,38 +90,55 @@ def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | No
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
                      role=user["role"], station=user["station"],
                      grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id,
-                     device_name=device_name)
+                     device_name=device_name,
+                     must_change_password=bool(user["must_change_password"]))
 
 
 class Auth:
-    """Sign-in, device enrolment and bearer-token checks over the users and devices tables."""
+    """Sign-in, password changes, device enrolment and bearer-token checks over the users and
+    devices tables."""
 
     def __init__(self, db: Database, settings: Settings):
         self.db, self.settings = db, settings
         self.passwords = Passwords(settings)
-        self.throttle = Throttle(settings.signin_max_failures, settings.signin_window_seconds)
-        self._verified: dict[str, str] = {}  # device id -> sha256 of a token argon2 accepted
+        self.throttle = SignInThrottle(
+            settings.signin_max_failures, settings.signin_account_max_failures,
+            settings.signin_address_max_failures, settings.signin_window_seconds)
         self._dummy = self.passwords.hash(secrets.token_urlsafe(16))
         self._seen: dict[str, str] = {}  # device id -> last seen, not yet written
         self._seen_flushed_at = 0.0
 
-    async def sign_in(self, username: str, password: str, address: str) -> Principal:
-        """Check a password; raises ApiError 401 (wrong), 403 (disabled) or 429 (throttled)."""
-        keys = ("user:" + username.lower(), "addr:" + address)
-        wait = self.throttle.retry_after(*keys)
+    def close(self) -> None:
+        self.passwords.close()
+
+    async def sign_in(self, username: str, password: str, address: str,
+                      device_id: str | None = None) -> Principal:
+        """Check a password; raises ApiError 401 (wrong), 403 (disabled) or 429 (throttled).
+
+        `device_id`, a device enrolled before by this user, counts as known to the account
+        (server/throttle.py, rule 2), like an address the user signed in from before.
+        """
+        account = username.lower()
+        row = await accounts.user_named(self.db, username)
+        known_device = False
+        if row and device_id:
+            dev = await accounts.device_row(self.db, device_id)
+            known_device = bool(dev and dev["user_id"] == row["id"] and not dev["revoked_at"])
+        wait = self.throttle.retry_after(account, address, known_device)
         if wait:
             raise ApiError(429, "throttled", f"too many failed sign-ins; try again in {wait} s",
                            headers={"Retry-After": str(wait)})
-        row = await accounts.user_named(self.db, username)
-        ok = self.passwords.verify(row["password_hash"] if row else self._dummy, password)
+        ok = await self.passwords.verify_async(row["password_hash"] if row else self._dummy,
+                                               password)
         if not row or not ok:
-            self.throttle.fail(*keys)
+            self.throttle.fail(account, address)
             raise ApiError(401, "bad_credentials", "wrong username or password")
         if row["disabled"]:
             raise ApiError(403, "disabled", "this account is disabled")
-        self.throttle.succeed(keys[0])
+        self.throttle.succeed(account, address)
         if self.passwords.needs_rehash(row["password_hash"]):
-            await accounts.set_password_hash(self.db, row["id"], self.passwords.hash(password))
+            await accounts.set_password_hash(self.db, row["id"],
+                                             await self.passwords.hash_async(password))
         return await self.principal_for_user(row["id"])
 
     async def principal_for_user(self, user_id: int, device_id: str | None = None,
@@ -163,6 +149,38 @@ class Auth:
                 raise ApiError(401, "unauthorized", "this account is no longer active")
             return _principal(conn, user, device_id)
         return await self.db.read(load)
+
+    async def change_password(self, who: Principal, current: str, new: str) -> None:
+        """The signed-in user's own change: the current password must be right and the new
+        one pass the policy. Every console session of the user ends (the caller starts a new
+        one for the person in front of it); devices keep their tokens."""
+        row = await accounts.user_named(self.db, who.username)
+        if row is None or not await self.passwords.verify_async(row["password_hash"], current):
+            raise ApiError(403, "bad_credentials", "the current password is wrong",
+                           "current_password")
+        if hmac.compare_digest(current.encode(), new.encode()):
+            raise ApiError(422, "invalid", "the new password must differ from the current one",
+                           "new_password")
+        self._check_policy(new, who.username, "new_password")
+        await accounts.change_password(self.db, who.user_id,
+                                       await self.passwords.hash_async(new), must_change=False)
+
+    async def reset_password(self, username: str, new: str) -> int:
+        """An admin's reset: the user must choose a new password at their next sign-in, and
+        their console sessions end. Returns the user's id; ApiError 404 if there is none."""
+        row = await accounts.user_named(self.db, username)
+        if row is None:
+            raise ApiError(404, "not_found", f"no user {username!r}", "username")
+        self._check_policy(new, username, "password")
+        await accounts.change_password(self.db, row["id"], await self.passwords.hash_async(new),
+                                       must_change=True)
+        return int(row["id"])
+
+    @staticmethod
+    def _check_policy(password: str, username: str, field: str) -> None:
+        problem = policy.problem(password, username)
+        if problem:
+            raise ApiError(422, "weak_password", problem, field)
 
     async def enrol_device(self, principal: Principal, name: str,
                            previous_id: str | None = None) -> tuple[str, str]:
@@ -176,26 +194,27 @@ class Auth:
             row = await accounts.device_row(self.db, previous_id)
             if row and row["user_id"] == principal.user_id and not row["revoked_at"]:
                 token = token_for(previous_id)
-                await accounts.set_token_hash(self.db, previous_id, self.passwords.hash(token),
+                await accounts.set_token_hash(self.db, previous_id, token_digest(token),
                                               now_iso())
-                self._verified.pop(previous_id, None)
                 return previous_id, token
         device_id = "d" + secrets.token_hex(8)
         token = token_for(device_id)
         await accounts.add_device(self.db, device_id, principal.user_id, name,
-                                  self.passwords.hash(token), now_iso())
+                                  token_digest(token), now_iso())
         return device_id, token
 
-    async def authenticate_device(self, request: HTTPConnection) -> Principal:
+    async def authenticate_device(self, request: HTTPConnection,
+                                  password_change: bool = False) -> Principal:
         """The principal behind `Authorization: Bearer <token>`, or ApiError 401.
 
-        A revoked device gets 401 with `wipe: true` so the client clears its local data.
+        A revoked device gets 401 with `wipe: true` so the client clears its local data. A
+        user whose password an admin reset gets 403 `password_change_required` everywhere
+        but where `password_change` allows (who am I, change my password).
         """
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.startswith("wb_"):
-            raise ApiError(401, "unauthorized", "sign in: a device token is required",
-                           headers={"WWW-Authenticate": "Bearer"})
+        if scheme.lower() != "bearer" or not token.startswith("wb_") or len(token) > 200:
+            raise _unauthorized("sign in: a device token is required")
         device_id = token[3:].split("_", 1)[0]
 
         def load(conn: sqlite3.Connection) -> tuple[Any, Any, Principal | None]:
@@ -206,23 +225,32 @@ class Auth:
                                if user and dev else None)
         dev, user, principal = await self.db.read(load)
         if dev is None:
-            raise ApiError(401, "unauthorized", "unknown device token",
-                           headers={"WWW-Authenticate": "Bearer"})
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        known = self._verified.get(device_id)
-        if not (known and hmac.compare_digest(known, digest)):
-            if not self.passwords.verify(dev["token_hash"], token):
-                raise ApiError(401, "unauthorized", "unknown device token",
-                               headers={"WWW-Authenticate": "Bearer"})
-            self._verified[device_id] = digest
+            raise _unauthorized()
+        stored: str = dev["token_hash"]
+        if stored.startswith(TOKEN_HASH_PREFIX):
+            if not hmac.compare_digest(stored.encode(), token_digest(token).encode()):
+                raise _unauthorized()
+        elif not await self._legacy_token(device_id, stored, token):
+            raise _unauthorized()
         if dev["revoked_at"]:
             raise ApiError(401, "device_revoked",
                            "this device was revoked; its local data must be wiped",
                            wipe=bool(dev["wipe"]))
         if user is None or user["disabled"] or principal is None:
             raise ApiError(401, "unauthorized", "this account is disabled")
+        if principal.must_change_password and not password_change:
+            raise ApiError(403, "password_change_required",
+                           "an admin reset your password: choose a new one first")
         await self._touch(device_id)
         return principal
+
+    async def _legacy_token(self, device_id: str, stored: str, token: str) -> bool:
+        """A token enrolled before tokens were SHA-256 (an argon2id hash): checked once in
+        the bounded pool, then stored as SHA-256 so it never costs argon2 again."""
+        if not await self.passwords.verify_async(stored, token):
+            return False
+        await accounts.upgrade_token_hash(self.db, device_id, stored, token_digest(token))
+        return True
 
     async def _touch(self, device_id: str) -> None:
         """Note when a device was last seen; written in batches (a write per request, or even
@@ -240,15 +268,18 @@ class Auth:
 
     async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
         await accounts.revoke(self.db, device_id, wipe, now_iso())
-        self._verified.pop(device_id, None)
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
-                       password: str) -> int:
+                       password: str, check_password: bool = True) -> int:
+        """Add a user; the password must pass the policy unless `check_password` is False
+        (demo accounts, whose passwords are printed in demo mode only, and test fixtures)."""
         if role not in ROLES:
             raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
+        if check_password:
+            self._check_policy(password, username, "password")
         try:
             return await accounts.add_user(self.db, username, name, role, station,
-                                           self.passwords.hash(password), now_iso())
+                                           await self.passwords.hash_async(password), now_iso())
         except accounts.AccountConflict as exc:
             field = exc.field
             raise ApiError(409 if field == "username" else 422, "invalid",

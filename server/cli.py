@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, demo, transfer
+from server import backup, blobs, demo, passwords, transfer
 from server.auth import ROLES, Auth
 from server.errors import ApiError
 from server.settings import Settings
@@ -93,8 +93,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             _run(settings, lambda db: demo.load_demo(db, settings))
         _print_demo_sign_ins()
         print(f"Watchbook demo: http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                access_log=False)  # our JSON request log replaces it (no query strings)
+    # Our JSON request log replaces uvicorn's (no query strings); X-Forwarded-For is read by
+    # the app itself from WATCHBOOK_TRUSTED_PROXIES only (server/web/addresses.py).
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, access_log=False,
+                proxy_headers=False)
     return 0
 
 
@@ -163,19 +165,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if args.role != "admin" and not args.station:
-        print(f"a {args.role} needs --station", file=sys.stderr)
-        return 2
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The password given with --password or typed twice; None (said why) if unacceptable."""
     password = args.password
     if password is None:
         password = getpass.getpass(f"Password for {args.username}: ")
         if getpass.getpass("Again: ") != password:
             print("the passwords do not match", file=sys.stderr)
-            return 1
-    if not password:
-        print("the password must not be empty", file=sys.stderr)
+            return None
+    problem = passwords.problem(password, args.username)
+    if problem:
+        print(problem, file=sys.stderr)
+        return None
+    return str(password)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.role != "admin" and not args.station:
+        print(f"a {args.role} needs --station", file=sys.stderr)
+        return 2
+    password = _new_password(args)
+    if password is None:
         return 1
     try:
         _run(settings, lambda db: Auth(db, settings).add_user(
@@ -184,6 +195,21 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         print(exc.message, file=sys.stderr)
         return 1
     print(f"Added {args.role} {args.username}")
+    return 0
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    password = _new_password(args)
+    if password is None:
+        return 1
+    try:
+        _run(settings, lambda db: Auth(db, settings).reset_password(args.username, password))
+    except ApiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Reset the password of {args.username}: they must choose a new one at their next "
+          "sign-in; their console sessions have ended")
     return 0
 
 
@@ -362,6 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Disable a user: sign-in and sync stop working.")
     p.add_argument("username", metavar="USERNAME")
     p.set_defaults(func=cmd_user_disable)
+    p = users.add_parser("reset-password", parents=[db], help="reset a user's password",
+                         description="Set a new password that its owner must change at their "
+                                     "next sign-in; ends their console sessions.")
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--password", help="the new password (prompted for if left out; prefer "
+                                      "that)")
+    p.set_defaults(func=cmd_user_reset_password)
 
     device = sub.add_parser("device", help="manage enrolled devices",
                             description="List and revoke enrolled devices.")

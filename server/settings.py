@@ -31,11 +31,13 @@ INT_SETTINGS = (
     "brotli_level", "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
     "integrity_check_seconds", "push_body_seconds", "image_max_pixels", "image_decoders",
     "upload_quota_bytes_per_day", "data_stale_hours", "data_old_days",
+    "password_workers", "signin_account_max_failures", "signin_address_max_failures",
+    "session_idle_seconds",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
-# WATCHBOOK_BLOB_DIR.
+# WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
 OTHER_VARIABLES = ("WATCHBOOK_DB", "WATCHBOOK_SECRET_KEY", "WATCHBOOK_HTTPS",
-                   "WATCHBOOK_REVIEW_INTERVALS", "WATCHBOOK_BLOB_DIR")
+                   "WATCHBOOK_REVIEW_INTERVALS", "WATCHBOOK_BLOB_DIR", "WATCHBOOK_TRUSTED_PROXIES")
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,14 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
-    signin_max_failures: int = 5
-    signin_window_seconds: int = 900
-    session_max_age_seconds: int = 12 * 3600
+    password_workers: int = 2             # argon2 verifications and hashes run at once
+    signin_max_failures: int = 5          # per account and address before delays start
+    signin_window_seconds: int = 900      # failures are forgotten after this; the longest delay
+    signin_account_max_failures: int = 50  # per account: then only known addresses and devices
+    signin_address_max_failures: int = 100  # per address: then only accounts known there
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Forwarded-For is believed
+    session_max_age_seconds: int = 12 * 3600  # a console session ends this long after sign-in
+    session_idle_seconds: int = 2 * 3600      # ... or after this long unused
     max_body_bytes: int = 2 * 1024 * 1024
     max_push_mutations: int = 500
     max_concurrent_pushes: int = 32
@@ -95,6 +102,8 @@ class Settings:
             "review_interval_days": _intervals(get("WATCHBOOK_REVIEW_INTERVALS", ""))
             if get("WATCHBOOK_REVIEW_INTERVALS") else dict(s.review_interval_days),
             "blob_dir": Path(get("WATCHBOOK_BLOB_DIR", "")) if get("WATCHBOOK_BLOB_DIR") else None,
+            "trusted_proxies": tuple(p.strip() for p in get(
+                "WATCHBOOK_TRUSTED_PROXIES", ",".join(s.trusted_proxies)).split(",") if p.strip()),
         }
         for name in INT_SETTINGS:
             raw = get("WATCHBOOK_" + name.upper())

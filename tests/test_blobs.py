@@ -162,30 +162,30 @@ async def test_concurrent_uploads_of_the_same_blob_store_it_once_whole(world: Wo
 async def test_a_blob_is_served_immutable_with_a_strong_etag(world: World) -> None:
     data = pdf()
     await put(world, data, "application/pdf")
-    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("crew"))
+    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("super"))
     assert r.status_code == 200 and r.content == data
     assert r.headers["content-type"] == "application/pdf"
     assert r.headers["etag"] == f'"{sha(data)}"'
     assert "immutable" in r.headers["cache-control"]
     again = await world.client.get(f"/api/blobs/{sha(data)}", headers={
-        **world.as_("crew"), "If-None-Match": r.headers["etag"]})
+        **world.as_("super"), "If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
-    head = await world.client.head(f"/api/blobs/{sha(data)}", headers=world.as_("crew"))
+    head = await world.client.head(f"/api/blobs/{sha(data)}", headers=world.as_("super"))
     assert head.status_code == 200
-    missing = await world.client.head(f"/api/blobs/{sha(b'nope')}", headers=world.as_("crew"))
+    missing = await world.client.head(f"/api/blobs/{sha(b'nope')}", headers=world.as_("super"))
     assert missing.status_code == 404
 
 
 async def test_a_pdf_has_no_thumbnail(world: World) -> None:
     await put(world, pdf(), "application/pdf")
-    r = await world.client.get(f"/api/blobs/{sha(pdf())}/thumb", headers=world.as_("crew"))
+    r = await world.client.get(f"/api/blobs/{sha(pdf())}/thumb", headers=world.as_("super"))
     assert r.status_code == 404 and r.json()["error"]["code"] == "no_thumbnail"
 
 
 async def test_thumbnails_are_upright_per_exif_and_carry_no_gps(world: World) -> None:
     data = sideways_jpeg_with_gps()
     assert (await put(world, data, "image/jpeg")).status_code == 201
-    r = await world.client.get(f"/api/blobs/{sha(data)}/thumb", headers=world.as_("crew"))
+    r = await world.client.get(f"/api/blobs/{sha(data)}/thumb", headers=world.as_("super"))
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     assert r.headers["etag"] == f'"{sha(data)}-thumb"'
     thumb = Image.open(io.BytesIO(r.content))
@@ -201,7 +201,7 @@ async def test_thumbnails_are_upright_per_exif_and_carry_no_gps(world: World) ->
 async def test_the_original_photo_is_served_upright_without_exif(world: World) -> None:
     data = sideways_jpeg_with_gps()
     await put(world, data, "image/jpeg")
-    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("crew"))
+    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("super"))
     img = Image.open(io.BytesIO(r.content))
     assert img.size == (20, 40)
     assert not img.getexif() and b"PhoneCo" not in r.content
@@ -211,7 +211,7 @@ async def test_the_original_photo_is_served_upright_without_exif(world: World) -
 async def test_an_image_without_metadata_is_kept_byte_for_byte(world: World) -> None:
     data = png()
     await put(world, data, "image/png")
-    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("crew"))
+    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("super"))
     assert r.content == data
 
 
@@ -530,3 +530,60 @@ async def test_uploads_beyond_a_users_daily_quota_are_refused_until_midnight(
     assert 0 < int(r.headers["Retry-After"]) <= 86400
     assert (await put(world, files[0], "application/pdf")).status_code == 200  # had it: free
     assert (await put(world, files[2], "application/pdf", user="admin")).status_code == 201
+
+
+# -- who may fetch a blob ---------------------------------------------------------------------
+
+async def _console(w: World, username: str) -> Any:
+    import re
+
+    import httpx
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=w.app), base_url="http://test")
+    page = await client.get("/console/signin")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    r = await client.post("/console/signin", data={
+        "csrf": csrf.group(1), "username": username, "password": "pw-" + username})
+    assert r.status_code == 303
+    return client
+
+
+async def test_a_blob_is_served_only_within_the_grounds_of_a_record_referencing_it(
+        world: World) -> None:
+    data = png((1, 2, 3))
+    assert (await put(world, data, "image/png")).status_code == 201
+    assert (await push(world, "super", {"kind": "attach",
+                                        "attachment": attachment(data)}))[0]["status"] == "applied"
+    for user in ("crew", "super", "admin"):  # p1 is in A01's grounds (and every admin's)
+        for tail in ("", "/thumb"):
+            r = await world.client.get(f"/api/blobs/{sha(data)}{tail}", headers=world.as_(user))
+            assert r.status_code == 200, (user, tail)
+    for tail in ("", "/thumb"):  # Carrow's supervisor: as if the blob did not exist
+        r = await world.client.get(f"/api/blobs/{sha(data)}{tail}", headers=world.as_("csuper"))
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    outsider = await _console(world, "csuper")
+    try:
+        for tail in ("", "/thumb"):
+            assert (await outsider.get(f"/console/blobs/{sha(data)}{tail}")).status_code == 404
+    finally:
+        await outsider.aclose()
+    insider = await _console(world, "super")
+    try:
+        assert (await insider.get(f"/console/blobs/{sha(data)}")).content == data
+    finally:
+        await insider.aclose()
+
+
+async def test_a_blob_no_record_references_yet_is_served_to_its_uploader_only(
+        world: World) -> None:
+    data = png((4, 5, 6))
+    assert (await put(world, data, "image/png", user="crew")).status_code == 201
+    mine = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("crew"))
+    assert mine.status_code == 200
+    for user in ("super", "admin", "csuper"):
+        r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_(user))
+        assert r.status_code == 404, user
+    # the same bytes uploaded again by someone else: now theirs too
+    assert (await put(world, data, "image/png", user="csuper")).status_code == 200
+    r = await world.client.get(f"/api/blobs/{sha(data)}", headers=world.as_("csuper"))
+    assert r.status_code == 200

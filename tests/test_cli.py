@@ -37,7 +37,7 @@ def test_demo_data_then_users_are_listed_and_can_be_disabled(
     assert "Created 50 premises over 3 stations" in out and "'supervisor'" in out
 
     assert cli.main(["user", "add", "jsmith", "--name", "Jo Smith", "--role", "crew",
-                     "--station", "MAR", "--password", "pw", "--db", db]) == 0
+                     "--station", "MAR", "--password", "mill-lane-7", "--db", db]) == 0
     assert cli.main(["user", "disable", "crew", "--db", db]) == 0
     capsys.readouterr()
     assert cli.main(["user", "list", "--db", db]) == 0
@@ -59,11 +59,11 @@ def test_user_add_prompts_for_the_password_and_rejects_a_mismatch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "w.db")
-    answers = iter(["secret", "different"])
+    answers = iter(["long enough", "different"])
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt="": next(answers))
     assert cli.main(["user", "add", "boss", "--name", "B", "--role", "admin", "--db", db]) == 1
     assert "do not match" in capsys.readouterr().err
-    answers = iter(["secret", "secret"])
+    answers = iter(["long enough", "long enough"])
     assert cli.main(["user", "add", "boss", "--name", "B", "--role", "admin", "--db", db]) == 0
 
 
@@ -72,11 +72,11 @@ def test_user_add_reports_unknown_station_and_taken_username(
     db = str(tmp_path / "w.db")
     cli.main(["demo-data", "--premises", "1", "--stations", "1", "--db", db])
     assert cli.main(["user", "add", "x", "--name", "X", "--role", "crew", "--station", "ZZZ",
-                     "--password", "p", "--db", db]) == 1
+                     "--password", "mill-lane-7", "--db", db]) == 1
     assert cli.main(["user", "add", "crew", "--name", "X", "--role", "crew", "--station", "WIS",
-                     "--password", "p", "--db", db]) == 1
+                     "--password", "mill-lane-7", "--db", db]) == 1
     assert cli.main(["user", "add", "y", "--name", "Y", "--role", "crew",
-                     "--password", "p", "--db", db]) == 2
+                     "--password", "mill-lane-7", "--db", db]) == 2
     err = capsys.readouterr().err
     assert "station is unknown" in err and "username is taken" in err and "needs --station" in err
 

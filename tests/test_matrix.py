@@ -100,6 +100,17 @@ def console_user_action(action: str) -> Call:
     return call
 
 
+async def reset_page(c: Callers, persona: str) -> httpx.Response:
+    return await get(f"/console/admin/users/{c.world.user_ids['crew']}/password")(c, persona)
+
+
+async def change_own_password(c: Callers, persona: str) -> httpx.Response:
+    """A too-short new password: refused with 422 (nothing changes) once past the checks."""
+    username = USERNAME.get(persona, "nobody")
+    return await c.world.client.post("/api/me/password", headers=c.headers(persona), json={
+        "current_password": "pw-" + username, "new_password": "short"})
+
+
 async def revoke(c: Callers, persona: str) -> httpx.Response:
     return await form(f"/console/admin/devices/{c.device('crew')}/revoke", wipe="1")(c, persona)
 
@@ -146,6 +157,7 @@ ROWS: dict[tuple[str, str], Row] = {
     # the JSON API
     ("POST", "/api/devices/enrol"): Row(enrol, {**OPEN, "anon": UNAUTHORIZED}),
     ("GET", "/api/me"): Row(get("/api/me"), API),
+    ("POST", "/api/me/password"): Row(change_own_password, API),
     ("GET", "/api/premises"): Row(get("/api/premises"), API),
     ("GET", "/api/premises/nearest"): Row(get("/api/premises/nearest?lat=52.2&lon=0.1"), API),
     ("GET", "/api/premises/{premises_id}"): Row(get("/api/premises/p1"), API_A01),
@@ -208,6 +220,12 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/admin/users/{user_id:int}/enable"): Row(
         console_user_action("enable"), ADMIN_PAGE),
     ("GET", "/console/admin/devices"): Row(get("/console/admin/devices"), ADMIN_PAGE),
+    ("GET", "/console/password"): Row(get("/console/password"), CONSOLE),
+    ("POST", "/console/password"): Row(form("/console/password", current_password="x",
+                                            new_password="a", confirm_password="b"), CONSOLE),
+    ("GET", "/console/admin/users/{user_id:int}/password"): Row(reset_page, ADMIN_PAGE),
+    ("POST", "/console/admin/users/{user_id:int}/password"): Row(
+        console_user_action("password"), ADMIN_PAGE),
     ("POST", "/console/admin/devices/{device_id}/revoke"): Row(revoke, ADMIN_PAGE),
 }
 

@@ -115,7 +115,8 @@ async def test_every_post_form_the_console_renders_carries_the_csrf_token(
                  "/console/premises/p1/edit", "/console/premises/p1/notes",
                  "/console/premises/p1/hazards", "/console/premises/p1/history",
                  "/console/conflicts", "/console/admin/users", "/console/admin/devices",
-                 "/console/signin"]
+                 "/console/signin", "/console/password",
+                 f"/console/admin/users/{world.user_ids['crew']}/password"]
         seen = 0
         for path in pages:
             html = (await admin.get(path)).text

@@ -1,8 +1,10 @@
 """The attachment blob endpoints under /api/blobs: upload (PUT, idempotent), download and its
 thumbnail (GET/HEAD, immutable), plus `store_blob`, the upload path the console shares.
 
-Every caller is a signed-in device; a blob's 256-bit name is its capability (you learn it
-from a record in your grounds). Storage and checks live in server/blobs.py; records change
+Every caller is a signed-in device. A blob is served only to callers whose grounds hold a
+record referencing it, or to its uploaders while no record does (server/store/blob_access.py);
+anyone else gets the 404 of a blob that does not exist. Storage and checks live in
+server/blobs.py; records change
 only through the one writer (sync/writer.py), by the sync engine (attach, detach) and by
 `blobs.mark_available`. Must not hold SQL.
 """
@@ -22,7 +24,7 @@ from server import blobs
 from server.api.sync import server_now
 from server.auth import Principal
 from server.errors import ApiError
-from server.store import uploads
+from server.store import blob_access, uploads
 
 ALL_ROLES = ("crew", "supervisor", "admin")
 CACHE_FOREVER = "private, max-age=31536000, immutable"
@@ -95,9 +97,12 @@ async def store_blob(request: Request, who: Principal, sha256: str, content_type
     except blobs.BlobRejected as exc:
         raise _refused(exc, name, limit=limit) from None
     now = server_now()
-    created, marked = await request.app.state.db.write(
-        lambda conn: blobs.record_blob(conn, store, sha256, ctype, data, now, who.username,
-                                       who.device_id))
+
+    def write(conn: Any) -> tuple[bool, list[str]]:
+        blob_access.note_uploader(conn, sha256, who.user_id)
+        return blobs.record_blob(conn, store, sha256, ctype, data, now, who.username,
+                                 who.device_id)
+    created, marked = await request.app.state.db.write(write)
     return BlobInfo(sha256, ctype, len(data), created, marked)
 
 
@@ -133,14 +138,21 @@ async def put_blob(request: Request) -> Response:
                     media_type="application/json")
 
 
-async def blob_response(request: Request, sha256: str, thumb: bool) -> Response:
-    """The blob (or its thumbnail) as an immutable file with a strong ETag; 304 on a match."""
+async def blob_response(request: Request, who: Principal, sha256: str, thumb: bool
+                        ) -> Response:
+    """The blob (or its thumbnail) as an immutable file with a strong ETag; 304 on a match.
+    404, as for a blob that does not exist, unless `who` may see it."""
     try:
         blobs.check_name(sha256)
     except blobs.BlobRejected as exc:
         raise _refused(exc) from None
     store = blob_store(request)
-    ctype = await request.app.state.db.read(lambda c: blobs.content_type_of(c, sha256))
+
+    def look(conn: Any) -> str | None:
+        if not blob_access.visible(conn, sha256, who.grounds, who.user_id):
+            return None
+        return blobs.content_type_of(conn, sha256)
+    ctype = await request.app.state.db.read(look)
     if ctype is None or not store.exists(sha256):
         raise ApiError(404, "not_found", f"no blob {sha256}: it may still be uploading",
                        "sha256")
@@ -163,13 +175,13 @@ async def blob_response(request: Request, sha256: str, thumb: bool) -> Response:
 
 
 async def get_blob(request: Request) -> Response:
-    await request.app.state.auth.authenticate_device(request)
-    return await blob_response(request, request.path_params["sha256"], thumb=False)
+    who = await request.app.state.auth.authenticate_device(request)
+    return await blob_response(request, who, request.path_params["sha256"], thumb=False)
 
 
 async def get_thumb(request: Request) -> Response:
-    await request.app.state.auth.authenticate_device(request)
-    return await blob_response(request, request.path_params["sha256"], thumb=True)
+    who = await request.app.state.auth.authenticate_device(request)
+    return await blob_response(request, who, request.path_params["sha256"], thumb=True)
 
 
 routes = [

@@ -1,5 +1,5 @@
-"""The JSON read API under /api: enrolment, who am I, premises list/search, one premises,
-nearest premises, stations, plus /healthz and the OpenAPI document.
+"""The JSON read API under /api: enrolment, who am I (and changing my password), premises
+list/search, one premises, nearest premises, stations, plus /healthz and the OpenAPI document.
 
 Every handler checks the caller (a device bearer token). Reads go through server/store/; no
 SQL here. Writes to premises belong to the sync engine, never here.
@@ -20,6 +20,7 @@ from server.errors import ApiError, decode_body
 from server.settings import Settings
 from server.store import records, search
 from server.store import stations as stations_store
+from server.web import addresses
 from sync.record import current_hazard_types
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -34,6 +35,11 @@ class EnrolRequest(msgspec.Struct, forbid_unknown_fields=True):
     device_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Annotated[str, msgspec.Meta(max_length=256)]
+
+
 class Me(msgspec.Struct):
     user_id: int
     username: str
@@ -45,6 +51,7 @@ class Me(msgspec.Struct):
     attachment_cache_bytes: int = 0  # how much a device may keep of attachments offline
     data_stale_hours: int = 24       # the app's data age turns amber after this ...
     data_old_days: int = 7           # ... and red (out of date) after this
+    must_change_password: bool = False  # an admin reset it: POST /api/me/password first
 
 
 class EnrolResponse(msgspec.Struct):
@@ -108,7 +115,8 @@ def json_response(value: Any, status: int = 200) -> Response:
 def me_of(p: Principal, settings: Settings) -> Me:
     """The caller, with the settings the app follows (its attachment cache, data-age colours)."""
     return Me(p.user_id, p.username, p.name, p.role, p.station, list(p.grounds), p.device_id,
-              settings.attachment_cache_bytes, settings.data_stale_hours, settings.data_old_days)
+              settings.attachment_cache_bytes, settings.data_stale_hours, settings.data_old_days,
+              p.must_change_password)
 
 
 def summary(doc: dict[str, Any], today: str) -> PremisesSummary:
@@ -167,8 +175,8 @@ async def enrol(request: Request) -> Response:
     """Sign in with username and password and enrol this device; the token is shown once."""
     body = decode_body(await request.body(), EnrolRequest)
     auth = request.app.state.auth
-    address = request.client.host if request.client else "unknown"
-    who = await auth.sign_in(body.username, body.password, address)
+    who = await auth.sign_in(body.username, body.password, addresses.of(request),
+                             body.device_id)
     device_id, token = await auth.enrol_device(who, body.device_name, body.device_id)
     who = await auth.principal_for_user(who.user_id, device_id)
     return json_response(EnrolResponse(device_id, token, me_of(who, request.app.state.settings)),
@@ -176,7 +184,18 @@ async def enrol(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    return json_response(me_of(await principal(request), request.app.state.settings))
+    who = await request.app.state.auth.authenticate_device(request, password_change=True)
+    return json_response(me_of(who, request.app.state.settings))
+
+
+async def change_password(request: Request) -> Response:
+    """The caller's own new password (the current one must be right); 204. The device keeps
+    its token; the user's console sessions end."""
+    auth = request.app.state.auth
+    who = await auth.authenticate_device(request, password_change=True)
+    body = decode_body(await request.body(), PasswordChange)
+    await auth.change_password(who, body.current_password, body.new_password)
+    return Response(status_code=204)
 
 
 async def list_premises(request: Request) -> Response:
@@ -238,6 +257,7 @@ async def openapi(request: Request) -> Response:
 routes = [
     Route("/devices/enrol", enrol, methods=["POST"]),
     Route("/me", me),
+    Route("/me/password", change_password, methods=["POST"], name="api_change_password"),
     Route("/premises", list_premises),
     Route("/premises/nearest", nearest),
     Route("/premises/{premises_id}", get_premises),
@@ -251,6 +271,8 @@ OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
     ("post", "/api/devices/enrol", "Sign in and enrol this device", EnrolRequest,
      EnrolResponse, ()),
     ("get", "/api/me", "The caller and their station grounds", None, Me, ALL_ROLES),
+    ("post", "/api/me/password", "Change your own password (204)", PasswordChange, None,
+     ALL_ROLES),
     ("get", "/api/premises", "List and search premises in your grounds", None, PremisesPage,
      ALL_ROLES),
     ("get", "/api/premises/nearest", "Premises nearest a position", None, NearestResponse,
@@ -282,4 +304,9 @@ QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
         {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
         _STATION,
     ],
+}
+
+OPENAPI_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/api/me/password"): {"responses": {
+        "204": {"description": "Changed: the device keeps its token"}}},
 }

@@ -1,4 +1,5 @@
-"""Console admin pages: users (list, add, disable, enable) and devices (list, revoke with wipe).
+"""Console admin pages: users (list, add, disable, enable) and devices (list, revoke with wipe);
+password resets are in password.py.
 
 Admins only. Accounts are added and devices revoked through Auth; enabling and disabling a
 user is a flag written through server/store/accounts.py. Must not hold SQL or touch premises
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import passwords
 from server.auth import ROLES, Principal
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
@@ -23,7 +25,7 @@ async def _render_users(request: Request, who: Principal, status: int = 200,
     db = request.app.state.db
     return render(request, "users.html", who, status, nav="users",
                   users=await accounts.list_users(db), stations=await stations.listing(db),
-                  roles=ROLES, errors=errors or {},
+                  roles=ROLES, errors=errors or {}, min_length=passwords.MIN_LENGTH,
                   entered=entered or {"role": "crew"})
 
 
@@ -46,8 +48,8 @@ async def add_user(request: Request, who: Principal) -> Response:
         errors["role"] = "Choose a role."
     if entered["role"] != "admin" and not entered["station"]:
         errors["station"] = "Crews and supervisors need a home station."
-    if len(password) < 8:
-        errors["password"] = "Use a password of at least 8 characters."
+    if weak := passwords.problem(password, entered["username"]):
+        errors["password"] = weak
     if not errors:
         try:
             await request.app.state.auth.add_user(

@@ -3,7 +3,8 @@ thumbnails to signed-in supervisors and admins.
 
 An upload is hashed and stored here (server/api/blobs.store_blob, stamped with the uploader),
 then referenced with an `attach` mutation through `SyncService.apply_local`, like every other
-console edit. Must not hold SQL.
+console edit. Blobs are served only within the caller's grounds (server/api/blobs.py). Must
+not hold SQL.
 """
 
 from __future__ import annotations
@@ -85,12 +86,12 @@ async def attachment_remove(request: Request, who: Principal) -> Response:
 
 @page()
 async def blob_file(request: Request, who: Principal) -> Response:
-    return await blob_response(request, request.path_params["sha256"], thumb=False)
+    return await blob_response(request, who, request.path_params["sha256"], thumb=False)
 
 
 @page()
 async def blob_thumb(request: Request, who: Principal) -> Response:
-    return await blob_response(request, request.path_params["sha256"], thumb=True)
+    return await blob_response(request, who, request.path_params["sha256"], thumb=True)
 
 
 routes = [

@@ -1,8 +1,9 @@
 """The console's page toolkit: templates, the signed-in user, CSRF and HTML error pages.
 
 Every console handler is wrapped by `page(...)`: it loads the user fresh on each request (a
-disabled user is signed out at once), refuses the wrong role with a 403 page, checks the CSRF
-token of every POST and turns an ApiError into an HTML page. Must not hold any page's logic.
+disabled user is signed out at once), sends a user whose password an admin reset to choose a
+new one, refuses the wrong role with a 403 page, checks the CSRF token of every POST and turns
+an ApiError into an HTML page. Must not hold any page's logic.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ async def form_of(request: Request) -> FormData:
     return await request.form()
 
 
-def page(*roles: str) -> Callable[[Handler], Endpoint]:
-    """Wrap a handler `fn(request, who)` with sign-in, role, CSRF and error handling."""
+def page(*roles: str, password_change: bool = False) -> Callable[[Handler], Endpoint]:
+    """Wrap a handler `fn(request, who)` with sign-in, role, CSRF and error handling; only
+    a `password_change` page is open to a user who must choose a new password."""
     allowed = roles or CONSOLE_ROLES
 
     def decorate(fn: Handler) -> Endpoint:
@@ -122,6 +124,8 @@ def page(*roles: str) -> Callable[[Handler], Endpoint]:
                 return error_page(
                     request, 403, "The console is for supervisors and admins",
                     "Crews use the Watchbook app instead.", who, app_link=True)
+            if who.must_change_password and not password_change:
+                return see_other(request, "change_password")
             if who.role not in allowed:
                 return error_page(request, 403, "Admins only",
                                   f"This page needs the {' or '.join(allowed)} role.", who)

@@ -12,9 +12,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.auth import Principal, check_csrf, new_csrf_token
-from server.console import admin, attachments, edit, premises
+from server.console import admin, attachments, edit, password, premises
 from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
+from server.web import addresses
 
 
 def _safe_next(target: str) -> str:
@@ -35,10 +36,9 @@ async def signin(request: Request) -> Response:
     except ApiError as exc:
         return render(request, "signin.html", None, 403, next=next_, username=username,
                       error=exc.message)
-    address = request.client.host if request.client else "unknown"
     try:
         who: Principal = await request.app.state.auth.sign_in(
-            username, text(form, "password", 256), address)
+            username, text(form, "password", 256), addresses.of(request))
     except ApiError as exc:
         message = {
             401: "Wrong username or password.",
@@ -82,4 +82,5 @@ routes: list[BaseRoute] = [
     *admin.routes,
     *edit.routes,
     *attachments.routes,
+    *password.routes,
 ]

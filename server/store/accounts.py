@@ -1,8 +1,9 @@
-"""Users and devices: every SQL statement on the `users` and `devices` tables (migration 1).
+"""Users and devices: every SQL statement on the `users` and `devices` tables (migrations 1, 10).
 
 Look-ups for sign-in and token checks, the listings the console and the command line show, and
-the writes of sign-in (rehash), enrolment, last-seen, revocation and admins. Stores hashes as
-given: must not hash or check secrets, nor decide who may do what (server/auth.py does).
+the writes of sign-in (rehash), enrolment, last-seen, revocation and admins. A new password and
+a disable end the user's console sessions in the same transaction. Stores hashes as given: must
+not hash or check secrets, nor decide who may do what (server/auth.py does).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from server.store import sessions
 from server.store.database import Database
 
 Row = sqlite3.Row
@@ -64,15 +66,37 @@ async def set_password_hash(db: Database, user_id: int, password_hash: str) -> N
                            (password_hash, user_id))
 
 
+async def change_password(db: Database, user_id: int, password_hash: str,
+                          must_change: bool) -> None:
+    """A new password (its owner's choice, or an admin's reset when `must_change`): every
+    console session of the user ends with the old one."""
+    def go(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE users SET password_hash = ?, must_change_password = ? "
+                     "WHERE id = ?", (password_hash, 1 if must_change else 0, user_id))
+        sessions.end_for_user(conn, user_id)
+    await db.write(go)
+
+
 async def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
-    await db.execute_write("UPDATE users SET disabled = ? WHERE id = ?",
-                           (1 if disabled else 0, user_id))
+    """Disable (ending the user's console sessions) or enable a user."""
+    def go(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
+                     (1 if disabled else 0, user_id))
+        if disabled:
+            sessions.end_for_user(conn, user_id)
+    await db.write(go)
 
 
 async def disable_named(db: Database, username: str) -> bool:
-    """Disable a user by name; False if there is none."""
-    return bool(await db.write(lambda c: c.execute(
-        "UPDATE users SET disabled = 1 WHERE username = ?", (username,)).rowcount))
+    """Disable a user by name, ending their console sessions; False if there is none."""
+    def go(conn: sqlite3.Connection) -> bool:
+        row = conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()
+        if row is None:
+            return False
+        conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (row[0],))
+        sessions.end_for_user(conn, row[0])
+        return True
+    return await db.write(go)
 
 
 async def list_users(db: Database) -> list[dict[str, Any]]:
@@ -102,6 +126,13 @@ async def set_token_hash(db: Database, device_id: str, token_hash: str, now: str
     """A device's new token (re-enrolment); it counts as seen now."""
     await db.execute_write("UPDATE devices SET token_hash = ?, last_seen = ? WHERE id = ?",
                            (token_hash, now, device_id))
+
+
+async def upgrade_token_hash(db: Database, device_id: str, old_hash: str, new_hash: str
+                             ) -> None:
+    """The same token stored under a new hash, unless the token changed meanwhile."""
+    await db.execute_write("UPDATE devices SET token_hash = ? WHERE id = ? AND token_hash = ?",
+                           (new_hash, device_id, old_hash))
 
 
 async def mark_seen(db: Database, seen: dict[str, str]) -> None:

@@ -211,6 +211,28 @@ WHEN new.deleted = 0 AND (old.deleted IS NOT 0 OR new.name IS NOT old.name
 END;
 INSERT INTO premises_fts (premises_fts) VALUES ('rebuild');
 """),
+    (10, """
+-- accounts (server/store/accounts.py): an admin's reset makes its owner choose a new password;
+-- console sessions live here, not in the cookie (server/store/sessions.py owns the table):
+-- the cookie holds a random id whose SHA-256 is the key, so the table leaks no live cookie
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE console_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    user_id     INTEGER REFERENCES users(id),   -- NULL before sign-in (a CSRF token only)
+    data        TEXT NOT NULL DEFAULT '{}',     -- JSON: csrf, flash
+    created_at  REAL NOT NULL,                  -- Unix time: the absolute limit counts from it
+    seen_at     REAL NOT NULL                   -- Unix time: the idle limit counts from it
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_user ON console_sessions(user_id);
+CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
+-- attachments (server/store/blob_access.py): who uploaded each blob, so a blob no record
+-- references yet is served to its uploaders only
+CREATE TABLE blob_uploaders (
+    sha256   TEXT NOT NULL,
+    user_id  INTEGER NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+) WITHOUT ROWID;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -57,5 +57,6 @@ function deviceParts(app) {
         h('dt', null, 'App version'), h('dd', null, document.documentElement.dataset.version))),
     h('div', { class: 'card actions' },
       h('button', { type: 'button', id: 'theme-toggle', onclick: () => app.toggleTheme() }, 'Switch day / night theme'),
+      h('a', { class: 'button', id: 'change-password', href: '#/password' }, 'Change password'),
       h('button', { type: 'button', id: 'sign-out', class: 'danger', onclick: () => app.signOut() }, 'Sign out and clear this device'))];
 }
