@@ -105,21 +105,23 @@ class Throttle:
         self._failures.pop(key, None)
 
 
-def _grounds(conn: sqlite3.Connection, role: str, station: str | None) -> tuple[str, ...]:
-    """An admin's grounds are every station; anyone else's their home and what it covers."""
+def _grounds(conn: sqlite3.Connection, role: str, station: str | None,
+             own: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """An admin's grounds are every station; anyone else's their home, what it covers and the
+    extra grounds of their own (`own`), each once."""
     if role == "admin":
         return tuple(stations.codes(conn))
-    if not station:
-        return ()
-    extra = stations.extra_grounds(conn, station) or []
-    return (station, *[s for s in extra if s != station])
+    extra = (stations.extra_grounds(conn, station) or []) if station else []
+    return tuple(dict.fromkeys(s for s in (station, *extra, *own) if s))
 
 
 def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | None
                ) -> Principal:
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
                      role=user["role"], station=user["station"],
-                     grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id)
+                     grounds=_grounds(conn, user["role"], user["station"],
+                                      tuple(accounts.extra_grounds_of(user))),
+                     device_id=device_id)
 
 
 class Auth:

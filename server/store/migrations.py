@@ -160,11 +160,27 @@ SELECT json_extract(a.value, '$.sha256'), p.id
 FROM premises p, json_each(p.doc, '$.attachments') a
 WHERE json_extract(a.value, '$.sha256') IS NOT NULL;
 """),
+    (11, """
+-- stations and users over their life (server/store/stations.py, server/store/accounts.py):
+-- a station is retired rather than deleted and may be added before its position is known;
+-- a user may cover extra grounds beyond their home station's
+ALTER TABLE stations ADD COLUMN retired_at TEXT;
+ALTER TABLE stations RENAME COLUMN lat TO lat_required;
+ALTER TABLE stations RENAME COLUMN lon TO lon_required;
+ALTER TABLE stations ADD COLUMN lat REAL;
+ALTER TABLE stations ADD COLUMN lon REAL;
+UPDATE stations SET lat = lat_required, lon = lon_required;
+ALTER TABLE stations DROP COLUMN lat_required;
+ALTER TABLE stations DROP COLUMN lon_required;
+ALTER TABLE users ADD COLUMN extra_grounds TEXT NOT NULL DEFAULT '[]';
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]
-if [v for v, _ in MIGRATIONS] != list(range(1, LATEST + 1)):
-    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3 … in order, each once")
+# Numbers only rise: 8-10 are taken by changes made alongside 11, and each lands on its own.
+_numbers = [v for v, _ in MIGRATIONS]
+if _numbers != sorted(set(_numbers)) or _numbers[0] != 1:
+    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:
