@@ -179,13 +179,21 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if not password:
         print("the password must not be empty", file=sys.stderr)
         return 1
+    extra = grounds.parse_codes(args.grounds or "")
+
+    async def job(db: Database) -> None:
+        await db.read(lambda c: grounds.check_codes(c, extra, "grounds"))  # before adding
+        user_id = await Auth(db, settings).add_user(args.username, args.name, args.role,
+                                                    args.station, password)
+        if extra:
+            await users.edit(db, user_id, extra=extra)
     try:
-        _run(settings, lambda db: Auth(db, settings).add_user(
-            args.username, args.name, args.role, args.station, password))
+        _run(settings, job)
     except ApiError as exc:
         print(exc.message, file=sys.stderr)
         return 1
-    print(f"Added {args.role} {args.username}")
+    print(f"Added {args.role} {args.username}"
+          + (f", also covering {args.grounds}" if args.grounds else ""))
     return 0
 
 
@@ -519,6 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="full name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--station", help="home station code (needed for crew and supervisors)")
+    p.add_argument("--grounds", metavar="CODES",
+                   help="extra stations covered beyond the home station's, comma-separated")
     p.add_argument("--password", help="the password (prompted for if left out; prefer that)")
     p.set_defaults(func=cmd_user_add)
     p = users.add_parser("list", parents=[db], help="list users", description="List users.")
