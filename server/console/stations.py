@@ -77,7 +77,7 @@ async def add_station(request: Request, who: Principal) -> Response:
     if errors:
         return await _render_list(request, who, 422, errors, entered)
     flash(request, "ok", f"Added station {code} {entered['name']}.")
-    return see_other(request, "stations")
+    return see_other(request, "admin_stations")
 
 
 async def _the_station(request: Request) -> dict[str, Any]:
@@ -123,7 +123,7 @@ async def edit_station(request: Request, who: Principal) -> Response:
         return await _render_station(request, who, 422, errors, entered)
     flash(request, "ok", f"Saved station {station['code']}; devices of its grounds get the "
           "change at their next sync.")
-    return see_other(request, "station", code=station["code"])
+    return see_other(request, "admin_station", code=station["code"])
 
 
 @page("admin")
@@ -139,13 +139,13 @@ async def retire_station(request: Request, who: Principal) -> Response:
                                      {"retire": _message(exc)})
     flash(request, "ok", f"Retired station {station['code']}"
           + (f"; its {moved} premises moved to {move_to.upper()}." if moved else "."))
-    return see_other(request, "stations")
+    return see_other(request, "admin_stations")
 
 
 routes = [
-    Route("/admin/stations", stations, name="stations"),
+    Route("/admin/stations", stations, name="admin_stations"),
     Route("/admin/stations", add_station, methods=["POST"], name="add_station"),
-    Route("/admin/stations/{code}", station_page, name="station"),
+    Route("/admin/stations/{code}", station_page, name="admin_station"),
     Route("/admin/stations/{code}", edit_station, methods=["POST"], name="edit_station"),
     Route("/admin/stations/{code}/retire", retire_station, methods=["POST"],
           name="retire_station"),
