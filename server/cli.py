@@ -183,6 +183,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     async def job(db: Database) -> None:
         await db.read(lambda c: grounds.check_codes(c, extra, "grounds"))  # before adding
+        if args.station:
+            await db.read(lambda c: grounds.check_not_retired(c, args.station, "station"))
         user_id = await Auth(db, settings).add_user(args.username, args.name, args.role,
                                                     args.station, password)
         if extra:

@@ -48,6 +48,14 @@ def check_codes(conn: sqlite3.Connection, codes: Iterable[str], field: str) -> N
         raise invalid(field, f"no station in service with code {', '.join(unknown)}")
 
 
+def check_not_retired(conn: sqlite3.Connection, code: str, field: str) -> None:
+    """ApiError 422 on `field` if `code` names a retired station (it takes nobody and
+    nothing new); an unknown code is left for the caller to report."""
+    found = stations.get(conn, code)
+    if found is not None and found["retired_at"]:
+        raise invalid(field, f"station {code} was retired on {found['retired_at']}")
+
+
 def position(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
     """Both or neither, each in range; else ApiError naming the field."""
     if (lat is None) != (lon is None):

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import grounds
 from server import users as people
 from server.auth import ROLES, Principal
 from server.console.page import flash, page, render, see_other, text
@@ -61,6 +62,12 @@ async def add_user(request: Request, who: Principal) -> Response:
         errors["station"] = "Crews and supervisors need a home station."
     if len(password) < 8:
         errors["password"] = "Use a password of at least 8 characters."
+    if not errors and entered["station"]:
+        try:  # a station in service (a retired one takes nobody)
+            await request.app.state.db.read(
+                lambda c: grounds.check_not_retired(c, entered["station"], "station"))
+        except ApiError as exc:
+            errors["station"] = exc.message.capitalize() + "."
     if not errors:
         try:
             await request.app.state.auth.add_user(
