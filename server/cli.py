@@ -202,9 +202,11 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rows = sorted(_run(settings, accounts.list_users), key=lambda r: r["username"])
-    print(f"{'USERNAME':<20} {'NAME':<28} {'ROLE':<11} {'STATION':<8} STATUS")
+    print(f"{'USERNAME':<20} {'NAME':<28} {'ROLE':<11} {'STATION':<8} {'ALSO COVERS':<16} "
+          "STATUS")
     for r in rows:
         print(f"{r['username']:<20} {r['name']:<28} {r['role']:<11} {r['station'] or '-':<8} "
+              f"{','.join(r['extra_grounds']) or '-':<16} "
               f"{'disabled' if r['disabled'] else 'active'}")
     return 0
 

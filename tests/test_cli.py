@@ -253,3 +253,4 @@ def test_a_users_role_and_grounds_change_and_they_are_disabled_and_enabled(
     assert cli.main(["user", "list", "--db", db]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("crew "))
     assert " supervisor " in line and line.endswith("active")
+    assert line.split()[-2] == ",".join(c for c in codes if c != home)  # ALSO COVERS

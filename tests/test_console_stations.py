@@ -55,15 +55,19 @@ async def test_editing_a_stations_grounds_changes_what_its_crews_reach(
 async def test_retiring_a_station_moves_its_premises_and_lists_it_as_retired(
         as_user: Browser, world: World) -> None:
     admin = await as_user("admin")
+    unconfirmed = await post_form(admin, "/console/admin/stations/C03",
+                                  "/console/admin/stations/C03/retire", {"move_to": "B02"})
+    assert unconfirmed.status_code == 422 and "Tick the box" in unconfirmed.text
     refused = await post_form(admin, "/console/admin/stations/C03",
-                              "/console/admin/stations/C03/retire", {"move_to": "B02"})
+                              "/console/admin/stations/C03/retire",
+                              {"move_to": "B02", "confirm": "yes"})
     assert refused.status_code == 409 and "csuper" in refused.text  # based there
     user_page = f"/console/admin/users/{world.user_ids['csuper']}"
     moved = await post_form(admin, user_page, user_page, {
         "name": "Cal Carrow", "role": "supervisor", "station": "B02"})
     assert moved.status_code == 303
     r = await post_form(admin, "/console/admin/stations/C03",
-                        "/console/admin/stations/C03/retire", {"move_to": "B02"})
+                        "/console/admin/stations/C03/retire", {"move_to": "B02", "confirm": "yes"})
     assert r.status_code == 303
     listing = await admin.get("/console/admin/stations")
     assert "Retired station C03; its 1 premises moved to B02." in listing.text

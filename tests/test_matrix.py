@@ -228,7 +228,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/admin/stations/{code}"): Row(form(
         "/console/admin/stations/A01", name="Ashby", grounds="B02"), ADMIN_PAGE),
     ("POST", "/console/admin/stations/{code}/retire"): Row(form(
-        "/console/admin/stations/C03/retire", move_to="B02"), ADMIN_PAGE),
+        "/console/admin/stations/C03/retire", move_to="B02", confirm="yes"), ADMIN_PAGE),
     ("GET", "/console/premises/new"): Row(get("/console/premises/new"), CONSOLE),
     ("POST", "/console/premises/new"): Row(form(
         "/console/premises/new", name="New Mill", station="A01", risk_level="3"), CONSOLE),

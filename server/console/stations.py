@@ -129,7 +129,11 @@ async def edit_station(request: Request, who: Principal) -> Response:
 @page("admin")
 async def retire_station(request: Request, who: Principal) -> Response:
     station = await _the_station(request)
-    move_to = text(await request.form(), "move_to", 20)
+    form = await request.form()
+    move_to = text(form, "move_to", 20)
+    if text(form, "confirm", 10) != "yes":
+        return await _render_station(request, who, 422, {
+            "retire": "Tick the box to confirm the retirement."})
     try:
         moved = await grounds.retire(request.app.state.db, station["code"], move_to,
                                      who.username,
