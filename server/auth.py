@@ -75,22 +75,23 @@ def _unauthorized(message: str = "unknown device token") -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _grounds(conn: sqlite3.Connection, role: str, station: str | None) -> tuple[str, ...]:
-    """An admin's grounds are every station; anyone else's their home and what it covers."""
+def _grounds(conn: sqlite3.Connection, role: str, station: str | None,
+             own: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """An admin's grounds are every station; anyone else's their home, what it covers and the
+    extra grounds of their own (`own`), each once."""
     if role == "admin":
         return tuple(stations.codes(conn))
-    if not station:
-        return ()
-    extra = stations.extra_grounds(conn, station) or []
-    return (station, *[s for s in extra if s != station])
+    extra = (stations.extra_grounds(conn, station) or []) if station else []
+    return tuple(dict.fromkeys(s for s in (station, *extra, *own) if s))
 
 
 def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | None,
                device_name: str = "") -> Principal:
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
                      role=user["role"], station=user["station"],
-                     grounds=_grounds(conn, user["role"], user["station"]), device_id=device_id,
-                     device_name=device_name,
+                     grounds=_grounds(conn, user["role"], user["station"],
+                                      tuple(accounts.extra_grounds_of(user))),
+                     device_id=device_id, device_name=device_name,
                      must_change_password=bool(user["must_change_password"]))
 
 

@@ -12,16 +12,18 @@ import argparse
 import asyncio
 import datetime as dt
 import getpass
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, demo, passwords, transfer
+from server import backup, blobs, demo, grounds, passwords, transfer, users
 from server.auth import ROLES, Auth
 from server.errors import ApiError
 from server.settings import Settings
 from server.store import accounts, records
+from server.store import stations as stations_store
 from server.store import sync as sync_store
 from server.store.database import Database
 from server.store.migrations import migrate, schema_version
@@ -188,13 +190,23 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     password = _new_password(args)
     if password is None:
         return 1
+    extra = grounds.parse_codes(args.grounds or "")
+
+    async def job(db: Database) -> None:
+        await db.read(lambda c: grounds.check_codes(c, extra, "grounds"))  # before adding
+        if args.station:
+            await db.read(lambda c: grounds.check_not_retired(c, args.station, "station"))
+        user_id = await Auth(db, settings).add_user(args.username, args.name, args.role,
+                                                    args.station, password)
+        if extra:
+            await users.edit(db, user_id, extra=extra)
     try:
-        _run(settings, lambda db: Auth(db, settings).add_user(
-            args.username, args.name, args.role, args.station, password))
+        _run(settings, job)
     except ApiError as exc:
         print(exc.message, file=sys.stderr)
         return 1
-    print(f"Added {args.role} {args.username}")
+    print(f"Added {args.role} {args.username}"
+          + (f", also covering {args.grounds}" if args.grounds else ""))
     return 0
 
 
@@ -216,9 +228,11 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rows = sorted(_run(settings, accounts.list_users), key=lambda r: r["username"])
-    print(f"{'USERNAME':<20} {'NAME':<28} {'ROLE':<11} {'STATION':<8} STATUS")
+    print(f"{'USERNAME':<20} {'NAME':<28} {'ROLE':<11} {'STATION':<8} {'ALSO COVERS':<16} "
+          "STATUS")
     for r in rows:
         print(f"{r['username']:<20} {r['name']:<28} {r['role']:<11} {r['station'] or '-':<8} "
+              f"{','.join(r['extra_grounds']) or '-':<16} "
               f"{'disabled' if r['disabled'] else 'active'}")
     return 0
 
@@ -250,13 +264,166 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_job(settings: Settings, username: str,
+              job: Callable[[Database, int], Awaitable[T]]) -> T | None:
+    """Run `job(db, user id)` for a user named on the command line; None (reported) on an
+    ApiError such as an unknown user or a bad value."""
+    async def go(db: Database) -> T:
+        return await job(db, (await users.find(db, username))["id"])
+    try:
+        return _run(settings, go)
+    except ApiError as exc:
+        print(f"{exc.field + ': ' if exc.field else ''}{exc.message}", file=sys.stderr)
+        return None
+
+
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    changed = _run(settings, lambda db: accounts.disable_named(db, args.username))
-    if not changed:
-        print(f"no user {args.username!r}", file=sys.stderr)
+    revoked = _user_job(_settings(args), args.username, users.disable)
+    if revoked is None:
         return 1
-    print(f"Disabled {args.username}; their devices can no longer sync")
+    print(f"Disabled {args.username}; "
+          + (f"their {revoked} device(s) will wipe their local data at their next contact"
+             if revoked else "they have no live devices"))
+    return 0
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    async def enable(db: Database, user_id: int) -> bool:
+        await users.enable(db, user_id)
+        return True
+    if _user_job(_settings(args), args.username, enable) is None:
+        return 1
+    print(f"Enabled {args.username}; they enrol their devices again by signing in to the app")
+    return 0
+
+
+def cmd_user_edit(args: argparse.Namespace) -> int:
+    if all(v is None for v in (args.name, args.role, args.station, args.grounds)):
+        print("nothing to change: give --name, --role, --station or --grounds",
+              file=sys.stderr)
+        return 2
+    profile = _user_job(_settings(args), args.username, lambda db, uid: users.edit(
+        db, uid, name=args.name, role=args.role, station=args.station,
+        extra=None if args.grounds is None else grounds.parse_codes(args.grounds)))
+    if profile is None:
+        return 1
+    print(f"{args.username}: {profile['role']}"
+          + (f" at {profile['station']}" if profile["station"] else "")
+          + (f", also covering {', '.join(profile['extra'])}" if profile["extra"] else "")
+          + "; their devices get it at their next sync")
+    return 0
+
+
+# -- stations -------------------------------------------------------------------------------
+def _station_job(settings: Settings, job: Callable[[Database], Awaitable[T]]) -> T | None:
+    try:
+        return _run(settings, job)
+    except ApiError as exc:
+        print(f"{exc.field + ': ' if exc.field else ''}{exc.message}", file=sys.stderr)
+        return None
+
+
+def cmd_station_add(args: argparse.Namespace) -> int:
+    code = _station_job(_settings(args), lambda db: grounds.add(
+        db, args.code, args.name, args.lat, args.lon, grounds.parse_codes(args.grounds or "")))
+    if code is None:
+        return 1
+    print(f"Added station {code} {args.name}")
+    return 0
+
+
+def cmd_station_list(args: argparse.Namespace) -> int:
+    rows = _run(_settings(args), stations_store.overview)
+    print(f"{'CODE':<8} {'NAME':<24} {'POSITION':<20} {'ALSO COVERS':<20} {'PREMISES':>8} "
+          f"{'USERS':>5} STATUS")
+    for s in rows:
+        where = "-" if s["lat"] is None else f"{s['lat']:.4f},{s['lon']:.4f}"
+        print(f"{s['code']:<8} {s['name'][:24]:<24} {where:<20} "
+              f"{','.join(s['extra_grounds']) or '-':<20} {s['premises']:>8} {s['users']:>5} "
+              + (f"retired {s['retired_at']}" if s["retired_at"] else "in service"))
+    return 0
+
+
+def cmd_station_edit(args: argparse.Namespace) -> int:
+    if all(v is None for v in (args.name, args.lat, args.lon, args.grounds)):
+        print("nothing to change: give --name, --lat/--lon or --grounds", file=sys.stderr)
+        return 2
+    done = _station_job(_settings(args), lambda db: grounds.edit(
+        db, args.code.upper(), name=args.name, lat=args.lat, lon=args.lon,
+        extra=None if args.grounds is None else grounds.parse_codes(args.grounds)))
+    if done is None:
+        return 1
+    print(f"Changed station {done['code']}"
+          + (f", also covering {', '.join(done['extra_grounds'])}"
+             if done["extra_grounds"] else "")
+          + "; devices of its grounds get the change at their next sync")
+    return 0
+
+
+def cmd_station_retire(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    moved = _station_job(settings, lambda db: grounds.retire(
+        db, args.code.upper(), args.move_to, f"cli:{getpass.getuser()}",
+        dict(settings.review_interval_days)))
+    if moved is None:
+        return 1
+    print(f"Retired station {args.code.upper()}"
+          + (f"; moved its {moved} premises to {args.move_to.upper()}" if moved else ""))
+    return 0
+
+
+# -- first run ------------------------------------------------------------------------------
+PASSWORD_ENV = "WATCHBOOK_ADMIN_PASSWORD"
+
+
+def _init_password(args: argparse.Namespace) -> str | None:
+    """The first admin's password: from --password-file, $WATCHBOOK_ADMIN_PASSWORD, or asked
+    twice; None (reported) when it cannot be had."""
+    if args.password_file:
+        try:
+            lines = Path(args.password_file).read_text(encoding="utf-8").splitlines()
+            return lines[0] if lines else ""
+        except OSError as exc:
+            print(f"cannot read --password-file: {exc.strerror}", file=sys.stderr)
+            return None
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    password = getpass.getpass(f"Password for {args.username}: ")
+    if getpass.getpass("Again: ") != password:
+        print("the passwords do not match", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def has_users(db: Database) -> int:
+        return await db.read(accounts.user_count)
+    if settings.db_path.exists() and _run(settings, has_users):
+        print(f"{settings.db_path} already has users: init sets up a new service only once. "
+              "Add users with `watchbook user add` or in the console.", file=sys.stderr)
+        return 1
+    password = _init_password(args)
+    if password is None:
+        return 1
+    if not password:
+        print("the password must not be empty", file=sys.stderr)
+        return 1
+
+    async def job(db: Database) -> None:
+        await db.write(sync_store.ensure_epoch)
+        if await db.read(accounts.user_count):  # another init got there first
+            raise ApiError(409, "invalid", "the database already has users", "username")
+        await Auth(db, settings).add_user(args.username, args.name, "admin", None, password)
+    try:
+        _run(settings, job)
+    except ApiError as exc:
+        print(f"cannot create the admin: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"Created {settings.db_path} with the admin {args.username}. Next: add stations "
+          "(`watchbook station add`), users (`watchbook user add`) and premises "
+          "(`watchbook import`), or sign in to /console/ and follow its checklist.")
     return 0
 
 
@@ -338,6 +505,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="watchbook", description="Watchbook: offline-first site-specific risk information.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    p = sub.add_parser("init", parents=[db], help="set up a new service: database and admin",
+                       description="Create the database and the first admin, nothing else. "
+                                   "The password is asked for, or read from --password-file "
+                                   f"or ${PASSWORD_ENV}. Refused over a database with users.")
+    p.add_argument("--username", required=True, help="the first admin's username")
+    p.add_argument("--name", required=True, help="the first admin's full name")
+    p.add_argument("--password-file", metavar="PATH",
+                   help="read the password from this file (its first line)")
+    p.set_defaults(func=cmd_init)
+
     p = sub.add_parser("serve", parents=[db], help="run the web server",
                        description="Run the Watchbook server with uvicorn.")
     p.add_argument("--demo", action="store_true",
@@ -380,12 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="full name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--station", help="home station code (needed for crew and supervisors)")
+    p.add_argument("--grounds", metavar="CODES",
+                   help="extra stations covered beyond the home station's, comma-separated")
     p.add_argument("--password", help="the password (prompted for if left out; prefer that)")
     p.set_defaults(func=cmd_user_add)
     p = users.add_parser("list", parents=[db], help="list users", description="List users.")
     p.set_defaults(func=cmd_user_list)
     p = users.add_parser("disable", parents=[db], help="disable a user",
-                         description="Disable a user: sign-in and sync stop working.")
+                         description="Disable a user: sign-in and sync stop working, and "
+                                     "each of their devices wipes its local data (key codes "
+                                     "included) at its next contact.")
     p.add_argument("username", metavar="USERNAME")
     p.set_defaults(func=cmd_user_disable)
     p = users.add_parser("reset-password", parents=[db], help="reset a user's password",
@@ -395,6 +576,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", help="the new password (prompted for if left out; prefer "
                                       "that)")
     p.set_defaults(func=cmd_user_reset_password)
+    p = users.add_parser("enable", parents=[db], help="enable a disabled user",
+                         description="Let a disabled user sign in again; they enrol their "
+                                     "devices again by signing in to the app.")
+    p.add_argument("username", metavar="USERNAME")
+    p.set_defaults(func=cmd_user_enable)
+    p = users.add_parser("edit", parents=[db], help="change a user's role or grounds",
+                         description="Change a user's name, role, home station or extra "
+                                     "grounds; their devices get it at their next sync.")
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--name", help="full name")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--station", help="home station code ('' for none: admins only)")
+    p.add_argument("--grounds", metavar="CODES",
+                   help="extra stations covered, comma-separated ('' for none)")
+    p.set_defaults(func=cmd_user_edit)
+
+    station = sub.add_parser("station", help="manage stations and their grounds",
+                             description="Add, list, edit and retire stations.")
+    stations = station.add_subparsers(dest="station_command", required=True, metavar="ACTION")
+    p = stations.add_parser("add", parents=[db], help="add a station",
+                            description="Add a station. Its grounds are its own premises "
+                                        "plus the extra grounds it covers.")
+    p.add_argument("code", metavar="CODE", help="1-16 letters or digits, such as WIS")
+    p.add_argument("--name", required=True, help="the station's name")
+    p.add_argument("--lat", type=float, help="latitude (with --lon)")
+    p.add_argument("--lon", type=float, help="longitude (with --lat)")
+    p.add_argument("--grounds", metavar="CODES",
+                   help="other stations it also covers, comma-separated")
+    p.set_defaults(func=cmd_station_add)
+    p = stations.add_parser("list", parents=[db], help="list stations",
+                            description="List stations with their grounds, premises and users.")
+    p.set_defaults(func=cmd_station_list)
+    p = stations.add_parser("edit", parents=[db], help="change a station",
+                            description="Change a station's name, position or extra grounds; "
+                                        "devices get the new grounds at their next sync.")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("--name", help="the station's name")
+    p.add_argument("--lat", type=float, help="latitude (with --lon)")
+    p.add_argument("--lon", type=float, help="longitude (with --lat)")
+    p.add_argument("--grounds", metavar="CODES",
+                   help="other stations it also covers, comma-separated ('' for none)")
+    p.set_defaults(func=cmd_station_edit)
+    p = stations.add_parser("retire", parents=[db], help="retire a station",
+                            description="Retire a station (stations are never deleted): its "
+                                        "premises move to --move-to, and it leaves every "
+                                        "extra-grounds list. Refused while users are based "
+                                        "there.")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("--move-to", metavar="CODE", help="the station its premises move to")
+    p.set_defaults(func=cmd_station_retire)
 
     device = sub.add_parser("device", help="manage enrolled devices",
                             description="List and revoke enrolled devices.")

@@ -33,6 +33,7 @@ from sync.protocol import (
     Receipt,
     RemoveHazard,
     ResolveConflict,
+    RestorePremises,
     ReviewObservation,
     Update,
     UpdateHazard,
@@ -194,6 +195,8 @@ class _Apply:
             return self.resolve(m, current)
         if isinstance(m, DeletePremises):
             return self.delete(m, current)
+        if isinstance(m, RestorePremises):
+            return self.restore(current)
         if current.get("deleted"):
             return self.conflicts(current, [merge.Clash("deleted", False, True, False)],
                                   mutation=msgspec.to_builtins(m))
@@ -269,6 +272,15 @@ class _Apply:
             return self.conflicts(current, [merge.Clash("deleted", False, False, True)],
                                   mutation=msgspec.to_builtins(m))
         new = self.write(current, {"deleted": True})
+        return self.receipt("applied", new, [])
+
+    def restore(self, current: Doc) -> Receipt:
+        """A tombstone comes back as it was deleted, at its station (which must still take
+        premises); a live record is left alone."""
+        if not current.get("deleted"):
+            return self.receipt("applied", current, [])
+        self.check_station(current["station"])
+        new = self.write(current, {"deleted": False})
         return self.receipt("applied", new, [])
 
     def resolve(self, m: ResolveConflict, current: Doc) -> Receipt:

@@ -24,6 +24,7 @@ from sync.protocol import (
     Mutation,
     RemoveHazard,
     ResolveConflict,
+    RestorePremises,
     ReviewObservation,
     Update,
     UpdateHazard,
@@ -67,6 +68,8 @@ def changes(m: Mutation, current: Doc, conflict: Doc | None = None) -> list[Chan
         return [(f, None, v) for f, v in msgspec.to_builtins(m.record).items()]
     if isinstance(m, DeletePremises):
         return [("deleted", bool(current.get("deleted")), True)]
+    if isinstance(m, RestorePremises):
+        return [("deleted", bool(current.get("deleted")), False)]
     if isinstance(m, ResolveConflict):
         return _resolution(m, current, conflict)
     raise TypeError(f"no paths for {type(m).__name__}")

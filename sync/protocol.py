@@ -69,6 +69,10 @@ class DeletePremises(_Mutation, tag="delete"):
     pass
 
 
+class RestorePremises(_Mutation, tag="restore"):
+    """Bring a deleted record back (while its tombstone is kept); a live one is left alone."""
+
+
 class AddObservation(_Mutation, tag="add_observation"):
     observation: Observation
 
@@ -97,10 +101,11 @@ class Detach(_Mutation, tag="detach"):
 
 
 Mutation = (Update | AddHazard | RemoveHazard | UpdateHazard | CreatePremises | DeletePremises
-            | AddObservation | ReviewObservation | ResolveConflict | Attach | Detach)
+            | RestorePremises | AddObservation | ReviewObservation | ResolveConflict | Attach
+            | Detach)
 KINDS: tuple[str, ...] = ("update", "add_hazard", "remove_hazard", "update_hazard", "create",
-                          "delete", "add_observation", "review_observation", "resolve_conflict",
-                          "attach", "detach")
+                          "delete", "restore", "add_observation", "review_observation",
+                          "resolve_conflict", "attach", "detach")
 
 
 

@@ -11,7 +11,9 @@ from server import cli
 
 COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user", "add"],
             ["user", "list"], ["user", "disable"], ["device"], ["device", "list"],
-            ["device", "revoke"], ["purge-tombstones"], ["migrate"], []]
+            ["device", "revoke"], ["purge-tombstones"], ["migrate"], [], ["init"],
+            ["user", "enable"], ["user", "edit"], ["station"], ["station", "add"],
+            ["station", "list"], ["station", "edit"], ["station", "retire"]]
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +182,75 @@ def test_purge_tombstones_forgets_only_long_deleted_premises(
         left = {r[0] for r in conn.execute("SELECT id FROM premises WHERE deleted = 1")}
         horizon = conn.execute("SELECT value FROM meta WHERE key = 'tombstone_horizon'").fetchone()
     assert left == {"p000002"} and int(horizon[0]) > 0
+
+
+# -- stations and users over their life --------------------------------------------------------
+
+def _stations(db: str, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    capsys.readouterr()
+    assert cli.main(["station", "list", "--db", db]) == 0
+    return {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+
+
+def test_stations_are_added_listed_edited_and_retired(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    assert cli.main(["station", "add", "WIS", "--name", "Wisbech", "--lat", "52.66",
+                     "--lon", "0.16", "--db", db]) == 0
+    assert cli.main(["station", "add", "mar", "--name", "March", "--grounds", "WIS",
+                     "--db", db]) == 0
+    listed = _stations(db, capsys)
+    assert set(listed) == {"MAR", "WIS"}
+    assert "52.6600,0.1600" in listed["WIS"] and " WIS " in listed["MAR"]
+    assert cli.main(["station", "edit", "MAR", "--grounds", "", "--name", "March Town",
+                     "--db", db]) == 0
+    listed = _stations(db, capsys)
+    assert "March Town" in listed["MAR"] and " WIS " not in listed["MAR"]
+    (tmp_path / "p.csv").write_text("id,station,name\nm1,MAR,Silo\n")
+    assert cli.main(["import", str(tmp_path / "p.csv"), "--db", db]) == 0
+    assert cli.main(["station", "retire", "MAR", "--db", db]) == 1
+    assert "choose the station they move to" in capsys.readouterr().err
+    assert cli.main(["station", "retire", "MAR", "--move-to", "wis", "--db", db]) == 0
+    assert "moved its 1 premises to WIS" in capsys.readouterr().out
+    listed = _stations(db, capsys)
+    assert "retired" in listed["MAR"] and listed["WIS"].split()[-4:-2] == ["1", "0"]
+    assert cli.main(["user", "add", "x", "--name", "X", "--role", "crew", "--station", "MAR",
+                     "--password", "p", "--db", db]) == 1  # a retired station takes nobody
+
+
+def test_station_commands_name_the_bad_value(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    assert cli.main(["station", "add", "WIS", "--name", "Wisbech", "--lat", "52", "--db",
+                     db]) == 1
+    assert "lon: give both latitude and longitude" in capsys.readouterr().err
+    assert cli.main(["station", "add", "WIS", "--name", "Wisbech", "--grounds", "ZZZ",
+                     "--db", db]) == 1
+    assert "grounds: no station in service with code ZZZ" in capsys.readouterr().err
+    assert cli.main(["station", "edit", "NOPE", "--name", "x", "--db", db]) == 1
+    assert "no station NOPE" in capsys.readouterr().err
+    assert cli.main(["station", "edit", "WIS", "--db", db]) == 2
+
+
+def test_a_users_role_and_grounds_change_and_they_are_disabled_and_enabled(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "w.db")
+    cli.main(["demo-data", "--premises", "5", "--stations", "3", "--db", db])
+    codes = list(_stations(db, capsys))
+    assert cli.main(["user", "edit", "crew", "--role", "supervisor", "--grounds",
+                     ",".join(codes), "--db", db]) == 0
+    out = capsys.readouterr().out  # the home station is not an extra ground of its own
+    home = out.split(" at ", 1)[1].split(",", 1)[0]
+    assert out.startswith("crew: supervisor at ") and home in codes
+    assert f"also covering {', '.join(c for c in codes if c != home)};" in out
+    assert cli.main(["user", "edit", "crew", "--station", "", "--db", db]) == 1
+    assert "station: a supervisor needs a home station" in capsys.readouterr().err
+    assert cli.main(["user", "edit", "nobody", "--role", "crew", "--db", db]) == 1
+    assert cli.main(["user", "disable", "crew", "--db", db]) == 0
+    assert "they have no live devices" in capsys.readouterr().out
+    assert cli.main(["user", "enable", "crew", "--db", db]) == 0
+    capsys.readouterr()
+    assert cli.main(["user", "list", "--db", db]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("crew "))
+    assert " supervisor " in line and line.endswith("active")
+    assert line.split()[-2] == ",".join(c for c in codes if c != home)  # ALSO COVERS

@@ -8,11 +8,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from world import fast_settings
 
+from server.app import create_app
 from server.store import records
 
 if TYPE_CHECKING:  # the `world` fixture's type; tests/conftest.py builds it
@@ -282,6 +285,96 @@ async def test_admin_revokes_a_device_and_its_token_stops_working(world: World,
     me = await world.client.get("/api/me", headers=world.as_("crew"))
     assert me.status_code == 401
     assert me.json()["error"]["wipe"] is True
+
+
+def selected(page: str, select_id: str) -> str:
+    """The value of the option a <select> shows first (the selected one, else the first)."""
+    block = page.split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    chosen = re.search(r'<option value="([^"]*)" selected>', block) or re.search(
+        r'<option value="([^"]*)"', block)
+    assert chosen, block
+    return chosen.group(1)
+
+
+async def test_the_add_user_form_as_it_first_shows_is_a_valid_one(world: World,
+                                                                   as_user: Browser) -> None:
+    client = await as_user("admin")
+    page = await client.get("/console/admin/users")
+    role, station = selected(page.text, "new-role"), selected(page.text, "new-station")
+    assert (role, station) == ("crew", "A01")
+    added = await client.post("/console/admin/users", data={
+        "csrf": csrf_of(page.text), "username": "fresh", "name": "Fran Fresh", "role": role,
+        "station": station, "password": "a-long-password"})
+    assert added.status_code == 303, added.text
+
+
+async def test_a_users_page_lists_their_devices_and_changes_their_grounds(
+        world: World, as_user: Browser) -> None:
+    client = await as_user("admin")
+    url = f"/console/admin/users/{world.user_ids['crew']}"
+    page = await client.get(url)
+    assert page.status_code == 200 and "test device" in page.text
+    saved = await client.post(url, data={"csrf": csrf_of(page.text), "name": "Casey Crew",
+                                         "role": "supervisor", "station": "A01",
+                                         "grounds": ["B02", "C03"]})
+    assert saved.status_code == 303
+    me = (await world.client.get("/api/me", headers=world.as_("crew"))).json()
+    assert (me["role"], me["grounds"]) == ("supervisor", ["A01", "B02", "C03"])
+    bad = await client.post(url, data={"csrf": csrf_of(page.text), "name": "Casey Crew",
+                                       "role": "crew", "station": ""})
+    assert bad.status_code == 422 and "A crew needs a home station." in bad.text
+
+
+async def test_an_admin_cannot_take_away_their_own_admin_role(world: World,
+                                                              as_user: Browser) -> None:
+    client = await as_user("admin")
+    url = f"/console/admin/users/{world.user_ids['admin']}"
+    page = await client.get(url)
+    r = await client.post(url, data={"csrf": csrf_of(page.text), "name": "Ada Admin",
+                                     "role": "crew", "station": "A01"})
+    assert r.status_code == 422 and "your own admin role" in r.text
+
+
+async def test_disabling_in_the_console_sends_the_users_devices_the_wipe_order(
+        world: World, as_user: Browser) -> None:
+    client = await as_user("admin")
+    url = f"/console/admin/users/{world.user_ids['crew']}"
+    r = await post_form(client, url, url + "/disable")
+    assert r.status_code == 303
+    assert "will wipe their local data" in (await client.get(url)).text
+    pulled = await world.client.get("/api/sync/pull", headers=world.as_("crew"))
+    assert pulled.status_code == 401 and pulled.json()["error"]["wipe"] is True
+    enabled = await post_form(client, url, url + "/enable")
+    assert enabled.status_code == 303
+    async with browser(world) as again:
+        assert (await sign_in(again, "crew")).status_code in (303, 403)  # crews: no console
+        enrol = await world.client.post("/api/devices/enrol",
+                                        json={"username": "crew", "password": "pw-crew"})
+        assert enrol.status_code == 201
+
+
+async def test_a_first_sign_in_on_an_empty_service_shows_the_setup_checklist(
+        tmp_path: Path) -> None:
+    app = create_app(fast_settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        await app.state.auth.add_user("ada", "Ada Admin", "admin", None, "pw-ada",
+                                      check_password=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as client:
+            assert (await sign_in(client, "ada")).status_code == 303
+            page = await client.get("/console/dashboard")
+            assert "Getting started" in page.text
+            for step in ("Add your stations", "Add your users", "watchbook import"):
+                assert step in page.text
+            assert 'href="/console/admin/stations"' in page.text
+            assert "Done" not in page.text
+            users = await client.get("/console/admin/users")
+            assert selected(users.text, "new-role") == "admin"  # no station to be based at
+
+
+async def test_the_checklist_is_gone_once_the_service_is_set_up(as_user: Browser) -> None:
+    client = await as_user("admin")
+    assert "Getting started" not in (await client.get("/console/dashboard")).text
 
 
 # -- edits through the sync engine, conflicts, history ---------------------------------------

@@ -111,6 +111,15 @@ async def change_own_password(c: Callers, persona: str) -> httpx.Response:
         "current_password": "pw-" + username, "new_password": "short"})
 
 
+async def console_user_page(c: Callers, persona: str) -> httpx.Response:
+    return await get(f"/console/admin/users/{c.world.user_ids['crew']}")(c, persona)
+
+
+async def console_user_edit(c: Callers, persona: str) -> httpx.Response:
+    return await form(f"/console/admin/users/{c.world.user_ids['crew']}", name="Casey Crew",
+                      role="crew", station="A01", grounds="C03")(c, persona)
+
+
 async def revoke(c: Callers, persona: str) -> httpx.Response:
     return await form(f"/console/admin/devices/{c.device('crew')}/revoke", wipe="1")(c, persona)
 
@@ -227,6 +236,29 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/admin/users/{user_id:int}/password"): Row(
         console_user_action("password"), ADMIN_PAGE),
     ("POST", "/console/admin/devices/{device_id}/revoke"): Row(revoke, ADMIN_PAGE),
+    ("GET", "/console/admin/users/{user_id:int}"): Row(console_user_page, ADMIN_PAGE),
+    ("POST", "/console/admin/users/{user_id:int}"): Row(console_user_edit, ADMIN_PAGE),
+    ("GET", "/console/admin/stations"): Row(get("/console/admin/stations"), ADMIN_PAGE),
+    ("POST", "/console/admin/stations"): Row(form(
+        "/console/admin/stations", code="D04", name="Dunton"), ADMIN_PAGE),
+    ("GET", "/console/admin/stations/{code}"): Row(get("/console/admin/stations/A01"),
+                                                   ADMIN_PAGE),
+    ("POST", "/console/admin/stations/{code}"): Row(form(
+        "/console/admin/stations/A01", name="Ashby", grounds="B02"), ADMIN_PAGE),
+    ("POST", "/console/admin/stations/{code}/retire"): Row(form(
+        "/console/admin/stations/C03/retire", move_to="B02", confirm="yes"), ADMIN_PAGE),
+    ("GET", "/console/premises/new"): Row(get("/console/premises/new"), CONSOLE),
+    ("POST", "/console/premises/new"): Row(form(
+        "/console/premises/new", name="New Mill", station="A01", risk_level="3"), CONSOLE),
+    ("GET", "/console/premises/deleted"): Row(get("/console/premises/deleted"), CONSOLE),
+    ("GET", "/console/premises/{premises_id}/move"): Row(get(P1 + "/move"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/move"): Row(
+        form(P1 + "/move", station="B02", base_version="2"), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/delete"): Row(get(P1 + "/delete"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/delete"): Row(
+        form(P1 + "/delete", confirm="yes", base_version="2"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/restore"): Row(form(P1 + "/restore"),
+                                                             CONSOLE_A01),
 }
 
 

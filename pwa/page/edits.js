@@ -114,6 +114,7 @@ export function changedPaths(m, record, conflict) {
     }
     case 'create': return Object.entries(m.record).map(([f, v]) => pair(f, null, v));
     case 'delete': return [pair('deleted', Boolean(record.deleted), true)];
+    case 'restore': return [pair('deleted', Boolean(record.deleted), false)];
     case 'resolve_conflict': return resolution(m, record, conflict);
     default: throw new Error(`no paths for ${m.kind}`);
   }

@@ -96,8 +96,8 @@ class NearestResponse(msgspec.Struct):
 class Station(msgspec.Struct):
     code: str
     name: str
-    lat: float
-    lon: float
+    lat: float | None  # None: added before its position was known
+    lon: float | None
     extra_grounds: list[str]
 
 

@@ -1,32 +1,45 @@
-"""Console admin pages: users (list, add, disable, enable) and devices (list, revoke with wipe);
-password resets are in password.py.
+"""Console admin pages: users (list, add, one user's page: role, home station, extra grounds,
+their devices, disable, enable) and devices (list, revoke with wipe); password resets are in
+password.py.
 
-Admins only. Accounts are added and devices revoked through Auth; enabling and disabling a
-user is a flag written through server/store/accounts.py. Must not hold SQL or touch premises
-records.
+Admins only. Accounts are added and devices revoked through Auth; profiles, disabling (which
+revokes the user's devices with the wipe order) and enabling through server/users.py. Must not
+hold SQL or touch premises records.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import passwords
+from server import grounds, passwords
+from server import users as people
 from server.auth import ROLES, Principal
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
 from server.store import accounts, stations
 
 
+def _new_user_defaults(station_rows: list[dict[str, Any]]) -> dict[str, str]:
+    """A valid form as it stands: a crew member of the first station, or an admin while the
+    service has no stations yet."""
+    if station_rows:
+        return {"role": "crew", "station": station_rows[0]["code"]}
+    return {"role": "admin", "station": ""}
+
+
 async def _render_users(request: Request, who: Principal, status: int = 200,
                         errors: dict[str, str] | None = None,
                         entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
+    station_rows = await stations.listing(db)
     return render(request, "users.html", who, status, nav="users",
-                  users=await accounts.list_users(db), stations=await stations.listing(db),
+                  users=await accounts.list_users(db), stations=station_rows,
                   roles=ROLES, errors=errors or {}, min_length=passwords.MIN_LENGTH,
-                  entered=entered or {"role": "crew"})
+                  entered=entered or _new_user_defaults(station_rows))
 
 
 @page("admin")
@@ -50,6 +63,12 @@ async def add_user(request: Request, who: Principal) -> Response:
         errors["station"] = "Crews and supervisors need a home station."
     if weak := passwords.problem(password, entered["username"]):
         errors["password"] = weak
+    if not errors and entered["station"]:
+        try:  # a station in service (a retired one takes nobody)
+            await request.app.state.db.read(
+                lambda c: grounds.check_not_retired(c, entered["station"], "station"))
+        except ApiError as exc:
+            errors["station"] = exc.message.capitalize() + "."
     if not errors:
         try:
             await request.app.state.auth.add_user(
@@ -63,6 +82,52 @@ async def add_user(request: Request, who: Principal) -> Response:
     return see_other(request, "users")
 
 
+async def _the_user(request: Request) -> dict[str, Any]:
+    user_id = int(request.path_params["user_id"])
+    found = [u for u in await accounts.list_users(request.app.state.db) if u["id"] == user_id]
+    if not found:
+        raise ApiError(404, "not_found", "There is no such user.")
+    return found[0]
+
+
+async def _render_user(request: Request, who: Principal, status: int = 200,
+                       errors: dict[str, str] | None = None,
+                       entered: dict[str, Any] | None = None) -> Response:
+    db = request.app.state.db
+    person = await _the_user(request)
+    return render(request, "user.html", who, status, nav="users", person=person,
+                  stations=await stations.listing(db), roles=ROLES, errors=errors or {},
+                  entered=entered or {**person, "station": person["station"] or ""},
+                  devices=await accounts.list_devices(db, user_id=person["id"]))
+
+
+@page("admin")
+async def user_page(request: Request, who: Principal) -> Response:
+    return await _render_user(request, who)
+
+
+@page("admin")
+async def edit_user(request: Request, who: Principal) -> Response:
+    person = await _the_user(request)
+    form = await request.form()
+    entered: dict[str, Any] = {k: text(form, k, 200) for k in ("name", "role", "station")}
+    entered["extra_grounds"] = [v for v in form.getlist("grounds") if isinstance(v, str)][:200]
+    if person["id"] == who.user_id and entered["role"] != "admin":
+        return await _render_user(request, who, 422, {"role": "You cannot take away your own "
+                                                      "admin role."}, entered)
+    try:
+        await people.edit(request.app.state.db, person["id"], name=entered["name"],
+                          role=entered["role"], station=entered["station"],
+                          extra=entered["extra_grounds"])
+    except ApiError as exc:
+        message = exc.message[:1].upper() + exc.message[1:] + "."
+        return await _render_user(request, who, exc.status if exc.status < 500 else 422,
+                                  {exc.field or "form": message}, entered)
+    flash(request, "ok", f"Saved {entered['name']} ({person['username']}); their devices "
+          "get the new grounds at their next sync.")
+    return see_other(request, "user", user_id=person["id"])
+
+
 async def _set_disabled(request: Request, who: Principal, disabled: bool) -> Response:
     user_id = int(request.path_params["user_id"])
     if user_id == who.user_id and disabled:
@@ -71,10 +136,16 @@ async def _set_disabled(request: Request, who: Principal, disabled: bool) -> Res
     username = await accounts.username_of(db, user_id)
     if username is None:
         raise ApiError(404, "not_found", "There is no such user.")
-    await accounts.set_disabled(db, user_id, disabled)
-    flash(request, "ok", f"{'Disabled' if disabled else 'Enabled'} {username}."
-          + (" Their devices can no longer sync." if disabled else ""))
-    return see_other(request, "users")
+    if disabled:
+        revoked = await people.disable(db, user_id)
+        flash(request, "ok", f"Disabled {username}. " + (
+            f"Their {revoked} device(s) will wipe their local data at their next contact."
+            if revoked else "They have no live devices."))
+    else:
+        await people.enable(db, user_id)
+        flash(request, "ok", f"Enabled {username}. They enrol their devices again by signing "
+              "in to the app.")
+    return see_other(request, "user", user_id=user_id)
 
 
 @page("admin")
@@ -111,12 +182,16 @@ async def revoke_device(request: Request, who: Principal) -> Response:
     await request.app.state.auth.revoke_device(device_id, wipe=wipe)
     flash(request, "ok", f"Revoked {row['name']} ({device_id})"
           + ("; it will wipe its local data." if wipe else "."))
+    if text(await request.form(), "back", 10) == "user":
+        return see_other(request, "user", user_id=row["user_id"])
     return see_other(request, "devices")
 
 
 routes = [
     Route("/admin/users", users, name="users"),
     Route("/admin/users", add_user, methods=["POST"], name="add_user"),
+    Route("/admin/users/{user_id:int}", user_page, name="user"),
+    Route("/admin/users/{user_id:int}", edit_user, methods=["POST"], name="edit_user"),
     Route("/admin/users/{user_id:int}/disable", disable_user, methods=["POST"],
           name="disable_user"),
     Route("/admin/users/{user_id:int}/enable", enable_user, methods=["POST"],

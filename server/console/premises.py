@@ -1,4 +1,5 @@
-"""Console read pages for premises: the review-due dashboard, the searchable list, one premises.
+"""Console read pages for premises: the review-due dashboard (with the day-one checklist for an
+admin of a service still being set up), the searchable list, one premises.
 
 Reads only, within the user's station grounds, through server/store/records.py (no SQL here).
 A view that shows sensitive access fields (key box, entry codes) is recorded by audit. Must not
@@ -20,7 +21,8 @@ from server.auth import Principal
 from server.console import audit
 from server.console.page import SEVERITY_ORDER, page, render, today
 from server.errors import ApiError
-from server.store import records, search
+from server.store import accounts, records, search
+from server.store import stations as stations_store
 from sync.record import SENSITIVE_FIELDS, hazard_expired
 
 PAGE_SIZE = 50
@@ -37,11 +39,17 @@ def _soon(request: Request) -> str:
 async def dashboard(request: Request, who: Principal) -> Response:
     now, soon, stations = today(), _soon(request), list(who.grounds)
 
-    def load(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def load(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                dict[str, bool] | None]:
+        setup = None
+        if who.role == "admin":  # the day-one checklist, until each step is done
+            setup = {"stations": stations_store.count(conn) > 0,
+                     "users": accounts.user_count(conn) > 1, "premises": records.count(conn) > 0}
         return (records.review_counts(conn, stations, now, soon),
-                records.due_for_review(conn, stations, soon, DASHBOARD_LIMIT))
-    counts, due = await request.app.state.db.read(load)
+                records.due_for_review(conn, stations, soon, DASHBOARD_LIMIT), setup)
+    counts, due, setup = await request.app.state.db.read(load)
     return render(request, "dashboard.html", who, nav="dashboard", counts=counts,
+                  setup=setup if setup and not all(setup.values()) else None,
                   overdue=[d for d in due if d["next_review_due"] < now],
                   due_soon=[d for d in due if d["next_review_due"] >= now],
                   soon=soon, soon_days=request.app.state.settings.review_due_soon_days,

@@ -1,7 +1,8 @@
 """The console's front door and route table: sign in, sign out, static files, every page.
 
 Server-rendered HTML for supervisors and admins at a station desk; needs no JavaScript.
-Pages live in premises, admin, edit and attachments beside it; the toolkit in page.
+Pages live in premises, lifecycle, admin, stations, edit and attachments beside it; the
+toolkit in page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.auth import Principal, check_csrf, new_csrf_token
-from server.console import admin, attachments, edit, password, premises
+from server.console import admin, attachments, edit, lifecycle, password, premises, stations
 from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
 from server.web import addresses
@@ -78,8 +79,10 @@ routes: list[BaseRoute] = [
     Route("/signin", signin, methods=["GET", "POST"], name="signin"),
     Route("/signout", signout, methods=["POST"], name="signout"),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="console_static"),
+    *lifecycle.routes,  # before premises: /premises/new is not a premises id
     *premises.routes,
     *admin.routes,
+    *stations.routes,
     *edit.routes,
     *attachments.routes,
     *password.routes,

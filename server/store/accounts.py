@@ -1,13 +1,15 @@
 """Users and devices: every SQL statement on the `users` and `devices` tables (migrations 1, 10).
 
 Look-ups for sign-in and token checks, the listings the console and the command line show, and
-the writes of sign-in (rehash), enrolment, last-seen, revocation and admins. A new password and
-a disable end the user's console sessions in the same transaction. Stores hashes as given: must
-not hash or check secrets, nor decide who may do what (server/auth.py does).
+the writes of sign-in (rehash), enrolment, last-seen, revocation, profiles (role, home station,
+extra grounds), passwords and disabling (which revokes the user's devices with the wipe order).
+A new password and a disable end the user's console sessions in the same transaction. Stores
+hashes as given: must not hash or check secrets, nor decide who may do what (server/auth.py does).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -77,36 +79,66 @@ async def change_password(db: Database, user_id: int, password_hash: str,
     await db.write(go)
 
 
-async def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
-    """Disable (ending the user's console sessions) or enable a user."""
-    def go(conn: sqlite3.Connection) -> None:
+def extra_grounds_of(user: Row) -> list[str]:
+    """The stations a user covers beyond their home station's grounds (migration 11)."""
+    return list(json.loads(user["extra_grounds"] or "[]"))
+
+
+async def set_disabled(db: Database, user_id: int, disabled: bool, now: str) -> int:
+    """Disable or enable a user. Disabling also ends their console sessions and revokes every
+    live device of theirs with the wipe order, in the same transaction; returns how many devices
+    were revoked."""
+    def run(conn: sqlite3.Connection) -> int:
         conn.execute("UPDATE users SET disabled = ? WHERE id = ?",
                      (1 if disabled else 0, user_id))
-        if disabled:
-            sessions.end_for_user(conn, user_id)
-    await db.write(go)
+        if not disabled:
+            return 0
+        sessions.end_for_user(conn, user_id)
+        return int(conn.execute(
+            "UPDATE devices SET revoked_at = ?, wipe = 1 WHERE user_id = ? "
+            "AND revoked_at IS NULL", (now, user_id)).rowcount)
+    return await db.write(run)
 
 
-async def disable_named(db: Database, username: str) -> bool:
-    """Disable a user by name, ending their console sessions; False if there is none."""
-    def go(conn: sqlite3.Connection) -> bool:
-        row = conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()
-        if row is None:
-            return False
-        conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (row[0],))
-        sessions.end_for_user(conn, row[0])
-        return True
-    return await db.write(go)
+def set_profile(conn: sqlite3.Connection, user_id: int, name: str, role: str,
+                station: str | None, extra: list[str]) -> None:
+    """A user's name, role, home station and extra grounds (the caller checks them), inside
+    the caller's write."""
+    conn.execute(
+        "UPDATE users SET name = ?, role = ?, station = ?, extra_grounds = ? WHERE id = ?",
+        (name, role, station, json.dumps(extra), user_id))
+
+
+def based_at(conn: sqlite3.Connection, station: str) -> list[str]:
+    """Usernames of the users whose home station is `station`."""
+    return [r[0] for r in conn.execute(
+        "SELECT username FROM users WHERE station = ? ORDER BY username", (station,))]
+
+
+def drop_ground(conn: sqlite3.Connection, station: str) -> None:
+    """Take `station` out of every user's extra grounds (it is being retired)."""
+    for user_id, extra in conn.execute(
+            "SELECT id, extra_grounds FROM users WHERE extra_grounds LIKE ?",
+            (f'%"{station}"%',)).fetchall():
+        kept = [s for s in json.loads(extra) if s != station]
+        conn.execute("UPDATE users SET extra_grounds = ? WHERE id = ?",
+                     (json.dumps(kept), user_id))
+
+
+def user_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
 
 
 async def list_users(db: Database) -> list[dict[str, Any]]:
     """Every user with their count of live devices and when one was last seen; active users
     first, then by username."""
-    return (await db.execute(
-        "SELECT u.id, u.username, u.name, u.role, u.station, u.disabled, u.created_at, "
+    rows = (await db.execute(
+        "SELECT u.id, u.username, u.name, u.role, u.station, u.extra_grounds, u.disabled, "
+        "u.created_at, "
         "(SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL) "
         "AS active_devices, (SELECT max(d.last_seen) FROM devices d WHERE d.user_id = u.id) "
         "AS last_seen FROM users u ORDER BY u.disabled, u.username")).dicts()
+    return [{**r, "extra_grounds": json.loads(r["extra_grounds"])} for r in rows]
 
 
 # -- devices ----------------------------------------------------------------------------------

@@ -233,6 +233,20 @@ CREATE TABLE blob_uploaders (
     PRIMARY KEY (sha256, user_id)
 ) WITHOUT ROWID;
 """),
+    (11, """
+-- stations and users over their life (server/store/stations.py, server/store/accounts.py):
+-- a station is retired rather than deleted and may be added before its position is known;
+-- a user may cover extra grounds beyond their home station's
+ALTER TABLE stations ADD COLUMN retired_at TEXT;
+ALTER TABLE stations RENAME COLUMN lat TO lat_required;
+ALTER TABLE stations RENAME COLUMN lon TO lon_required;
+ALTER TABLE stations ADD COLUMN lat REAL;
+ALTER TABLE stations ADD COLUMN lon REAL;
+UPDATE stations SET lat = lat_required, lon = lon_required;
+ALTER TABLE stations DROP COLUMN lat_required;
+ALTER TABLE stations DROP COLUMN lon_required;
+ALTER TABLE users ADD COLUMN extra_grounds TEXT NOT NULL DEFAULT '[]';
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

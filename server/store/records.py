@@ -1,10 +1,10 @@
 """Premises rows: how a record dict maps onto the `premises` table, and the read queries.
 
 Owns the column mapping (one place), the `attachment_refs` index kept with every row written,
-bulk insert for demo data and test seeds, and the SQL of get, nearest, names, export and the
-review dashboard (search: server/store/search.py). Runs on a sqlite3 connection handed in by
-the Database; no HTTP here. Must not decide what a record becomes: changes are made by
-sync/writer.py.
+bulk insert for demo data and test seeds, and the SQL of get, nearest, names, export, the
+review dashboard and the deleted records kept (search: server/store/search.py). Runs on a
+sqlite3 connection handed in by the Database; no HTTP here. Must not decide what a record
+becomes: changes are made by sync/writer.py.
 """
 
 from __future__ import annotations
@@ -121,6 +121,18 @@ def names(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
 def live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every live record, by id (exports)."""
     rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
+    return [_decode(r[0]) for r in rows]
+
+
+def deleted_in(conn: sqlite3.Connection, stations: list[str], limit: int
+               ) -> list[dict[str, Any]]:
+    """Tombstones of `stations` still kept (not purged), most recently deleted first."""
+    if not stations:
+        return []
+    marks = ", ".join("?" * len(stations))
+    rows = conn.execute(
+        f"SELECT doc FROM premises WHERE deleted = 1 AND station IN ({marks}) "
+        "ORDER BY change_seq DESC LIMIT ?", [*stations, limit]).fetchall()
     return [_decode(r[0]) for r in rows]
 
 

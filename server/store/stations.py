@@ -1,22 +1,25 @@
-"""Stations: the SQL of the `stations` table (migration 1) that the server reads.
+"""Stations: every SQL statement on the `stations` table (migrations 1 and 11).
 
-Codes, the extra grounds a station covers, and the listing devices and the console show.
-Demo data writes stations (server/demo.py). Must not decide whose grounds are whose
-(server/auth.py does).
+Codes, the extra grounds a station covers, the listing devices and the console show, and the
+writes of adding, editing and retiring one. Demo data writes its own stations (server/demo.py).
+Must not decide whose grounds are whose (server/auth.py does) nor move premises (server/grounds.py
+does, through the one writer).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from server.store.database import Database
 
 
 def codes(conn: sqlite3.Connection) -> list[str]:
-    """Every station code, in order."""
-    return [r[0] for r in conn.execute("SELECT code FROM stations ORDER BY code")]
+    """Every station in service (not retired), in code order."""
+    return [r[0] for r in conn.execute(
+        "SELECT code FROM stations WHERE retired_at IS NULL ORDER BY code")]
 
 
 def extra_grounds(conn: sqlite3.Connection, code: str) -> list[str] | None:
@@ -25,8 +28,70 @@ def extra_grounds(conn: sqlite3.Connection, code: str) -> list[str] | None:
     return list(json.loads(row[0])) if row else None
 
 
-async def listing(db: Database) -> list[dict[str, Any]]:
-    """Every station as code, name, lat, lon and extra_grounds (a list), in code order."""
-    rows = (await db.execute("SELECT code, name, lat, lon, extra_grounds FROM stations "
-                             "ORDER BY code")).dicts()
-    return [{**r, "extra_grounds": json.loads(r["extra_grounds"])} for r in rows]
+def _dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "extra_grounds": json.loads(row["extra_grounds"])}
+
+
+def get(conn: sqlite3.Connection, code: str) -> dict[str, Any] | None:
+    """One station as code, name, lat, lon, extra_grounds (a list) and retired_at."""
+    row = conn.execute("SELECT code, name, lat, lon, extra_grounds, retired_at FROM stations "
+                       "WHERE code = ?", (code,)).fetchone()
+    return _dict(row) if row else None
+
+
+async def listing(db: Database, include_retired: bool = False) -> list[dict[str, Any]]:
+    """Stations as code, name, lat, lon, extra_grounds (a list) and retired_at, in code order:
+    those in service only, unless `include_retired`."""
+    where = "" if include_retired else " WHERE retired_at IS NULL"
+    rows = (await db.execute("SELECT code, name, lat, lon, extra_grounds, retired_at "
+                             f"FROM stations{where} ORDER BY retired_at IS NOT NULL, code"))
+    return [_dict(r) for r in rows.rows]
+
+
+async def overview(db: Database) -> list[dict[str, Any]]:
+    """Every station (retired last) with its live premises and the users based there."""
+    rows = (await db.execute(
+        "SELECT s.code, s.name, s.lat, s.lon, s.extra_grounds, s.retired_at, "
+        "(SELECT count(*) FROM premises p WHERE p.station = s.code AND p.deleted = 0) "
+        "AS premises, (SELECT count(*) FROM users u WHERE u.station = s.code) AS users "
+        "FROM stations s ORDER BY s.retired_at IS NOT NULL, s.code"))
+    return [_dict(r) for r in rows.rows]
+
+
+def add(conn: sqlite3.Connection, code: str, name: str, lat: float | None, lon: float | None,
+        extra: Sequence[str]) -> bool:
+    """Insert a station; False if the code is taken (retired stations keep theirs)."""
+    return conn.execute(
+        "INSERT INTO stations (code, name, lat, lon, extra_grounds) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(code) DO NOTHING",
+        (code, name, lat, lon, json.dumps(list(extra)))).rowcount == 1
+
+
+def update(conn: sqlite3.Connection, code: str, name: str, lat: float | None,
+           lon: float | None, extra: Sequence[str]) -> None:
+    conn.execute("UPDATE stations SET name = ?, lat = ?, lon = ?, extra_grounds = ? "
+                 "WHERE code = ?", (name, lat, lon, json.dumps(list(extra)), code))
+
+
+def retire(conn: sqlite3.Connection, code: str, now: str) -> None:
+    """Mark a station retired and take it out of every other station's extra grounds."""
+    conn.execute("UPDATE stations SET retired_at = ?, extra_grounds = '[]' WHERE code = ?",
+                 (now, code))
+    for other, extra in conn.execute(
+            "SELECT code, extra_grounds FROM stations WHERE code != ?", (code,)).fetchall():
+        kept = [s for s in json.loads(extra) if s != code]
+        if len(kept) != len(json.loads(extra)):
+            conn.execute("UPDATE stations SET extra_grounds = ? WHERE code = ?",
+                         (json.dumps(kept), other))
+
+
+def premises_ids(conn: sqlite3.Connection, code: str) -> list[str]:
+    """Every record held by a station, tombstones included."""
+    return [r[0] for r in conn.execute("SELECT id FROM premises WHERE station = ? ORDER BY id",
+                                       (code,))]
+
+
+def count(conn: sqlite3.Connection) -> int:
+    """Stations in service."""
+    return int(conn.execute(
+        "SELECT count(*) FROM stations WHERE retired_at IS NULL").fetchone()[0])

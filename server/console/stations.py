@@ -1,0 +1,156 @@
+"""Console admin pages for stations: list, add, edit a station's name, position and extra
+grounds, and retire one (its premises moved to another station).
+
+Admins only. Every change goes through server/grounds.py, shared with the command line; a
+station with premises is never deleted, only retired with them moved. Must not hold SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import grounds
+from server.auth import Principal
+from server.console.page import flash, page, render, see_other, text
+from server.errors import ApiError
+from server.store import stations as stations_store
+
+FIELDS = ("code", "name", "lat", "lon")
+
+
+def _entered(form: FormData) -> dict[str, Any]:
+    entered: dict[str, Any] = {k: text(form, k, 200) for k in FIELDS}
+    entered["extra_grounds"] = [v for v in form.getlist("grounds") if isinstance(v, str)][:200]
+    return entered
+
+
+def _position(entered: dict[str, Any], errors: dict[str, str]) -> tuple[float | None, ...]:
+    out: list[float | None] = []
+    for name in ("lat", "lon"):
+        raw = entered[name]
+        try:
+            value = float(raw) if raw else None
+            if value is not None and not math.isfinite(value):
+                raise ValueError(raw)
+            out.append(value)
+        except ValueError:
+            errors[name] = "Enter a number, such as 52.2053 (or leave it empty)."
+            out.append(None)
+    return tuple(out)
+
+
+def _message(exc: ApiError) -> str:
+    return exc.message[:1].upper() + exc.message[1:] + "."
+
+
+async def _render_list(request: Request, who: Principal, status: int = 200,
+                       errors: dict[str, str] | None = None,
+                       entered: dict[str, Any] | None = None) -> Response:
+    rows = await stations_store.overview(request.app.state.db)
+    return render(request, "stations.html", who, status, nav="stations", stations=rows,
+                  live=[s for s in rows if not s["retired_at"]], errors=errors or {},
+                  entered=entered or {"extra_grounds": []})
+
+
+@page("admin")
+async def stations(request: Request, who: Principal) -> Response:
+    return await _render_list(request, who)
+
+
+@page("admin")
+async def add_station(request: Request, who: Principal) -> Response:
+    entered = _entered(await request.form())
+    errors: dict[str, str] = {}
+    lat, lon = _position(entered, errors)
+    if not errors:
+        try:
+            code = await grounds.add(request.app.state.db, entered["code"], entered["name"],
+                                     lat, lon, entered["extra_grounds"])
+        except ApiError as exc:
+            errors[exc.field or "code"] = _message(exc)
+    if errors:
+        return await _render_list(request, who, 422, errors, entered)
+    flash(request, "ok", f"Added station {code} {entered['name']}.")
+    return see_other(request, "admin_stations")
+
+
+async def _the_station(request: Request) -> dict[str, Any]:
+    code = request.path_params["code"]
+    found = [s for s in await stations_store.overview(request.app.state.db)
+             if s["code"] == code]
+    if not found:
+        raise ApiError(404, "not_found", f"There is no station {code}.")
+    return found[0]
+
+
+async def _render_station(request: Request, who: Principal, status: int = 200,
+                          errors: dict[str, str] | None = None,
+                          entered: dict[str, Any] | None = None) -> Response:
+    station = await _the_station(request)
+    others = [s for s in await stations_store.listing(request.app.state.db)
+              if s["code"] != station["code"]]
+    shown = entered or {**station, "lat": "" if station["lat"] is None else station["lat"],
+                        "lon": "" if station["lon"] is None else station["lon"]}
+    return render(request, "station.html", who, status, nav="stations", station=station,
+                  others=others, errors=errors or {}, entered=shown)
+
+
+@page("admin")
+async def station_page(request: Request, who: Principal) -> Response:
+    return await _render_station(request, who)
+
+
+@page("admin")
+async def edit_station(request: Request, who: Principal) -> Response:
+    station = await _the_station(request)
+    entered = {**_entered(await request.form()), "code": station["code"]}
+    errors: dict[str, str] = {}
+    lat, lon = _position(entered, errors)
+    if not errors:
+        try:
+            await grounds.edit(request.app.state.db, station["code"], name=entered["name"],
+                               lat=lat, lon=lon, clear_position=lat is None and lon is None,
+                               extra=entered["extra_grounds"])
+        except ApiError as exc:
+            errors[exc.field or "form"] = _message(exc)
+    if errors:
+        return await _render_station(request, who, 422, errors, entered)
+    flash(request, "ok", f"Saved station {station['code']}; devices of its grounds get the "
+          "change at their next sync.")
+    return see_other(request, "admin_station", code=station["code"])
+
+
+@page("admin")
+async def retire_station(request: Request, who: Principal) -> Response:
+    station = await _the_station(request)
+    form = await request.form()
+    move_to = text(form, "move_to", 20)
+    if text(form, "confirm", 10) != "yes":
+        return await _render_station(request, who, 422, {
+            "retire": "Tick the box to confirm the retirement."})
+    try:
+        moved = await grounds.retire(request.app.state.db, station["code"], move_to,
+                                     who.username,
+                                     dict(request.app.state.settings.review_interval_days))
+    except ApiError as exc:
+        return await _render_station(request, who, exc.status if exc.status < 500 else 422,
+                                     {"retire": _message(exc)})
+    flash(request, "ok", f"Retired station {station['code']}"
+          + (f"; its {moved} premises moved to {move_to.upper()}." if moved else "."))
+    return see_other(request, "admin_stations")
+
+
+routes = [
+    Route("/admin/stations", stations, name="admin_stations"),
+    Route("/admin/stations", add_station, methods=["POST"], name="add_station"),
+    Route("/admin/stations/{code}", station_page, name="admin_station"),
+    Route("/admin/stations/{code}", edit_station, methods=["POST"], name="edit_station"),
+    Route("/admin/stations/{code}/retire", retire_station, methods=["POST"],
+          name="retire_station"),
+]

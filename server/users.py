@@ -1,0 +1,71 @@
+"""Users over their life: change role, home station and extra grounds; disable and enable.
+
+Shared by the command line and the console. A change is read fresh by every request, so a
+user's devices see new grounds at their next sync; disabling revokes the user's devices with
+the wipe order (the same order `device revoke` gives). Adding users and passwords belong to
+server/auth.py; SQL to server/store/accounts.py. Bad input raises ApiError naming the field.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from server.auth import ROLES, now_iso
+from server.errors import ApiError
+from server.grounds import check_codes, invalid, parse_codes
+from server.store import accounts
+from server.store.database import Database
+
+
+async def find(db: Database, username: str) -> accounts.Row:
+    row = await accounts.user_named(db, username)
+    if row is None:
+        raise ApiError(404, "not_found", f"no user {username!r}", "username")
+    return row
+
+
+async def edit(db: Database, user_id: int, *, name: str | None = None,
+               role: str | None = None, station: str | None = None,
+               extra: Iterable[str] | None = None) -> dict[str, Any]:
+    """Change what is given (None: keep it; station "" clears it, for an admin). A crew or
+    supervisor needs a home station in service; extra grounds must be stations in service.
+    Returns the profile as stored."""
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        row = accounts.user(conn, user_id)
+        if row is None:
+            raise ApiError(404, "not_found", "there is no such user", "username")
+        new: dict[str, Any] = {"name": row["name"] if name is None else name.strip(),
+               "role": row["role"] if role is None else role,
+               "station": row["station"] if station is None else (station.strip().upper()
+                                                                 or None),
+               "extra": accounts.extra_grounds_of(row) if extra is None
+               else parse_codes(extra)}
+        if not new["name"] or len(new["name"]) > 200:
+            raise invalid("name", "enter the person's name (up to 200 characters)")
+        if new["role"] not in ROLES:
+            raise invalid("role", f"role must be one of {', '.join(ROLES)}")
+        if new["role"] != "admin" and not new["station"]:
+            raise invalid("station", f"a {new['role']} needs a home station")
+        if station is not None and new["station"]:
+            check_codes(conn, [new["station"]], "station")
+        new["extra"] = [s for s in new["extra"] if s != new["station"]]
+        if extra is not None:
+            check_codes(conn, new["extra"], "grounds")
+        accounts.set_profile(conn, user_id, new["name"], new["role"], new["station"],
+                             new["extra"])
+        return new
+    return await db.write(run)
+
+
+async def disable(db: Database, user_id: int) -> int:
+    """Disable a user; their live devices are revoked with the wipe order, which each gets at
+    its next contact. Returns how many devices that is."""
+    return await accounts.set_disabled(db, user_id, True, now_iso())
+
+
+async def enable(db: Database, user_id: int) -> None:
+    """Let a user sign in again; devices revoked when they were disabled stay revoked (they
+    wiped their data), so the user enrols again on first sign-in."""
+    await accounts.set_disabled(db, user_id, False, now_iso())
