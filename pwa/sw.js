@@ -1,10 +1,13 @@
 // The service worker, served at /sw.js (scope /): precaches the app shell into a versioned
 // cache, serves it offline, deletes stale caches. /api/ and /console are never answered from the
 // shell cache: data comes from IndexedDB (db.js) in the page. Activation of an update waits until
-// the outbox is readable by it. Static: the release (version, precache list) is the module
-// server/shell.py generates, whose bytes change with any shell file, so the browser's byte check
-// of this worker's imports finds every new release.
-import { OUTBOX_READABLE, pendingOutboxSchemas } from '/pwa/db.js';
+// the outbox is readable by it. Background Sync pushes the outbox itself (page/push.js). Static:
+// the release (version, precache list) is the module server/shell.py generates, whose bytes
+// change with any shell file, so the browser's byte check of the worker's imports finds every
+// new release.
+import { getMetas, OUTBOX_READABLE, pendingOutboxSchemas } from '/pwa/db.js';
+import { call } from '/pwa/page/api.js';
+import { pushOutbox, SYNC_LOCK } from '/pwa/page/push.js';
 import { PRECACHE, VERSION } from '/pwa/release.js';
 
 const PREFIX = 'watchbook-shell-';
@@ -65,9 +68,24 @@ self.addEventListener('message', (event) => {
   }
 });
 
-// Background Sync is a wake-up only: the page owns the sync engine and its lock.
+// Background Sync: the signal is back. Push the outbox here, with the page's own push code and
+// under its lock, so edits leave even with the app closed; then wake any open page to pull.
+// A failure rejects, so the browser tries again later; a refused token waits for the app.
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'watchbook-sync') return;
-  event.waitUntil(self.clients.matchAll({ type: 'window' })
-    .then((pages) => pages.forEach((p) => p.postMessage({ type: 'sync-wake' }))));
+  event.waitUntil(backgroundPush());
 });
+
+async function backgroundPush() {
+  await self.navigator.locks.request(SYNC_LOCK, async () => {
+    const m = await getMetas(['token', 'device_id', 'expired']);
+    if (!m.token || m.expired) return;
+    try {
+      await pushOutbox(call, { token: m.token, deviceId: m.device_id });
+    } catch (err) {
+      if (err.status !== 401) throw err; // the page signs in again (or wipes) when it opens
+    }
+  });
+  const pages = await self.clients.matchAll({ type: 'window' });
+  pages.forEach((p) => p.postMessage({ type: 'sync-wake' }));
+}

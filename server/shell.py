@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sync import record
+from sync import problems, record
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
@@ -74,6 +74,8 @@ class Shell:
             assets["/pwa/" + rel] = Asset(body, _digest(body), media)
         vocab = vocabulary()
         assets["/pwa/vocab.json"] = Asset(vocab, _digest(vocab), "application/json")
+        checks = msgspec.json.encode(problems.for_app())  # the server's limits, for pre-save checks
+        assets["/pwa/checks.json"] = Asset(checks, _digest(checks), "application/json")
         manifest = assets.get("/pwa/manifest.webmanifest")
         if manifest:
             assets["/manifest.webmanifest"] = manifest

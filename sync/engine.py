@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import msgspec
 
-from sync import merge, paths
+from sync import merge, paths, problems
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
@@ -317,8 +317,8 @@ class _Apply:
         doc["updated_at"], doc["updated_by"] = self.now, self.actor.username
         try:
             doc = cast(Doc, to_dict(validate(doc)))
-        except msgspec.ValidationError as exc:
-            raise _Reject("invalid", str(exc)) from None
+        except msgspec.ValidationError as exc:  # in plain words, naming the field
+            raise _Reject("invalid", problems.explain(str(exc), doc)[1]) from None
         self.tx.put_premises(doc)
         if doc["station"] != current.get("station", doc["station"]):
             for conflict in self.tx.open_conflicts(doc["id"]):  # conflicts follow their record

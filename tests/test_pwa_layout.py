@@ -19,7 +19,7 @@ PWA = DEFAULT_PWA_DIR
 IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]"""
                     r"""|(?:^|[;\s])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)""",
                     re.MULTILINE)
-GENERATED = {RELEASE, "/pwa/vocab.json"}  # served by server/shell.py, not files in pwa/
+GENERATED = {RELEASE, "/pwa/vocab.json", "/pwa/checks.json"}  # served by server/shell.py, not files in pwa/
 
 
 def url_of(path: Path) -> str:

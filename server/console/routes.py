@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.auth import Principal, check_csrf, new_csrf_token
-from server.console import admin, attachments, edit, premises
+from server.console import admin, attachments, edit, observations, premises
 from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
 
@@ -82,4 +82,5 @@ routes: list[BaseRoute] = [
     *admin.routes,
     *edit.routes,
     *attachments.routes,
+    *observations.routes,
 ]

@@ -5,6 +5,7 @@ import { h, hazardIcon } from '../dom.js';
 import { describe } from '../edits.js';
 import { isOverdue, longDate } from '../time.js';
 import { attachmentsSection } from './attachments.js';
+import { attentionSection } from './attention.js';
 import { pendingMark, riskLevel, row } from './parts.js';
 
 const SEVERITY = { high: 'High', medium: 'Medium', low: 'Low' };
@@ -54,6 +55,7 @@ export function premisesView(app, { id }) {
       h('div', { class: 'actions' },
         canEdit ? h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/edit` }, 'Edit') : null,
         h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/observe` }, 'Add observation'))),
+    attentionSection(app, id),
     isOverdue(r.next_review_due) ? h('p', { class: 'banner overdue', role: 'note' },
       `Review overdue: this record was due for review on ${longDate(r.next_review_due)}. Check it on site.`) : null,
     h('section', { class: 'card hazards-card', 'aria-labelledby': 'h-hazards' },
