@@ -5,8 +5,6 @@ discards it, and the valid changes saved with it come back for re-editing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from harness import ROOT, new_device, pending, sign_in, wait_synced
@@ -117,7 +115,7 @@ def test_a_server_rejected_edit_is_kept_as_needing_attention_and_resent_after_a_
     page.screenshot(path=artifacts / "needs-attention-fix.png")
     page.fill("#f-tactical_plan", "Ventilate from the roof hatch; cylinders at the rear.")
     page.click("text=Save and send again")
-    page.wait_for_selector(f".receipt-saved >> text=Changed tactical plan", timeout=20000)
+    page.wait_for_selector(".receipt-saved >> text=Changed tactical plan", timeout=20000)
     wait_synced(page)
     assert page.locator("#needs-attention").count() == 0
     assert page.locator("#attention-count").count() == 0
