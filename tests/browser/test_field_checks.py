@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from harness import ROOT, new_device, pending, sign_in, wait_synced
+from harness import new_device, pending, sign_in, wait_synced
 
 pytestmark = pytest.mark.browser
-SHOTS = ROOT / "docs" / "screenshots"
 LONG_PLAN = "Ventilate from the roof hatch. " * 2200  # 66,000 characters: over the 20,000 limit
 
 
@@ -98,8 +97,6 @@ def test_a_server_rejected_edit_is_kept_as_needing_attention_and_resent_after_a_
     assert pending(page) == 0
     assert page.locator("#attention-count").inner_text() == "1 not saved"
     page.screenshot(path=artifacts / "needs-attention.png")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / "needs-attention.png")
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         assert violations(page) == [], scheme

@@ -11,10 +11,9 @@ import secrets
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from harness import ROOT, new_device, pending, sign_in, wait_synced
+from harness import new_device, pending, sign_in, wait_synced
 
 pytestmark = pytest.mark.browser
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 def violations(page) -> list[str]:
@@ -55,8 +54,6 @@ def test_the_offline_inspection_reaches_the_server_with_receipts(browser, server
     page.goto("/#/observations")
     page.wait_for_selector(f"[data-observation='{moved}']")
     page.screenshot(path=artifacts / "observations-inbox.png")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / "observations-inbox.png")
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         assert violations(page) == [], f"inbox {scheme}"
