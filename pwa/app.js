@@ -26,6 +26,8 @@ import { observeView } from './page/views/observe.js';
 import { premisesView } from './page/views/premises.js';
 import { signinView } from './page/views/signin.js';
 
+outbox.useStore(db); // before anything queues, numbers or sends
+
 const THEME_KEY = 'watchbook.theme';
 const ROUTES = [
   [/^#?\/?$/, listView, 'Premises'],

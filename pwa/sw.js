@@ -5,10 +5,17 @@
 // the release (version, precache list) is the module server/shell.py generates, whose bytes
 // change with any shell file, so the browser's byte check of the worker's imports finds every
 // new release.
-import { getMetas, OUTBOX_READABLE, pendingOutboxSchemas } from '/pwa/db.js';
-import { call } from '/pwa/page/api.js';
+// Every module imported here imports nothing itself (outbox.js is handed db.js, push.js its
+// outbox and protocol): Chromium fails to start an updated module worker whose imports import
+// further modules ("ServiceWorker cannot be started"), seen with Chromium 156 and
+// tests/browser/test_update.py; tests/test_pwa_layout.py keeps it so.
+import * as db from '/pwa/db.js';
+import { call, PROTOCOL } from '/pwa/page/api.js';
+import * as outbox from '/pwa/page/outbox.js';
 import { pushOutbox, SYNC_LOCK } from '/pwa/page/push.js';
 import { PRECACHE, VERSION } from '/pwa/release.js';
+
+outbox.useStore(db);
 
 const PREFIX = 'watchbook-shell-';
 const CACHE = PREFIX + VERSION;
@@ -57,8 +64,8 @@ self.addEventListener('message', (event) => {
   } else if (msg.type === 'activate-if-safe') {
     // Never skip waiting while the outbox holds edits this version could not read and send.
     event.waitUntil((async () => {
-      const schemas = await pendingOutboxSchemas();
-      const unreadable = schemas.filter((s) => !OUTBOX_READABLE.includes(s));
+      const schemas = await db.pendingOutboxSchemas();
+      const unreadable = schemas.filter((s) => !db.OUTBOX_READABLE.includes(s));
       if (unreadable.length) {
         event.source.postMessage({ type: 'update-blocked', unreadable });
       } else {
@@ -78,10 +85,10 @@ self.addEventListener('sync', (event) => {
 
 async function backgroundPush() {
   await self.navigator.locks.request(SYNC_LOCK, async () => {
-    const m = await getMetas(['token', 'device_id', 'expired']);
+    const m = await db.getMetas(['token', 'device_id', 'expired']);
     if (!m.token || m.expired) return;
     try {
-      await pushOutbox(call, { token: m.token, deviceId: m.device_id });
+      await pushOutbox(call, outbox, { token: m.token, deviceId: m.device_id, protocol: PROTOCOL });
     } catch (err) {
       if (err.status !== 401) throw err; // the page signs in again (or wipes) when it opens
     }

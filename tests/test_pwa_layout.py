@@ -44,6 +44,15 @@ def test_every_pwa_module_imports_only_pwa_files_or_what_the_shell_generates() -
     assert bad == []
 
 
+def test_every_module_the_worker_imports_imports_nothing_itself() -> None:
+    """Chromium cannot start an updated module worker whose imports import further modules
+    ("ServiceWorker cannot be started"): the worker's module graph stays one level deep."""
+    nested = {url: imports(PWA / url.removeprefix("/pwa/")) for url in imports(PWA / "sw.js")
+              if url not in GENERATED}
+    assert "/pwa/page/push.js" in nested and "/pwa/page/outbox.js" in nested
+    assert {url: deps for url, deps in nested.items() if deps} == {}
+
+
 def test_the_service_worker_is_a_static_file_with_no_template_tags() -> None:
     text = (PWA / "sw.js").read_text()
     assert not re.search(r"\{\{|\{%|\{#", text)

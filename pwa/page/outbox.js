@@ -2,9 +2,14 @@
 // per device), renumbering, settling receipts, pruning, the pending list and the rejected edits
 // that need attention (kept until the person resends or discards them), each under the one lock
 // `watchbook-outbox` so two tabs (or a tab and the service worker) never hand out or rewrite the
-// same numbers. Storage is db.js's; sending is page/push.js's. No network and no UI here.
+// same numbers. Storage is db.js's, handed in by `useStore` (app.js, sw.js): this module
+// imports nothing, so the service worker's imports stay one level deep (see sw.js). Sending is
+// page/push.js's. No network and no UI here.
 
-import * as db from '../db.js';
+let db = null;
+
+// The storage module (db.js); set once, before any other call, by the page and the worker.
+export function useStore(store) { db = store; }
 
 const LOCK = 'watchbook-outbox';
 const KEEP_SETTLED = 200; // receipts kept to show; pending entries are never pruned

@@ -6,6 +6,8 @@
 // transaction across a request; each pulled page is one transaction.
 
 import * as db from '../db.js';
+import { PROTOCOL } from './api.js';
+import * as outbox from './outbox.js';
 import { pushOutbox, SYNC_LOCK } from './push.js';
 
 const TIMER_MS = 5 * 60 * 1000;
@@ -124,7 +126,8 @@ export class Sync extends EventTarget {
   // -- push --------------------------------------------------------------------------------------
 
   async push() {
-    await pushOutbox(this.call, { token: this.session.token, deviceId: this.session.deviceId }, async () => {
+    const who = { token: this.session.token, deviceId: this.session.deviceId, protocol: PROTOCOL };
+    await pushOutbox(this.call, outbox, who, async () => {
       await this.replica.reloadOutbox();
       const n = this.replica.pending().length;
       if (n) { this.state.phase = `Sending ${n} change${n === 1 ? '' : 's'}`; this.emit(); }

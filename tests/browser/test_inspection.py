@@ -11,9 +11,17 @@ import secrets
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from harness import new_device, pending, sign_in, wait_synced
+from harness import Server, new_device, pending, sign_in, wait_synced
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """A server of its own: the inspection adds a premises, which other tests' counts exclude."""
+    s = Server(tmp_path_factory.mktemp("inspection"), premises=120).start()
+    yield s
+    s.stop()
 
 
 def violations(page) -> list[str]:
