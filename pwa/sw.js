@@ -5,17 +5,16 @@
 // the release (version, precache list) is the module server/shell.py generates, whose bytes
 // change with any shell file, so the browser's byte check of the worker's imports finds every
 // new release.
-// Every module imported here imports nothing itself (outbox.js is handed db.js, push.js its
-// outbox and protocol): Chromium fails to start an updated module worker whose imports import
-// further modules ("ServiceWorker cannot be started"), seen with Chromium 156 and
-// tests/browser/test_update.py; tests/test_pwa_layout.py keeps it so.
+// Two imports only: db.js and the release, which also carries the page's transport, outbox and
+// push code (server/shell.py WORKER_LIBS), because Chromium often fails to start an updated
+// module worker with more imports ("ServiceWorker cannot be started"; Chromium 156,
+// tests/browser/test_update.py).
 import * as db from '/pwa/db.js';
-import { call, PROTOCOL } from '/pwa/page/api.js';
-import * as outbox from '/pwa/page/outbox.js';
-import { pushOutbox, SYNC_LOCK } from '/pwa/page/push.js';
-import { PRECACHE, VERSION } from '/pwa/release.js';
+import { call, pending, PRECACHE, PROTOCOL, prune, pushOutbox, renumber, settle, SYNC_LOCK,
+  useStore, VERSION } from '/pwa/release.js';
 
-outbox.useStore(db);
+useStore(db);
+const outbox = { pending, prune, renumber, settle }; // what push.js uses of page/outbox.js
 
 const PREFIX = 'watchbook-shell-';
 const CACHE = PREFIX + VERSION;
