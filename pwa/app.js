@@ -6,6 +6,7 @@ import * as db from './db.js';
 import { call } from './page/api.js';
 import { h, replace } from './page/dom.js';
 import { Attachments } from './page/attachments.js';
+import { describe } from './page/edits.js';
 import * as outbox from './page/outbox.js';
 import { Replica } from './page/replica.js';
 import { Session } from './page/session.js';
@@ -16,6 +17,8 @@ import { viewerView } from './page/views/attachments.js';
 import { conflictsView } from './page/views/conflicts.js';
 import { deviceView, progress } from './page/views/device.js';
 import { editView } from './page/views/edit.js';
+import { inboxView } from './page/views/inbox.js';
+import { newPremisesView } from './page/views/create.js';
 import { listView } from './page/views/list.js';
 import { nearestView } from './page/views/nearest.js';
 import { observeView } from './page/views/observe.js';
@@ -23,12 +26,18 @@ import { passwordView } from './page/views/password.js';
 import { premisesView } from './page/views/premises.js';
 import { signinView } from './page/views/signin.js';
 
+outbox.useStore(db); // before anything queues, numbers or sends
+
 const THEME_KEY = 'watchbook.theme';
 const ROUTES = [
   [/^#?\/?$/, listView, 'Premises'],
   [/^#\/nearest$/, nearestView, 'Nearest premises'],
   [/^#\/p\/([^/]+)$/, premisesView, 'Premises'],
   [/^#\/p\/([^/]+)\/edit$/, editView, 'Edit premises'],
+  [/^#\/p\/([^/]+)\/fix\/(\d+)$/, (app, p) => editView(app, { id: p.id, fix: Number(p.aid) }), 'Fix a change'],
+  [/^#\/p\/([^/]+)\/accept\/([^/]+)$/, (app, p) => editView(app, { id: p.id, observation: p.aid }), 'Accept observation'],
+  [/^#\/observations$/, inboxView, 'Observations'],
+  [/^#\/new$/, newPremisesView, 'New premises'],
   [/^#\/p\/([^/]+)\/observe$/, observeView, 'Add observation'],
   [/^#\/p\/([^/]+)\/a\/([^/]+)$/, viewerView, 'Attachment'],
   [/^#\/conflicts$/, conflictsView, 'Conflicts'],
@@ -49,7 +58,7 @@ let currentHash = null;
 let update = { reg: null, blocked: null };
 
 const app = {
-  state: {}, vocab: null, session, replica, sync, files,
+  state: {}, vocab: null, checks: null, session, replica, sync, files,
   go(hash) { if (location.hash === hash) render(); else location.hash = hash; },
   async queue(mutations, notes) {
     await outbox.enqueue(session.deviceId, mutations, notes);
@@ -57,6 +66,20 @@ const app = {
     sync.requestWake();
     if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
   },
+  // Send a refused entry again as `mutations` (its fix); the entry stops needing attention.
+  async resend(n, mutations) {
+    await outbox.resend(session.deviceId, n, mutations);
+    await replica.reloadOutbox();
+    sync.requestWake();
+    if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
+  },
+  async discard(entry) {
+    if (!await ask('Discard this change?', `“${describe(entry)}” was not saved on the server. Discarding it removes it from this device for good.`,
+      'Discard the change', 'Keep it')) return;
+    await outbox.discard(entry.n);
+    await replica.reloadOutbox();
+  },
+  ask: (...args) => ask(...args),
   async signedIn() {
     await replica.load();
     await sync.loadStatus();
@@ -102,7 +125,8 @@ function renderNav() {
   const here = location.hash || '#/';
   const link = (href, text) => h('a', { href, 'aria-current': here === href ? 'page' : null }, text);
   replace(el.nav, link('#/', 'List'), link('#/nearest', 'Nearest'),
-    session.canEdit ? link('#/conflicts', 'Conflicts') : null, link('#/sync', 'Sync'));
+    session.canEdit ? [link('#/observations', 'Observations'), link('#/new', 'New premises'),
+      link('#/conflicts', 'Conflicts')] : null, link('#/sync', 'Sync'));
 }
 
 function renderNotices() {
@@ -163,7 +187,8 @@ function refresh() {
 async function start() {
   const theme = localStorage.getItem(THEME_KEY);
   if (theme) document.documentElement.dataset.theme = theme;
-  app.vocab = await (await fetch('/pwa/vocab.json')).json();
+  [app.vocab, app.checks] = await Promise.all(['/pwa/vocab.json', '/pwa/checks.json']
+    .map(async (url) => (await fetch(url)).json()));
   await session.load();
   if (session.signedIn) { await replica.open(); await sync.loadStatus(); } else replica.empty();
   addEventListener('hashchange', render);

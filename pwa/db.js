@@ -10,7 +10,9 @@
 const NAME = 'watchbook';
 const VERSION = 2; // 2: uploads and files stores
 // An outbox entry's shape: {n, schema, status: 'pending' | 'saved' | 'conflict' | 'rejected',
-// created_at, mutation, receipt?, settled_at?}. Bump OUTBOX_SCHEMA when it changes, and list in
+// created_at, mutation, receipt?, settled_at?, handled?: 'resent' | 'discarded' (a rejected entry
+// the person dealt with), handled_at?, resends?: n of the rejected entry this one fixes}.
+// Bump OUTBOX_SCHEMA when it changes, and list in
 // OUTBOX_READABLE the schemas this code can still read and send: a new service worker waits
 // while the outbox holds pending entries of any other (sw.js).
 export const OUTBOX_SCHEMA = 1;
@@ -208,11 +210,13 @@ function putMetas(tx, values) {
 
 export function outbox() { return read('outbox', (s) => s.getAll()); }
 
-// Add entries (numbered by page/outbox.js) with the meta that numbers them.
-export function addOutbox(entries, meta = {}) {
+// Add entries (numbered by page/outbox.js) with the meta that numbers them; `updated`: existing
+// entries rewritten in the same transaction.
+export function addOutbox(entries, meta = {}, updated = []) {
   return run(['outbox', 'meta'], 'readwrite', (tx) => {
     const store = tx.objectStore('outbox');
     for (const e of entries) store.add({ schema: OUTBOX_SCHEMA, status: 'pending', ...e });
+    for (const e of updated) store.put(e);
     putMetas(tx, meta);
     bump(tx);
   });

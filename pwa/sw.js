@@ -1,11 +1,20 @@
 // The service worker, served at /sw.js (scope /): precaches the app shell into a versioned
 // cache, serves it offline, deletes stale caches. /api/ and /console are never answered from the
 // shell cache: data comes from IndexedDB (db.js) in the page. Activation of an update waits until
-// the outbox is readable by it. Static: the release (version, precache list) is the module
-// server/shell.py generates, whose bytes change with any shell file, so the browser's byte check
-// of this worker's imports finds every new release.
-import { OUTBOX_READABLE, pendingOutboxSchemas } from '/pwa/db.js';
-import { PRECACHE, VERSION } from '/pwa/release.js';
+// the outbox is readable by it. Background Sync pushes the outbox itself (page/push.js). Static:
+// the release (version, precache list) is the module server/shell.py generates, whose bytes
+// change with any shell file, so the browser's byte check of the worker's imports finds every
+// new release.
+// Two imports only: db.js and the release, which also carries the page's transport, outbox and
+// push code (server/shell.py WORKER_LIBS), because Chromium often fails to start an updated
+// module worker with more imports ("ServiceWorker cannot be started"; Chromium 156,
+// tests/browser/test_update.py).
+import * as db from '/pwa/db.js';
+import { call, pending, PRECACHE, PROTOCOL, prune, pushOutbox, renumber, settle, SYNC_LOCK,
+  useStore, VERSION } from '/pwa/release.js';
+
+useStore(db);
+const outbox = { pending, prune, renumber, settle }; // what push.js uses of page/outbox.js
 
 const PREFIX = 'watchbook-shell-';
 const CACHE = PREFIX + VERSION;
@@ -54,8 +63,8 @@ self.addEventListener('message', (event) => {
   } else if (msg.type === 'activate-if-safe') {
     // Never skip waiting while the outbox holds edits this version could not read and send.
     event.waitUntil((async () => {
-      const schemas = await pendingOutboxSchemas();
-      const unreadable = schemas.filter((s) => !OUTBOX_READABLE.includes(s));
+      const schemas = await db.pendingOutboxSchemas();
+      const unreadable = schemas.filter((s) => !db.OUTBOX_READABLE.includes(s));
       if (unreadable.length) {
         event.source.postMessage({ type: 'update-blocked', unreadable });
       } else {
@@ -65,9 +74,24 @@ self.addEventListener('message', (event) => {
   }
 });
 
-// Background Sync is a wake-up only: the page owns the sync engine and its lock.
+// Background Sync: the signal is back. Push the outbox here, with the page's own push code and
+// under its lock, so edits leave even with the app closed; then wake any open page to pull.
+// A failure rejects, so the browser tries again later; a refused token waits for the app.
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'watchbook-sync') return;
-  event.waitUntil(self.clients.matchAll({ type: 'window' })
-    .then((pages) => pages.forEach((p) => p.postMessage({ type: 'sync-wake' }))));
+  event.waitUntil(backgroundPush());
 });
+
+async function backgroundPush() {
+  await self.navigator.locks.request(SYNC_LOCK, async () => {
+    const m = await db.getMetas(['token', 'device_id', 'expired']);
+    if (!m.token || m.expired) return;
+    try {
+      await pushOutbox(call, outbox, { token: m.token, deviceId: m.device_id, protocol: PROTOCOL });
+    } catch (err) {
+      if (err.status !== 401) throw err; // the page signs in again (or wipes) when it opens
+    }
+  });
+  const pages = await self.clients.matchAll({ type: 'window' });
+  pages.forEach((p) => p.postMessage({ type: 'sync-wake' }));
+}

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import msgspec
 
-from sync import merge, paths, writer
+from sync import merge, paths, problems, writer
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
@@ -332,8 +332,9 @@ class _Apply:
         try:
             doc = writer.write(self.tx, stamp, current, changes, self.cfg.review_interval_days,
                                conflict_ids=conflict_ids, resolved=resolved, created=created)
-        except msgspec.ValidationError as exc:
-            raise _Reject("invalid", str(exc)) from None
+        except msgspec.ValidationError as exc:  # in plain words, naming the field
+            attempted = {**current, **{k: v for k, v in changes.items() if "/" not in k}}
+            raise _Reject("invalid", problems.explain(str(exc), attempted)[1]) from None
         for path in changes:
             self.tx.set_writer(doc["id"], path, self.author)
         return doc

@@ -1,7 +1,10 @@
-// The transport: JSON over fetch to /api with the device token. Knows HTTP, not sync rules;
-// the composition root (app.js) hands `call` to the clients that need it.
+// The transport: JSON over fetch to /api with the device token and the sync protocol version
+// this client speaks (docs/sync-protocol.md; the server's range is sync/protocol.py's), sent on
+// every call and in every push. Knows HTTP, not sync rules; the composition root (app.js) and
+// the service worker hand `call` to the clients that need it. Imports nothing (see sw.js).
 
-import { PROTOCOL, PROTOCOL_HEADER } from './protocol.js';
+export const PROTOCOL = 1;
+export const PROTOCOL_HEADER = 'Watchbook-Protocol';
 
 export class ApiError extends Error {
   constructor(status, body, offline = false) {

@@ -1,9 +1,15 @@
 // The outbox: this device's edits waiting for their receipts. Owns numbering (seq 1, 2, 3 ...
-// per device), renumbering, settling receipts, pruning and the pending list, each under the one
-// lock `watchbook-outbox` so two tabs never hand out or rewrite the same numbers. Storage is
-// db.js's; sending is page/sync.js's. No network and no UI here.
+// per device), renumbering, settling receipts, pruning, the pending list and the rejected edits
+// that need attention (kept until the person resends or discards them), each under the one lock
+// `watchbook-outbox` so two tabs (or a tab and the service worker) never hand out or rewrite the
+// same numbers. Storage is db.js's, handed in by `useStore` (app.js, sw.js): this module
+// imports nothing, so the service worker's imports stay one level deep (see sw.js). Sending is
+// page/push.js's. No network and no UI here.
 
-import * as db from '../db.js';
+let db = null;
+
+// The storage module (db.js); set once, before any other call, by the page and the worker.
+export function useStore(store) { db = store; }
 
 const LOCK = 'watchbook-outbox';
 const KEEP_SETTLED = 200; // receipts kept to show; pending entries are never pruned
@@ -13,6 +19,8 @@ function locked(work) {
 }
 
 export const isPending = (e) => e.status === 'pending';
+// Refused by the server and not yet resent or discarded by the person: never pruned.
+export const needsAttention = (e) => e.status === 'rejected' && !e.handled;
 
 // Every entry, oldest first.
 export async function entries() {
@@ -35,6 +43,32 @@ export function enqueue(deviceId, mutations, notes = []) {
       mutation: { ...m, seq: next + i, device_id: deviceId, client_time: now },
     }));
     await db.addOutbox(added, { next_seq: next + mutations.length });
+  });
+}
+
+// A rejected entry's fix: queue `mutations` (as enqueue does) and mark entry `n` resent, in one
+// transaction, so the fix is never queued without the old entry leaving "needs attention".
+export function resend(deviceId, n, mutations, notes = []) {
+  return locked(async () => {
+    const old = (await entries()).find((e) => e.n === n);
+    const next = (await db.getMeta('next_seq')) || 1;
+    const now = new Date().toISOString();
+    const added = mutations.map((m, i) => ({
+      ...(notes[i] || {}), created_at: now, resends: n,
+      mutation: { ...m, seq: next + i, device_id: deviceId, client_time: now },
+    }));
+    const handled = old && needsAttention(old) ? [{ ...old, handled: 'resent', handled_at: now }] : [];
+    await db.addOutbox(added, { next_seq: next + mutations.length }, handled);
+  });
+}
+
+// The person gave up a rejected edit: it stays listed as discarded, no longer needing attention.
+export function discard(n) {
+  return locked(async () => {
+    const old = (await entries()).find((e) => e.n === n);
+    if (old && needsAttention(old)) {
+      await db.putOutbox([{ ...old, handled: 'discarded', handled_at: new Date().toISOString() }]);
+    }
   });
 }
 
@@ -70,7 +104,7 @@ export function settle(sent, receipts) {
 // Keep the latest `keep` settled entries to show; pending entries are never pruned.
 export function prune(keep = KEEP_SETTLED) {
   return locked(async () => {
-    const settled = (await entries()).filter((e) => !isPending(e));
+    const settled = (await entries()).filter((e) => !isPending(e) && !needsAttention(e));
     if (settled.length > keep) await db.deleteOutbox(settled.slice(0, settled.length - keep).map((e) => e.n));
   });
 }

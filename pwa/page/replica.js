@@ -1,6 +1,7 @@
-// The page's in-memory view of the IndexedDB replica: records with pending edits overlaid,
-// the search index, the outbox and conflicts. Emits 'change'. Reads db.js and outbox.js;
-// writes nothing but the cached first screen, sends nothing.
+// The page's in-memory view of the IndexedDB replica: records with pending edits overlaid
+// (premises created here included), the search index, the outbox (pending and needing
+// attention) and conflicts. Emits 'change'. Reads db.js and outbox.js; writes nothing but the
+// cached first screen, sends nothing.
 // A cold open shows the cached first screen of the list (`first`) until `load()` has read
 // every record; `loaded` says which. It keeps that first screen current in IndexedDB.
 
@@ -88,6 +89,12 @@ export class Replica extends EventTarget {
     }
     this.records = new Map();
     for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id), this.conflicts));
+    // A premises created on this device shows at once, built from its queued `create`.
+    for (const [id, list] of pendingBy) {
+      if (!this.server.has(id) && list.some((e) => e.mutation.kind === 'create')) {
+        this.records.set(id, overlay({ id, version: 0 }, list, this.conflicts));
+      }
+    }
     this.index.build([...this.records.values()]);
     if (this.loaded) this.saveFirstScreen();
     this.dispatchEvent(new Event('change'));
@@ -117,6 +124,8 @@ export class Replica extends EventTarget {
   all() { return [...this.records.values()]; }
   get size() { return this.records.size; }
   pending() { return this.entries.filter(outbox.isPending); }
+  // Edits the server refused that the person has not yet resent or discarded.
+  attention() { return this.entries.filter(outbox.needsAttention); }
   entriesFor(id) { return this.entries.filter((e) => e.mutation.premises_id === id); }
 
   // Records that must stay on the device: pending edits or open conflicts.

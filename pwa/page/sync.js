@@ -1,14 +1,15 @@
 // The browser sync client (docs/sync-protocol.md): push the outbox in batches, then pull pages
 // of changes from the saved cursor, one tab at a time (navigator.locks). Triggers: start,
 // `online`, page visible, a timer, "Sync now", Background Sync wake-ups. The transport is passed
-// in; the outbox's numbering and receipts are page/outbox.js's. Never holds an IndexedDB
+// in; the outbox's numbering and receipts are page/outbox.js's, the push loop page/push.js's
+// (shared with the service worker). Never holds an IndexedDB
 // transaction across a request; each pulled page is one transaction.
 
 import * as db from '../db.js';
+import { PROTOCOL } from './api.js';
 import * as outbox from './outbox.js';
-import { PROTOCOL } from './protocol.js';
+import { pushOutbox, SYNC_LOCK } from './push.js';
 
-const PUSH_BATCH = 100;
 const TIMER_MS = 5 * 60 * 1000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
@@ -39,7 +40,8 @@ export class Sync extends EventTarget {
 
   emit() { this.dispatchEvent(new Event('status')); }
 
-  // Wire up the triggers; Background Sync only wakes us (the service worker pings the page).
+  // Wire up the triggers. Background Sync is the service worker's: it pushes the outbox itself
+  // (page/push.js, under the same lock) and then wakes open pages to pull.
   start() {
     addEventListener('online', () => this.run('online', { force: true })); // back in signal: go now
     document.addEventListener('visibilitychange', () => {
@@ -65,7 +67,7 @@ export class Sync extends EventTarget {
     if (!force && Date.now() < this.notBefore) return 'backoff';
     if (!navigator.onLine && reason !== 'manual') return this.fail('offline');
     if (!navigator.locks) return this.locked();
-    return navigator.locks.request('watchbook-sync', { ifAvailable: true },
+    return navigator.locks.request(SYNC_LOCK, { ifAvailable: true },
       (lock) => (lock ? this.locked() : 'busy'));
   }
 
@@ -124,20 +126,12 @@ export class Sync extends EventTarget {
   // -- push --------------------------------------------------------------------------------------
 
   async push() {
-    for (let round = 0; round < 1000; round += 1) {
+    const who = { token: this.session.token, deviceId: this.session.deviceId, protocol: PROTOCOL };
+    await pushOutbox(this.call, outbox, who, async () => {
       await this.replica.reloadOutbox();
-      const pending = await outbox.pending();
-      if (!pending.length) return;
-      this.state.phase = `Sending ${pending.length} change${pending.length === 1 ? '' : 's'}`;
-      this.emit();
-      const batch = pending.slice(0, PUSH_BATCH);
-      const res = await this.call('/sync/push', { token: this.session.token, method: 'POST',
-        body: { mutations: batch.map((e) => e.mutation), protocol: PROTOCOL } });
-      const settled = await outbox.settle(batch, res.receipts);
-      if (res.gap && !settled) await outbox.renumber(res.next_seq, this.session.deviceId);
-      if (!settled && !res.gap) throw new Error('the server returned no receipts');
-      await outbox.prune();
-    }
+      const n = this.replica.pending().length;
+      if (n) { this.state.phase = `Sending ${n} change${n === 1 ? '' : 's'}`; this.emit(); }
+    });
   }
 
   // -- pull --------------------------------------------------------------------------------------

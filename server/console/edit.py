@@ -10,6 +10,7 @@ a silent overwrite.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
@@ -33,6 +34,7 @@ from server.console.premises import hazards_for_view, load_in_scope
 from server.errors import ApiError
 from server.store import records
 from server.store import sync as sync_store
+from sync import problems
 from sync.protocol import (
     AddHazard,
     FieldChange,
@@ -154,7 +156,7 @@ async def _apply(request: Request, who: Principal, mutation: Mutation) -> Receip
 
 def _flash_receipt(request: Request, receipt: Receipt) -> None:
     if receipt.status == "rejected":
-        flash(request, "error", f"Not saved: {receipt.message}")
+        flash(request, "error", f"Not saved: {problems.reason(receipt.reason, receipt.message)}")
         return
     kind, message = OUTCOMES[receipt.status]
     href = None
@@ -197,9 +199,9 @@ async def _field_form(request: Request, who: Principal,
             try:
                 validate({**doc, **{c.field: c.new for c in changes}})
             except msgspec.ValidationError as exc:
-                message, _, where = str(exc).partition(" - at `$.")
-                field = where.split("`")[0].split("[")[0].split(".")[0]
-                errors[field or "form"] = message
+                where, message = problems.explain(str(exc), {**doc, **{c.field: c.new
+                                                                        for c in changes}})
+                errors[re.split(r"[\[.]", where)[0] or "form"] = message
         if not errors:
             if not changes:
                 flash(request, "ok", "Nothing changed.")
@@ -316,6 +318,8 @@ async def review_observation(request: Request, who: Principal) -> Response:
     await load_in_scope(request, who, premises_id)
     form = await request.form()
     status = text(form, "status", 20)
+    then_edit = status == "accepted_edit"  # the inbox's "accept and edit the record"
+    status = "accepted" if then_edit else status
     if status not in ("accepted", "dismissed"):
         raise ApiError(422, "invalid", "Choose accept or dismiss.")
     receipt = await _apply(request, who, ReviewObservation(
@@ -323,6 +327,10 @@ async def review_observation(request: Request, who: Principal) -> Response:
         observation_id=request.path_params["observation_id"],
         status=status))  # type: ignore[arg-type]
     _flash_receipt(request, receipt)
+    if then_edit and receipt.status != "rejected":
+        return see_other(request, "premises_edit", premises_id=premises_id)
+    if text(form, "back", 20) == "inbox":
+        return see_other(request, "observations")
     return see_other(request, "premises", premises_id=premises_id)
 
 
@@ -414,6 +422,19 @@ async def conflict(request: Request, who: Principal) -> Response:
                   error=None)
 
 
+async def _refuse_empty(request: Request, who: Principal, c: dict[str, Any]) -> Response:
+    """An empty combined value would erase both edits: the page again, saying what each
+    choice keeps."""
+    label = path_label(c["path"])
+    error = (f"The combined value is empty: saving it would erase {label}. Write the combined "
+             f"value, or choose “Keep the server value” (keeps: {shown(c['server'])[:200]}) or "
+             f"“Use the proposed value” (keeps: {shown(c['client'])[:200]}).")
+    pid = c["premises_id"]
+    name = (await request.app.state.db.read(lambda conn: records.names(conn, [pid]))).get(pid)
+    return render(request, "conflict.html", who, 422, nav="conflicts", c=c, premises_name=name,
+                  label=label, shown=shown, combined="", long=True, error=error)
+
+
 @page()
 async def resolve(request: Request, who: Principal) -> Response:
     c = await _load_conflict(request, who)
@@ -423,6 +444,8 @@ async def resolve(request: Request, who: Principal) -> Response:
     if choice not in allowed:
         raise ApiError(422, "invalid", "Choose one of the offered answers.")
     value = None
+    if choice == "value" and not text(form, "value", 20_000).strip():
+        return await _refuse_empty(request, who, c)
     if choice == "value":
         try:
             value = _combined(c, text(form, "value", 20_000))

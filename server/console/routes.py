@@ -13,7 +13,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.auth import Principal, check_csrf, new_csrf_token
-from server.console import admin, attachments, edit, lifecycle, password, premises, stations
+from server.console import (
+    admin,
+    attachments,
+    edit,
+    lifecycle,
+    observations,
+    password,
+    premises,
+    stations,
+)
 from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
 from server.web import addresses
@@ -86,4 +95,5 @@ routes: list[BaseRoute] = [
     *edit.routes,
     *attachments.routes,
     *password.routes,
+    *observations.routes,
 ]

@@ -9,7 +9,7 @@ from harness import new_device, sign_in
 
 pytestmark = pytest.mark.browser
 SCREENS = ["/#/", "/#/p/{id}", "/#/p/{id}/edit", "/#/p/{id}/observe", "/#/nearest",
-           "/#/conflicts", "/#/sync"]
+           "/#/observations", "/#/new", "/#/conflicts", "/#/sync"]
 
 
 def violations(page) -> list[str]:

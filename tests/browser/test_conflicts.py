@@ -49,6 +49,11 @@ def test_conflicting_offline_edits_are_resolved_by_a_supervisor(browser, server,
     assert "Supervisor: basement flooded" in card.inner_text()
     assert "Admin: basement plant room sealed" in card.inner_text()
     a.screenshot(path=artifacts / "conflict.png", full_page=True)
+    # An empty combination would erase both edits: refused, saying so, and nothing queued.
+    card.locator("textarea").fill("")
+    card.locator("text=Save combined value").click()
+    assert "The combined value is empty: saving it would erase risk notes" in card.inner_text()
+    assert pending(a) == 0 and a.locator(".conflict").count() == 1
     resolved = "Basement floods in winter; plant room sealed"
     card.locator("textarea").fill(resolved)
     card.locator("text=Save combined value").click()

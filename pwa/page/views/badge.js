@@ -1,6 +1,7 @@
 // The header's sync state and the data's age on every screen: "Offline" unmistakably when
-// there is no signal, syncing now, pending edits, conflicts (supervisors), and how old the data
-// is — amber after the server's stale threshold, red (out of date) after its old one.
+// there is no signal, syncing now, pending edits, conflicts (supervisors), edits the server
+// refused ("not saved"), and how old the data is — amber after the server's stale threshold,
+// red (out of date) after its old one.
 
 import { h, replace } from '../dom.js';
 import { ageLevel, thresholds } from '../freshness.js';
@@ -25,6 +26,7 @@ export function renderBadge(app, el) {
   if (!app.session.signedIn) { replace(el); return; }
   const s = app.sync.state;
   const pending = app.replica.pending().length;
+  const attention = app.replica.attention().length; // refused by the server: the person must act
   const conflicts = app.session.canEdit ? app.replica.openConflicts().length : 0;
   const offline = isOffline(app);
   const age = dataAge(app);
@@ -36,7 +38,8 @@ export function renderBadge(app, el) {
       age.level === 'none' ? 'No data' : `Data ${ago(s.lastOk).replace(' ago', ' old')}`) : null,
     h('span', { class: pending ? 'count-pill warn' : 'count-pill', id: 'pending-count', 'data-count': pending },
       `${pending} pending`)),
-  conflicts ? h('a', { href: '#/conflicts', class: 'count-pill alert', id: 'conflict-count' }, `${conflicts} conflict${conflicts === 1 ? '' : 's'}`) : null);
+  conflicts ? h('a', { href: '#/conflicts', class: 'count-pill alert', id: 'conflict-count' }, `${conflicts} conflict${conflicts === 1 ? '' : 's'}`) : null,
+  attention ? h('a', { href: '#/sync', class: 'count-pill alert', id: 'attention-count', 'data-count': attention }, `${attention} not saved`) : null);
 }
 
 // The line under the header on every screen: offline, the data's age, the last failure.

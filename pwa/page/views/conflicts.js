@@ -1,5 +1,6 @@
 // Conflicts (supervisors): base, server and this-device values side by side; keep one or write
-// a combined value. The resolution is queued and synced like any edit.
+// a combined value (never an empty one: it would erase both). The resolution is queued and
+// synced like any edit.
 
 import { h } from '../dom.js';
 import { resolveMutation } from '../edits.js';
@@ -37,6 +38,16 @@ function conflictCard(app, c) {
   const resolve = async (choice, value) => {
     await app.queue([resolveMutation(c, choice, value)]);
   };
+  // An empty combination would erase both edits: refuse it, saying what each choice keeps.
+  const refusal = h('p', { class: 'field-error', id: `combine-error-${c.id}`, role: 'alert' });
+  const saveCombined = () => {
+    if (combined.value.trim()) { resolve('value', combined.value); return; }
+    refusal.textContent = `The combined value is empty: saving it would erase ${label(app, c.path)}. `
+      + 'Write the combined text, or choose “Keep server value” or “Keep device value” to keep one of them as shown above.';
+    combined.setAttribute('aria-invalid', 'true');
+    combined.setAttribute('aria-describedby', refusal.id);
+    combined.focus();
+  };
   const pane = (title, value, who) => h('div', { class: 'pane' }, h('h3', null, title),
     who ? h('p', { class: 'muted small' }, who) : null, h('pre', { class: 'value' }, show(value)));
   const isDelete = c.path === 'deleted';
@@ -51,8 +62,8 @@ function conflictCard(app, c) {
         h('button', { type: 'button', onclick: () => resolve('delete') }, 'Delete the record')]
         : [h('button', { type: 'button', onclick: () => resolve('server') }, 'Keep server value'),
           h('button', { type: 'button', onclick: () => resolve('client') }, 'Keep device value')]),
-    combined ? h('div', { class: 'field' }, h('label', { for: `combine-${c.id}` }, 'Or write a combined value'), combined,
-      h('button', { type: 'button', class: 'primary', onclick: () => resolve('value', combined.value) }, 'Save combined value')) : null);
+    combined ? h('div', { class: 'field' }, h('label', { for: `combine-${c.id}` }, 'Or write a combined value'), combined, refusal,
+      h('button', { type: 'button', class: 'primary', onclick: () => saveCombined() }, 'Save combined value')) : null);
 }
 
 export function conflictsView(app) {

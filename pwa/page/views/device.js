@@ -1,12 +1,21 @@
-// This device: sync now, download progress, every edit's receipt, storage, theme, sign out.
-// Follows the sync state as it changes (opened directly or reloaded mid-sync, it never keeps
-// showing "Syncing…" after the sync ended).
+// This device: sync now, download progress, edits needing attention, every edit's receipt,
+// storage, theme, sign out. Follows the sync state as it changes (opened directly or reloaded
+// mid-sync, it never keeps showing "Syncing…" after the sync ended).
 
 import { h, replace } from '../dom.js';
+import { reasonText } from '../check.js';
 import { describe } from '../edits.js';
 import { ago } from '../time.js';
+import { attentionSection } from './attention.js';
+import { needsAttention } from '../outbox.js';
 
-const STATUS = { pending: 'Pending', saved: 'Saved to server', conflict: 'Conflict', rejected: 'Rejected' };
+const STATUS = { pending: 'Pending', saved: 'Saved to server', conflict: 'Conflict', rejected: 'Not saved' };
+const HANDLED = { resent: 'Not saved — sent again after a fix', discarded: 'Not saved — discarded' };
+
+function statusText(e) {
+  if (needsAttention(e)) return 'Not saved — needs attention';
+  return HANDLED[e.handled] || STATUS[e.status] || e.status;
+}
 
 export function progress(app) {
   const s = app.sync.state;
@@ -39,13 +48,14 @@ function deviceParts(app) {
       progress(app),
       h('button', { type: 'button', class: 'primary', id: 'sync-now', disabled: s.running,
         onclick: () => app.sync.run('manual', { force: true }) }, s.running ? 'Syncing…' : 'Sync now')),
+    attentionSection(app),
     h('div', { class: 'card' }, h('h2', null, 'Changes from this device'),
       entries.length ? h('ul', { class: 'receipts', id: 'receipts' }, entries.map((e) =>
         h('li', { class: `receipt receipt-${e.status}` },
-          h('span', { class: 'receipt-status' }, STATUS[e.status] || e.status),
+          h('span', { class: 'receipt-status' }, statusText(e)),
           h('a', { href: `#/p/${encodeURIComponent(e.mutation.premises_id)}` }, app.replica.get(e.mutation.premises_id)?.name || e.mutation.premises_id),
           h('span', null, ` — ${describe(e)}`),
-          e.status === 'rejected' ? h('span', { class: 'muted' }, ` (${e.receipt?.message || e.receipt?.reason})`) : null)))
+          e.status === 'rejected' ? h('span', { class: 'muted' }, ` (${reasonText(app.checks, e.receipt)})`) : null)))
         : h('p', { class: 'muted' }, 'No changes made on this device.')),
     h('div', { class: 'card' }, h('h2', null, 'This device'),
       h('dl', null,

@@ -9,6 +9,7 @@ import { describe } from '../edits.js';
 import { splitHazards } from '../hazards.js';
 import { longDate, isOverdue, today } from '../time.js';
 import { attachmentsSection } from './attachments.js';
+import { attentionSection } from './attention.js';
 import { dataAge } from './badge.js';
 import { conflictMark, pendingMark, riskLevel, row } from './parts.js';
 
@@ -138,6 +139,7 @@ export function premisesView(app, { id }) {
       printStamp),
     underConflict('deleted') ? h('p', { class: 'banner conflict', role: 'note' },
       'Being resolved: this record was deleted on one device and edited on another.') : null,
+    attentionSection(app, id),
     isOverdue(r.next_review_due) ? h('p', { class: 'banner overdue', role: 'note' },
       `Review overdue: this record was due for review on ${longDate(r.next_review_due)}. Check it on site.`) : null,
     expired.length ? h('p', { class: 'banner overdue', role: 'note', id: 'expired-banner' },

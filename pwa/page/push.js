@@ -1,0 +1,30 @@
+// Pushing the outbox: pending entries in batches to /sync/push, receipts settled, a seq gap
+// renumbered, settled entries pruned (all numbering and settling is outbox.js's). Shared by the
+// page (page/sync.js, first step of a sync) and the service worker (Background Sync with no page
+// open). Callers hold SYNC_LOCK around it, so page and worker never send the same batch at once.
+// The transport, the outbox (page/outbox.js) and the protocol version are passed in: this module
+// imports nothing (see sw.js). No UI here.
+
+export const SYNC_LOCK = 'watchbook-sync';
+const PUSH_BATCH = 100;
+
+// Send until nothing is pending; resolves to how many entries were settled. `before(pending)`
+// runs before each batch is read off (the page shows progress with it). Throws the transport's
+// error (offline, 401, ...), leaving unsent entries pending.
+export async function pushOutbox(transport, outbox, { token, deviceId, protocol }, before = async () => {}) {
+  let sent = 0;
+  for (let round = 0; round < 1000; round += 1) {
+    await before();
+    const pending = await outbox.pending();
+    if (!pending.length) return sent;
+    const batch = pending.slice(0, PUSH_BATCH);
+    const res = await transport('/sync/push', { token, method: 'POST',
+      body: { mutations: batch.map((e) => e.mutation), protocol } });
+    const settled = await outbox.settle(batch, res.receipts);
+    if (res.gap && !settled) await outbox.renumber(res.next_seq, deviceId);
+    if (!settled && !res.gap) throw new Error('the server returned no receipts');
+    await outbox.prune();
+    sent += settled;
+  }
+  return sent;
+}

@@ -1,0 +1,61 @@
+"""Sync when the app is closed: edits queued offline leave when the signal returns even with no
+page of the app open, because the service worker's Background Sync pushes the outbox itself
+(with the page's push code, under the page's lock)."""
+
+from __future__ import annotations
+
+import pytest
+from harness import new_device, pending, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_edits_are_sent_by_the_service_worker_with_the_app_closed(browser, server, artifacts):
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "supervisor")
+    pid = page.evaluate("import('/pwa/db.js').then(db => db.allPremises())"
+                        ".then(all => all.sort((a, b) => a.id.localeCompare(b.id))[21].id)")
+    note = "Sent by the service worker: the app was closed."
+
+    context.set_offline(True)
+    page.goto(f"/#/p/{pid}/edit")
+    page.fill("#f-risk_notes", note)
+    page.fill("#f-rvp", "Lay-by on the B1101")
+    page.click("text=Save changes")
+    page.wait_for_selector("#risk-notes")
+    assert pending(page) == 1
+    page.close()  # no page of the app open from here on
+
+    # A blank page of another origin only to talk to the browser (DevTools protocol).
+    blank = context.new_page()
+    cdp = context.new_cdp_session(blank)
+    registrations: list[dict] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    blank.wait_for_timeout(200)
+    reg = next(r for r in registrations if r["scopeURL"].startswith(server.url) and not r["isDeleted"])
+    assert [p.url for p in context.pages] == ["about:blank"]
+
+    context.set_offline(False)
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": server.url, "registrationId": reg["registrationId"],
+                                                 "tag": "watchbook-sync", "lastChance": False})
+    token = server.enrol("admin")
+    for _ in range(100):
+        doc = server.get(f"/api/premises/{pid}", token)
+        if doc["risk_notes"] == note:
+            break
+        blank.wait_for_timeout(100)
+    assert doc["risk_notes"] == note and doc["rvp"] == "Lay-by on the B1101"
+    assert doc["updated_by"] == "supervisor"
+    assert [p.url for p in context.pages] == ["about:blank"]  # still no app page open
+
+    # The receipt is on the device: the app, opened offline, shows the edit saved.
+    context.set_offline(True)
+    app = context.new_page()
+    app.goto(f"/#/p/{pid}")
+    app.wait_for_selector(".receipt-saved")
+    assert pending(app) == 0
+    app.screenshot(path=artifacts / "background-sync-receipt.png")
+    context.close()
