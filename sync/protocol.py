@@ -207,11 +207,14 @@ class PullTail(msgspec.Struct, kw_only=True):
 # -- cursor ---------------------------------------------------------------------------------
 
 class Cursor(msgspec.Struct, array_like=True):
-    """Opaque to clients: the server epoch, last change seq delivered, the scope it covers."""
+    """Opaque to clients: the server epoch, last change seq delivered, the scope it covers, and
+    whether it is inside a pass from the beginning (which a tombstone purge cannot outdate:
+    the pass delivers what is left and the device forgets what it did not see)."""
 
     epoch: str
     seq: int
     grounds: list[str]
+    full: bool = False
 
 
 _cursor_encode = msgspec.json.Encoder().encode
