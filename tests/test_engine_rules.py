@@ -123,6 +123,7 @@ def test_a_push_of_exactly_the_limit_is_accepted_and_one_more_is_413() -> None:
     exc = refusal(body(*[raw(i) for i in range(1, 6)]))
     assert (exc.status, exc.code, exc.field, exc.extra) == (413, "too_many_mutations",
                                                             "mutations", {"limit": 4})
+    assert str(exc) == exc.message
     assert exc.message == "a push holds at most 4 mutations; send 5 as several batches"
 
 
@@ -354,10 +355,13 @@ def test_a_conflict_holds_both_values_and_both_authors() -> None:
 def test_the_server_author_of_a_hazard_field_is_the_writer_of_the_hazard() -> None:
     store = world()
     Dev(store, OLA).send(AddHazard, hazard=Hazard(id="h1", type="lpg", location="Yard"))
-    r = Dev(store, SAM).send(UpdateHazard, hazard_id="h1",
-                             changes=[FieldChange("location", "Gate", "Roof")])
+    sam = Dev(store, SAM)
+    sam.update(("name", "Mill", "Works"), base_version=2)  # the record's last updater: sam
+    r = sam.send(UpdateHazard, hazard_id="h1", changes=[FieldChange("location", "Gate", "Roof")])
     c = conflict(store, r.conflict_ids[0])
-    assert c["path"] == "hazards/h1/location" and c["server_author"]["user"] == "ola"
+    assert c["path"] == "hazards/h1/location"
+    assert c["server_author"] == {"user": "ola", "device": "d2", "at": "2026-01-01T10:00:01Z",
+                                  "client_time": "c1"}
 
 
 def test_without_a_writer_the_server_author_is_the_last_updater() -> None:
@@ -368,6 +372,9 @@ def test_without_a_writer_the_server_author_is_the_last_updater() -> None:
     store = world(record(rvp="x"))
     r = Dev(store, SAM).update(("rvp", "y", "z"))
     assert conflict(store, r.conflict_ids[0])["server_author"] is None
+    store = world(record(rvp="x", updated_by="imp"))
+    r = Dev(store, SAM).update(("rvp", "y", "z"))
+    assert conflict(store, r.conflict_ids[0])["server_author"] == {"user": "imp"}
 
 
 def test_every_applied_mutation_leaves_a_full_audit_entry() -> None:
@@ -514,6 +521,7 @@ def test_detach_drops_the_reference_unless_the_device_saw_another() -> None:
     d.send(Attach, base_version=2, attachment=attachment("a2", SHA2))
     r = d.send(Detach, attachment_id="a2", old=attachment("a2", SHA))
     assert r.status == "conflict"
+    assert conflict(store, r.conflict_ids[0])["base"]["sha256"] == SHA
     assert d.send(Detach, attachment_id="a1", base_version=3).status == "applied"
     assert [a["id"] for a in doc(store)["attachments"]] == ["a2"]
 
@@ -522,7 +530,8 @@ def test_detach_drops_the_reference_unless_the_device_saw_another() -> None:
 
 def test_create_makes_version_one_with_its_review_date_and_a_full_audit() -> None:
     store = world()
-    new = Premises(id="p9", station="B02", name="New", assessed_at="2024-01-01", risk_level=3)
+    new = Premises(id="p9", station="B02", name="New", assessed_at="2024-01-01", risk_level=3,
+                   version=7, deleted=True)  # the server's to set, whatever the device sent
     r = Dev(store, SAM).send(CreatePremises, premises_id="p9", base_version=0, record=new)
     assert (r.status, r.version, r.conflict_ids) == ("applied", 1, [])
     got = doc(store, "p9")
@@ -530,6 +539,7 @@ def test_create_makes_version_one_with_its_review_date_and_a_full_audit() -> Non
         1, False, "2026-12-31", "sam")
     [entry] = store.history("p9")
     assert entry["kind"] == "create" and entry["before"] == {} and entry["version"] == 1
+    assert entry["conflict_ids"] == [] and entry["resolved_conflict"] is None
     assert entry["after"] == got
 
 
@@ -554,6 +564,7 @@ def test_delete_tombstones_and_deleting_a_deleted_record_is_a_no_op() -> None:
     assert (doc(store)["deleted"], doc(store)["version"]) == (True, 2)
     assert store.audit[0]["before"] == {"deleted": False}
     assert store.audit[0]["after"] == {"deleted": True}
+    assert store.audit[0]["conflict_ids"] == []
     r = d.send(DeletePremises, base_version=2)
     assert (r.status, r.version) == ("applied", 2)
     assert doc(store)["version"] == 2 and len(store.audit) == 1
@@ -610,7 +621,43 @@ def test_resolving_a_field_conflict_stores_the_chosen_value(choice: str, value: 
     assert c["resolved_by"] == {"user": "sam", "device": "d1", "at": "2026-01-01T10:00:02Z",
                                 "client_time": "c2"}
     entry = store.audit[-1]
-    assert (entry["kind"], entry["resolved_conflict"]) == ("resolve_conflict", cid)
+    assert (entry["kind"], entry["resolved_conflict"], entry["conflict_ids"]) == (
+        "resolve_conflict", cid, [])
+    changed = {"risk_notes": "server"} if choice != "server" else {}
+    assert (entry["before"], entry["after"]) == (
+        changed, {"risk_notes": expected} if changed else {})
+
+
+def test_resolving_with_a_value_records_the_value_chosen() -> None:
+    store = world(record(hazards=[{"id": "h1", "type": "lpg", "location": "Yard"}]))
+    Dev(store, OLA).send(UpdateHazard, hazard_id="h1",
+                         changes=[FieldChange("location", "Yard", "Gate")])
+    d = Dev(store, SAM)
+    [cid] = d.send(RemoveHazard, hazard_id="h1",
+                   old=Hazard(id="h1", type="lpg", location="Yard")).conflict_ids
+    chosen = {"id": "h1", "type": "silo"}
+    d.send(ResolveConflict, conflict_id=cid, choice="value", value=chosen, base_version=2)
+    assert conflict(store, cid)["resolved_value"] == chosen
+    assert doc(store)["hazards"][0]["type"] == "silo"
+
+
+def test_a_record_stored_without_a_version_counts_as_version_zero() -> None:
+    store = world({"id": "p1", "station": "A01", "name": "Mill"},
+                  {"id": "p2", "station": "A01", "name": "Mill"})
+    d = Dev(store, SAM)
+    r = d.update(("name", "Old", "Mill"), base_version=0)
+    assert (r.status, store.audit[-1]["version"]) == ("applied", 0)
+    r = d.send(DeletePremises, premises_id="p2", base_version=0)
+    assert (r.status, r.version) == ("applied", 1)
+
+
+def test_an_audit_entry_names_the_top_level_field_a_path_changed() -> None:
+    store = world(record(hazards=[{"id": "h1", "type": "lpg", "location": ""}]))
+    Dev(store, SAM).send(UpdateHazard, hazard_id="h1",
+                         changes=[FieldChange("location", "", "Yard")])
+    [entry] = store.audit
+    assert list(entry["before"]) == list(entry["after"]) == ["hazards"]
+    assert entry["after"]["hazards"][0]["location"] == "Yard"
 
 
 def test_a_resolved_conflict_unlocks_its_path() -> None:
@@ -769,13 +816,46 @@ def test_a_shrunk_scope_lists_what_left_and_a_grown_one_starts_again() -> None:
     assert (ids(page), page.total, page.left_scope) == (["p1", "p2"], 2, [])
 
 
+def test_a_restarted_pass_lists_no_record_as_left() -> None:
+    store = world(record("p1"), record("p2"))
+    Dev(store, SAM).update(("station", "A01", "B02"))  # p1 left Ola's A01 for good
+    grown = cursor_of(store, store.seq, [])
+    other = encode_cursor(Cursor("other", store.seq, ["A01"]))
+    for cur in (grown, other):
+        page = pull(store, actor=OLA, cursor=cur)
+        assert ids(page) == ["p2"] and page.left_scope == []
+
+
 def test_a_record_moved_away_after_the_cursor_is_listed_as_left() -> None:
+    store = world(record("p1"))
+    start = pull(store, actor=OLA).cursor
+    assert decode_cursor(start).seq == 1
+    Dev(store, SAM).update(("station", "A01", "B02"))
+    assert pull(store, actor=OLA, cursor=start).left_scope == ["p1"]
     store = world(record("p1"), record("p2"))
     start = pull(store, actor=OLA).cursor
     Dev(store, SAM).update(("station", "A01", "B02"))
     page = pull(store, actor=OLA, cursor=start)
     assert (page.left_scope, ids(page)) == (["p1"], [])
     assert decode_cursor(page.cursor).seq == store.seq
+
+
+def test_a_pass_from_the_start_runs_to_its_end_past_the_horizon() -> None:
+    store = world(*[record(f"p{i}") for i in range(5)])
+    Dev(store, SAM).send(DeletePremises, premises_id="p4")
+    store.purge_tombstones(store.seq)
+    small = engine.Config(pull_page_rows=2)
+    page, got = pull(store, cfg=small), []
+    while True:
+        got += ids(page)
+        assert not page.reset
+        if not page.more:
+            break
+        page = pull(store, cursor=page.cursor, cfg=small)
+    assert got == ["p0", "p1", "p2", "p3"]
+    assert decode_cursor(page.cursor) == Cursor(store.epoch_value, store.seq, ["A01", "B02"])
+    stale = cursor_of(store, 2, ["A01", "B02"])  # a pass that had ended before the purge
+    assert pull(store, cursor=stale, cfg=small).reset
 
 
 def test_pull_answers_the_bytes_the_engine_encoded() -> None:

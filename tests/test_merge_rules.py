@@ -30,6 +30,12 @@ def test_a_no_op_change_on_a_locked_path_does_not_stop_a_clash_after_it() -> Non
     assert out.apply == {} and [c.path for c in out.clashes] == ["rvp"]
 
 
+def test_a_locked_clash_holds_base_server_and_client() -> None:
+    [clash] = merge.merge(CURRENT, [("rvp", "Gate", "Yard")], locked={"rvp"}).clashes
+    assert (clash.path, clash.base, clash.server, clash.client) == ("rvp", "Gate", "Gate",
+                                                                   "Yard")
+
+
 def test_water_supplies_and_contacts_clash_instead_of_merging_as_sets() -> None:
     out = merge.merge(CURRENT, [("water_supplies", [], [TANK]),
                                 ("contacts", [], [{"name": "Bo", "role": "", "phone": ""}])])
