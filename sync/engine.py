@@ -416,7 +416,7 @@ def pull(reader: Reader, actor: Actor, cursor: str, limit: int | None, cfg: Conf
     cur = decode_cursor(cursor)
     reset, after, left = False, 0, []  # type: bool, int, list[str]
     if cursor and (cur is None or cur.epoch != reader.epoch() or cur.seq > reader.max_seq()
-                   or (cur.seq < reader.horizon() and not cur.full)):
+                   or cur.seq < reader.horizon() > cur.horizon):  # purged since it was issued
         reset = True
     elif cur is not None:
         after = cur.seq
@@ -434,7 +434,7 @@ def pull(reader: Reader, actor: Actor, cursor: str, limit: int | None, cfg: Conf
         top = max(top, reader.max_seq())
     if cur is not None and not reset and after > 0:
         left += [x for x in reader.left(after, top, grounds) if x not in left]
-    full = more and (after == 0 or (cur is not None and cur.full))
-    tail = PullTail(cursor=encode_cursor(Cursor(reader.epoch(), top, grounds, full)), more=more,
+    tail = PullTail(cursor=encode_cursor(Cursor(reader.epoch(), top, grounds, reader.horizon())),
+                    more=more,
                     reset=reset, total=total, left_scope=left)
     return encode_pull(items, tail)

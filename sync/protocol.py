@@ -208,13 +208,13 @@ class PullTail(msgspec.Struct, kw_only=True):
 
 class Cursor(msgspec.Struct, array_like=True):
     """Opaque to clients: the server epoch, last change seq delivered, the scope it covers, and
-    whether it is inside a pass from the beginning (which a tombstone purge cannot outdate:
-    the pass delivers what is left and the device forgets what it did not see)."""
+    the tombstone horizon when it was issued (a page of a pass from the beginning sits below
+    the horizon; only a purge after it outdates the cursor)."""
 
     epoch: str
     seq: int
     grounds: list[str]
-    full: bool = False
+    horizon: int = 0
 
 
 _cursor_encode = msgspec.json.Encoder().encode
