@@ -853,7 +853,12 @@ def test_a_pass_from_the_start_runs_to_its_end_past_the_horizon() -> None:
             break
         page = pull(store, cursor=page.cursor, cfg=small)
     assert got == ["p0", "p1", "p2", "p3"]
-    assert decode_cursor(page.cursor) == Cursor(store.epoch_value, store.seq, ["A01", "B02"])
+    assert decode_cursor(page.cursor) == Cursor(store.epoch_value, store.seq, ["A01", "B02"],
+                                                store.horizon_value)
+    first = pull(store, cfg=small).cursor
+    Dev(store, OLA).send(DeletePremises, premises_id="p3")
+    store.purge_tombstones(store.seq)  # a purge during a pass restarts it
+    assert pull(store, cursor=first, cfg=small).reset
     stale = cursor_of(store, 2, ["A01", "B02"])  # a pass that had ended before the purge
     assert pull(store, cursor=stale, cfg=small).reset
 
