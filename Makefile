@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,5 +28,13 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench
 
+# Mutation testing of the sync core (docs/testing.md): slow, not part of `make test`.
+MUTATION_CHILDREN ?= 2
+mutation: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,mutation]'
+	rm -rf mutants && mkdir -p var
+	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) > var/mutmut.log 2>&1 || (tail -c 3000 var/mutmut.log; exit 1)
+	$(BIN)/python tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var mutants .pytest_cache .mypy_cache .ruff_cache

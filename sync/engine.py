@@ -145,7 +145,8 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
     gap = False
     for m in mutations:
         if m.seq <= last:
-            stored = tx.receipt(device, m.seq)
+            stored = next((r for r in receipts if r.seq == m.seq), None) or tx.receipt(
+                device, m.seq)  # a seq twice in one batch: its receipt is not flushed yet
             receipts.append(stored or Receipt(seq=m.seq, status="rejected",
                                               premises_id=m.premises_id, reason="invalid",
                                               message="this seq was applied; receipt expired"))
@@ -391,8 +392,8 @@ def pull(reader: Reader, actor: Actor, cursor: str, limit: int | None, cfg: Conf
     grounds = sorted(actor.grounds)
     cur = decode_cursor(cursor)
     reset, after, left = False, 0, []  # type: bool, int, list[str]
-    if cursor and (cur is None or cur.epoch != reader.epoch() or cur.seq < reader.horizon()
-                   or cur.seq > reader.max_seq()):
+    if cursor and (cur is None or cur.epoch != reader.epoch() or cur.seq > reader.max_seq()
+                   or cur.seq < reader.horizon() > cur.horizon):  # purged since it was issued
         reset = True
     elif cur is not None:
         after = cur.seq
@@ -410,6 +411,7 @@ def pull(reader: Reader, actor: Actor, cursor: str, limit: int | None, cfg: Conf
         top = max(top, reader.max_seq())
     if cur is not None and not reset and after > 0:
         left += [x for x in reader.left(after, top, grounds) if x not in left]
-    tail = PullTail(cursor=encode_cursor(Cursor(reader.epoch(), top, grounds)), more=more,
+    tail = PullTail(cursor=encode_cursor(Cursor(reader.epoch(), top, grounds, reader.horizon())),
+                    more=more,
                     reset=reset, total=total, left_scope=left)
     return encode_pull(items, tail)

@@ -213,11 +213,14 @@ class PullTail(msgspec.Struct, kw_only=True):
 # -- cursor ---------------------------------------------------------------------------------
 
 class Cursor(msgspec.Struct, array_like=True):
-    """Opaque to clients: the server epoch, last change seq delivered, the scope it covers."""
+    """Opaque to clients: the server epoch, last change seq delivered, the scope it covers, and
+    the tombstone horizon when it was issued (a page of a pass from the beginning sits below
+    the horizon; only a purge after it outdates the cursor)."""
 
     epoch: str
     seq: int
     grounds: list[str]
+    horizon: int = 0
 
 
 _cursor_encode = msgspec.json.Encoder().encode

@@ -1,0 +1,339 @@
+"""The model test's oracle: the sync server as docs/sync-protocol.md describes it, written again
+in the plainest way, so the model test can say what every receipt, record, conflict and audit
+entry must be. Shares no code with sync/engine.py or sync/merge.py (it uses only the wire and
+record types); a difference between the two is a bug in one of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from sync.protocol import Mutation, PushRequest, PushResponse, Receipt
+from sync.record import EDITABLE_FIELDS, Hazard, Premises
+
+Doc = dict[str, Any]
+DEFAULTS: Doc = msgspec.to_builtins(Premises(id="x", station="x", name="x"))
+HAZARD_FIELDS = {f.name for f in msgspec.structs.fields(Hazard)} - {"id"}
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def get(doc: Doc, path: str) -> Any:
+    parts = path.split("/", 2)
+    if len(parts) == 1:
+        return doc[path] if path in doc else copy.deepcopy(DEFAULTS.get(path))
+    item = next((x for x in doc.get(parts[0]) or [] if x["id"] == parts[1]), None)
+    return item if item is None or len(parts) == 2 else item.get(parts[2])
+
+
+def put(doc: Doc, path: str, value: Any) -> None:
+    parts = path.split("/", 2)
+    if len(parts) == 1:
+        doc[path] = value
+        return
+    items = [dict(x) for x in doc.get(parts[0]) or []]
+    at = [i for i, x in enumerate(items) if x["id"] == parts[1]]
+    if len(parts) == 3:
+        for i in at:
+            items[i][parts[2]] = value
+    elif at and value is None:
+        del items[at[0]]
+    elif at:
+        items[at[0]] = value
+    elif value is not None:
+        items.append(value)
+    doc[parts[0]] = items
+
+
+class Oracle:
+    """Expected server state, advanced one push at a time in the order the server got them."""
+
+    def __init__(self, seed: list[Doc], stations: set[str], intervals: dict[int, int],
+                 max_push: int):
+        self.premises: dict[str, Doc] = {d["id"]: copy.deepcopy(d) for d in seed}
+        self.conflicts: dict[str, Doc] = {}
+        self.writers: dict[tuple[str, str], Doc] = {}
+        self.last: dict[str, int] = {}
+        self.receipts: dict[tuple[str, int], Receipt] = {}
+        self.audit: list[Doc] = []
+        self.stations, self.intervals, self.max_push = stations, intervals, max_push
+        self.purged: set[str] = set()
+
+    # -- requests ---------------------------------------------------------------------------
+    def push(self, actor: Any, body: bytes, now: str) -> tuple[int, PushResponse | None]:
+        """The status and response a push must get."""
+        request = msgspec.json.decode(body, type=PushRequest)
+        if len(request.mutations) > self.max_push:
+            return 413, None
+        device = actor.device_id
+        receipts: list[Receipt] = []
+        gap = False
+        for m in request.mutations:
+            last = self.last.get(device, 0)
+            if m.seq <= last:
+                receipts.append(self.receipts[(device, m.seq)])
+                continue
+            if m.seq > last + 1:
+                gap = True
+                break
+            receipt = self.apply(actor, m, now)
+            self.receipts[(device, m.seq)] = receipt
+            self.last[device] = m.seq
+            receipts.append(receipt)
+        return 200, PushResponse(receipts=receipts, next_seq=self.last.get(device, 0) + 1,
+                                 gap=gap)
+
+    def purge(self) -> None:
+        """Tombstones are forgotten (every one: the purge reaches the newest change)."""
+        for pid in [p for p, d in self.premises.items() if d.get("deleted")]:
+            del self.premises[pid]
+            self.purged.add(pid)
+
+    # -- one mutation -----------------------------------------------------------------------
+    def apply(self, actor: Any, m: Mutation, now: str) -> Receipt:
+        try:
+            return Step(self, actor, m, now).run()
+        except Rejected as r:
+            return Receipt(seq=m.seq, status="rejected", premises_id=m.premises_id,
+                           reason=r.reason, message=r.message)  # type: ignore[arg-type]
+
+
+class Step:
+    def __init__(self, o: Oracle, actor: Any, m: Mutation, now: str,
+                 author: Doc | None = None, prefix: str | None = None):
+        self.o, self.actor, self.m, self.now = o, actor, m, now
+        self.kind = str(type(m).__struct_config__.tag)
+        self.author = author or {"user": actor.username, "device": actor.device_id, "at": now,
+                                 "client_time": m.client_time}
+        self.prefix = prefix or f"{m.device_id}-{m.seq}"
+        self.replayed = prefix is not None
+        self.editor = actor.role in ("supervisor", "admin")
+
+    def run(self) -> Receipt:
+        m, pid = self.m, self.m.premises_id
+        if not self.editor and self.kind not in ("add_observation", "attach"):
+            raise Rejected("forbidden", f"a {self.actor.role} may only add observations")
+        if self.kind == "create":
+            return self.create()
+        current = self.o.premises.get(pid)
+        if current is None:
+            raise Rejected("unknown_premises", f"no premises {pid}")
+        if current["station"] not in self.actor.grounds:
+            raise Rejected("forbidden", f"premises {pid} is outside your grounds")
+        if self.kind == "resolve_conflict":
+            return self.resolve(current)
+        if self.kind == "delete":
+            if get(current, "deleted"):
+                return self.receipt("applied", current, [])
+            if current.get("version", 0) > m.base_version:
+                return self.clash_deleted(current, server=False, client=True)
+            new = self.write(current, {"deleted": True})
+            self.log(current, new, ["deleted"], [])
+            return self.receipt("applied", new, [])
+        if get(current, "deleted"):
+            return self.clash_deleted(current, server=True, client=False)
+        return self.edit(current)
+
+    def edit(self, current: Doc) -> Receipt:
+        locked = {c["path"] for c in self.o.conflicts.values()
+                  if c["premises_id"] == current["id"] and c["status"] == "open"}
+        applied: dict[str, Any] = {}
+        clashes: list[tuple[str, Any, Any, Any]] = []
+        for path, old, new in self.changes(current):
+            server = get(current, path)
+            if new == server:
+                continue
+            if path in locked:
+                clashes.append((path, old, server, new))
+            elif old == server:
+                applied[path] = new
+            elif path == "harms" and all(isinstance(v, list) for v in (old, server, new)):
+                result = [x for x in server if x in new or x not in old]
+                result += [x for x in new if x not in old and x not in result]
+                if result != server:
+                    applied[path] = result
+            else:
+                clashes.append((path, old, server, new))
+        new_doc = self.write(current, applied) if applied else current
+        ids = self.open_conflicts(new_doc, clashes, None)
+        self.log(current, new_doc, list(applied), ids)
+        status = ("conflict" if clashes else
+                  "applied" if self.m.base_version >= current.get("version", 0) else "merged")
+        return self.receipt(status, new_doc, ids)
+
+    def changes(self, current: Doc) -> list[tuple[str, Any, Any]]:
+        m: Any = self.m
+        k = self.kind
+        if k == "update":
+            for c in m.changes:
+                if c.field not in EDITABLE_FIELDS:
+                    raise Rejected("invalid", f"{c.field} is not a field a device may change")
+            return [(c.field, c.old, c.new) for c in m.changes]
+        if k == "add_hazard":
+            return [(f"hazards/{m.hazard.id}", None, msgspec.to_builtins(m.hazard))]
+        if k == "remove_hazard":
+            path = f"hazards/{m.hazard_id}"
+            old = get(current, path) if m.old is None else msgspec.to_builtins(m.old)
+            return [(path, old, None)]
+        if k == "update_hazard":
+            if get(current, f"hazards/{m.hazard_id}") is None:
+                raise Rejected("unknown_hazard", f"no hazard {m.hazard_id} on {m.premises_id}")
+            for c in m.changes:
+                if c.field not in HAZARD_FIELDS:
+                    raise Rejected("invalid", f"{c.field} is not a hazard field")
+            return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
+        if k == "add_observation":
+            obs = {**msgspec.to_builtins(m.observation), "status": "open"}
+            obs["by"] = obs["by"] or self.actor.name
+            return [(f"observations/{m.observation.id}", None, obs)]
+        if k == "review_observation":
+            if get(current, f"observations/{m.observation_id}") is None:
+                raise Rejected("invalid", f"no observation {m.observation_id}")
+            path = f"observations/{m.observation_id}/status"
+            return [(path, get(current, path), m.status)]
+        if k == "attach":
+            a = m.attachment
+            if not self.editor and (a.kind != "photo" or a.observation_id is None):
+                raise Rejected("forbidden", f"a {self.actor.role} may only attach photos to "
+                               "an observation")
+            if a.observation_id is not None and get(
+                    current, f"observations/{a.observation_id}") is None:
+                raise Rejected("invalid", f"no observation {a.observation_id}")
+            there = get(current, f"attachments/{a.id}")
+            if there is not None and there["sha256"] == a.sha256:
+                return []
+            att = {**msgspec.to_builtins(a), "available": False, "by": self.actor.name,
+                   "at": self.now}
+            return [(f"attachments/{a.id}", None, att)]
+        assert k == "detach", k
+        path = f"attachments/{m.attachment_id}"
+        return [(path, get(current, path) if m.old is None else msgspec.to_builtins(m.old),
+                 None)]
+
+    def create(self) -> Receipt:
+        m: Any = self.m
+        if m.premises_id in self.o.premises:
+            raise Rejected("exists", f"premises {m.premises_id} already exists")
+        if m.record.id != m.premises_id:
+            raise Rejected("invalid", "record.id must equal premises_id")
+        station = m.record.station
+        if station not in self.actor.grounds:
+            raise Rejected("forbidden", f"station {station} is outside your grounds")
+        if station not in self.o.stations:
+            raise Rejected("invalid", f"no station {station}")
+        doc = {**msgspec.to_builtins(m.record), "version": 0, "deleted": False}
+        new = self.write(doc, {"assessed_at": doc["assessed_at"]})
+        self.o.audit.append(self.entry({}, new, sorted(new), []))
+        return self.receipt("applied", new, [])
+
+    def resolve(self, current: Doc) -> Receipt:
+        m: Any = self.m
+        c = self.o.conflicts.get(m.conflict_id)
+        if c is None or c["premises_id"] != m.premises_id:
+            raise Rejected("unknown_conflict", f"no conflict {m.conflict_id} on {m.premises_id}")
+        if c["status"] != "open":
+            raise Rejected("conflict_closed", f"conflict {m.conflict_id} is already resolved")
+        if (c["path"] == "deleted") != (m.choice in ("keep", "delete")):
+            raise Rejected("invalid", "choose keep or delete for a deleted-record conflict, "
+                           "server, client or value for any other")
+        deleted = bool(get(current, "deleted"))
+        changes: dict[str, Any] = {
+            "client": {c["path"]: c["client"]}, "value": {c["path"]: m.value},
+            "delete": {} if deleted else {"deleted": True},
+            "keep": {"deleted": False} if deleted else {}, "server": {}}[m.choice]
+        new = self.write(current, changes) if changes else current
+        self.o.conflicts[c["id"]] = {
+            **c, "status": "resolved", "resolution": m.choice,
+            "resolved_value": changes[c["path"]] if c["path"] in changes else get(new, c["path"]),
+            "resolved_by": self.author}
+        self.log(current, new, list(changes), [], resolved=c["id"])
+        ids: list[str] = []
+        held = c["mutation"]
+        if m.choice == "keep" and held and held["kind"] != "delete":
+            replay = msgspec.convert(held, Mutation)  # type: ignore[arg-type]
+            inner = Step(self.o, self.actor, replay, self.now, author=dict(c["client_author"]),
+                         prefix=f"{self.prefix}-r")
+            try:
+                ids = inner.edit(new).conflict_ids
+            except Rejected:
+                pass
+            new = self.o.premises[m.premises_id]
+        return self.receipt("applied", new, ids)
+
+    # -- shared -----------------------------------------------------------------------------
+    def write(self, current: Doc, changes: dict[str, Any]) -> Doc:
+        doc = copy.deepcopy(current)
+        for path, value in changes.items():
+            put(doc, path, copy.deepcopy(value))
+        if "assessed_at" in changes or "risk_level" in changes:
+            assessed, level = get(doc, "assessed_at"), get(doc, "risk_level")
+            doc["next_review_due"] = (dt.date.fromisoformat(assessed) + dt.timedelta(
+                days=self.o.intervals[level])).isoformat() if assessed else None
+        doc.update(version=current.get("version", 0) + 1, updated_at=self.now,
+                   updated_by=self.actor.username)
+        try:
+            doc = msgspec.to_builtins(msgspec.convert(doc, Premises))
+        except msgspec.ValidationError as exc:
+            raise Rejected("invalid", str(exc)) from None
+        self.o.premises[doc["id"]] = doc
+        for path in changes:
+            self.o.writers[(doc["id"], path)] = self.author
+        return doc
+
+    def clash_deleted(self, current: Doc, server: bool, client: bool) -> Receipt:
+        ids = self.open_conflicts(current, [("deleted", False, server, client)],
+                                  msgspec.to_builtins(self.m))
+        self.log(current, current, [], ids)
+        return self.receipt("conflict", current, ids)
+
+    def open_conflicts(self, doc: Doc, clashes: list[tuple[str, Any, Any, Any]],
+                       mutation: Doc | None) -> list[str]:
+        ids = []
+        for i, (path, base, server, client) in enumerate(clashes):
+            cid = f"{self.prefix}-{i}"
+            self.o.conflicts[cid] = {
+                "id": cid, "premises_id": doc["id"], "station": doc["station"], "path": path,
+                "base": base, "server": server, "client": client,
+                "server_author": self.server_author(doc, path), "client_author": self.author,
+                "mutation": mutation, "status": "open", "resolution": None,
+                "resolved_value": None, "resolved_by": None, "created_at": self.now}
+            ids.append(cid)
+        return ids
+
+    def server_author(self, doc: Doc, path: str) -> Doc | None:
+        parts = path.split("/")
+        for n in range(len(parts), 0, -1):
+            found = self.o.writers.get((doc["id"], "/".join(parts[:n])))
+            if found:
+                return found
+        if doc.get("updated_by"):
+            return {"user": doc["updated_by"], **({"at": doc["updated_at"]}
+                                                  if doc.get("updated_at") else {})}
+        return None
+
+    def log(self, before: Doc, after: Doc, paths: list[str], ids: list[str],
+            resolved: str | None = None) -> None:
+        tops = sorted({p.split("/")[0] for p in paths})
+        self.o.audit.append(self.entry(before, after, tops, ids, resolved))
+
+    def entry(self, before: Doc, after: Doc, tops: list[str], ids: list[str],
+              resolved: str | None = None) -> Doc:
+        return {"premises_id": self.m.premises_id, "kind": self.kind,
+                "user": self.actor.username, "device_id": self.m.device_id, "seq": self.m.seq,
+                "replayed": self.replayed, "client_time": self.m.client_time,
+                "server_time": self.now, "version": after.get("version", 0),
+                "before": {k: get(before, k) for k in tops} if before else {},
+                "after": {k: get(after, k) for k in tops}, "conflict_ids": ids,
+                "resolved_conflict": resolved}
+
+    def receipt(self, status: str, doc: Doc, ids: list[str]) -> Receipt:
+        return Receipt(seq=self.m.seq, status=status, premises_id=self.m.premises_id,  # type: ignore[arg-type]
+                       version=doc.get("version"), conflict_ids=ids)
