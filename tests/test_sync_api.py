@@ -274,8 +274,10 @@ async def test_a_clash_comes_back_as_a_conflict_receipt_and_pulls(world: World) 
 
 
 def test_openapi_operations_use_msgspec_types() -> None:
-    from server.api.sync import OPENAPI_OPERATIONS
-    types = [t for op in OPENAPI_OPERATIONS for t in op[3:5] if t is not None]
+    from server.api import sync as sync_api
+    from server.api.openapi import operations
+    types = [t for _, _, op in operations(sync_api.routes) for t in (op.request, op.response)
+             if t is not None]
     schemas, components = msgspec.json.schema_components(types)
     assert "PushRequest" in components and "PullResponse" in components
 

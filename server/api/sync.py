@@ -11,13 +11,13 @@ import asyncio
 import datetime as dt
 import random
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError
 from server.settings import Settings
@@ -34,8 +34,6 @@ from sync.protocol import (
     encoder,
 )
 from sync.store import Tx
-
-ALL_ROLES = ("crew", "supervisor", "admin")
 
 
 def server_now() -> str:
@@ -134,6 +132,14 @@ def _api_error(exc: engine.Refused) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
 
 
+_PULL_QUERY = [
+    {"name": "cursor", "schema": {"type": "string"},
+     "description": "The cursor of the last page; empty, absent or unreadable: from the start"},
+    {"name": "limit", "schema": {"type": "string", "pattern": "^([1-9][0-9]*)?$"},
+     "description": "Changes per page, a whole number of at least 1 (the server caps it)"},
+]
+
+
 def _check_protocol_header(request: Request) -> None:
     raw = request.headers.get(PROTOCOL_HEADER)
     if raw is None:
@@ -149,6 +155,8 @@ def _check_protocol_header(request: Request) -> None:
         raise _api_error(exc) from None
 
 
+@operation("Push a batch of this device's mutations; one receipt each", request=PushRequest,
+           response=PushResponse)
 async def push_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
@@ -164,6 +172,8 @@ async def push_endpoint(request: Request) -> Response:
     return Response(encoder.encode(result), media_type="application/json")
 
 
+@operation("Pull a page of changes in your grounds after a cursor", response=PullResponse,
+           query=_PULL_QUERY)
 async def pull_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
@@ -185,20 +195,3 @@ routes = [
     Route("/sync/push", push_endpoint, methods=["POST"]),
     Route("/sync/pull", pull_endpoint, methods=["GET"]),
 ]
-
-OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
-    ("post", "/api/sync/push", "Push a batch of this device's mutations; one receipt each",
-     PushRequest, PushResponse, ALL_ROLES),
-    ("get", "/api/sync/pull", "Pull a page of changes in your grounds after a cursor", None,
-     PullResponse, ALL_ROLES),
-]
-# The query parameters pull reads, for the OpenAPI document (see server/api/openapi.py).
-QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("get", "/api/sync/pull"): [
-        {"name": "cursor", "schema": {"type": "string"},
-         "description": "The cursor of the last page; empty, absent or unreadable: from the "
-                        "start"},
-        {"name": "limit", "schema": {"type": "string", "pattern": "^([1-9][0-9]*)?$"},
-         "description": "Changes per page, a whole number of at least 1 (the server caps it)"},
-    ],
-}
