@@ -24,10 +24,9 @@ from starlette.requests import HTTPConnection, Request
 from server.errors import ApiError
 from server.settings import Settings
 from server.store.database import Database
+from sync.roles import EDITORS, ROLES
 
-ROLES = ("crew", "supervisor", "admin")
 SEEN_FLUSH_SECONDS = 30  # how stale a device's stored "last seen" may be
-EDITORS = ("supervisor", "admin")
 
 
 @dataclass(frozen=True)
@@ -263,12 +262,6 @@ class Auth:
                            f"cannot add user: {field} " + (
                                "is taken" if field == "username" else "is unknown"),
                            field) from None
-
-
-def require_role(principal: Principal, *roles: str) -> None:
-    if principal.role not in roles:
-        raise ApiError(403, "forbidden",
-                       f"this needs the {' or '.join(roles)} role; you are {principal.role}")
 
 
 def new_csrf_token() -> str:

@@ -43,9 +43,9 @@ from sync.protocol import (
     push_request_decoder,
 )
 from sync.record import EDITABLE_FIELDS, Hazard, to_dict, validate
+from sync.roles import EDITORS
 from sync.store import Doc, Reader, Tx
 
-EDITOR_ROLES = ("supervisor", "admin")
 HAZARD_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Hazard)) - {"id"}
 
 
@@ -62,7 +62,7 @@ class Actor:
 
     @property
     def can_edit(self) -> bool:
-        return self.role in EDITOR_ROLES
+        return self.role in EDITORS
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.auth import ROLES, Principal
+from server.auth import Principal
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
+from sync.roles import ROLES
 
 USER_COLUMNS = (
     "SELECT u.id, u.username, u.name, u.role, u.station, u.disabled, u.created_at, "

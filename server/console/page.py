@@ -23,9 +23,9 @@ from starlette.templating import Jinja2Templates
 from server.auth import Principal, check_csrf, new_csrf_token
 from server.errors import ApiError
 from sync.record import EVACUATION_STRATEGIES, HAZARD_TYPES
+from sync.roles import EDITORS
 
 HERE = Path(__file__).parent
-CONSOLE_ROLES = ("supervisor", "admin")
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -98,13 +98,9 @@ def whole_number(form: FormData, name: str, default: int = 0) -> int:
     return int(raw)
 
 
-async def form_of(request: Request) -> FormData:
-    return await request.form()
-
-
 def page(*roles: str) -> Callable[[Handler], Endpoint]:
     """Wrap a handler `fn(request, who)` with sign-in, role, CSRF and error handling."""
-    allowed = roles or CONSOLE_ROLES
+    allowed = roles or EDITORS
 
     def decorate(fn: Handler) -> Endpoint:
         @functools.wraps(fn)
@@ -118,7 +114,7 @@ def page(*roles: str) -> Callable[[Handler], Endpoint]:
                 request.session.clear()
                 flash(request, "error", "Your account is no longer active; you were signed out.")
                 return to_signin(request)
-            if who.role not in CONSOLE_ROLES:
+            if who.role not in EDITORS:
                 return error_page(
                     request, 403, "The console is for supervisors and admins",
                     "Crews use the Watchbook app instead.", who, app_link=True)
