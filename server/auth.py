@@ -6,7 +6,6 @@ Secrets are hashed with argon2id and never logged. Must not decide sync rules.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -21,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection, Request
 
+from server import clock
 from server.errors import ApiError
 from server.settings import Settings
 from server.store.database import Database
@@ -47,10 +47,6 @@ class Principal:
 
     def in_scope(self, station: str) -> bool:
         return station in self.grounds
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Passwords:
@@ -176,7 +172,7 @@ class Auth:
                 token = token_for(previous_id)
                 await self.db.execute_write(
                     "UPDATE devices SET token_hash = ?, last_seen = ? WHERE id = ?",
-                    (self.passwords.hash(token), now_iso(), previous_id))
+                    (self.passwords.hash(token), clock.now("seconds"), previous_id))
                 self._verified.pop(previous_id, None)
                 return previous_id, token
         device_id = "d" + secrets.token_hex(8)
@@ -184,8 +180,8 @@ class Auth:
         await self.db.execute_write(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (device_id, principal.user_id, name, self.passwords.hash(token), now_iso(),
-             now_iso()))
+            (device_id, principal.user_id, name, self.passwords.hash(token), clock.now("seconds"),
+             clock.now("seconds")))
         return device_id, token
 
     async def authenticate_device(self, request: HTTPConnection) -> Principal:
@@ -229,7 +225,7 @@ class Auth:
     async def _touch(self, device_id: str) -> None:
         """Note when a device was last seen; written in batches (a write per request, or even
         per device, would cost a transaction each in a shift-change burst)."""
-        self._seen[device_id] = now_iso()
+        self._seen[device_id] = clock.now("seconds")
         if time.monotonic() - self._seen_flushed_at >= SEEN_FLUSH_SECONDS:
             await self.flush_seen()
 
@@ -244,7 +240,7 @@ class Auth:
     async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
         await self.db.execute_write(
             "UPDATE devices SET revoked_at = ?, wipe = ? WHERE id = ? AND revoked_at IS NULL",
-            (now_iso(), 1 if wipe else 0, device_id))
+            (clock.now("seconds"), 1 if wipe else 0, device_id))
         self._verified.pop(device_id, None)
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
@@ -255,7 +251,7 @@ class Auth:
             return await self.db.execute_write(
                 "INSERT INTO users (username, name, role, station, password_hash, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (username, name, role, station, self.passwords.hash(password), now_iso()))
+                (username, name, role, station, self.passwords.hash(password), clock.now("seconds")))
         except sqlite3.IntegrityError as exc:
             field = "username" if "UNIQUE" in str(exc) else "station"
             raise ApiError(409 if field == "username" else 422, "invalid",

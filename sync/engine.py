@@ -45,6 +45,7 @@ from sync.protocol import (
 from sync.record import EDITABLE_FIELDS, Hazard, to_dict, validate
 from sync.roles import EDITORS
 from sync.store import Doc, Reader, Tx
+from sync.validation import problem_of
 
 HAZARD_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Hazard)) - {"id"}
 
@@ -112,8 +113,8 @@ def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
     try:
         req = push_request_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        text, _, path = str(exc).partition(" - at `$")
-        raise Refused(422, "invalid", text, path.rstrip("`").lstrip(".") or None) from None
+        found = problem_of(exc)
+        raise Refused(422, "invalid", found.message, found.path) from None
     except msgspec.DecodeError as exc:
         raise Refused(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
     check_protocol(req.protocol)

@@ -16,9 +16,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from server import blobs
+from server import blobs, clock
 from server.api.openapi import operation
-from server.api.sync import server_now
 from server.errors import ApiError
 
 CACHE_FOREVER = "private, max-age=31536000, immutable"
@@ -53,7 +52,7 @@ async def store_blob(request: Request, sha256: str, content_type: str, data: byt
         await asyncio.to_thread(store.save, sha256, data, ctype)
     except blobs.BlobRejected as exc:
         raise _refused(exc, limit=limit) from None
-    now = server_now()
+    now = clock.now()
     created, marked = await request.app.state.db.write(
         lambda conn: blobs.record_blob(conn, store, sha256, ctype, data, now))
     return BlobInfo(sha256, ctype, len(data), created, marked)

@@ -7,7 +7,6 @@ sync engine, never here.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import clock
 from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError, decode_body
@@ -210,7 +210,7 @@ async def list_premises(request: Request) -> Response:
     overdue = request.query_params.get("overdue", "").lower()
     if overdue not in ("", "true", "false", "1", "0"):
         raise ApiError(400, "invalid", "overdue must be true or false", "overdue")
-    today = dt.date.today().isoformat() if overdue in ("true", "1") else None
+    today = clock.today() if overdue in ("true", "1") else None
     stations = _stations_filter(request, who)
     q = request.query_params.get("q", "")[:200]
     if not stations:

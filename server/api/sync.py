@@ -8,7 +8,6 @@ rules (sync/merge.py) or SQL (server/store/sync.py).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import random
 from collections.abc import Sequence
 
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import clock
 from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError
@@ -34,10 +34,6 @@ from sync.protocol import (
     encoder,
 )
 from sync.store import Tx
-
-
-def server_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def console_device(principal: Principal) -> str:
@@ -96,7 +92,7 @@ class SyncService:
             req = engine.decode_push(body, actor, self.config)
         except engine.Refused as exc:
             raise _api_error(exc) from None
-        now = server_now()
+        now = clock.now()
         return await self.store.write(
             lambda tx: engine.push(tx, actor, req.mutations, now, self.config))
 
@@ -113,7 +109,7 @@ class SyncService:
         `seq` of each mutation are replaced by the device `console-<user id>` and its next
         seqs, inside the same transaction. Returns one receipt per mutation, in order."""
         actor = self.actor(principal, console_device(principal))
-        now = server_now()
+        now = clock.now()
 
         def run(tx: Tx) -> list[Receipt]:
             first = tx.last_seq(actor.device_id) + 1

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.auth import Principal, now_iso
+from server import clock
+from server.auth import Principal
 from server.store.database import Database
 
 
@@ -16,7 +17,7 @@ async def record_view(db: Database, who: Principal, premises_id: str,
                       fields: list[str]) -> None:
     await db.execute_write(
         "INSERT INTO sensitive_views (at, user_id, premises_id, fields) VALUES (?, ?, ?, ?)",
-        (now_iso(), who.user_id, premises_id, ",".join(fields)))
+        (clock.now("seconds"), who.user_id, premises_id, ",".join(fields)))
 
 
 async def views_of(db: Database, premises_id: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ token of every POST and turns an ApiError into an HTML page. Must not hold any p
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from server import clock
 from server.auth import Principal, check_csrf, new_csrf_token
 from server.errors import ApiError
 from sync.record import EVACUATION_STRATEGIES, HAZARD_TYPES
@@ -46,7 +46,8 @@ templates.env.filters["evacuation_label"] = lambda e: EVACUATION_STRATEGIES.get(
 
 
 def today() -> str:
-    return dt.date.today().isoformat()
+    """The UTC date, from the server's clock (as the API's `overdue` filter reads it)."""
+    return clock.today()
 
 
 def csrf_token(request: Request) -> str:

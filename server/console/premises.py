@@ -6,7 +6,6 @@ Reads only, within the user's station grounds. A view that shows sensitive acces
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import clock
 from server.auth import Principal
 from server.console import audit
 from server.console.page import SEVERITY_ORDER, page, render, today
@@ -30,7 +30,7 @@ REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or over
 
 def _soon(request: Request) -> str:
     days = request.app.state.settings.review_due_soon_days
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+    return clock.today(plus_days=days)
 
 
 def review_counts(conn: sqlite3.Connection, stations: list[str], now: str, soon: str,
