@@ -124,8 +124,18 @@ async def make_service(db: Database, settings: Settings) -> SyncService:
     return SyncService(db, settings)
 
 
+# The HTTP status of each way the engine refuses a whole request (docs/sync-protocol.md).
+REFUSAL_STATUS: dict[engine.RefusalCode, int] = {
+    "malformed_json": 400,
+    "protocol_unsupported": 400,
+    "too_many_mutations": 413,
+    "invalid": 422,
+    "upgrade_required": 426,
+}
+
+
 def _api_error(exc: engine.Refused) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
+    return ApiError(REFUSAL_STATUS[exc.code], exc.code, exc.message, exc.field, **exc.extra)
 
 
 _PULL_QUERY = [
