@@ -164,7 +164,8 @@ class Auth:
         With `previous_id` naming a live device of the same user, that device gets a new token
         and keeps its id (and so its sync sequence); otherwise a new device is enrolled.
         """
-        token_for = lambda device_id: f"wb_{device_id}_{secrets.token_urlsafe(32)}"  # noqa: E731
+        def token_for(device_id: str) -> str:
+            return f"wb_{device_id}_{secrets.token_urlsafe(32)}"
         if previous_id:
             row = (await self.db.execute(
                 "SELECT user_id, revoked_at FROM devices WHERE id = ?", (previous_id,))).first()
