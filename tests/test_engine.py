@@ -10,14 +10,21 @@ import pytest
 
 from sync import engine
 from sync.protocol import (
+    AddHazard,
+    CreatePremises,
     Cursor,
     FieldChange,
+    Mutation,
     PullResponse,
+    ResolveConflict,
+    ReviewObservation,
     Update,
+    UpdateHazard,
     decode_cursor,
     encode_cursor,
     pull_response_decoder,
 )
+from sync.record import Hazard, Premises
 from sync.store import MemoryStore
 
 CFG = engine.Config(review_interval_days={1: 365, 2: 730, 3: 1095, 4: 1095},
@@ -42,7 +49,7 @@ def note(seq: int, text: str, pid: str = "p1", device: str = "d1") -> Update:
                   changes=[FieldChange("risk_notes", "", text)])
 
 
-def push(store: MemoryStore, mutations: list[Update], actor: engine.Actor = SAM
+def push(store: MemoryStore, mutations: list[Mutation], actor: engine.Actor = SAM
          ) -> engine.PushResponse:
     return store.write(lambda tx: engine.push(tx, actor, mutations, "2026-01-01T00:00:00Z", CFG))
 
@@ -134,6 +141,43 @@ def test_a_gap_stops_the_batch_keeps_what_ran_and_says_where_to_resume(
     p1, p2 = store.get("p1"), store.get("p2")
     assert p1 is not None and p1["risk_notes"] == "kept"
     assert p2 is not None and "risk_notes" not in p2
+
+
+def test_a_new_premises_is_created_at_version_1_and_a_second_create_is_refused(
+        store: MemoryStore) -> None:
+    record = Premises(id="p9", station="A01", name="New premises")
+    make = CreatePremises(device_id="d1", seq=1, premises_id="p9", record=record)
+    again = CreatePremises(device_id="d1", seq=2, premises_id="p9", record=record)
+    first, second = push(store, [make, again]).receipts
+    assert (first.status, first.version) == ("applied", 1)
+    assert (second.status, second.reason) == ("rejected", "exists")
+
+
+def test_mutations_that_cannot_apply_are_rejected_naming_why(store: MemoryStore) -> None:
+    far = engine.Actor(3, "kim", "Kim", "supervisor", ("A01", "Z99"), "d3")
+    base = {"device_id": "d3", "premises_id": "p1", "base_version": 1}
+    hazard = Hazard(id="h1", type="asbestos")
+    cases: list[tuple[Mutation, str]] = [
+        (Update(**base, changes=[FieldChange("version", 1, 9)]), "invalid"),
+        (Update(**base, changes=[FieldChange("risk_level", 4, 9)]), "invalid"),
+        (Update(**base, changes=[FieldChange("station", "A01", "Z99")]), "invalid"),
+        (UpdateHazard(**base, hazard_id="h9", changes=[FieldChange("type", "a", "b")]),
+         "unknown_hazard"),
+        (AddHazard(**base, hazard=hazard), "applied"),
+        (UpdateHazard(**base, hazard_id="h1", changes=[FieldChange("colour", "", "red")]),
+         "invalid"),
+        (ReviewObservation(**base, observation_id="o9", status="accepted"), "invalid"),
+        (ResolveConflict(**base, conflict_id="nope", choice="server"), "unknown_conflict"),
+        (CreatePremises(device_id="d3", premises_id="p8",
+                        record=Premises(id="p7", station="A01", name="x")), "invalid"),
+        (CreatePremises(device_id="d3", premises_id="p8",
+                        record=Premises(id="p8", station="Z99", name="x")), "invalid"),
+    ]
+    mutations = [msgspec.structs.replace(m, seq=i) for i, (m, _) in enumerate(cases, 1)]
+    receipts = push(store, mutations, actor=far).receipts
+    assert [r.reason or r.status for r in receipts] == [want for _, want in cases]
+    record = store.get("p1")
+    assert record is not None and record["version"] == 2  # only the hazard was added
 
 
 # -- Rules 7 to 11: pull ----------------------------------------------------------------------
