@@ -292,3 +292,12 @@ async def test_a_sequence_number_too_large_for_a_device_is_refused_naming_the_fi
     r = await world.client.post("/api/sync/push", json=body, headers=world.as_("super"))
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "mutations[0].seq"
+
+
+def test_every_engine_refusal_code_has_an_http_status() -> None:
+    from typing import get_args
+
+    from server.api.sync import REFUSAL_STATUS
+    from sync.engine import RefusalCode
+    assert set(REFUSAL_STATUS) == set(get_args(RefusalCode))
+    assert all(400 <= status < 500 for status in REFUSAL_STATUS.values())

@@ -1,8 +1,8 @@
 """The sync endpoints (POST /api/sync/push, GET /api/sync/pull) and `SyncService`, the async
 boundary around the synchronous engine: one `db.write` per push, one `db.read` per pull page.
 
-Owns the push concurrency cap and the console's way in (`apply_local`). Must not hold merge
-rules (sync/merge.py) or SQL (server/store/sync.py).
+Owns the push concurrency cap, the console's way in (`apply_local`) and the HTTP status of
+each engine refusal code. Must not hold merge rules (sync/merge.py) or SQL (server/store/sync.py).
 """
 
 from __future__ import annotations
