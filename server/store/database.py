@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -39,25 +40,54 @@ class Connection:
 
     def __init__(self, path: str):
         self.path = path
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._jobs: SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = (
+            SimpleQueue())
+        # A daemon: a Database left open never keeps the process from exiting (SQLite's
+        # journal makes an interrupted transaction roll back).
+        self._thread = threading.Thread(target=self._work, name="sqlite", daemon=True)
         self._conn: sqlite3.Connection | None = None
 
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, done = job
+            try:
+                result = fn()
+            except BaseException as exc:
+                done.get_loop().call_soon_threadsafe(_settle, done, None, exc)
+            else:
+                done.get_loop().call_soon_threadsafe(_settle, done, result, None)
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, done))
+        return await done
+
     async def open(self) -> Connection:
-        loop = asyncio.get_running_loop()
-        self._conn = await loop.run_in_executor(self._thread, _connect, self.path)
+        self._thread.start()
+        self._conn = await self._call(functools.partial(_connect, self.path))
         return self
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on this connection's thread; returns what it returns."""
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             raise RuntimeError("database is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, self._conn)
+        return await self._call(functools.partial(fn, conn))
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, conn.close)
-        self._thread.shutdown(wait=False)
+            await self._call(conn.close)
+            self._jobs.put(None)  # the thread ends after the close
+
+
+def _settle(done: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(result)
 
 
 GROUP_MAX = 64  # writes committed together at most
