@@ -9,7 +9,6 @@ Must not decide sync rules.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -20,6 +19,7 @@ from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 
+from server import clock
 from server import passwords as policy
 from server.errors import ApiError
 from server.passwords import Passwords
@@ -27,13 +27,12 @@ from server.settings import Settings
 from server.store import accounts, stations
 from server.store.database import Database
 from server.throttle import SignInThrottle
+from sync.roles import EDITORS, ROLES
 
-__all__ = ["Auth", "Passwords", "Principal", "ROLES", "SignInThrottle", "check_csrf",
-           "new_csrf_token", "require_role", "token_digest"]
+__all__ = ["Auth", "EDITORS", "Passwords", "Principal", "ROLES", "SignInThrottle", "check_csrf",
+           "new_csrf_token", "token_digest"]
 
-ROLES = ("crew", "supervisor", "admin")
 SEEN_FLUSH_SECONDS = 30  # how stale a device's stored "last seen" may be
-EDITORS = ("supervisor", "admin")
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,6 @@ class Principal:
 
     def in_scope(self, station: str) -> bool:
         return station in self.grounds
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 TOKEN_HASH_PREFIX = "sha256:"
@@ -190,18 +185,19 @@ class Auth:
         With `previous_id` naming a live device of the same user, that device gets a new token
         and keeps its id (and so its sync sequence); otherwise a new device is enrolled.
         """
-        token_for = lambda device_id: f"wb_{device_id}_{secrets.token_urlsafe(32)}"  # noqa: E731
+        def token_for(device_id: str) -> str:
+            return f"wb_{device_id}_{secrets.token_urlsafe(32)}"
         if previous_id:
             row = await accounts.device_row(self.db, previous_id)
             if row and row["user_id"] == principal.user_id and not row["revoked_at"]:
                 token = token_for(previous_id)
                 await accounts.set_token_hash(self.db, previous_id, token_digest(token),
-                                              now_iso())
+                                              clock.now("seconds"))
                 return previous_id, token
         device_id = "d" + secrets.token_hex(8)
         token = token_for(device_id)
         await accounts.add_device(self.db, device_id, principal.user_id, name,
-                                  token_digest(token), now_iso())
+                                  token_digest(token), clock.now("seconds"))
         return device_id, token
 
     async def authenticate_device(self, request: HTTPConnection,
@@ -256,7 +252,7 @@ class Auth:
     async def _touch(self, device_id: str) -> None:
         """Note when a device was last seen; written in batches (a write per request, or even
         per device, would cost a transaction each in a shift-change burst)."""
-        self._seen[device_id] = now_iso()
+        self._seen[device_id] = clock.now("seconds")
         if time.monotonic() - self._seen_flushed_at >= SEEN_FLUSH_SECONDS:
             await self.flush_seen()
 
@@ -268,7 +264,7 @@ class Auth:
             await accounts.mark_seen(self.db, pending)
 
     async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
-        await accounts.revoke(self.db, device_id, wipe, now_iso())
+        await accounts.revoke(self.db, device_id, wipe, clock.now("seconds"))
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
                        password: str, check_password: bool = True) -> int:
@@ -280,19 +276,13 @@ class Auth:
             self._check_policy(password, username, "password")
         try:
             return await accounts.add_user(self.db, username, name, role, station,
-                                           await self.passwords.hash_async(password), now_iso())
+                                           await self.passwords.hash_async(password), clock.now("seconds"))
         except accounts.AccountConflict as exc:
             field = exc.field
             raise ApiError(409 if field == "username" else 422, "invalid",
                            f"cannot add user: {field} " + (
                                "is taken" if field == "username" else "is unknown"),
                            field) from None
-
-
-def require_role(principal: Principal, *roles: str) -> None:
-    if principal.role not in roles:
-        raise ApiError(403, "forbidden",
-                       f"this needs the {' or '.join(roles)} role; you are {principal.role}")
 
 
 def new_csrf_token() -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from server import backup, blobs, demo, grounds, passwords, transfer, users
-from server.auth import ROLES, Auth
+from server.auth import Auth
 from server.errors import ApiError
 from server.settings import Settings
 from server.store import accounts, records
@@ -27,6 +27,7 @@ from server.store import stations as stations_store
 from server.store import sync as sync_store
 from server.store.database import Database
 from server.store.migrations import migrate, schema_version
+from sync.roles import ROLES
 
 T = TypeVar("T")
 DEMO_DB = Path("var/demo.db")

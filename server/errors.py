@@ -11,6 +11,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sync.validation import problem_of
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
@@ -40,14 +42,11 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
 def from_validation(exc: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:
     """Turn msgspec's message ("Expected `int`, got `str` - at `$.items[0].seq`") into a 400/422
     naming the field."""
-    text = str(exc)
-    field = None
-    if " - at `$" in text:
-        text, _, path = text.partition(" - at `$")
-        field = path.rstrip("`").lstrip(".") or None
+    found = problem_of(exc)
     if isinstance(exc, msgspec.ValidationError):
-        return ApiError(422, "invalid", text, field)
-    return ApiError(400, "malformed_json", f"request body is not valid JSON: {text}", field)
+        return ApiError(422, "invalid", found.message, found.path)
+    return ApiError(400, "malformed_json", f"request body is not valid JSON: {found.message}",
+                    found.path)
 
 
 def decode_body(body: bytes, type_: Any) -> Any:

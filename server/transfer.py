@@ -15,7 +15,6 @@ record other than through sync/writer.py.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import sqlite3
@@ -26,6 +25,7 @@ from typing import Any, TextIO
 
 import msgspec
 
+from server import clock
 from server.settings import Settings
 from server.store import records
 from server.store import stations as stations_store
@@ -34,6 +34,7 @@ from server.store.sync import run_tx
 from sync import writer
 from sync.record import SENSITIVE_FIELDS, Premises, next_review_due, to_dict
 from sync.store import Tx
+from sync.validation import problem_of
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(Premises))
 LIST_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Premises)
@@ -254,20 +255,6 @@ def read_geojson(text: str) -> Iterator[Row]:
 
 
 # -- checking -------------------------------------------------------------------------------
-def _field_of(exc: msgspec.ValidationError) -> tuple[str | None, str]:
-    """The field a msgspec error names, and the message without its location."""
-    text = str(exc)
-    path = ""
-    if " - at `$" in text:
-        text, _, path = text.partition(" - at `$")
-        path = path.rstrip("`").lstrip(".")
-    for marker in ("missing required field `", "unknown field `"):
-        if marker in text:
-            name = text.split(marker, 1)[1].split("`", 1)[0]
-            path = f"{path}.{name}" if path else name
-    return path or None, text
-
-
 @dataclass(frozen=True)
 class Checked:
     """A valid row: the record in canonical form and the fields the file supplied."""
@@ -293,8 +280,8 @@ def check(rows: Iterable[Row], stations: set[str],
         try:
             record = msgspec.convert(row.doc, Premises, strict=False)
         except msgspec.ValidationError as exc:
-            name, message = _field_of(exc)
-            problems.append(Problem(where, name, message))
+            found = problem_of(exc)
+            problems.append(Problem(where, found.field, found.message))
             continue
         if record.station not in stations:
             problems.append(Problem(where, "station", f"unknown station code {record.station!r}"))
@@ -314,7 +301,7 @@ _STAMPS = frozenset({"version", "next_review_due", "updated_at", "updated_by"})
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return clock.now("seconds")
 
 
 def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, int],

@@ -12,11 +12,12 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from server.auth import ROLES, now_iso
+from server import clock
 from server.errors import ApiError
 from server.grounds import check_codes, invalid, parse_codes
 from server.store import accounts
 from server.store.database import Database
+from sync.roles import ROLES
 
 
 async def find(db: Database, username: str) -> accounts.Row:
@@ -62,10 +63,10 @@ async def edit(db: Database, user_id: int, *, name: str | None = None,
 async def disable(db: Database, user_id: int) -> int:
     """Disable a user; their live devices are revoked with the wipe order, which each gets at
     its next contact. Returns how many devices that is."""
-    return await accounts.set_disabled(db, user_id, True, now_iso())
+    return await accounts.set_disabled(db, user_id, True, clock.now("seconds"))
 
 
 async def enable(db: Database, user_id: int) -> None:
     """Let a user sign in again; devices revoked when they were disabled stay revoked (they
     wiped their data), so the user enrols again on first sign-in."""
-    await accounts.set_disabled(db, user_id, False, now_iso())
+    await accounts.set_disabled(db, user_id, False, clock.now("seconds"))

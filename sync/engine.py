@@ -4,13 +4,45 @@ changes in the device's scope after its cursor).
 Synchronous code over a store transaction (`store.Tx`) or snapshot (`store.Reader`): the caller
 runs a whole push inside one write transaction. Knows no HTTP and no SQL; time comes in as
 `now`; merge rules live in sync/merge.py.
+
+Requests, before anything runs (`Refused` with a `RefusalCode`; the HTTP layer picks statuses):
+  Rule 1  a protocol older than MIN_PROTOCOL_VERSION is `upgrade_required`, newer than
+          PROTOCOL_VERSION `protocol_unsupported`; none stated is the current one.
+  Rule 2  a body that is not JSON is `malformed_json`; one that is not a PushRequest, a
+          mutation with a `seq` below 1 or another device's `device_id` is `invalid`, naming
+          the field; more than `max_push_mutations` is `too_many_mutations`. Nothing is stored.
+Sequence numbers (push), per device; the store keeps `last` (the last seq applied) and every
+receipt, written in the same transaction as the mutation's effects:
+  Rule 3  seq == last + 1: the mutation runs (applied, merged, conflict or rejected), its
+          receipt is stored and `last` advances. A rejected mutation advances `last` too.
+  Rule 4  seq <= last: a retry. Its stored receipt is returned and nothing changes (a receipt
+          gone from the store comes back as rejected `invalid`, still changing nothing).
+  Rule 5  seq > last + 1: a gap. That mutation and every later one in the batch are left
+          unread; the response says `gap` and `next_seq` (= last + 1), where the device resends
+          from (renumbering its outbox from there if it lost the history between).
+  Rule 6  a push is one transaction: a batch cut short by a gap keeps what ran before it.
+          The console is a device too (`console-<user id>`), its seqs given inside the write.
+Pull, over the server's change sequence (one number per write, shared by records and
+conflicts):
+  Rule 7  an empty cursor starts the scope from the beginning, with `total`.
+  Rule 8  a reset: a cursor that is malformed, of another epoch (a restored or replaced
+          database), behind the tombstone horizon or ahead of the server restarts the scope
+          from the beginning with `reset` set; the device drops what the new scope lacks.
+  Rule 9  grounds changed since the cursor: records of stations that left are listed once in
+          `left_scope`; stations added restart the scope from the beginning (with `total`).
+  Rule 10 a record that moved out of the grounds after the cursor is listed in `left_scope`.
+  Rule 11 a page holds at most `pull_page_rows` items (or the caller's smaller `limit`) and
+          about `pull_page_bytes`; `more` says another page follows. The last page's cursor is
+          the server's latest sequence, so changes outside the scope are never read again.
+Retries are safe everywhere: a push resent (same seqs) is Rule 4, a pull resent with the same
+cursor returns the same changes or later ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -44,9 +76,10 @@ from sync.protocol import (
     push_request_decoder,
 )
 from sync.record import EDITABLE_FIELDS, Hazard, to_dict
+from sync.roles import EDITORS
 from sync.store import Doc, Reader, Tx
+from sync.validation import problem_of
 
-EDITOR_ROLES = ("supervisor", "admin")
 HAZARD_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Hazard)) - {"id"}
 
 
@@ -64,7 +97,7 @@ class Actor:
 
     @property
     def can_edit(self) -> bool:
-        return self.role in EDITOR_ROLES
+        return self.role in EDITORS
 
 
 @dataclass(frozen=True)
@@ -75,14 +108,17 @@ class Config:
     pull_page_bytes: int = 2 * 1024 * 1024
 
 
-class Refused(Exception):
-    """A whole request refused before anything ran: an HTTP status, a code, the field."""
+RefusalCode = Literal["malformed_json", "invalid", "too_many_mutations", "upgrade_required",
+                      "protocol_unsupported"]
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+
+class Refused(Exception):
+    """A whole request refused before anything ran (Rules 1 and 2): a code, the field."""
+
+    def __init__(self, code: RefusalCode, message: str, field: str | None = None,
                  **extra: Any):
         super().__init__(message)
-        self.status, self.code, self.message, self.field, self.extra = (
-            status, code, message, field, extra)
+        self.code, self.message, self.field, self.extra = code, message, field, extra
 
 
 class _Reject(Exception):
@@ -97,38 +133,37 @@ def check_protocol(version: int | None) -> None:
     if version is None:
         return
     if version < MIN_PROTOCOL_VERSION:
-        raise Refused(426, "upgrade_required",
+        raise Refused("upgrade_required",
                       f"sync protocol {version} is too old; this server speaks "
                       f"{MIN_PROTOCOL_VERSION}..{PROTOCOL_VERSION}: update the app",
                       "protocol", supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
     if version > PROTOCOL_VERSION:
-        raise Refused(400, "protocol_unsupported",
+        raise Refused("protocol_unsupported",
                       f"sync protocol {version} is newer than this server "
                       f"({PROTOCOL_VERSION})", "protocol",
                       supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
 
 
 def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
-    """Decode and check a push body; raises Refused (400 bad JSON, 422 naming the field,
-    413 too many mutations, 426 old protocol)."""
+    """Decode and check a push body (Rules 1 and 2); raises Refused."""
     try:
         req = push_request_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        text, _, path = str(exc).partition(" - at `$")
-        raise Refused(422, "invalid", text, path.rstrip("`").lstrip(".") or None) from None
+        found = problem_of(exc)
+        raise Refused("invalid", found.message, found.path) from None
     except msgspec.DecodeError as exc:
-        raise Refused(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+        raise Refused("malformed_json", f"request body is not valid JSON: {exc}") from None
     check_protocol(req.protocol)
     if len(req.mutations) > cfg.max_push_mutations:
-        raise Refused(413, "too_many_mutations",
+        raise Refused("too_many_mutations",
                       f"a push holds at most {cfg.max_push_mutations} mutations; "
                       f"send {len(req.mutations)} as several batches", "mutations",
                       limit=cfg.max_push_mutations)
     for i, m in enumerate(req.mutations):
         if m.seq < 1:
-            raise Refused(422, "invalid", "seq must be 1 or more", f"mutations[{i}].seq")
+            raise Refused("invalid", "seq must be 1 or more", f"mutations[{i}].seq")
         if m.device_id != actor.device_id:
-            raise Refused(422, "invalid", "device_id is not the device of this token",
+            raise Refused("invalid", "device_id is not the device of this token",
                           f"mutations[{i}].device_id")
     return req
 
@@ -302,7 +337,7 @@ class _Apply:
                               "resolved_by": self.author})
         ids: list[str] = []
         if m.choice == "keep" and conflict.get("mutation"):
-            replay = msgspec.convert(conflict["mutation"], Mutation)  # type: ignore[arg-type]
+            replay = msgspec.convert(conflict["mutation"], Mutation)
             if not isinstance(replay, DeletePremises):
                 inner = _Apply(self.tx, self.actor, replay, self.now, self.cfg)
                 inner.author = dict(conflict["client_author"])
@@ -372,7 +407,8 @@ class _Apply:
                 return found
             probe = probe.rpartition("/")[0]
         if doc.get("updated_by"):
-            return msgspec.to_builtins(Author(user=doc["updated_by"], at=doc.get("updated_at", "")))
+            return cast(Doc, msgspec.to_builtins(
+                Author(user=doc["updated_by"], at=doc.get("updated_at", ""))))
         return None
 
     def receipt(self, status: str, doc: Doc, ids: list[str]) -> Receipt:

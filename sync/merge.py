@@ -28,7 +28,6 @@ import msgspec
 from sync.record import FREE_TEXT_FIELDS, Premises, next_review_due
 
 SET_FIELDS: frozenset[str] = frozenset({"harms"})
-LIST_PATHS = ("hazards", "observations")
 
 FIELD_DEFAULTS: dict[str, Any] = {
     f.name: (f.default if f.default is not msgspec.NODEFAULT else

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from sync.record import Premises
+from sync.validation import split as split_error
 
 LABELS: dict[str, str] = {
     "id": "Record id", "station": "Station", "name": "Name", "address": "Address",
@@ -73,7 +74,6 @@ REASONS: dict[str, str] = {
     "exists": "A premises with this id already exists",
 }
 
-_AT = " - at `$"
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Expected `str` of length <= (\d+)$"), "too_long"),
     (re.compile(r"^Expected `str` of length >= (\d+)$"), "too_short"),
@@ -86,12 +86,6 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Expected `int`, got"), "whole"),
     (re.compile(r"^Expected `str`, got"), "text"),
 ]
-
-
-def split_error(text: str) -> tuple[str, str]:
-    """msgspec's "Expected ... - at `$.a[0].b`" as ("Expected ...", "a[0].b")."""
-    message, _, path = text.partition(_AT)
-    return message, path.rstrip("`").lstrip(".")
 
 
 def label(path: str) -> str:

@@ -103,9 +103,6 @@ class Detach(_Mutation, tag="detach"):
 Mutation = (Update | AddHazard | RemoveHazard | UpdateHazard | CreatePremises | DeletePremises
             | RestorePremises | AddObservation | ReviewObservation | ResolveConflict | Attach
             | Detach)
-KINDS: tuple[str, ...] = ("update", "add_hazard", "remove_hazard", "update_hazard", "create",
-                          "delete", "restore", "add_observation", "review_observation",
-                          "resolve_conflict", "attach", "detach")
 
 
 
@@ -249,7 +246,6 @@ push_request_decoder = msgspec.json.Decoder(PushRequest)
 push_response_decoder = msgspec.json.Decoder(PushResponse)
 pull_response_decoder = msgspec.json.Decoder(PullResponse)
 receipt_decoder = msgspec.json.Decoder(Receipt)
-conflict_decoder = msgspec.json.Decoder(Conflict)
 
 
 def encode_pull(items: list[tuple[int, str, bytes]], tail: PullTail) -> bytes:

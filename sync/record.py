@@ -7,7 +7,7 @@ A record is a plain dict on the wire and in storage; the Structs here validate i
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import msgspec
 
@@ -35,12 +35,6 @@ HAZARD_TYPES: dict[str, str] = {
     "radiation": "Radiation source",
     "blocked_access": "Blocked or restricted access",
 }
-HazardType = Literal[
-    "acetylene", "lpg", "asbestos", "lithium_batteries", "bess", "solar_pv",
-    "hazardous_chemicals", "flammable_liquids", "compressed_gases", "oxygen", "explosives",
-    "structural_weakness", "deep_basement", "hoarding", "combustible_cladding", "scaffolding",
-    "confined_space", "overhead_power", "silo", "livestock", "radiation", "blocked_access",
-]
 Severity = Literal["high", "medium", "low"]
 EVACUATION_STRATEGIES: dict[str, str] = {
     "stay_put": "Stay put",
@@ -49,10 +43,17 @@ EVACUATION_STRATEGIES: dict[str, str] = {
     "progressive_horizontal": "Progressive horizontal",
     "temporary_simultaneous": "Temporary simultaneous",
 }
-Evacuation = Literal["", "stay_put", "simultaneous", "phased", "progressive_horizontal",
-                     "temporary_simultaneous"]
-HARMS = ("life_public", "life_firefighter", "environment", "heritage", "economic", "community")
-OBSERVATION_CATEGORIES = ("access", "hazard", "water", "contact", "building_works", "other")
+if TYPE_CHECKING:  # the labels above are the one list; a type checker sees plain strings
+    HazardType = str
+    Evacuation = str
+else:
+    HazardType = Literal[tuple(HAZARD_TYPES)]
+    Evacuation = Literal[("", *EVACUATION_STRATEGIES)]
+Harm = Literal["life_public", "life_firefighter", "environment", "heritage", "economic",
+               "community"]
+HARMS: tuple[str, ...] = get_args(Harm)
+ObservationCategory = Literal["access", "hazard", "water", "contact", "building_works", "other"]
+OBSERVATION_CATEGORIES: tuple[str, ...] = get_args(ObservationCategory)
 
 Text = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -92,7 +93,7 @@ class Contact(msgspec.Struct, forbid_unknown_fields=True):
 
 class Observation(msgspec.Struct, forbid_unknown_fields=True):
     id: Id
-    category: Literal["access", "hazard", "water", "contact", "building_works", "other"]
+    category: ObservationCategory
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     by: Text = ""
     at: Text = ""
@@ -100,8 +101,8 @@ class Observation(msgspec.Struct, forbid_unknown_fields=True):
 
 
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
-ATTACHMENT_KINDS = ("photo", "floor_plan", "site_plan")
-ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
+AttachmentKind = Literal["photo", "floor_plan", "site_plan"]
+ATTACHMENT_KINDS: tuple[str, ...] = get_args(AttachmentKind)
 
 
 class Attachment(msgspec.Struct, forbid_unknown_fields=True):
@@ -113,7 +114,7 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True):
 
     id: Id
     sha256: Sha256
-    kind: Literal["photo", "floor_plan", "site_plan"]
+    kind: AttachmentKind
     content_type: Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
     size: Annotated[int, msgspec.Meta(ge=1)]
     caption: Text = ""
@@ -140,8 +141,7 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     assessed_at: Date | None = None
     assessed_by: Text = ""
     next_review_due: Date | None = None
-    harms: list[Literal["life_public", "life_firefighter", "environment", "heritage",
-                        "economic", "community"]] = []
+    harms: list[Harm] = []
     hazards: list[Hazard] = []
     rvp: Text = ""
     access_points: LongText = ""
@@ -190,9 +190,6 @@ SERVER_FIELDS: frozenset[str] = frozenset({
 })
 
 DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}
-
-_decoder = msgspec.json.Decoder(Premises)
-
 
 def validate(doc: dict[str, object]) -> Premises:
     """Validate a record dict; raises msgspec.ValidationError naming the field."""

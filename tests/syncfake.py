@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from server.api.sync import REFUSAL_STATUS
 from server.errors import error_body
 from sync import engine
 from sync.protocol import encoder
@@ -54,5 +55,6 @@ class MemoryServer:
                 return 200, {}, self.store.read(
                     lambda r: engine.pull(r, actor, cursor, limit, self.config))
         except engine.Refused as exc:
-            return exc.status, {}, error_body(exc.code, exc.message, exc.field, **exc.extra)
+            return REFUSAL_STATUS[exc.code], {}, error_body(exc.code, exc.message, exc.field,
+                                                            **exc.extra)
         return 404, {}, error_body("not_found", path)

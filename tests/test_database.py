@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,3 +94,16 @@ async def test_a_write_returns_only_after_its_commit_is_visible_to_readers(db: D
     for i in range(20):
         await db.write(lambda c, i=i: c.execute("INSERT INTO t (y) VALUES (?)", (str(i),)))
         assert (await db.execute("SELECT count(*) FROM t")).single_value() == i + 1
+
+
+async def test_each_connection_runs_its_functions_whole_on_one_thread_of_its_own(
+        db: Database) -> None:
+    def where(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO t (y) VALUES ('x')")
+        conn.execute("SELECT count(*) FROM t").fetchone()
+        return threading.get_ident()
+
+    writer = {await db.write(where) for _ in range(5)}
+    readers = {await db.read(lambda c: threading.get_ident()) for _ in range(5)}
+    assert len(writer) == 1 and threading.get_ident() not in writer | readers
+    assert not writer & readers  # reads never queue on the writer's thread

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from server.api.sync import REFUSAL_STATUS
 from sync import engine
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
@@ -121,7 +122,7 @@ def test_a_push_of_exactly_the_limit_is_accepted_and_one_more_is_413() -> None:
     ok = engine.decode_push(body(*[raw(i) for i in range(1, 5)]), SAM, CFG)
     assert [m.seq for m in ok.mutations] == [1, 2, 3, 4]
     exc = refusal(body(*[raw(i) for i in range(1, 6)]))
-    assert (exc.status, exc.code, exc.field, exc.extra) == (413, "too_many_mutations",
+    assert (REFUSAL_STATUS[exc.code], exc.code, exc.field, exc.extra) == (413, "too_many_mutations",
                                                             "mutations", {"limit": 4})
     assert str(exc) == exc.message
     assert exc.message == "a push holds at most 4 mutations; send 5 as several batches"
@@ -129,31 +130,31 @@ def test_a_push_of_exactly_the_limit_is_accepted_and_one_more_is_413() -> None:
 
 def test_bad_json_is_400_without_a_field() -> None:
     exc = refusal(b"{nope")
-    assert (exc.status, exc.code, exc.field) == (400, "malformed_json", None)
+    assert (REFUSAL_STATUS[exc.code], exc.code, exc.field) == (400, "malformed_json", None)
     assert exc.message.startswith("request body is not valid JSON: ")
 
 
 def test_a_wrong_type_is_422_naming_the_field_path() -> None:
     exc = refusal(body(raw(1), raw("two")))  # type: ignore[arg-type]
-    assert (exc.status, exc.code, exc.field) == (422, "invalid", "mutations[1].seq")
+    assert (REFUSAL_STATUS[exc.code], exc.code, exc.field) == (422, "invalid", "mutations[1].seq")
     assert exc.message == "Expected `int`, got `str`"
 
 
 def test_a_body_of_the_wrong_shape_is_422_without_a_field() -> None:
     exc = refusal(b"[]")
-    assert (exc.status, exc.code, exc.field) == (422, "invalid", None)
+    assert (REFUSAL_STATUS[exc.code], exc.code, exc.field) == (422, "invalid", None)
 
 
 def test_seq_zero_is_refused_naming_the_mutation_and_seq_one_is_accepted() -> None:
     exc = refusal(body(raw(1), raw(0)))
-    assert (exc.status, exc.code, exc.field, exc.message) == (
+    assert (REFUSAL_STATUS[exc.code], exc.code, exc.field, exc.message) == (
         422, "invalid", "mutations[1].seq", "seq must be 1 or more")
     assert engine.decode_push(body(raw(1)), SAM, CFG).mutations[0].seq == 1
 
 
 def test_a_mutation_of_another_device_is_refused_naming_it() -> None:
     exc = refusal(body(raw(1), raw(2, device="d9")))
-    assert (exc.status, exc.code, exc.field, exc.message) == (
+    assert (REFUSAL_STATUS[exc.code], exc.code, exc.field, exc.message) == (
         422, "invalid", "mutations[1].device_id", "device_id is not the device of this token")
 
 
@@ -163,13 +164,13 @@ def test_protocol_versions_outside_the_spoken_range_are_refused() -> None:
     engine.check_protocol(PROTOCOL_VERSION)
     with pytest.raises(engine.Refused) as old:
         engine.check_protocol(MIN_PROTOCOL_VERSION - 1)
-    assert (old.value.status, old.value.code, old.value.field) == (426, "upgrade_required",
+    assert (REFUSAL_STATUS[old.value.code], old.value.code, old.value.field) == (426, "upgrade_required",
                                                                    "protocol")
     assert old.value.extra == {"supported": [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]}
     assert "update the app" in old.value.message
     with pytest.raises(engine.Refused) as new:
         engine.check_protocol(PROTOCOL_VERSION + 1)
-    assert (new.value.status, new.value.code, new.value.field) == (400, "protocol_unsupported",
+    assert (REFUSAL_STATUS[new.value.code], new.value.code, new.value.field) == (400, "protocol_unsupported",
                                                                    "protocol")
     assert new.value.extra == {"supported": [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]}
     assert str(PROTOCOL_VERSION + 1) in new.value.message

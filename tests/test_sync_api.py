@@ -289,8 +289,10 @@ async def test_a_conflict_names_the_devices_of_both_edits(world: World) -> None:
 
 
 def test_openapi_operations_use_msgspec_types() -> None:
-    from server.api.sync import OPENAPI_OPERATIONS
-    types = [t for op in OPENAPI_OPERATIONS for t in op[3:5] if t is not None]
+    from server.api import sync as sync_api
+    from server.api.openapi import operations
+    types = [t for _, _, op in operations(sync_api.routes) for t in (op.request, op.response)
+             if t is not None]
     schemas, components = msgspec.json.schema_components(types)
     assert "PushRequest" in components and "PullResponse" in components
 
@@ -332,3 +334,12 @@ async def test_pushes_trickling_their_bodies_hold_no_slot_and_get_a_408(world: W
     assert error["code"] == "body_timeout" and error["field"] == "body"
     assert int(refused[0].headers["Retry-After"]) >= 1
     assert service.active_pushes == 0 and not service._slots.locked()  # noqa: SLF001
+
+
+def test_every_engine_refusal_code_has_an_http_status() -> None:
+    from typing import get_args
+
+    from server.api.sync import REFUSAL_STATUS
+    from sync.engine import RefusalCode
+    assert set(REFUSAL_STATUS) == set(get_args(RefusalCode))
+    assert all(400 <= status < 500 for status in REFUSAL_STATUS.values())

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from syncfake import CONFIG, MemoryServer
 from syncoracle import Oracle
 
-from server.api import sync as sync_api
-from server.api.sync import SyncService, make_service
+from server import clock
+from server.api.sync import REFUSAL_STATUS, SyncService, make_service
 from server.auth import Principal
 from server.errors import ApiError, error_body
 from server.settings import Settings
@@ -193,7 +193,7 @@ class SqliteBackend:
         self.principals: dict[str, Principal] = {}
         self.service: SyncService | None = None
         self.clock = 0
-        self.real_now = sync_api.server_now
+        self.real_now = clock.now
 
     def now(self) -> str:
         return f"2026-01-01T00:00:{self.clock:06d}Z"
@@ -209,7 +209,7 @@ class SqliteBackend:
         return None
 
     async def open(self) -> None:
-        sync_api.server_now = self.tick  # a known clock, so the oracle knows every time
+        clock.now = lambda *_a, **_k: self.tick()  # a known clock: the oracle knows every time
         await self.db.open()
         await migrate(self.db)
 
@@ -220,7 +220,7 @@ class SqliteBackend:
         self.service = await make_service(self.db, self.settings)
 
     async def close(self) -> None:
-        sync_api.server_now = self.real_now
+        clock.now = self.real_now
         await self.db.close()
         self.dir.cleanup()
 
@@ -240,7 +240,7 @@ class SqliteBackend:
             query = dict(part.split("=", 1) for part in path.split("?", 1)[1].split("&"))
             return 200, {}, await self.service.pull(principal, query.get("cursor", ""))
         except ApiError as exc:
-            return exc.status, {}, error_body(exc.code, exc.message, exc.field)
+            return REFUSAL_STATUS[exc.code], {}, error_body(exc.code, exc.message, exc.field)
 
     def reset_epoch(self) -> None:
         pass  # SQLite's epoch lives in meta; the memory runs cover resets

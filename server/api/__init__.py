@@ -3,6 +3,6 @@
 `routes` is the whole table, mounted at /api by server/app.py.
 """
 
-from server.api import blobs, read, sync
+from server.api import blobs, openapi, read, sync
 
-routes = read.routes + sync.routes + blobs.routes
+routes = read.routes + sync.routes + blobs.routes + openapi.routes

@@ -20,13 +20,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from server import blobs
-from server.api.sync import server_now
+from server import blobs, clock
+from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError
 from server.store import blob_access, uploads
 
-ALL_ROLES = ("crew", "supervisor", "admin")
 CACHE_FOREVER = "private, max-age=31536000, immutable"
 STATUS = {"hash_mismatch": 400, "bad_hash": 400, "unsupported_type": 415, "unreadable": 415,
           "too_large": 413, "too_many_pixels": 413}
@@ -96,7 +95,7 @@ async def store_blob(request: Request, who: Principal, sha256: str, content_type
                 await asyncio.to_thread(store.save, sha256, data, ctype)
     except blobs.BlobRejected as exc:
         raise _refused(exc, name, limit=limit) from None
-    now = server_now()
+    now = clock.now()
 
     def write(conn: Any) -> tuple[bool, list[str]]:
         blob_access.note_uploader(conn, sha256, who.user_id)
@@ -123,6 +122,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_JSON_INFO = {"application/json": {"schema": {"$ref": "#/components/schemas/BlobInfo"}}}
+_FILE = {"200": {"description": "The bytes", "content": {t: _BINARY for t in blobs.CONTENT_TYPES}},
+         "304": {"description": "Not modified (If-None-Match)"}}
+
+
+@operation("Upload an attachment's bytes (JPEG, PNG, WebP or PDF) named by their SHA-256; "
+           "idempotent. Body: the raw bytes with their Content-Type", response=BlobInfo,
+           overrides={
+               "requestBody": {"required": True,
+                               "content": {t: _BINARY for t in blobs.CONTENT_TYPES}},
+               "responses": {"200": {"description": "Already stored: nothing changed",
+                                     "content": _JSON_INFO},
+                             "201": {"description": "Stored", "content": _JSON_INFO}}})
 async def put_blob(request: Request) -> Response:
     """Upload the bytes named by their SHA-256; a second upload of the same bytes is a no-op."""
     who = await request.app.state.auth.authenticate_device(request)
@@ -174,11 +187,16 @@ async def blob_response(request: Request, who: Principal, sha256: str, thumb: bo
         **headers, "Content-Disposition": "inline"})
 
 
+@operation("An attachment's bytes (immutable; metadata stripped)",
+           overrides={"responses": _FILE})
 async def get_blob(request: Request) -> Response:
     who = await request.app.state.auth.authenticate_device(request)
     return await blob_response(request, who, request.path_params["sha256"], thumb=False)
 
 
+@operation("An image attachment's JPEG thumbnail", overrides={"responses": {
+    "200": {"description": "A JPEG thumbnail", "content": {"image/jpeg": _BINARY}},
+    "304": _FILE["304"]}})
 async def get_thumb(request: Request) -> Response:
     who = await request.app.state.auth.authenticate_device(request)
     return await blob_response(request, who, request.path_params["sha256"], thumb=True)
@@ -189,29 +207,3 @@ routes = [
     Route("/blobs/{sha256}", get_blob, methods=["GET", "HEAD"]),
     Route("/blobs/{sha256}/thumb", get_thumb, methods=["GET", "HEAD"]),
 ]
-
-OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
-    ("put", "/api/blobs/{sha256}", "Upload an attachment's bytes (JPEG, PNG, WebP or PDF) "
-     "named by their SHA-256; idempotent. Body: the raw bytes with their Content-Type",
-     None, BlobInfo, ALL_ROLES),
-    ("get", "/api/blobs/{sha256}", "An attachment's bytes (immutable; metadata stripped)",
-     None, None, ALL_ROLES),
-    ("get", "/api/blobs/{sha256}/thumb", "An image attachment's JPEG thumbnail", None, None,
-     ALL_ROLES),
-]
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
-_JSON_INFO = {"application/json": {"schema": {"$ref": "#/components/schemas/BlobInfo"}}}
-_FILE = {"200": {"description": "The bytes", "content": {t: _BINARY for t in blobs.CONTENT_TYPES}},
-         "304": {"description": "Not modified (If-None-Match)"}}
-OPENAPI_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
-    ("put", "/api/blobs/{sha256}"): {
-        "requestBody": {"required": True,
-                        "content": {t: _BINARY for t in blobs.CONTENT_TYPES}},
-        "responses": {"200": {"description": "Already stored: nothing changed",
-                              "content": _JSON_INFO},
-                      "201": {"description": "Stored", "content": _JSON_INFO}}},
-    ("get", "/api/blobs/{sha256}"): {"responses": _FILE},
-    ("get", "/api/blobs/{sha256}/thumb"): {"responses": {
-        "200": {"description": "A JPEG thumbnail", "content": {"image/jpeg": _BINARY}},
-        "304": _FILE["304"]}},
-}

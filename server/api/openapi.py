@@ -1,17 +1,25 @@
-"""The OpenAPI 3.1 document at /api/openapi.json, generated from the msgspec types that
-validate requests and shape responses (never written by hand).
+"""The OpenAPI 3.1 document at /api/openapi.json, built by walking the app's routes: paths and
+methods come from the routes, the rest from the `Operation` each API endpoint carries
+(`@operation(...)`: summary, msgspec request and response types, roles, query parameters).
 
-Each API module lists its operations in `OPENAPI_OPERATIONS` (and the query parameters they
-read in an optional `QUERY_PARAMETERS`); this module only assembles them.
+A leaf: the API modules import it, it imports none of them. Never written by hand.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from sync.roles import ROLES
+
+E = TypeVar("E", bound=Callable[..., Any])
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -25,69 +33,77 @@ ERROR_SCHEMA = {
 }
 
 
-def _modules() -> list[Any]:
-    from server.api import blobs, read, sync
-    return [read, sync, blobs]
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """What the document says about one endpoint beyond its path and methods."""
+
+    summary: str
+    request: Any = None        # the msgspec type of the JSON body, if any
+    response: Any = None       # the msgspec type of the JSON answer; None or dict: an object
+    roles: tuple[str, ...] = ROLES  # who may call it with a device token; (): no token
+    status: int = 200          # the success status
+    query: Sequence[dict[str, Any]] = ()  # OpenAPI parameters read from the query string
+    # Keys that replace the generated ones (a binary request body); `responses` are added.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
-def _operations() -> list[tuple[str, str, str, Any, Any, tuple[str, ...]]]:
-    return [op for m in _modules() for op in getattr(m, "OPENAPI_OPERATIONS", [])]
+def operation(summary: str, **details: Any) -> Callable[[E], E]:
+    """Mark an endpoint as an API operation: `@operation("One premises record", response=T)`."""
+    def mark(endpoint: E) -> E:
+        endpoint.openapi = Operation(summary, **details)  # type: ignore[attr-defined]
+        return endpoint
+    return mark
 
 
-def _overrides() -> dict[tuple[str, str], dict[str, Any]]:
-    """Each module's optional OPENAPI_OVERRIDES: {(method, path): {key: value}}; `responses`
-    are added to the generated ones, any other key replaces (a binary request body)."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for m in _modules():
-        out.update(getattr(m, "OPENAPI_OVERRIDES", {}))
-    return out
+def operations(routes: Sequence[BaseRoute], prefix: str = ""
+               ) -> Iterator[tuple[str, str, Operation]]:
+    """(method, path, Operation) for every marked endpoint, walking into mounts."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from operations(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            op = getattr(route.endpoint, "openapi", None)
+            if isinstance(op, Operation):
+                path = re.sub(r"{(\w+)(:\w+)?}", r"{\1}", prefix + route.path)
+                for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                    yield method.lower(), path, op
 
 
-def _query_parameters() -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Each module's optional QUERY_PARAMETERS: {(method, path): [OpenAPI parameter, ...]}."""
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for m in _modules():
-        out.update(getattr(m, "QUERY_PARAMETERS", {}))
-    return out
-
-
-@cache
-def document() -> dict[str, Any]:
-    ops = _operations()
-    types = [t for op in ops for t in (op[3], op[4]) if t is not None and t is not dict]
+def document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
+    ops = list(operations(routes))
+    types = list(dict.fromkeys(t for _, _, op in ops for t in (op.request, op.response)
+                               if t is not None and t is not dict))
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}")
     by_type = dict(zip(types, schemas, strict=True))
-    queries = _query_parameters()
-    overrides = _overrides()
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, req, resp, roles in ops:
+    for method, path, spec in ops:
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", path)]
-        params += [{"in": "query", **q} for q in queries.get((method, path), [])]
+        params += [{"in": "query", **q} for q in spec.query]
         op: dict[str, Any] = {
-            "summary": summary,
+            "summary": spec.summary,
             "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", ""),
             "responses": {
-                "200" if method == "get" else "201" if path.endswith("enrol") else "200": {
+                str(spec.status): {
                     "description": "OK",
                     "content": {"application/json": {
-                        "schema": by_type.get(resp, {"type": "object"})}}},
+                        "schema": by_type.get(spec.response, {"type": "object"})}}},
                 "4XX": {"description": "Client error",
                         "content": {"application/json": {"schema": ERROR_SCHEMA}}},
             },
         }
         if params:
             op["parameters"] = params
-        extra = dict(overrides.get((method, path), {}))
+        extra = dict(spec.overrides)
         op["responses"].update(extra.pop("responses", {}))
         op.update(extra)
-        if roles:
+        if spec.roles:
             op["security"] = [{"deviceToken": []}]
-            op["x-roles"] = list(roles)
-        if req is not None:
+            op["x-roles"] = list(spec.roles)
+        if spec.request is not None:
             op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": by_type[req]}}}
+                "application/json": {"schema": by_type[spec.request]}}}
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",
@@ -101,3 +117,15 @@ def document() -> dict[str, Any]:
                 "description": "A device token from POST /api/devices/enrol"}},
         },
     }
+
+
+async def openapi_json(request: Request) -> Response:
+    """The document for this app's routes, built on first request and kept."""
+    body = getattr(request.app.state, "openapi_json", None)
+    if body is None:
+        body = request.app.state.openapi_json = msgspec.json.encode(
+            document(request.app.routes))
+    return Response(body, media_type="application/json")
+
+
+routes = [Route("/openapi.json", openapi_json)]

@@ -1,5 +1,5 @@
 """The JSON read API under /api: enrolment, who am I (and changing my password), premises
-list/search, one premises, nearest premises, stations, plus /healthz and the OpenAPI document.
+list/search, one premises, nearest premises, stations.
 
 Every handler checks the caller (a device bearer token). Reads go through server/store/; no
 SQL here. Writes to premises belong to the sync engine, never here.
@@ -7,7 +7,6 @@ SQL here. Writes to premises belong to the sync engine, never here.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -15,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import clock
+from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError, decode_body
 from server.settings import Settings
@@ -171,6 +172,31 @@ def _stations_filter(request: Request, who: Principal) -> list[str]:
     return list(who.grounds)
 
 
+_STATION = {"name": "station", "schema": {"type": "string", "maxLength": 16},
+            "description": "Narrow to one station ground (it must be in your grounds)"}
+_LIST_QUERY = [
+    {"name": "q", "schema": {"type": "string"},
+     "description": "Words of the name or address, a postcode or a UPRN"},
+    _STATION,
+    {"name": "risk_level", "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
+    {"name": "overdue", "schema": {"type": "string", "enum": ["", "true", "false", "1", "0"]},
+     "description": "Only premises whose review is overdue"},
+    {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+     "description": "Page size, at most WATCHBOOK_API_PAGE_MAX (default 200)"},
+    {"name": "offset", "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000}},
+]
+_NEAREST_QUERY = [
+    {"name": "lat", "required": True,
+     "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+    {"name": "lon", "required": True,
+     "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+    {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+    _STATION,
+]
+
+
+@operation("Sign in and enrol this device", request=EnrolRequest, response=EnrolResponse,
+           roles=(), status=201)
 async def enrol(request: Request) -> Response:
     """Sign in with username and password and enrol this device; the token is shown once."""
     body = decode_body(await request.body(), EnrolRequest)
@@ -183,11 +209,14 @@ async def enrol(request: Request) -> Response:
                          201)
 
 
+@operation("The caller and their station grounds", response=Me)
 async def me(request: Request) -> Response:
     who = await request.app.state.auth.authenticate_device(request, password_change=True)
     return json_response(me_of(who, request.app.state.settings))
 
 
+@operation("Change your own password (204)", request=PasswordChange, overrides={"responses": {
+    "204": {"description": "Changed: the device keeps its token"}}})
 async def change_password(request: Request) -> Response:
     """The caller's own new password (the current one must be right); 204. The device keeps
     its token; the user's console sessions end."""
@@ -198,6 +227,8 @@ async def change_password(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@operation("List and search premises in your grounds", response=PremisesPage,
+           query=_LIST_QUERY)
 async def list_premises(request: Request) -> Response:
     who = await principal(request)
     settings = request.app.state.settings
@@ -207,7 +238,7 @@ async def list_premises(request: Request) -> Response:
     overdue = request.query_params.get("overdue", "").lower()
     if overdue not in ("", "true", "false", "1", "0"):
         raise ApiError(400, "invalid", "overdue must be true or false", "overdue")
-    today = dt.date.today().isoformat()
+    today = clock.today()
     stations = _stations_filter(request, who)
     q = request.query_params.get("q", "")[:200]
     if not stations:
@@ -219,6 +250,7 @@ async def list_premises(request: Request) -> Response:
                                       [summary(d, today) for d in found.docs], found.capped))
 
 
+@operation("One premises record", response=dict)
 async def get_premises(request: Request) -> Response:
     who = await principal(request)
     premises_id = request.path_params["premises_id"]
@@ -230,6 +262,8 @@ async def get_premises(request: Request) -> Response:
     return json_response(doc)
 
 
+@operation("Premises nearest a position", response=NearestResponse,
+           query=_NEAREST_QUERY)
 async def nearest(request: Request) -> Response:
     who = await principal(request)
     lat = _float_param(request, "lat", -90, 90)
@@ -238,20 +272,16 @@ async def nearest(request: Request) -> Response:
     stations = _stations_filter(request, who)
     found = await request.app.state.db.read(
         lambda c: records.nearest(c, lat, lon, limit=limit, stations=stations))
-    today = dt.date.today().isoformat()
+    today = clock.today()
     return json_response(NearestResponse([NearestItem(d, summary(doc, today)) for d, doc in found]))
 
 
+@operation("Stations and their grounds", response=StationList)
 async def stations(request: Request) -> Response:
     await principal(request)
     rows = await stations_store.listing(request.app.state.db)
     return json_response(StationList([
         Station(r["code"], r["name"], r["lat"], r["lon"], r["extra_grounds"]) for r in rows]))
-
-
-async def openapi(request: Request) -> Response:
-    from server.api.openapi import document
-    return json_response(document())
 
 
 routes = [
@@ -262,51 +292,4 @@ routes = [
     Route("/premises/nearest", nearest),
     Route("/premises/{premises_id}", get_premises),
     Route("/stations", stations),
-    Route("/openapi.json", openapi),
 ]
-
-# (method, path, summary, request type, response type, roles) for the OpenAPI document.
-ALL_ROLES = ("crew", "supervisor", "admin")
-OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
-    ("post", "/api/devices/enrol", "Sign in and enrol this device", EnrolRequest,
-     EnrolResponse, ()),
-    ("get", "/api/me", "The caller and their station grounds", None, Me, ALL_ROLES),
-    ("post", "/api/me/password", "Change your own password (204)", PasswordChange, None,
-     ALL_ROLES),
-    ("get", "/api/premises", "List and search premises in your grounds", None, PremisesPage,
-     ALL_ROLES),
-    ("get", "/api/premises/nearest", "Premises nearest a position", None, NearestResponse,
-     ALL_ROLES),
-    ("get", "/api/premises/{premises_id}", "One premises record", None, dict, ALL_ROLES),
-    ("get", "/api/stations", "Stations and their grounds", None, StationList, ALL_ROLES),
-]
-
-_STATION = {"name": "station", "schema": {"type": "string", "maxLength": 16},
-            "description": "Narrow to one station ground (it must be in your grounds)"}
-# The query parameters each operation reads, for the OpenAPI document: {(method, path): [...]}.
-QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("get", "/api/premises"): [
-        {"name": "q", "schema": {"type": "string"},
-         "description": "Words of the name or address, a postcode or a UPRN"},
-        _STATION,
-        {"name": "risk_level", "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
-        {"name": "overdue", "schema": {"type": "string", "enum": ["", "true", "false", "1", "0"]},
-         "description": "Only premises whose review is overdue"},
-        {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-         "description": "Page size, at most WATCHBOOK_API_PAGE_MAX (default 200)"},
-        {"name": "offset", "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000}},
-    ],
-    ("get", "/api/premises/nearest"): [
-        {"name": "lat", "required": True,
-         "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-        {"name": "lon", "required": True,
-         "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-        {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-        _STATION,
-    ],
-}
-
-OPENAPI_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
-    ("post", "/api/me/password"): {"responses": {
-        "204": {"description": "Changed: the device keeps its token"}}},
-}

@@ -1,23 +1,23 @@
 """The sync endpoints (POST /api/sync/push, GET /api/sync/pull) and `SyncService`, the async
 boundary around the synchronous engine: one `db.write` per push, one `db.read` per pull page.
 
-Owns the push concurrency cap and the console's way in (`apply_local`). Must not hold merge
-rules (sync/merge.py) or SQL (server/store/sync.py).
+Owns the push concurrency cap, the console's way in (`apply_local`) and the HTTP status of
+each engine refusal code. Must not hold merge rules (sync/merge.py) or SQL (server/store/sync.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import random
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import clock
+from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError
 from server.settings import Settings
@@ -34,12 +34,6 @@ from sync.protocol import (
     encoder,
 )
 from sync.store import Tx
-
-ALL_ROLES = ("crew", "supervisor", "admin")
-
-
-def server_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def console_device(principal: Principal) -> str:
@@ -102,7 +96,7 @@ class SyncService:
             req = engine.decode_push(body, actor, self.config)
         except engine.Refused as exc:
             raise _api_error(exc) from None
-        now = server_now()
+        now = clock.now()
         return await self.store.write(
             lambda tx: engine.push(tx, actor, req.mutations, now, self.config))
 
@@ -119,7 +113,7 @@ class SyncService:
         `seq` of each mutation are replaced by the device `console-<user id>` and its next
         seqs, inside the same transaction. Returns one receipt per mutation, in order."""
         actor = self.actor(principal, console_device(principal))
-        now = server_now()
+        now = clock.now()
 
         def run(tx: Tx) -> list[Receipt]:
             first = tx.last_seq(actor.device_id) + 1
@@ -134,8 +128,26 @@ async def make_service(db: Database, settings: Settings) -> SyncService:
     return SyncService(db, settings)
 
 
+# The HTTP status of each way the engine refuses a whole request (docs/sync-protocol.md).
+REFUSAL_STATUS: dict[engine.RefusalCode, int] = {
+    "malformed_json": 400,
+    "protocol_unsupported": 400,
+    "too_many_mutations": 413,
+    "invalid": 422,
+    "upgrade_required": 426,
+}
+
+
 def _api_error(exc: engine.Refused) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message, exc.field, **exc.extra)
+    return ApiError(REFUSAL_STATUS[exc.code], exc.code, exc.message, exc.field, **exc.extra)
+
+
+_PULL_QUERY = [
+    {"name": "cursor", "schema": {"type": "string"},
+     "description": "The cursor of the last page; empty, absent or unreadable: from the start"},
+    {"name": "limit", "schema": {"type": "string", "pattern": "^([1-9][0-9]*)?$"},
+     "description": "Changes per page, a whole number of at least 1 (the server caps it)"},
+]
 
 
 def _check_protocol_header(request: Request) -> None:
@@ -166,6 +178,8 @@ async def read_body(request: Request, seconds: float) -> bytes:
                        retry_after=wait) from None
 
 
+@operation("Push a batch of this device's mutations; one receipt each", request=PushRequest,
+           response=PushResponse)
 async def push_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
@@ -182,6 +196,8 @@ async def push_endpoint(request: Request) -> Response:
     return Response(encoder.encode(result), media_type="application/json")
 
 
+@operation("Pull a page of changes in your grounds after a cursor", response=PullResponse,
+           query=_PULL_QUERY)
 async def pull_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
@@ -203,20 +219,3 @@ routes = [
     Route("/sync/push", push_endpoint, methods=["POST"]),
     Route("/sync/pull", pull_endpoint, methods=["GET"]),
 ]
-
-OPENAPI_OPERATIONS: list[tuple[str, str, str, Any, Any, tuple[str, ...]]] = [
-    ("post", "/api/sync/push", "Push a batch of this device's mutations; one receipt each",
-     PushRequest, PushResponse, ALL_ROLES),
-    ("get", "/api/sync/pull", "Pull a page of changes in your grounds after a cursor", None,
-     PullResponse, ALL_ROLES),
-]
-# The query parameters pull reads, for the OpenAPI document (see server/api/openapi.py).
-QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("get", "/api/sync/pull"): [
-        {"name": "cursor", "schema": {"type": "string"},
-         "description": "The cursor of the last page; empty, absent or unreadable: from the "
-                        "start"},
-        {"name": "limit", "schema": {"type": "string", "pattern": "^([1-9][0-9]*)?$"},
-         "description": "Changes per page, a whole number of at least 1 (the server caps it)"},
-    ],
-}

@@ -17,10 +17,11 @@ from starlette.routing import Route
 
 from server import grounds, passwords
 from server import users as people
-from server.auth import ROLES, Principal
+from server.auth import Principal
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
 from server.store import accounts, stations
+from sync.roles import ROLES
 
 
 def _new_user_defaults(station_rows: list[dict[str, Any]]) -> dict[str, str]:

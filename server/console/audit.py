@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.auth import Principal, now_iso
+from server import clock
+from server.auth import Principal
 from server.store import sensitive_views
 from server.store.database import Database
 
 
 async def record_view(db: Database, who: Principal, premises_id: str,
                       fields: list[str]) -> None:
-    await sensitive_views.add(db, now_iso(), who.user_id, premises_id, fields)
+    await sensitive_views.add(db, clock.now("seconds"), who.user_id, premises_id, fields)
 
 
 async def views_of(db: Database, premises_id: str, limit: int = 50) -> list[dict[str, Any]]:

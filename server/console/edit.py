@@ -53,6 +53,7 @@ from sync.record import (
     Hazard,
     validate,
 )
+from sync.validation import problem_of
 
 # (legend, [(field, label, kind)]) in form order; kind picks the input and how it is parsed.
 DETAIL_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = [
@@ -266,9 +267,9 @@ async def hazard_add(request: Request, who: Principal) -> Response:
                                   "hazchem": entered["hazchem"].upper(),
                                   "expires": entered["expires"] or None}, Hazard)
     except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `$.")
+        found = problem_of(exc)
         return _hazards_page(request, who, doc, 422, entered,
-                             {where.rstrip("`") or "type": message})
+                             {found.path or "type": found.message})
     receipt = await _apply(request, who, AddHazard(
         premises_id=premises_id, base_version=whole_number(form, "base_version"),
         hazard=hazard))

@@ -8,7 +8,6 @@ an ApiError into an HTML page. Must not hold any page's logic.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,12 +20,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from server import clock
 from server.auth import Principal, check_csrf, new_csrf_token
 from server.errors import ApiError
 from sync.record import EVACUATION_STRATEGIES, HAZARD_TYPES
+from sync.roles import EDITORS
 
 HERE = Path(__file__).parent
-CONSOLE_ROLES = ("supervisor", "admin")
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -47,7 +47,8 @@ templates.env.filters["evacuation_label"] = lambda e: EVACUATION_STRATEGIES.get(
 
 
 def today() -> str:
-    return dt.date.today().isoformat()
+    """The UTC date, from the server's clock (as the API's `overdue` filter reads it)."""
+    return clock.today()
 
 
 def csrf_token(request: Request) -> str:
@@ -99,14 +100,10 @@ def whole_number(form: FormData, name: str, default: int = 0) -> int:
     return int(raw)
 
 
-async def form_of(request: Request) -> FormData:
-    return await request.form()
-
-
 def page(*roles: str, password_change: bool = False) -> Callable[[Handler], Endpoint]:
     """Wrap a handler `fn(request, who)` with sign-in, role, CSRF and error handling; only
     a `password_change` page is open to a user who must choose a new password."""
-    allowed = roles or CONSOLE_ROLES
+    allowed = roles or EDITORS
 
     def decorate(fn: Handler) -> Endpoint:
         @functools.wraps(fn)
@@ -120,7 +117,7 @@ def page(*roles: str, password_change: bool = False) -> Callable[[Handler], Endp
                 request.session.clear()
                 flash(request, "error", "Your account is no longer active; you were signed out.")
                 return to_signin(request)
-            if who.role not in CONSOLE_ROLES:
+            if who.role not in EDITORS:
                 return error_page(
                     request, 403, "The console is for supervisors and admins",
                     "Crews use the Watchbook app instead.", who, app_link=True)

@@ -8,7 +8,6 @@ write premises records.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import clock
 from server.auth import Principal
 from server.console import audit
 from server.console.page import SEVERITY_ORDER, page, render, today
@@ -32,7 +32,7 @@ REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or over
 
 def _soon(request: Request) -> str:
     days = request.app.state.settings.review_due_soon_days
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+    return clock.today(plus_days=days)
 
 
 @page()

@@ -1,4 +1,4 @@
-"""Database: the only user of aiosqlite.
+"""Database: the server's connections to its SQLite file, each on a thread of its own.
 
 One writer connection (each write runs whole on the writer's thread, atomically; writes that
 queue up while it is busy commit together in one `BEGIN IMMEDIATE`, a savepoint each) and a
@@ -9,18 +9,20 @@ Must not know about HTTP, sync rules or the shape of records beyond SQL.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, TypeVar
-
-import aiosqlite
 
 T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any]
 
 
-def _configure(conn: sqlite3.Connection) -> None:
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
@@ -28,6 +30,66 @@ def _configure(conn: sqlite3.Connection) -> None:
     # a REPLACE then fires delete triggers too, so the search index triggers see it
     conn.execute("PRAGMA recursive_triggers=ON")
     conn.row_factory = sqlite3.Row
+    return conn
+
+
+class Connection:
+    """One sqlite3 connection and the one thread that ever touches it: `run(fn)` is one hop.
+
+    (aiosqlite keeps a thread per connection the same way, but its public API is a hop per
+    statement; a push or a pull page runs here as one function, one hop.)
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._jobs: SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = (
+            SimpleQueue())
+        # A daemon: a Database left open never keeps the process from exiting (SQLite's
+        # journal makes an interrupted transaction roll back).
+        self._thread = threading.Thread(target=self._work, name="sqlite", daemon=True)
+        self._conn: sqlite3.Connection | None = None
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, done = job
+            try:
+                result = fn()
+            except BaseException as exc:
+                done.get_loop().call_soon_threadsafe(_settle, done, None, exc)
+            else:
+                done.get_loop().call_soon_threadsafe(_settle, done, result, None)
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, done))
+        return await done
+
+    async def open(self) -> Connection:
+        self._thread.start()
+        self._conn = await self._call(functools.partial(_connect, self.path))
+        return self
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on this connection's thread; returns what it returns."""
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("database is not open")
+        return await self._call(functools.partial(fn, conn))
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._call(conn.close)
+            self._jobs.put(None)  # the thread ends after the close
+
+
+def _settle(done: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(result)
 
 
 GROUP_MAX = 64  # writes committed together at most
@@ -72,7 +134,7 @@ class Result:
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[sqlite3.Row]:
         return iter(self.rows)
 
     def __len__(self) -> int:
@@ -83,9 +145,9 @@ class Database:
     def __init__(self, path: str | Path, read_connections: int = 4):
         self.path = str(path)
         self._read_count = max(1, read_connections)
-        self._writer: aiosqlite.Connection | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
-        self._all_readers: list[aiosqlite.Connection] = []
+        self._writer: Connection | None = None
+        self._readers: asyncio.Queue[Connection] | None = None
+        self._all_readers: list[Connection] = []
         self._closed = False
         self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._draining = False
@@ -93,12 +155,10 @@ class Database:
     async def open(self) -> Database:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._writer._execute(_configure, self._writer._conn)  # noqa: SLF001
+        self._writer = await Connection(self.path).open()
         self._readers = asyncio.Queue()
         for _ in range(self._read_count):
-            conn = await aiosqlite.connect(self.path, isolation_level=None)
-            await conn._execute(_configure, conn._conn)  # noqa: SLF001
+            conn = await Connection(self.path).open()
             self._all_readers.append(conn)
             self._readers.put_nowait(conn)
         return self
@@ -124,7 +184,7 @@ class Database:
         up to GROUP_MAX functions run in one BEGIN IMMEDIATE transaction, each inside its own
         savepoint, so an exception rolls back that function's changes alone and reaches its
         own caller. An idle writer commits a lone write at once. Each group is one hop to the
-        database thread (aiosqlite runs every call on its own thread; a hop costs ~50 µs) and
+        database thread (each connection has its own thread; a hop costs ~40 µs) and
         one COMMIT instead of one per push in a shift-change burst.
         """
         self._require_writer()
@@ -142,8 +202,8 @@ class Database:
                 del self._queue[:GROUP_MAX]
                 try:
                     writer = self._require_writer()
-                    outcomes = await writer._execute(_run_group, writer._conn,  # noqa: SLF001
-                                                     [fn for fn, _ in group])
+                    outcomes = await writer.run(
+                        functools.partial(_run_group, fns=[fn for fn, _ in group]))
                 except BaseException as exc:  # the transaction itself failed: all of it
                     outcomes = [(False, exc)] * len(group)
                 for (_, done), (ok, value) in zip(group, outcomes, strict=True):
@@ -165,8 +225,7 @@ class Database:
         await self.write(lambda c: c.executemany(sql, rows))
 
     async def executescript(self, script: str) -> None:
-        writer = self._require_writer()
-        await writer._execute(writer._conn.executescript, script)  # noqa: SLF001
+        await self._require_writer().run(lambda c: c.executescript(script))
 
     # -- reads --------------------------------------------------------------------------
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -181,14 +240,14 @@ class Database:
                     return fn(c)
                 finally:
                     c.execute("COMMIT")
-            return await conn._execute(run, conn._conn)  # noqa: SLF001
+            return await conn.run(run)
         finally:
             self._readers.put_nowait(conn)
 
     async def execute(self, sql: str, params: Params = ()) -> Result:
         return await self.read(lambda c: Result(c.execute(sql, params).fetchall()))
 
-    def _require_writer(self) -> aiosqlite.Connection:
+    def _require_writer(self) -> Connection:
         if self._writer is None:
             raise RuntimeError("database is not open")
         return self._writer

@@ -1,0 +1,13 @@
+"""The roles a user may hold, the one list of them: sync/ and server/ both read it.
+
+Owns the names and which roles edit risk records; must not decide what a role may reach
+(that is auth's and the engine's).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Role = Literal["crew", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+EDITORS: tuple[Role, ...] = ("supervisor", "admin")  # edit risk records, use the console
