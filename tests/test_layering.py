@@ -20,7 +20,8 @@ SQL = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|"
 WRITES_PREMISES = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|"
                              r"DELETE\s+FROM)\s+premises\b")
 EXECUTE = frozenset({"execute", "executemany", "execute_write", "executescript"})
-ROW_WRITERS = {"server/store/records.py", "server/store/sync.py"}  # put_rows; purge of tombstones
+ROW_WRITERS = {"server/store/records.py", "server/store/sync.py",  # put_rows; purge of tombstones
+               "server/store/postgres/records.py", "server/store/postgres/sync.py"}
 
 
 def _tree(path: Path) -> ast.Module:

@@ -1,5 +1,6 @@
-"""One contract for every sync store: the in-memory store and SQLite (on a temp file) must behave
-the same, so the fast model test over memory speaks for SQLite too."""
+"""One contract for every sync store: the in-memory store, SQLite (on a temp file) and
+PostgreSQL (a fresh schema on the session's cluster, tests/pg.py) must behave the same, so the
+fast model test over memory speaks for the others too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import pytest
 from server.store import records
 from server.store.database import Database
 from server.store.migrations import migrate
+from server.store.postgres import records as pg_records
+from server.store.postgres import sync as pg_sync
+from server.store.postgres.database import PgDatabase
+from server.store.postgres.migrations import migrate as pg_migrate
 from server.store.sync import SqliteStore, ensure_epoch, purge_tombstones
 from sync import engine
 from sync.protocol import DeletePremises, FieldChange, Receipt, Update, pull_response_decoder
@@ -29,57 +34,87 @@ def doc(pid: str, station: str = "A01", **fields: Any) -> dict[str, Any]:
 
 
 class Harness:
-    """The same async verbs over either store."""
+    """The same async verbs over any store."""
 
-    def __init__(self, kind: str, memory: MemoryStore | None = None,
-                 db: Database | None = None):
-        self.kind, self.memory, self.db = kind, memory, db
-        self.sqlite = SqliteStore(db) if db else None
+    def __init__(self, kind: str, store: Any, seed: Callable[[list[dict[str, Any]]], Any],
+                 purge: Callable[[int], Any]):
+        self.kind, self.store, self._seed, self._purge = kind, store, seed, purge
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
-        if self.memory is not None:
-            return self.memory.write(fn)
-        assert self.sqlite
-        return await self.sqlite.write(fn)
+        result = self.store.write(fn)
+        return await result if self.kind != "memory" else result  # type: ignore[no-any-return]
 
     async def read(self, fn: Callable[[Reader], T]) -> T:
-        if self.memory is not None:
-            return self.memory.read(fn)
-        assert self.sqlite
-        return await self.sqlite.read(fn)
+        result = self.store.read(fn)
+        return await result if self.kind != "memory" else result  # type: ignore[no-any-return]
 
     async def seed(self, docs: list[dict[str, Any]]) -> None:
-        if self.memory is not None:
-            self.memory.insert(docs)
-        else:
-            assert self.db
-            await self.db.write(lambda c: records.insert_many(c, docs))
+        await self._seed(docs)
 
     async def purge(self, upto: int) -> int:
-        if self.memory is not None:
-            return self.memory.purge_tombstones(upto)
-        assert self.db
-        return await purge_tombstones(self.db, upto)
+        return int(await self._purge(upto))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    stations = ["A01", "B02", "C03"]
-    if request.param == "memory":
-        yield Harness("memory", memory=MemoryStore(stations))
-        return
-    db = await Database(tmp_path / "contract.db", read_connections=1).open()
+STATIONS = ["A01", "B02", "C03"]
+
+
+async def memory_harness() -> Harness:
+    memory = MemoryStore(STATIONS)
+
+    async def seed(docs: list[dict[str, Any]]) -> None:
+        memory.insert(docs)
+
+    async def purge(upto: int) -> int:
+        return memory.purge_tombstones(upto)
+    return Harness("memory", memory, seed, purge)
+
+
+async def sqlite_harness(path: Path) -> tuple[Harness, Callable[[], Any]]:
+    db = await Database(path, read_connections=1).open()
     await migrate(db)
 
     def setup(conn: sqlite3.Connection) -> None:
         ensure_epoch(conn)
         conn.executemany("INSERT INTO stations (code, name, lat, lon) VALUES (?, ?, 52, 0)",
-                         [(s, s) for s in stations])
+                         [(s, s) for s in STATIONS])
     await db.write(setup)
+
+    async def seed(docs: list[dict[str, Any]]) -> None:
+        await db.write(lambda c: records.insert_many(c, docs))
+    return Harness("sqlite", SqliteStore(db), seed,
+                   lambda upto: purge_tombstones(db, upto)), db.close
+
+
+async def postgres_harness(url: str) -> tuple[Harness, Callable[[], Any]]:
+    db = await PgDatabase(url, size=2).open()
+    await pg_migrate(db)
+
+    def setup(conn: Any) -> None:
+        pg_sync.ensure_epoch(conn)
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO stations (code, name, lat, lon) VALUES (%s, %s, 52, 0)",
+                            [(s, s) for s in STATIONS])
+    await db.write(setup)
+
+    async def seed(docs: list[dict[str, Any]]) -> None:
+        await db.write(lambda c: pg_records.insert_many(c, docs))
+    return Harness("postgres", pg_sync.PgStore(db), seed,
+                   lambda upto: pg_sync.purge_tombstones(db, upto)), db.close
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    if request.param == "memory":
+        yield await memory_harness()
+        return
+    if request.param == "sqlite":
+        harness, close = await sqlite_harness(tmp_path / "contract.db")
+    else:
+        harness, close = await postgres_harness(request.getfixturevalue("postgres").fresh_url())
     try:
-        yield Harness("sqlite", db=db)
+        yield harness
     finally:
-        await db.close()
+        await close()
 
 
 async def test_a_written_record_reads_back_in_the_next_transaction(store: Harness) -> None:
