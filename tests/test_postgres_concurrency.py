@@ -1,7 +1,8 @@
 """The PostgreSQL store under concurrency across connections (each thread its own connection,
 as separate server processes would be): a puller running between concurrent pushers receives
 every change; concurrent edits of one record all land (no lost update); the same device's retry
-arriving on two connections at once is applied once. Every push waits a random few
+arriving on two connections at once is applied once; a deadlock between two pushes is undone
+by running the aborted one again. Every push waits a random few
 milliseconds between its last write and its commit, so the interleavings that would break a
 numbering taken before commit (a cursor passing a number still in flight) do occur."""
 
@@ -176,3 +177,49 @@ def test_the_same_devices_retry_on_two_connections_at_once_is_applied_once(
     last = db.read_now(lambda c: c.execute(
         "SELECT last_seq FROM sync_devices WHERE device_id = 'tablet'").fetchone())
     assert last == (3 * ROUNDS,)
+
+
+def test_pushes_locking_two_records_in_opposite_orders_both_land(db: PgDatabase) -> None:
+    """A deadlock PostgreSQL breaks by aborting one push: that push is run again, whole."""
+    gate = threading.Barrier(2)
+    runs = [0, 0]
+    answers: list[PushResponse | None] = [None, None]
+    errors: list[BaseException] = []
+
+    def send(side: int) -> None:
+        a = actor(f"crossed{side}", side + 1)
+        order = ["p0-0", "p1-0"] if side == 0 else ["p1-0", "p0-0"]
+
+        def run(conn: Any) -> PushResponse:
+            def fn(tx: Tx) -> PushResponse:
+                runs[side] += 1
+                tx.premises(order[0])
+                if runs[side] == 1:
+                    gate.wait(timeout=30)  # both hold their first record
+                tx.premises(order[1])
+                field = "rvp" if side else "address"
+                return engine.push(tx, a, [
+                    Update(device_id=a.device_id, seq=i + 1, premises_id=pid, base_version=1,
+                           changes=[FieldChange(field, "", f"side {side}")])
+                    for i, pid in enumerate(order)], "2026-01-01T00:00:00.000Z", CFG)
+            return run_tx(conn, fn)
+        try:
+            answers[side] = db.write_now(run)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert max(runs) >= 2, "PostgreSQL aborted one of them at least once; it was run again"
+    for side in (0, 1):
+        answer = answers[side]
+        assert answer is not None
+        assert all(r.status in ("applied", "merged") for r in answer.receipts), answer
+    for pid in ("p0-0", "p1-0"):
+        record = db.read_now(lambda c, p=pid: pg_records.get(c, p))
+        assert record is not None and record["version"] == 3
+        assert (record["address"], record["rvp"]) == ("side 0", "side 1")

@@ -42,7 +42,8 @@ class PgDatabase:
     async def open(self) -> PgDatabase:
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self.url, min_size=1, max_size=self.size, open=False,
-            kwargs={"autocommit": True}, name="watchbook")
+            kwargs={"autocommit": True}, name="watchbook",
+            check=ConnectionPool.check_connection)  # a restarted server costs no failed request
         self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="watchbook-pg")
         await self._run(lambda: pool.open(wait=True, timeout=30))
         self._pool = pool
