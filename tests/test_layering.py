@@ -124,3 +124,10 @@ def test_records_change_only_through_the_one_writer() -> None:
     bulk = {_name(f) for f in _modules(SERVER, SYNC)
             if any(name == "insert_many" for name, _ in _calls(f))}
     assert bulk <= {"server/demo.py", "server/store/records.py"}
+
+
+def test_psycopg_is_used_only_by_the_postgresql_store() -> None:
+    users = {_name(f) for f in _modules(SERVER, SYNC)
+             if any(n.split(".")[0] in ("psycopg", "psycopg_pool") for n in _imports(f))}
+    assert users and users <= {f"server/store/postgres/{m}.py"
+                               for m in ("database", "migrations", "records", "sync")}

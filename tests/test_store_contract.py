@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from server.store import records
+from server.store import sync as sqlite_sync
 from server.store.database import Database
 from server.store.migrations import migrate
 from server.store.postgres import records as pg_records
@@ -255,3 +256,39 @@ async def test_a_record_moved_to_another_station_is_reported_as_left(store: Harn
     top = await store.read(lambda r: r.max_seq())
     assert await store.read(lambda r: (r.left(before, top, ["A01"]), r.left(top, top, ["A01"]),
                                        r.left(before, top, ["A01", "B02"]))) == (["p1"], [], [])
+
+
+async def test_console_reads_and_tombstone_ages_agree_on_sqlite_and_postgresql(
+        postgres: Any, tmp_path: Path) -> None:
+    """History, conflict lists and tombstone ages (server/store/sync.py and its PostgreSQL
+    twin) give the same answers after the same pushes."""
+    lite, close_lite = await sqlite_harness(tmp_path / "same.db")
+    pg, close_pg = await postgres_harness(postgres.fresh_url())
+    lite_db, pg_db = lite.store.db, pg.store.db
+    try:
+        answers = []
+        for h, mod, db in ((lite, sqlite_sync, lite_db), (pg, pg_sync, pg_db)):
+            await h.seed([doc("p1", risk_notes="a"), doc("p2")])
+            pushes = [
+                [Update(device_id="d1", seq=1, premises_id="p1", base_version=1,
+                        changes=[FieldChange("risk_notes", "a", "b")]),
+                 Update(device_id="d1", seq=2, premises_id="p1", base_version=1,
+                        changes=[FieldChange("risk_notes", "a", "c")])],
+                [DeletePremises(device_id="d1", seq=3, premises_id="p2", base_version=1)]]
+            for i, batch in enumerate(pushes):
+                await h.write(lambda tx, b=batch, t=f"2026-01-0{i + 1}T00:00:00.000Z":
+                              engine.push(tx, SUPER, b, t, CFG))
+            [open_] = await mod.list_conflicts(db, ["A01"])
+            answers.append((
+                await mod.history(db, "p1"), await mod.history(db, "p2"), open_,
+                await mod.list_conflicts(db, ["B02"]), await mod.list_conflicts(db, []),
+                await mod.get_conflict(db, open_["id"]), await mod.get_conflict(db, "nope"),
+                await mod.tombstone_seq_before(db, "2026-01-02T00:00:00.000Z"),
+                await mod.tombstone_seq_before(db, "2026-01-03T00:00:00.000Z")))
+        assert answers[0] == answers[1]
+        history_p1, _, conflict, *_, early, late = answers[1]
+        assert [e["version"] for e in history_p1 if e["after"]] == [2]
+        assert conflict["path"] == "risk_notes" and early == 0 and late > 0
+    finally:
+        await close_lite()
+        await close_pg()
