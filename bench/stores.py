@@ -10,6 +10,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -90,7 +91,70 @@ async def postgres(url: str) -> tuple[float, float]:
         await db.close()
 
 
+def pushes_per_second(url: str, threads: int, seconds: float = 5.0) -> float:
+    """Pushes of 10 updates committed per second by `threads` connections at once, each
+    thread its own device and its own records (no lock shared but the change counter)."""
+    async def setup() -> PgDatabase:
+        db = await PgDatabase(url, size=threads).open()
+        await pg_migrate(db)
+
+        def seed(conn: Any) -> None:
+            pg_sync.ensure_epoch(conn)
+            conn.execute("INSERT INTO stations (code, name, lat, lon) VALUES ('A01', 'A', 52, 0) "
+                         "ON CONFLICT DO NOTHING")
+            pg_records.insert_many(conn, [{**d, "id": f"t{threads}-{d['id']}"}
+                                          for d in docs()[:threads * 1000]])
+        await db.write(seed)
+        return db
+    db = asyncio.run(setup())
+    done = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(k: int) -> None:
+        a = engine.Actor(1, "sam", "Sam", "supervisor", ("A01",), f"t{threads}-{k}")
+        n = 0
+        while time.perf_counter() < stop:
+            ms = [Update(device_id=a.device_id, seq=10 * n + i + 1,
+                         premises_id=f"t{threads}-p{k * 1000 + (10 * n + i) % 1000:05d}",
+                         base_version=1, changes=[FieldChange("rvp", None, f"v{n}")])
+                  for i in range(10)]
+            db.write_now(lambda c, batch=ms: pg_sync.run_tx(c, lambda tx: engine.push(
+                tx, a, batch, "2026-01-01T00:00:00Z", CFG)))
+            n += 1
+            done[k] += 1
+    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    start = time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    rate = sum(done) / (time.perf_counter() - start)
+    asyncio.run(db.close())
+    return rate
+
+
+def throughput() -> None:
+    """`python -m bench.stores throughput`: pushes/s on a durable cluster (fsync on)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg import Cluster, binaries
+    bindir = binaries()
+    if bindir is None:
+        sys.exit("PostgreSQL is not installed: apt-get install postgresql")
+    cluster = Cluster(bindir, durable=True).start()
+    try:
+        url = cluster.fresh_url()
+        print("| connections pushing at once | pushes of 10 updates per second (fsync on) |")
+        print("| --- | --- |")
+        for threads in (1, 2, 4, 8):
+            print(f"| {threads} | {pushes_per_second(url, threads):.0f} |")
+    finally:
+        cluster.stop()
+
+
 def main() -> None:
+    if sys.argv[1:] == ["throughput"]:
+        throughput()
+        return
     rows = [("SQLite (aiosqlite)", asyncio.run(sqlite()))]
     url = os.environ.get("WATCHBOOK_DATABASE_URL")
     if url:

@@ -48,8 +48,10 @@ def _user() -> str | None:
 
 
 class Cluster:
-    def __init__(self, bindir: Path):
-        self.bindir = bindir
+    """`durable=False` (the tests): fsync and synchronous commit off, for speed."""
+
+    def __init__(self, bindir: Path, durable: bool = False):
+        self.bindir, self.durable = bindir, durable
         self.user = _user()
         self.dir = Path(tempfile.mkdtemp(prefix="watchbook-pg-"))
         self.data = self.dir / "data"
@@ -71,8 +73,9 @@ class Cluster:
     def start(self) -> Cluster:
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "watchbook",
                   "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-        options = (f"-k {self.dir} -p {PORT} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-k {self.dir} -p {PORT} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
                   "-w", "-o", options, "start")
         with psycopg.connect(self.admin_url.replace("/watchbook?", "/postgres?"),
