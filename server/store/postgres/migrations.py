@@ -165,6 +165,32 @@ CREATE TABLE upload_days (
     PRIMARY KEY (user_id, day)
 );
 """,
+    # Forms of versions merged on main after this branch began (9: search, 10: accounts):
+    # applied once the shared list holds them.
+    9: """
+-- search: SQLite keeps an FTS5 index by triggers; on PostgreSQL the index is on the expression
+-- (words and prefixes of premises.search, live rows only), kept by PostgreSQL itself. The
+-- search queries that use it come with the read queries on PostgreSQL.
+CREATE INDEX premises_search_words ON premises
+    USING gin (to_tsvector('simple', search)) WHERE deleted = 0;
+""",
+    10: """
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE console_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    user_id     BIGINT REFERENCES users(id),
+    data        TEXT NOT NULL DEFAULT '{}',
+    created_at  DOUBLE PRECISION NOT NULL,
+    seen_at     DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX console_sessions_user ON console_sessions(user_id);
+CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
+CREATE TABLE blob_uploaders (
+    sha256   TEXT NOT NULL,
+    user_id  BIGINT NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+);
+""",
 }
 
 VERSIONS = [v for v, _ in MIGRATIONS]
