@@ -20,7 +20,7 @@ from server import api, console, shell
 from server.api.sync import make_service
 from server.auth import Auth
 from server.errors import ApiError, handle_api_error
-from server.settings import Settings
+from server.settings import POSTGRES_SERVER_PENDING, Settings
 from server.store.database import Database
 from server.store.integrity import Integrity, quick_check
 from server.store.migrations import migrate
@@ -60,6 +60,8 @@ async def check_integrity(settings: Settings) -> Integrity:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if settings.database_url:
+        raise RuntimeError(POSTGRES_SERVER_PENDING)
     configure_logging()
     metrics = Metrics()
     root: list[Starlette] = []  # the app itself, for route names in metrics

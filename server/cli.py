@@ -21,7 +21,7 @@ from typing import TextIO, TypeVar
 from server import backup, blobs, demo, grounds, passwords, transfer, users
 from server.auth import Auth
 from server.errors import ApiError
-from server.settings import Settings
+from server.settings import POSTGRES_SERVER_PENDING, Settings
 from server.store import accounts, records
 from server.store import stations as stations_store
 from server.store import sync as sync_store
@@ -35,7 +35,7 @@ DEMO_DB = Path("var/demo.db")
 
 def _settings(args: argparse.Namespace, demo_mode: bool = False) -> Settings:
     if args.db:
-        return Settings.from_env(db_path=Path(args.db), demo=demo_mode)
+        return Settings.from_env(db_path=Path(args.db), demo=demo_mode, database_url="")
     if demo_mode:  # never fill the configured (real) database with demo data by accident
         return Settings.from_env(db_path=DEMO_DB, demo=True)
     return Settings.from_env()
@@ -430,6 +430,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if settings.database_url and not args.db:
+        return _migrate_postgres(settings.database_url)
 
     async def job(db: Database) -> tuple[int, int]:
         before = await schema_version(db)
@@ -439,6 +441,23 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     before, after = _run(settings, job, migrate_first=False)
     print(f"Schema version {before} -> {after}" if before != after
           else f"Schema version {after} (up to date)")
+    return 0
+
+
+def _migrate_postgres(url: str) -> int:
+    from server.store.postgres import migrations as pg
+    from server.store.postgres.database import PgDatabase
+
+    async def go() -> tuple[int, int]:
+        db = await PgDatabase(url, 1).open()
+        try:
+            before = await pg.schema_version(db)
+            return before, await pg.migrate(db)
+        finally:
+            await db.close()
+    before, after = asyncio.run(go())
+    print(f"PostgreSQL schema version {before} -> {after}" if before != after
+          else f"PostgreSQL schema version {after} (up to date)")
     return 0
 
 
@@ -643,7 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_device_revoke)
 
     p = sub.add_parser("migrate", parents=[db], help="bring the database schema up to date",
-                       description="Apply pending schema migrations.")
+                       description="Apply pending schema migrations: to PostgreSQL when "
+                                   "WATCHBOOK_DATABASE_URL is set (and no --db), else to "
+                                   "the SQLite file.")
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("gc", parents=[db], help="remove attachments no record needs",
@@ -679,6 +700,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.func is not cmd_migrate and not getattr(args, "db", None) \
+            and Settings.from_env().database_url:
+        print(POSTGRES_SERVER_PENDING, file=sys.stderr)
+        return 2
     code: int = args.func(args)
     return code
 

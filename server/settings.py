@@ -22,6 +22,20 @@ def _intervals(text: str) -> dict[int, int]:
     return out
 
 
+def _database_url(url: str) -> str:
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("WATCHBOOK_DATABASE_URL must be a postgresql:// URL "
+                         "(leave it unset for SQLite at WATCHBOOK_DB)")
+    return url
+
+
+POSTGRES_SERVER_PENDING = (
+    "WATCHBOOK_DATABASE_URL is set, but this release has only the sync store and its schema on "
+    "PostgreSQL (`watchbook migrate` prepares the schema); the server, its accounts and console "
+    "still run on SQLite. Unset WATCHBOOK_DATABASE_URL to use WATCHBOOK_DB (docs/deployment.md, "
+    "PostgreSQL).")
+
+
 # Whole-number settings read from WATCHBOOK_<NAME upper-cased>.
 INT_SETTINGS = (
     "review_due_soon_days", "argon2_time_cost", "argon2_memory_cost", "argon2_parallelism",
@@ -34,15 +48,17 @@ INT_SETTINGS = (
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
     "session_idle_seconds",
 )
-# Other variables: WATCHBOOK_DB, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS, WATCHBOOK_REVIEW_INTERVALS,
-# WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
-OTHER_VARIABLES = ("WATCHBOOK_DB", "WATCHBOOK_SECRET_KEY", "WATCHBOOK_HTTPS",
-                   "WATCHBOOK_REVIEW_INTERVALS", "WATCHBOOK_BLOB_DIR", "WATCHBOOK_TRUSTED_PROXIES")
+# Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
+# WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
+OTHER_VARIABLES = ("WATCHBOOK_DB", "WATCHBOOK_DATABASE_URL", "WATCHBOOK_SECRET_KEY",
+                   "WATCHBOOK_HTTPS", "WATCHBOOK_REVIEW_INTERVALS", "WATCHBOOK_BLOB_DIR",
+                   "WATCHBOOK_TRUSTED_PROXIES")
 
 
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("var/watchbook.db")
+    database_url: str = ""                  # postgresql://…: PostgreSQL instead of db_path
     secret_key: str = ""
     demo: bool = False
     https: bool = False
@@ -97,6 +113,7 @@ class Settings:
         get = env.get
         values: dict[str, object] = {
             "db_path": Path(get("WATCHBOOK_DB", str(s.db_path))),
+            "database_url": _database_url(get("WATCHBOOK_DATABASE_URL", "")),
             "secret_key": get("WATCHBOOK_SECRET_KEY", ""),
             "https": get("WATCHBOOK_HTTPS", "0") == "1",
             "review_interval_days": _intervals(get("WATCHBOOK_REVIEW_INTERVALS", ""))

@@ -170,6 +170,14 @@ class Reader(Protocol):
     def ids_in_stations(self, stations: Sequence[str]) -> list[str]: ...
 
 
+class Store(Protocol):
+    """A store's async face for the server: one transaction per `write`, one snapshot per
+    `read` (server/store/sync.py on SQLite, server/store/postgres/sync.py on PostgreSQL)."""
+
+    async def write(self, fn: Callable[[Tx], T]) -> T: ...
+    async def read(self, fn: Callable[[Reader], T]) -> T: ...
+
+
 # -- in memory --------------------------------------------------------------------------------
 
 class MemoryStore:

@@ -1,13 +1,15 @@
 """Shared fixtures: a fast-hashing Settings on a temp database and the World (the app with its
-lifespan entered, an httpx client, stations, premises, users and enrolled devices)."""
+lifespan entered, an httpx client, stations, premises, users and enrolled devices), and the
+session's PostgreSQL cluster (tests/pg.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from pg import Cluster, cluster_or_skip
 from world import World, fast_settings, seed
 
 from server.app import create_app
@@ -34,3 +36,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread
     for the rest of the session, which the asyncio tests cannot share."""
     items.sort(key=lambda item: "browser" in item.keywords)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A PostgreSQL cluster for the session (tests/pg.py); skipped outside CI if missing."""
+    yield from cluster_or_skip()

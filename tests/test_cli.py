@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from pg import Cluster
 
 from server import cli
+from server.app import create_app
+from server.settings import Settings
+from server.store.postgres.migrations import LATEST
 
 COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user", "add"],
             ["user", "list"], ["user", "disable"], ["device"], ["device", "list"],
@@ -254,3 +258,28 @@ def test_a_users_role_and_grounds_change_and_they_are_disabled_and_enabled(
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("crew "))
     assert " supervisor " in line and line.endswith("active")
     assert line.split()[-2] == ",".join(c for c in codes if c != home)  # ALSO COVERS
+
+
+def test_migrate_brings_a_postgresql_schema_up_to_date(
+        postgres: Cluster, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WATCHBOOK_DATABASE_URL", postgres.fresh_url())
+    assert cli.main(["migrate"]) == 0
+    assert f"PostgreSQL schema version 0 -> {LATEST}" in capsys.readouterr().out
+    assert cli.main(["migrate"]) == 0
+    assert f"PostgreSQL schema version {LATEST} (up to date)" in capsys.readouterr().out
+
+
+def test_commands_the_postgresql_phase_lacks_refuse_with_the_reason(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WATCHBOOK_DATABASE_URL", "postgresql://nobody@/nowhere")
+    assert cli.main(["user", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "WATCHBOOK_DATABASE_URL is set" in err and "still run on SQLite" in err
+    with pytest.raises(RuntimeError, match="WATCHBOOK_DATABASE_URL"):
+        create_app(Settings.from_env())
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="WATCHBOOK_DATABASE_URL must be a postgresql://"):
+        Settings.from_env({"WATCHBOOK_DATABASE_URL": "mysql://x"})

@@ -20,7 +20,8 @@ SQL = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|"
 WRITES_PREMISES = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|"
                              r"DELETE\s+FROM)\s+premises\b")
 EXECUTE = frozenset({"execute", "executemany", "execute_write", "executescript"})
-ROW_WRITERS = {"server/store/records.py", "server/store/sync.py"}  # put_rows; purge of tombstones
+ROW_WRITERS = {"server/store/records.py", "server/store/sync.py",  # put_rows; purge of tombstones
+               "server/store/postgres/records.py", "server/store/postgres/sync.py"}
 
 
 def _tree(path: Path) -> ast.Module:
@@ -123,3 +124,10 @@ def test_records_change_only_through_the_one_writer() -> None:
     bulk = {_name(f) for f in _modules(SERVER, SYNC)
             if any(name == "insert_many" for name, _ in _calls(f))}
     assert bulk <= {"server/demo.py", "server/store/records.py"}
+
+
+def test_psycopg_is_used_only_by_the_postgresql_store() -> None:
+    users = {_name(f) for f in _modules(SERVER, SYNC)
+             if any(n.split(".")[0] in ("psycopg", "psycopg_pool") for n in _imports(f))}
+    assert users and users <= {f"server/store/postgres/{m}.py"
+                               for m in ("database", "migrations", "records", "sync")}

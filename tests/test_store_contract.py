@@ -1,5 +1,6 @@
-"""One contract for every sync store: the in-memory store and SQLite (on a temp file) must behave
-the same, so the fast model test over memory speaks for SQLite too."""
+"""One contract for every sync store: the in-memory store, SQLite (on a temp file) and
+PostgreSQL (a fresh schema on the session's cluster, tests/pg.py) must behave the same, so the
+fast model test over memory speaks for the others too."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ import msgspec
 import pytest
 
 from server.store import records
+from server.store import sync as sqlite_sync
 from server.store.database import Database
 from server.store.migrations import migrate
+from server.store.postgres import records as pg_records
+from server.store.postgres import sync as pg_sync
+from server.store.postgres.database import PgDatabase
+from server.store.postgres.migrations import migrate as pg_migrate
 from server.store.sync import SqliteStore, ensure_epoch, purge_tombstones
 from sync import engine
 from sync.protocol import DeletePremises, FieldChange, Receipt, Update, pull_response_decoder
@@ -29,57 +35,87 @@ def doc(pid: str, station: str = "A01", **fields: Any) -> dict[str, Any]:
 
 
 class Harness:
-    """The same async verbs over either store."""
+    """The same async verbs over any store."""
 
-    def __init__(self, kind: str, memory: MemoryStore | None = None,
-                 db: Database | None = None):
-        self.kind, self.memory, self.db = kind, memory, db
-        self.sqlite = SqliteStore(db) if db else None
+    def __init__(self, kind: str, store: Any, seed: Callable[[list[dict[str, Any]]], Any],
+                 purge: Callable[[int], Any]):
+        self.kind, self.store, self._seed, self._purge = kind, store, seed, purge
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
-        if self.memory is not None:
-            return self.memory.write(fn)
-        assert self.sqlite
-        return await self.sqlite.write(fn)
+        result = self.store.write(fn)
+        return await result if self.kind != "memory" else result  # type: ignore[no-any-return]
 
     async def read(self, fn: Callable[[Reader], T]) -> T:
-        if self.memory is not None:
-            return self.memory.read(fn)
-        assert self.sqlite
-        return await self.sqlite.read(fn)
+        result = self.store.read(fn)
+        return await result if self.kind != "memory" else result  # type: ignore[no-any-return]
 
     async def seed(self, docs: list[dict[str, Any]]) -> None:
-        if self.memory is not None:
-            self.memory.insert(docs)
-        else:
-            assert self.db
-            await self.db.write(lambda c: records.insert_many(c, docs))
+        await self._seed(docs)
 
     async def purge(self, upto: int) -> int:
-        if self.memory is not None:
-            return self.memory.purge_tombstones(upto)
-        assert self.db
-        return await purge_tombstones(self.db, upto)
+        return int(await self._purge(upto))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    stations = ["A01", "B02", "C03"]
-    if request.param == "memory":
-        yield Harness("memory", memory=MemoryStore(stations))
-        return
-    db = await Database(tmp_path / "contract.db", read_connections=1).open()
+STATIONS = ["A01", "B02", "C03"]
+
+
+async def memory_harness() -> Harness:
+    memory = MemoryStore(STATIONS)
+
+    async def seed(docs: list[dict[str, Any]]) -> None:
+        memory.insert(docs)
+
+    async def purge(upto: int) -> int:
+        return memory.purge_tombstones(upto)
+    return Harness("memory", memory, seed, purge)
+
+
+async def sqlite_harness(path: Path) -> tuple[Harness, Callable[[], Any]]:
+    db = await Database(path, read_connections=1).open()
     await migrate(db)
 
     def setup(conn: sqlite3.Connection) -> None:
         ensure_epoch(conn)
         conn.executemany("INSERT INTO stations (code, name, lat, lon) VALUES (?, ?, 52, 0)",
-                         [(s, s) for s in stations])
+                         [(s, s) for s in STATIONS])
     await db.write(setup)
+
+    async def seed(docs: list[dict[str, Any]]) -> None:
+        await db.write(lambda c: records.insert_many(c, docs))
+    return Harness("sqlite", SqliteStore(db), seed,
+                   lambda upto: purge_tombstones(db, upto)), db.close
+
+
+async def postgres_harness(url: str) -> tuple[Harness, Callable[[], Any]]:
+    db = await PgDatabase(url, size=2).open()
+    await pg_migrate(db)
+
+    def setup(conn: Any) -> None:
+        pg_sync.ensure_epoch(conn)
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO stations (code, name, lat, lon) VALUES (%s, %s, 52, 0)",
+                            [(s, s) for s in STATIONS])
+    await db.write(setup)
+
+    async def seed(docs: list[dict[str, Any]]) -> None:
+        await db.write(lambda c: pg_records.insert_many(c, docs))
+    return Harness("postgres", pg_sync.PgStore(db), seed,
+                   lambda upto: pg_sync.purge_tombstones(db, upto)), db.close
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    if request.param == "memory":
+        yield await memory_harness()
+        return
+    if request.param == "sqlite":
+        harness, close = await sqlite_harness(tmp_path / "contract.db")
+    else:
+        harness, close = await postgres_harness(request.getfixturevalue("postgres").fresh_url())
     try:
-        yield Harness("sqlite", db=db)
+        yield harness
     finally:
-        await db.close()
+        await close()
 
 
 async def test_a_written_record_reads_back_in_the_next_transaction(store: Harness) -> None:
@@ -220,3 +256,39 @@ async def test_a_record_moved_to_another_station_is_reported_as_left(store: Harn
     top = await store.read(lambda r: r.max_seq())
     assert await store.read(lambda r: (r.left(before, top, ["A01"]), r.left(top, top, ["A01"]),
                                        r.left(before, top, ["A01", "B02"]))) == (["p1"], [], [])
+
+
+async def test_console_reads_and_tombstone_ages_agree_on_sqlite_and_postgresql(
+        postgres: Any, tmp_path: Path) -> None:
+    """History, conflict lists and tombstone ages (server/store/sync.py and its PostgreSQL
+    twin) give the same answers after the same pushes."""
+    lite, close_lite = await sqlite_harness(tmp_path / "same.db")
+    pg, close_pg = await postgres_harness(postgres.fresh_url())
+    lite_db, pg_db = lite.store.db, pg.store.db
+    try:
+        answers = []
+        for h, mod, db in ((lite, sqlite_sync, lite_db), (pg, pg_sync, pg_db)):
+            await h.seed([doc("p1", risk_notes="a"), doc("p2")])
+            pushes = [
+                [Update(device_id="d1", seq=1, premises_id="p1", base_version=1,
+                        changes=[FieldChange("risk_notes", "a", "b")]),
+                 Update(device_id="d1", seq=2, premises_id="p1", base_version=1,
+                        changes=[FieldChange("risk_notes", "a", "c")])],
+                [DeletePremises(device_id="d1", seq=3, premises_id="p2", base_version=1)]]
+            for i, batch in enumerate(pushes):
+                await h.write(lambda tx, b=batch, t=f"2026-01-0{i + 1}T00:00:00.000Z":
+                              engine.push(tx, SUPER, b, t, CFG))
+            [open_] = await mod.list_conflicts(db, ["A01"])
+            answers.append((
+                await mod.history(db, "p1"), await mod.history(db, "p2"), open_,
+                await mod.list_conflicts(db, ["B02"]), await mod.list_conflicts(db, []),
+                await mod.get_conflict(db, open_["id"]), await mod.get_conflict(db, "nope"),
+                await mod.tombstone_seq_before(db, "2026-01-02T00:00:00.000Z"),
+                await mod.tombstone_seq_before(db, "2026-01-03T00:00:00.000Z")))
+        assert answers[0] == answers[1]
+        history_p1, _, conflict, *_, early, late = answers[1]
+        assert [e["version"] for e in history_p1 if e["after"]] == [2]
+        assert conflict["path"] == "risk_notes" and early == 0 and late > 0
+    finally:
+        await close_lite()
+        await close_pg()

@@ -13,7 +13,8 @@ audit entry must equal the oracle's. After everyone syncs, also:
   - every conflict receipt names conflicts that hold both values, each from one receipt;
   - a pull resets exactly when its cursor is of another epoch, behind the horizon or ahead;
   - every device holds exactly the server's records and conflicts for its scope.
-500 scenarios over the memory store (HYPOTHESIS_PROFILE=bench: 5,000), 30 over SQLite.
+500 scenarios over the memory store (HYPOTHESIS_PROFILE=bench: 5,000), 30 over SQLite and 12
+over PostgreSQL (tests/pg.py's cluster).
 """
 
 from __future__ import annotations
@@ -31,17 +32,22 @@ from typing import Any
 import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pg import Cluster
 from syncfake import CONFIG, MemoryServer
 from syncoracle import Oracle
 
 from server import clock
-from server.api.sync import REFUSAL_STATUS, SyncService, make_service
+from server.api.sync import SyncService, make_service
 from server.auth import Principal
 from server.errors import ApiError, error_body
 from server.settings import Settings
 from server.store import records
 from server.store.database import Database
 from server.store.migrations import migrate
+from server.store.postgres import records as pg_records
+from server.store.postgres import sync as pg_sync
+from server.store.postgres.database import PgDatabase
+from server.store.postgres.migrations import migrate as pg_migrate
 from server.store.sync import ensure_epoch, history
 from sync import engine
 from sync.client import SyncClient, SyncUnavailable, TransportError
@@ -65,6 +71,7 @@ from sync.store import MemoryStore
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 EXAMPLES = {"bench": 5000}.get(PROFILE, 500)
 SQLITE_EXAMPLES = {"bench": 300}.get(PROFILE, 30)
+POSTGRES_EXAMPLES = {"bench": 100}.get(PROFILE, 12)
 
 PREMISES = ["p0", "p1", "p2", "p3"]
 PUMP = {"kind": "hydrant", "location": "Gate", "notes": ""}
@@ -240,7 +247,7 @@ class SqliteBackend:
             query = dict(part.split("=", 1) for part in path.split("?", 1)[1].split("&"))
             return 200, {}, await self.service.pull(principal, query.get("cursor", ""))
         except ApiError as exc:
-            return REFUSAL_STATUS[exc.code], {}, error_body(exc.code, exc.message, exc.field)
+            return exc.status, {}, error_body(exc.code, exc.message, exc.field)
 
     def reset_epoch(self) -> None:
         pass  # SQLite's epoch lives in meta; the memory runs cover resets
@@ -259,6 +266,55 @@ class SqliteBackend:
         for pid in PREMISES:  # the console's history reads the same entries
             assert [{k: v for k, v in a.items() if k != "id"} for a in await history(
                 self.db, pid)] == [e for e in snap.audit if e["premises_id"] == pid]
+        return snap
+
+
+class PostgresBackend(SqliteBackend):
+    """The same scenario through SyncService on PostgreSQL (a fresh schema of tests/pg.py's
+    cluster)."""
+
+    def __init__(self, url: str) -> None:
+        self.settings = Settings(pull_page_rows=CONFIG.pull_page_rows,
+                                 pull_page_bytes=CONFIG.pull_page_bytes,
+                                 max_push_mutations=CONFIG.max_push_mutations)
+        self.pg = PgDatabase(url, size=2)
+        self.principals = {}
+        self.service = None
+        self.clock = 0
+        self.real_now = clock.now
+
+    async def open(self) -> None:
+        clock.now = lambda *_a, **_k: self.tick()  # a known clock: the oracle knows every time
+        await self.pg.open()
+        await pg_migrate(self.pg)
+
+        def seed(conn: Any) -> None:
+            conn.execute("INSERT INTO stations (code, name, lat, lon) VALUES ('A01', 'A', 52, 0)")
+            pg_records.insert_many(conn, seed_docs())
+            pg_sync.ensure_epoch(conn)
+        await self.pg.write(seed)
+        self.service = SyncService(None, self.settings, pg_sync.PgStore(self.pg))
+
+    async def close(self) -> None:
+        clock.now = self.real_now
+        await self.pg.close()
+
+    async def snapshot(self) -> Snapshot:
+        def read(c: Any) -> Snapshot:
+            return Snapshot(
+                {r[0]: msgspec.json.decode(r[1])
+                 for r in c.execute("SELECT id, doc FROM premises").fetchall()},
+                {r[0]: msgspec.json.decode(r[1])
+                 for r in c.execute("SELECT id, doc FROM conflicts").fetchall()},
+                dict(c.execute("SELECT device_id, last_seq FROM sync_devices").fetchall()),
+                {(r[0], r[1]): receipt_decoder.decode(r[2]) for r in c.execute(
+                    "SELECT device_id, seq, body FROM sync_receipts").fetchall()},
+                [msgspec.json.decode(r[0]) for r in c.execute(
+                    "SELECT entry FROM audit ORDER BY id").fetchall()])
+        snap = await self.pg.read(read)
+        for pid in PREMISES:  # the console's history reads the same entries
+            assert [{k: v for k, v in a.items() if k != "id"} for a in await pg_sync.history(
+                self.pg, pid)] == [e for e in snap.audit if e["premises_id"] == pid]
         return snap
 
 
@@ -555,6 +611,15 @@ def test_devices_converge_with_one_receipt_per_mutation_over_memory(
 def test_devices_converge_with_one_receipt_per_mutation_over_sqlite(
         n_devices: int, script: list[tuple[Any, ...]], faults: list[str]) -> None:
     asyncio.run(run(SqliteBackend(), n_devices, script, faults))
+
+
+@settings(max_examples=POSTGRES_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(**scenarios)
+def test_devices_converge_with_one_receipt_per_mutation_over_postgresql(
+        postgres: Cluster, n_devices: int, script: list[tuple[Any, ...]],
+        faults: list[str]) -> None:
+    asyncio.run(run(PostgresBackend(postgres.fresh_url()), n_devices, script, faults))
 
 
 def test_sqlite_epoch_is_made_once() -> None:

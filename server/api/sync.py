@@ -33,7 +33,7 @@ from sync.protocol import (
     Receipt,
     encoder,
 )
-from sync.store import Tx
+from sync.store import Store, Tx
 
 
 def console_device(principal: Principal) -> str:
@@ -41,11 +41,16 @@ def console_device(principal: Principal) -> str:
 
 
 class SyncService:
-    """Push, pull and local (console) edits over the SQLite store."""
+    """Push, pull and local (console) edits over a store: SQLite's on `db` unless another
+    (server/store/postgres/sync.py's PgStore) is handed in."""
 
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database | None, settings: Settings, store: Store | None = None):
         self.db, self.settings = db, settings
-        self.store = SqliteStore(db)
+        if store is None:
+            if db is None:
+                raise ValueError("SyncService needs a Database or a store")
+            store = SqliteStore(db)
+        self.store: Store = store
         self.config = engine.Config(review_interval_days=dict(settings.review_interval_days),
                                     max_push_mutations=settings.max_push_mutations,
                                     pull_page_rows=settings.pull_page_rows,
