@@ -61,9 +61,12 @@ export class Sync extends EventTarget {
     } catch { /* Background Sync is optional */ }
   }
 
-  // One sync, if no other tab is syncing. `force` (the button) ignores the backoff.
+  // One sync, if no other tab is syncing. `force` (the button) ignores the backoff; pressed
+  // while this tab is already syncing, it runs once more when that sync ends (what it asks for
+  // may have reached the server after the running sync pulled), never dropped.
   async run(reason = 'manual', { force = false } = {}) {
     if (!this.session.token || this.session.expired) return 'signed-out';
+    if (force && this.state.running) { this.again = true; return 'queued'; }
     if (!force && Date.now() < this.notBefore) return 'backoff';
     if (!navigator.onLine && reason !== 'manual') return this.fail('offline');
     if (!navigator.locks) return this.locked();
@@ -76,6 +79,21 @@ export class Sync extends EventTarget {
     this.state.running = true;
     this.state.error = '';
     this.emit();
+    try {
+      let result;
+      do {
+        this.again = false;
+        result = await this.once();
+      } while (this.again && result === 'ok');
+      return result;
+    } finally {
+      this.again = false;
+      this.state.running = false;
+      this.emit();
+    }
+  }
+
+  async once() {
     try {
       await this.replica.whenLoaded; // a cold open reads the whole replica before syncing it
       await this.push();
@@ -91,9 +109,6 @@ export class Sync extends EventTarget {
       return 'ok';
     } catch (err) {
       return this.fail(err);
-    } finally {
-      this.state.running = false;
-      this.emit();
     }
   }
 

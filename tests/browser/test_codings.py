@@ -19,7 +19,8 @@ def test_the_app_syncs_from_zstd_pull_pages(browser, server):
     sign_in(page, "crew")
     assert pulls, "no pull page was seen"
     sent = {r.request.all_headers().get("accept-encoding") for r in pulls}
-    codings = {r.all_headers().get("content-encoding") for r in pulls}
+    # Pages under the compression minimum (1 KB: a last, empty page) go as they are.
+    codings = {r.all_headers().get("content-encoding") for r in pulls if len(r.body()) >= 1024}
     premises = {c["record"]["id"] for r in pulls for c in json.loads(r.body())["changes"]
                 if c["type"] == "premises"}
     replica = page.evaluate("import('/pwa/db.js').then(db => db.allPremises())"

@@ -157,6 +157,10 @@ def test_a_crew_device_marks_a_field_under_conflict_until_it_is_resolved(browser
     assert done["status"] in ("applied", "merged"), done
     page.goto("/#/sync")
     page.click("#sync-now")
+    # The click starts a sync a moment later: wait for the resolution to reach the replica.
+    page.wait_for_function("""id => import('/pwa/db.js').then(db => db.snapshot())
+      .then(s => s.conflicts.every(c => c.id !== id || c.status !== 'open'))""",
+                           arg=clash["conflict_ids"][0], timeout=30000, polling=250)
     wait_synced(page)
     page.goto(f"/#/p/{record['id']}")
     page.wait_for_selector("#summary-rvp")
@@ -172,7 +176,8 @@ def test_the_sync_page_opened_directly_follows_the_sync_to_its_end(browser, serv
     page.goto("/#/sync")
     page.reload()
     page.wait_for_selector("#sync-now:not([disabled]):has-text('Sync now')", timeout=30000)
-    assert "Last successful sync" in page.locator(".device .card").first.inner_text()
+    page.wait_for_function("() => document.querySelector('.device .card')?.innerText"
+                           ".includes('Last successful sync')", timeout=30000)
     page.click("#sync-now")
     page.wait_for_selector("#sync-now:not([disabled]):has-text('Sync now')", timeout=30000)
     context.close()
