@@ -38,8 +38,9 @@ class Harness:
     """The same async verbs over any store."""
 
     def __init__(self, kind: str, store: Any, seed: Callable[[list[dict[str, Any]]], Any],
-                 purge: Callable[[int], Any]):
+                 purge: Callable[[int], Any], retire: Callable[[str], Any]):
         self.kind, self.store, self._seed, self._purge = kind, store, seed, purge
+        self.retire = retire  # take a station out of service (stations are never deleted)
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
         result = self.store.write(fn)
@@ -67,7 +68,10 @@ async def memory_harness() -> Harness:
 
     async def purge(upto: int) -> int:
         return memory.purge_tombstones(upto)
-    return Harness("memory", memory, seed, purge)
+
+    async def retire(code: str) -> None:
+        memory.stations.discard(code)
+    return Harness("memory", memory, seed, purge, retire)
 
 
 async def sqlite_harness(path: Path) -> tuple[Harness, Callable[[], Any]]:
@@ -82,8 +86,11 @@ async def sqlite_harness(path: Path) -> tuple[Harness, Callable[[], Any]]:
 
     async def seed(docs: list[dict[str, Any]]) -> None:
         await db.write(lambda c: records.insert_many(c, docs))
+    async def retire(code: str) -> None:
+        await db.write(lambda c: c.execute(
+            "UPDATE stations SET retired_at = '2026-01-01' WHERE code = ?", (code,)))
     return Harness("sqlite", SqliteStore(db), seed,
-                   lambda upto: purge_tombstones(db, upto)), db.close
+                   lambda upto: purge_tombstones(db, upto), retire), db.close
 
 
 async def postgres_harness(url: str) -> tuple[Harness, Callable[[], Any]]:
@@ -99,8 +106,11 @@ async def postgres_harness(url: str) -> tuple[Harness, Callable[[], Any]]:
 
     async def seed(docs: list[dict[str, Any]]) -> None:
         await db.write(lambda c: pg_records.insert_many(c, docs))
+    async def retire(code: str) -> None:
+        await db.write(lambda c: c.execute(
+            "UPDATE stations SET retired_at = '2026-01-01' WHERE code = %s", (code,)))
     return Harness("postgres", pg_sync.PgStore(db), seed,
-                   lambda upto: pg_sync.purge_tombstones(db, upto)), db.close
+                   lambda upto: pg_sync.purge_tombstones(db, upto), retire), db.close
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -140,6 +150,13 @@ async def test_an_exception_before_the_end_writes_nothing(store: Harness) -> Non
     with pytest.raises(RuntimeError):
         await store.write(run)
     assert await store.write(lambda tx: tx.premises("p1")) is None
+
+
+async def test_a_retired_station_takes_no_records(store: Harness) -> None:
+    assert await store.write(lambda tx: tx.station_exists("B02"))
+    await store.retire("B02")
+    assert not await store.write(lambda tx: tx.station_exists("B02"))
+    assert await store.write(lambda tx: tx.station_exists("A01"))
 
 
 async def test_device_sequence_and_receipts_round_trip(store: Harness) -> None:

@@ -90,7 +90,7 @@ class PgTx(Tx):
         return receipt_decoder.decode(row[0]) if row else None
 
     def station_exists(self, code: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM stations WHERE code = %s",
+        return self.conn.execute("SELECT 1 FROM stations WHERE code = %s AND retired_at IS NULL",
                                  (code,)).fetchone() is not None
 
     def blob_available(self, sha256: str) -> bool:
