@@ -369,7 +369,7 @@ class _Apply:
             doc = writer.write(self.tx, stamp, current, changes, self.cfg.review_interval_days,
                                conflict_ids=conflict_ids, resolved=resolved, created=created)
         except msgspec.ValidationError as exc:  # in plain words, naming the field
-            attempted = {**current, **{k: v for k, v in changes.items() if "/" not in k}}
+            attempted = paths.applied(current, [(p, None, v) for p, v in changes.items()])
             raise _Reject("invalid", problems.explain(str(exc), attempted)[1]) from None
         for path in changes:
             self.tx.set_writer(doc["id"], path, self.author)

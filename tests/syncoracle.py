@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from sync import problems
 from sync.protocol import Mutation, PushRequest, PushResponse, Receipt
 from sync.record import EDITABLE_FIELDS, Hazard, Premises
 
@@ -281,8 +282,8 @@ class Step:
                    updated_by=self.actor.username)
         try:
             doc = msgspec.to_builtins(msgspec.convert(doc, Premises))
-        except msgspec.ValidationError as exc:
-            raise Rejected("invalid", str(exc)) from None
+        except msgspec.ValidationError as exc:  # worded as the spec says (sync/problems.py)
+            raise Rejected("invalid", problems.explain(str(exc), doc)[1]) from None
         self.o.premises[doc["id"]] = doc
         for path in changes:
             self.o.writers[(doc["id"], path)] = self.author
