@@ -172,6 +172,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/premises/{premises_id}"): Row(get("/api/premises/p1"), API_A01),
     ("GET", "/api/stations"): Row(get("/api/stations"), API),
     ("GET", "/api/openapi.json"): Row(get("/api/openapi.json"), OPEN),
+    ("GET", "/api/coverage"): Row(get("/api/coverage"), {**API, "crew": FORBIDDEN}),
     ("POST", "/api/sync/push"): Row(push_edit_of_p1, EDIT_A01),
     ("GET", "/api/sync/pull"): Row(get("/api/sync/pull"), API),
     ("PUT", "/api/blobs/{sha256}"): Row(put_blob, API),

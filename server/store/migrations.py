@@ -247,6 +247,13 @@ ALTER TABLE stations DROP COLUMN lat_required;
 ALTER TABLE stations DROP COLUMN lon_required;
 ALTER TABLE users ADD COLUMN extra_grounds TEXT NOT NULL DEFAULT '[]';
 """),
+    (12, """
+-- coverage (server/store/coverage.py): the unsent edits each device last reported on a sync
+-- (X-Watchbook-Pending, X-Watchbook-Oldest-Pending), so edits a device may lose are chased
+ALTER TABLE devices ADD COLUMN pending_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending TEXT;
+ALTER TABLE devices ADD COLUMN pending_reported_at TEXT;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

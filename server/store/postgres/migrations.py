@@ -197,6 +197,12 @@ ALTER TABLE stations ALTER COLUMN lat DROP NOT NULL;
 ALTER TABLE stations ALTER COLUMN lon DROP NOT NULL;
 ALTER TABLE users ADD COLUMN extra_grounds TEXT NOT NULL DEFAULT '[]';
 """,
+    12: """
+-- coverage: the unsent edits each device last reported on a sync
+ALTER TABLE devices ADD COLUMN pending_count BIGINT;
+ALTER TABLE devices ADD COLUMN oldest_pending TEXT;
+ALTER TABLE devices ADD COLUMN pending_reported_at TEXT;
+""",
 }
 
 VERSIONS = [v for v, _ in MIGRATIONS]
