@@ -5,8 +5,10 @@ devices not synced since last week, and devices that reported unsent edits."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
+import httpx
 from world import World, make_premises
 
 from server import clock
@@ -96,3 +98,28 @@ async def test_coverage_is_refused_to_crews_and_outside_grounds(world: World) ->
     assert (await world.client.get("/api/coverage", headers=world.as_("crew"))).status_code == 403
     outside = await world.client.get("/api/coverage?station=C03", headers=world.as_("super"))
     assert outside.status_code == 403
+
+
+async def test_the_dashboard_shows_never_assessed_and_stale_devices(world: World) -> None:
+    await _more_data(world)
+    await world.client.get("/api/sync/pull", headers={**world.as_("crew"),
+                                                      "X-Watchbook-Pending": "4"})
+    await world.auth.flush_seen()
+    crew_id = world.user_ids["crew"]
+    await world.db.write(lambda conn: conn.execute(
+        "UPDATE devices SET last_seen = ? WHERE user_id = ?", (_ago(days=9), crew_id)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
+                                 base_url="http://test") as client:
+        form = await client.get("/console/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf
+        await client.post("/console/signin", data={"csrf": csrf.group(1), "username": "super",
+                                                   "password": "pw-super"})
+        page = (await client.get("/console/dashboard")).text
+    row = re.search(r"<th scope=\"row\">A01 Ashby</th>(.*?)</tr>", page, re.S)
+    assert row, page
+    assert re.search(r'never-assessed">1<', row.group(1))
+    assert re.search(r'stale-devices">1<', row.group(1))  # crew's device, 9 days ago
+    assert "A01: Overdue 1, Due soon 1, Never assessed 1, Devices not synced since last week 1" \
+        in page  # the chart's text for screen readers
+    assert "Devices holding unsent edits" in page and ">4<" in page
