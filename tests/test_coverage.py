@@ -123,3 +123,22 @@ async def test_the_dashboard_shows_never_assessed_and_stale_devices(world: World
     assert "A01: Overdue 1, Due soon 1, Never assessed 1, Devices not synced since last week 1" \
         in page  # the chart's text for screen readers
     assert "Devices holding unsent edits" in page and ">4<" in page
+
+
+async def test_never_assessed_premises_can_be_listed(world: World) -> None:
+    await _more_data(world)
+    got = await world.client.get("/api/premises?never_assessed=true", headers=world.as_("super"))
+    assert got.status_code == 200
+    assert sorted(p["id"] for p in got.json()["items"]) == ["p5", "p7"]
+    bad = await world.client.get("/api/premises?never_assessed=maybe", headers=world.as_("super"))
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "never_assessed"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
+                                 base_url="http://test") as client:
+        form = await client.get("/console/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf
+        await client.post("/console/signin", data={"csrf": csrf.group(1), "username": "super",
+                                                   "password": "pw-super"})
+        page = (await client.get("/console/premises?review=never")).text
+    assert "Never Assessed Barn" in page and "Never Either" in page
+    assert "Maple Court" not in page

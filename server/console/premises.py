@@ -29,7 +29,8 @@ from sync.record import SENSITIVE_FIELDS, hazard_expired
 
 PAGE_SIZE = 50
 DASHBOARD_LIMIT = 200
-REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or overdue"}
+REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or overdue",
+                  "never": "Never assessed"}
 
 
 def _soon(request: Request) -> str:
@@ -87,7 +88,8 @@ async def premises_list(request: Request, who: Principal) -> Response:
     if stations:
         found = await request.app.state.db.read(lambda c: search.search(c, q, search.Filters(
             stations, level, overdue_on=now if review == "overdue" else None,
-            due_before=_soon(request) if review == "due_soon" else None),
+            due_before=_soon(request) if review == "due_soon" else None,
+            never_assessed=review == "never"),
             PAGE_SIZE, (number - 1) * PAGE_SIZE))
     docs, total = found.docs, found.total
     filters = {"q": q, "station": station, "risk_level": level or "", "review": review}
