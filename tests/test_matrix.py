@@ -231,6 +231,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/admin/users/{user_id:int}/enable"): Row(
         console_user_action("enable"), ADMIN_PAGE),
     ("GET", "/console/admin/devices"): Row(get("/console/admin/devices"), ADMIN_PAGE),
+    ("GET", "/console/audit"): Row(get("/console/audit"), ADMIN_PAGE),
     ("GET", "/console/password"): Row(get("/console/password"), CONSOLE),
     ("POST", "/console/password"): Row(form("/console/password", current_password="x",
                                             new_password="a", confirm_password="b"), CONSOLE),
