@@ -269,12 +269,14 @@ class Auth:
         if pending:
             await accounts.mark_seen(self.db, pending)
 
-    async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
+    async def revoke_device(self, device_id: str, wipe: bool = True, by: str = "") -> None:
+        """Revoke a device (and order its wipe); the audit log names who did it (`by`)."""
         await accounts.revoke(self.db, device_id, wipe, clock.now("seconds"))
         row = await accounts.device_row(self.db, device_id)
         await events.add(self.db, clock.now("seconds"), "revoke",
                          row["user_id"] if row else None, device_id,
-                         "revoked, wipe ordered" if wipe else "revoked")
+                         ("revoked, wipe ordered" if wipe else "revoked")
+                         + (f", by {by}" if by else ""))
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
                        password: str, check_password: bool = True) -> int:

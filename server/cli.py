@@ -260,7 +260,8 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     async def job(db: Database) -> bool:
         known = await accounts.device_row(db, args.device)
         if known:
-            await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data)
+            await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data,
+                                                   by="the watchbook command")
         return known is not None
     if not _run(settings, job):
         print(f"no device {args.device}", file=sys.stderr)

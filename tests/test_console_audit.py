@@ -103,3 +103,18 @@ async def test_the_csv_guards_cells_a_spreadsheet_would_run(world: World) -> Non
     async with _admin(world) as client:
         rows = _csv((await client.get("/console/audit?format=csv")).text)
     assert any(r["Detail"] == "'=HYPERLINK(\"http://evil\")" for r in rows)
+
+
+async def test_a_revocation_in_the_console_names_the_admin(world: World) -> None:
+    device_id = world.tokens["crew"][3:].split("_", 1)[0]
+    async with _admin(world) as client:
+        page = await client.get("/console/admin/devices")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        done = await client.post(f"/console/admin/devices/{device_id}/revoke",
+                                 data={"csrf": csrf.group(1), "wipe": "1"})
+        assert done.status_code == 303
+        rows = _csv((await client.get(f"/console/audit?format=csv&device={device_id}")).text)
+    [revoked] = [r for r in rows if r["What"] == "revoke"]
+    assert revoked["Detail"] == "revoked, wipe ordered, by admin"
+    assert revoked["User"] == "crew"  # the device's owner, so filtering by user finds it
