@@ -24,7 +24,7 @@ from server import passwords as policy
 from server.errors import ApiError
 from server.passwords import Passwords
 from server.settings import Settings
-from server.store import accounts, stations
+from server.store import accounts, events, stations
 from server.store.database import Database
 from server.throttle import SignInThrottle
 from sync.roles import EDITORS, ROLES
@@ -132,6 +132,8 @@ class Auth:
         if row["disabled"]:
             raise ApiError(403, "disabled", "this account is disabled")
         self.throttle.succeed(account, address)
+        await events.add(self.db, clock.now("seconds"), "sign_in", row["id"], device_id,
+                         f"from {address}")
         if self.passwords.needs_rehash(row["password_hash"]):
             await accounts.set_password_hash(self.db, row["id"],
                                              await self.passwords.hash_async(password))
@@ -193,11 +195,15 @@ class Auth:
                 token = token_for(previous_id)
                 await accounts.set_token_hash(self.db, previous_id, token_digest(token),
                                               clock.now("seconds"))
+                await events.add(self.db, clock.now("seconds"), "enrol", principal.user_id,
+                                 previous_id, f"{name} (enrolled again, new token)")
                 return previous_id, token
         device_id = "d" + secrets.token_hex(8)
         token = token_for(device_id)
         await accounts.add_device(self.db, device_id, principal.user_id, name,
                                   token_digest(token), clock.now("seconds"))
+        await events.add(self.db, clock.now("seconds"), "enrol", principal.user_id, device_id,
+                         name)
         return device_id, token
 
     async def authenticate_device(self, request: HTTPConnection,
@@ -263,8 +269,14 @@ class Auth:
         if pending:
             await accounts.mark_seen(self.db, pending)
 
-    async def revoke_device(self, device_id: str, wipe: bool = True) -> None:
+    async def revoke_device(self, device_id: str, wipe: bool = True, by: str = "") -> None:
+        """Revoke a device (and order its wipe); the audit log names who did it (`by`)."""
         await accounts.revoke(self.db, device_id, wipe, clock.now("seconds"))
+        row = await accounts.device_row(self.db, device_id)
+        await events.add(self.db, clock.now("seconds"), "revoke",
+                         row["user_id"] if row else None, device_id,
+                         ("revoked, wipe ordered" if wipe else "revoked")
+                         + (f", by {by}" if by else ""))
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
                        password: str, check_password: bool = True) -> int:

@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, demo, grounds, passwords, transfer, users
+from server import backup, blobs, clock, demo, grounds, passwords, transfer, users
 from server.auth import Auth
 from server.errors import ApiError
 from server.settings import POSTGRES_SERVER_PENDING, Settings
-from server.store import accounts, records
+from server.store import accounts, events, records
 from server.store import stations as stations_store
 from server.store import sync as sync_store
 from server.store.database import Database
@@ -160,8 +160,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    count = _run(settings, lambda db: transfer.export_file(
-        db, args.file, fmt, args.include_sensitive))
+    async def job(db: Database) -> int:
+        n = await transfer.export_file(db, args.file, fmt, args.include_sensitive)
+        await events.add(db, clock.now("seconds"), "export", None, detail=(
+            f"{n} premises to {args.file} ({fmt})"
+            + (", sensitive fields included" if args.include_sensitive else "")))
+        return int(n)
+    count = _run(settings, job)
     print(f"Exported {count} premises to {args.file}"
           + ("" if args.include_sensitive else
              " (sensitive fields left out; --include-sensitive to keep them)"))
@@ -255,7 +260,8 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     async def job(db: Database) -> bool:
         known = await accounts.device_row(db, args.device)
         if known:
-            await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data)
+            await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data,
+                                                   by="the watchbook command")
         return known is not None
     if not _run(settings, job):
         print(f"no device {args.device}", file=sys.stderr)

@@ -103,6 +103,11 @@ def _cell(value: Any) -> str:
     return _guard(str(value))
 
 
+def csv_cell(value: Any) -> str:
+    """A value as one CSV cell, guarded against formula injection (for other CSV exports)."""
+    return _cell(value)
+
+
 # What a spreadsheet (Excel, LibreOffice, Sheets) may run or reinterpret as a formula when a
 # cell starts with it: the ASCII and full-width operators, and leading whitespace it trims.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ",

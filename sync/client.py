@@ -19,6 +19,8 @@ import msgspec
 
 from sync import merge, paths
 from sync.protocol import (
+    OLDEST_PENDING_HEADER,
+    PENDING_HEADER,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     AddHazard,
@@ -250,7 +252,10 @@ class SyncClient:
         self.cursor = ""
 
     async def _request(self, method: str, path: str, body: bytes) -> bytes:
-        headers = {"Authorization": f"Bearer {self.token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+        headers = {"Authorization": f"Bearer {self.token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+                   PENDING_HEADER: str(len(self.outbox))}
+        if self.outbox:
+            headers[OLDEST_PENDING_HEADER] = min(m.client_time for m in self.outbox)
         if body:
             headers["Content-Type"] = "application/json"
         for attempt in range(self.max_attempts):

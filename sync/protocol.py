@@ -16,6 +16,8 @@ from sync.record import Attachment, Hazard, Id, Observation, Premises
 PROTOCOL_VERSION = 1
 MIN_PROTOCOL_VERSION = 1  # oldest client protocol the server still speaks
 PROTOCOL_HEADER = "Watchbook-Protocol"
+PENDING_HEADER = "X-Watchbook-Pending"                # optional: unsent edits on the device
+OLDEST_PENDING_HEADER = "X-Watchbook-Oldest-Pending"  # optional: the oldest one's client time
 
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # fits SQLite and a JavaScript number
 Version = Annotated[int, msgspec.Meta(ge=0, le=2**53)]

@@ -227,6 +227,7 @@ async def test_query_parameters_out_of_range_are_400_naming_them(world: World) -
             ("/api/premises", {"limit": ""}, "limit"),
             ("/api/premises", {"offset": "-1"}, "offset"),
             ("/api/premises", {"overdue": "maybe"}, "overdue"),
+            ("/api/premises", {"never_assessed": "maybe"}, "never_assessed"),
             ("/api/premises/nearest", {"lat": "91", "lon": "0"}, "lat"),
             ("/api/premises/nearest", {"lat": "nan", "lon": "0"}, "lat"),
             ("/api/premises/nearest", {"lat": "52", "lon": "inf"}, "lon")]:
@@ -239,7 +240,8 @@ async def test_the_openapi_document_declares_the_query_parameters_handlers_read(
         world: World) -> None:
     doc = (await world.client.get("/api/openapi.json")).json()
     declared = {p["name"] for p in doc["paths"]["/api/premises"]["get"]["parameters"]}
-    assert declared == {"q", "station", "risk_level", "overdue", "limit", "offset"}
+    assert declared == {"q", "station", "risk_level", "overdue", "never_assessed", "limit",
+                        "offset"}
     nearest = doc["paths"]["/api/premises/nearest"]["get"]["parameters"]
     assert {p["name"] for p in nearest if p.get("required")} == {"lat", "lon"}
 

@@ -172,6 +172,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/premises/{premises_id}"): Row(get("/api/premises/p1"), API_A01),
     ("GET", "/api/stations"): Row(get("/api/stations"), API),
     ("GET", "/api/openapi.json"): Row(get("/api/openapi.json"), OPEN),
+    ("GET", "/api/coverage"): Row(get("/api/coverage"), {**API, "crew": FORBIDDEN}),
     ("POST", "/api/sync/push"): Row(push_edit_of_p1, EDIT_A01),
     ("GET", "/api/sync/pull"): Row(get("/api/sync/pull"), API),
     ("PUT", "/api/blobs/{sha256}"): Row(put_blob, API),
@@ -230,6 +231,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/admin/users/{user_id:int}/enable"): Row(
         console_user_action("enable"), ADMIN_PAGE),
     ("GET", "/console/admin/devices"): Row(get("/console/admin/devices"), ADMIN_PAGE),
+    ("GET", "/console/audit"): Row(get("/console/audit"), ADMIN_PAGE),
     ("GET", "/console/password"): Row(get("/console/password"), CONSOLE),
     ("POST", "/console/password"): Row(form("/console/password", current_password="x",
                                             new_password="a", confirm_password="b"), CONSOLE),

@@ -21,8 +21,8 @@ export class ApiError extends Error {
   get revoked() { return this.status === 401 && this.code === 'device_revoked'; }
 }
 
-export async function call(path, { token, method = 'GET', body, timeout = 30000 } = {}) {
-  const headers = { Accept: 'application/json', [PROTOCOL_HEADER]: String(PROTOCOL) };
+export async function call(path, { token, method = 'GET', body, timeout = 30000, headers: more = {} } = {}) {
+  const headers = { ...more, Accept: 'application/json', [PROTOCOL_HEADER]: String(PROTOCOL) };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const ctl = new AbortController();

@@ -18,7 +18,11 @@ export async function pushOutbox(transport, outbox, { token, deviceId, protocol 
     const pending = await outbox.pending();
     if (!pending.length) return sent;
     const batch = pending.slice(0, PUSH_BATCH);
-    const res = await transport('/sync/push', { token, method: 'POST',
+    // the device's unsent edits, reported for the coverage view (docs/sync-protocol.md)
+    const oldest = pending.map((e) => e.mutation.client_time).filter(Boolean).sort()[0];
+    const headers = { 'X-Watchbook-Pending': String(pending.length) };
+    if (oldest) headers['X-Watchbook-Oldest-Pending'] = oldest;
+    const res = await transport('/sync/push', { token, method: 'POST', headers,
       body: { mutations: batch.map((e) => e.mutation), protocol } });
     const settled = await outbox.settle(batch, res.receipts);
     if (res.gap && !settled) await outbox.renumber(res.next_seq, deviceId);

@@ -1,8 +1,8 @@
 """The JSON API under /api: read (enrolment, premises, stations), sync (push, pull), blobs
-(attachment files) and the OpenAPI document built from their routes and msgspec types.
+(attachment files), coverage (reporting) and the OpenAPI document built from their routes and msgspec types.
 `routes` is the whole table, mounted at /api by server/app.py.
 """
 
-from server.api import blobs, openapi, read, sync
+from server.api import blobs, coverage, openapi, read, sync
 
-routes = read.routes + sync.routes + blobs.routes + openapi.routes
+routes = read.routes + sync.routes + blobs.routes + coverage.routes + openapi.routes

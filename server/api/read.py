@@ -180,7 +180,11 @@ _LIST_QUERY = [
     _STATION,
     {"name": "risk_level", "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
     {"name": "overdue", "schema": {"type": "string", "enum": ["", "true", "false", "1", "0"]},
-     "description": "Only premises whose review is overdue"},
+     "description": "Only premises whose review is overdue (never-assessed premises have no "
+                    "review date: ask never_assessed=true for those)"},
+    {"name": "never_assessed", "schema": {"type": "string",
+                                          "enum": ["", "true", "false", "1", "0"]},
+     "description": "Only premises never assessed (no assessed_at, so no review date)"},
     {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200},
      "description": "Page size, at most WATCHBOOK_API_PAGE_MAX (default 200)"},
     {"name": "offset", "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000}},
@@ -243,9 +247,13 @@ async def list_premises(request: Request) -> Response:
     q = request.query_params.get("q", "")[:200]
     if not stations:
         return json_response(PremisesPage(0, limit, offset, []))
+    never = request.query_params.get("never_assessed", "").lower()
+    if never not in ("", "true", "false", "1", "0"):
+        raise ApiError(400, "invalid", "never_assessed must be true or false", "never_assessed")
     overdue_on = today if overdue in ("true", "1") else None
     found = await request.app.state.db.read(lambda c: search.search(
-        c, q, search.Filters(stations, level, overdue_on=overdue_on), limit, offset))
+        c, q, search.Filters(stations, level, overdue_on=overdue_on,
+                             never_assessed=never in ("true", "1")), limit, offset))
     return json_response(PremisesPage(found.total, limit, offset,
                                       [summary(d, today) for d in found.docs], found.capped))
 

@@ -8,6 +8,7 @@ each engine refusal code. Must not hold merge rules (sync/merge.py) or SQL (serv
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 from collections.abc import Sequence
 
@@ -21,10 +22,13 @@ from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError
 from server.settings import Settings
+from server.store import accounts
 from server.store.database import Database
 from server.store.sync import SqliteStore, ensure_epoch
 from sync import engine
 from sync.protocol import (
+    OLDEST_PENDING_HEADER,
+    PENDING_HEADER,
     PROTOCOL_HEADER,
     Mutation,
     PullResponse,
@@ -155,6 +159,32 @@ _PULL_QUERY = [
 ]
 
 
+async def record_pending(request: Request, principal: Principal) -> None:
+    """The device's own report of its unsent edits (optional headers), kept on its row for
+    the coverage view; a malformed report is a 400 naming the header."""
+    raw = request.headers.get(PENDING_HEADER)
+    if raw is None or principal.device_id is None:
+        return
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 10_000_000:
+        raise ApiError(400, "invalid", f"{PENDING_HEADER} must be a whole number, 0 or more",
+                       PENDING_HEADER)
+    oldest = request.headers.get(OLDEST_PENDING_HEADER) or None
+    if oldest is not None:
+        try:
+            dt.datetime.fromisoformat(oldest)
+        except ValueError:
+            oldest = None
+        if oldest is None or len(request.headers[OLDEST_PENDING_HEADER]) > 40:
+            raise ApiError(400, "invalid", f"{OLDEST_PENDING_HEADER} must be an ISO date and "
+                           "time such as 2026-12-01T09:30:00Z", OLDEST_PENDING_HEADER)
+    await accounts.report_pending(request.app.state.db, principal.device_id, count, oldest,
+                                  clock.now("seconds"))
+
+
 def _check_protocol_header(request: Request) -> None:
     raw = request.headers.get(PROTOCOL_HEADER)
     if raw is None:
@@ -188,6 +218,7 @@ async def read_body(request: Request, seconds: float) -> bytes:
 async def push_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
+    await record_pending(request, principal)
     service: SyncService = request.app.state.sync
     body = await read_body(request, service.body_seconds)
     if not await service.acquire_push_slot():
@@ -206,6 +237,7 @@ async def push_endpoint(request: Request) -> Response:
 async def pull_endpoint(request: Request) -> Response:
     principal = await request.app.state.auth.authenticate_device(request)
     _check_protocol_header(request)
+    await record_pending(request, principal)
     raw_limit = request.query_params.get("limit")
     limit: int | None = None
     if raw_limit:

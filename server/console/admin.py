@@ -180,7 +180,7 @@ async def revoke_device(request: Request, who: Principal) -> Response:
     if row is None:
         raise ApiError(404, "not_found", "There is no such device.")
     wipe = text(await request.form(), "wipe", 10) == "1"
-    await request.app.state.auth.revoke_device(device_id, wipe=wipe)
+    await request.app.state.auth.revoke_device(device_id, wipe=wipe, by=who.username)
     flash(request, "ok", f"Revoked {row['name']} ({device_id})"
           + ("; it will wipe its local data." if wipe else "."))
     if text(await request.form(), "back", 10) == "user":

@@ -1,5 +1,6 @@
 """Console read pages for premises: the review-due dashboard (with the day-one checklist for an
-admin of a service still being set up), the searchable list, one premises.
+admin of a service still being set up, and coverage per station from server/coverage.py), the
+searchable list, one premises.
 
 Reads only, within the user's station grounds, through server/store/records.py (no SQL here).
 A view that shows sensitive access fields (key box, entry codes) is recorded by audit. Must not
@@ -20,6 +21,7 @@ from server import clock
 from server.auth import Principal
 from server.console import audit
 from server.console.page import SEVERITY_ORDER, page, render, today
+from server.coverage import coverage
 from server.errors import ApiError
 from server.store import accounts, records, search
 from server.store import stations as stations_store
@@ -27,7 +29,8 @@ from sync.record import SENSITIVE_FIELDS, hazard_expired
 
 PAGE_SIZE = 50
 DASHBOARD_LIMIT = 200
-REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or overdue"}
+REVIEW_FILTERS = {"": "Any", "overdue": "Overdue", "due_soon": "Due soon or overdue",
+                  "never": "Never assessed"}
 
 
 def _soon(request: Request) -> str:
@@ -48,7 +51,11 @@ async def dashboard(request: Request, who: Principal) -> Response:
         return (records.review_counts(conn, stations, now, soon),
                 records.due_for_review(conn, stations, soon, DASHBOARD_LIMIT), setup)
     counts, due, setup = await request.app.state.db.read(load)
-    return render(request, "dashboard.html", who, nav="dashboard", counts=counts,
+    await request.app.state.auth.flush_seen()  # devices' last contact as of this page
+    cover = await coverage(request.app.state.db,
+                           [{"code": c["code"], "name": c["name"]} for c in counts],
+                           request.app.state.settings.review_due_soon_days)
+    return render(request, "dashboard.html", who, nav="dashboard", counts=counts, cover=cover,
                   setup=setup if setup and not all(setup.values()) else None,
                   overdue=[d for d in due if d["next_review_due"] < now],
                   due_soon=[d for d in due if d["next_review_due"] >= now],
@@ -81,7 +88,8 @@ async def premises_list(request: Request, who: Principal) -> Response:
     if stations:
         found = await request.app.state.db.read(lambda c: search.search(c, q, search.Filters(
             stations, level, overdue_on=now if review == "overdue" else None,
-            due_before=_soon(request) if review == "due_soon" else None),
+            due_before=_soon(request) if review == "due_soon" else None,
+            never_assessed=review == "never"),
             PAGE_SIZE, (number - 1) * PAGE_SIZE))
     docs, total = found.docs, found.total
     filters = {"q": q, "station": station, "risk_level": level or "", "review": review}

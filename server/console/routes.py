@@ -16,6 +16,7 @@ from server.auth import Principal, check_csrf, new_csrf_token
 from server.console import (
     admin,
     attachments,
+    auditlog,
     edit,
     lifecycle,
     observations,
@@ -96,4 +97,5 @@ routes: list[BaseRoute] = [
     *attachments.routes,
     *password.routes,
     *observations.routes,
+    *auditlog.routes,
 ]

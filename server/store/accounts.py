@@ -173,6 +173,14 @@ async def mark_seen(db: Database, seen: dict[str, str]) -> None:
                          [(at, device_id) for device_id, at in seen.items()])
 
 
+async def report_pending(db: Database, device_id: str, count: int, oldest: str | None,
+                         now: str) -> None:
+    """The unsent edits a device reported on a sync: how many, the oldest's time, and when."""
+    await db.execute_write(
+        "UPDATE devices SET pending_count = ?, oldest_pending = ?, pending_reported_at = ? "
+        "WHERE id = ?", (count, oldest if count else None, now, device_id))
+
+
 async def revoke(db: Database, device_id: str, wipe: bool, now: str) -> None:
     """Revoke a live device (a revoked one keeps its first revocation)."""
     await db.execute_write(

@@ -247,6 +247,26 @@ ALTER TABLE stations DROP COLUMN lat_required;
 ALTER TABLE stations DROP COLUMN lon_required;
 ALTER TABLE users ADD COLUMN extra_grounds TEXT NOT NULL DEFAULT '[]';
 """),
+    (12, """
+-- coverage (server/store/coverage.py): the unsent edits each device last reported on a sync
+-- (X-Watchbook-Pending, X-Watchbook-Oldest-Pending), so edits a device may lose are chased
+ALTER TABLE devices ADD COLUMN pending_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending TEXT;
+ALTER TABLE devices ADD COLUMN pending_reported_at TEXT;
+-- audit log (server/store/events.py): sign-ins, device enrolments and revocations, exports;
+-- changes stay in `audit` and views of sensitive fields in `sensitive_views`
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    kind        TEXT NOT NULL,            -- sign_in, enrol, revoke, export
+    user_id     INTEGER,
+    device_id   TEXT,
+    station     TEXT,
+    premises_id TEXT,
+    detail      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_at ON events(at);
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -31,6 +31,7 @@ class Filters:
     risk_level: int | None = None
     overdue_on: str | None = None     # next review due before this date (ISO)
     due_before: str | None = None     # the same, for the console's "due soon or overdue"
+    never_assessed: bool = False      # no assessment yet: no review date at all
 
 
 @dataclass
@@ -78,6 +79,8 @@ def _dates(f: Filters) -> tuple[str, list[Any]]:
         if bound is not None:
             where += " AND p.next_review_due < ?"
             params.append(bound)
+    if f.never_assessed:
+        where += " AND p.next_review_due IS NULL"
     return where, params
 
 
