@@ -7,7 +7,8 @@ runs a whole push inside one write transaction. Knows no HTTP and no SQL; time c
 
 Requests, before anything runs (`Refused` with a `RefusalCode`; the HTTP layer picks statuses):
   Rule 1  a protocol older than MIN_PROTOCOL_VERSION is `upgrade_required`, newer than
-          PROTOCOL_VERSION `protocol_unsupported`; none stated is the current one.
+          PROTOCOL_VERSION `protocol_unsupported` (so is one that is not a whole number);
+          none stated is the current one.
   Rule 2  a body that is not JSON is `malformed_json`; one that is not a PushRequest, a
           mutation with a `seq` below 1 or another device's `device_id` is `invalid`, naming
           the field; more than `max_push_mutations` is `too_many_mutations`. Nothing is stored.
@@ -129,6 +130,9 @@ class _Reject(Exception):
 
 # -- requests ---------------------------------------------------------------------------------
 
+SUPPORTED_PROTOCOLS = [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]  # `supported` in refusals; never mutated
+
+
 def check_protocol(version: int | None) -> None:
     if version is None:
         return
@@ -136,12 +140,12 @@ def check_protocol(version: int | None) -> None:
         raise Refused("upgrade_required",
                       f"sync protocol {version} is too old; this server speaks "
                       f"{MIN_PROTOCOL_VERSION}..{PROTOCOL_VERSION}: update the app",
-                      "protocol", supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
+                      "protocol", supported=SUPPORTED_PROTOCOLS)
     if version > PROTOCOL_VERSION:
         raise Refused("protocol_unsupported",
                       f"sync protocol {version} is newer than this server "
                       f"({PROTOCOL_VERSION})", "protocol",
-                      supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
+                      supported=SUPPORTED_PROTOCOLS)
 
 
 def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
@@ -150,6 +154,9 @@ def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
         req = push_request_decoder.decode(body)
     except msgspec.ValidationError as exc:
         found = problem_of(exc)
+        if found.path == "protocol":  # Rule 1: a protocol that is not a number is unsupported
+            raise Refused("protocol_unsupported", "protocol must be a whole number",
+                          "protocol", supported=SUPPORTED_PROTOCOLS) from None
         raise Refused("invalid", found.message, found.path) from None
     except msgspec.DecodeError as exc:
         raise Refused("malformed_json", f"request body is not valid JSON: {exc}") from None

@@ -231,6 +231,25 @@ async def test_an_old_protocol_is_a_426(world: World) -> None:
     assert r.status_code == 426
 
 
+async def test_a_protocol_that_is_not_a_number_is_a_400_saying_what_is_supported(
+        world: World) -> None:
+    from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION
+    supported = [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]
+    for headers, body in [({"Watchbook-Protocol": "two"}, {}), ({}, {"protocol": "two"}),
+                          ({}, {"protocol": 1.5})]:
+        r = await world.client.post("/api/sync/push", headers={**world.as_("super"), **headers},
+                                    json={"mutations": [update(world, "super", 1)], **body})
+        assert r.status_code == 400, (headers, body, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "protocol_unsupported" and error["field"] == "protocol"
+        assert error["supported"] == supported
+    r = await world.client.get("/api/sync/pull", headers={**world.as_("super"),
+                                                           "Watchbook-Protocol": "x"})
+    assert r.status_code == 400 and r.json()["error"]["supported"] == supported
+    records, _, _ = await pull_all(world, "super")
+    assert records["p1"]["version"] == 1  # nothing was applied
+
+
 async def test_pushes_beyond_the_concurrency_cap_get_429_with_retry_after(world: World) -> None:
     service = world.app.state.sync
     service.queue_seconds = 0.05

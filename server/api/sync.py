@@ -163,7 +163,8 @@ def _check_protocol_header(request: Request) -> None:
         version = int(raw)
     except ValueError:
         raise ApiError(400, "protocol_unsupported",
-                       f"{PROTOCOL_HEADER} must be a whole number", "protocol") from None
+                       f"{PROTOCOL_HEADER} must be a whole number", "protocol",
+                       supported=engine.SUPPORTED_PROTOCOLS) from None
     try:
         engine.check_protocol(version)
     except engine.Refused as exc:
