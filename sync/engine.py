@@ -279,12 +279,20 @@ class _Apply:
         out = paths.changes(m, current)
         for _, _, new in out:
             if isinstance(m, AddObservation):
-                new["by"] = new.get("by") or self.actor.name
-                new["status"] = "open"
+                self.stamp_observation(new)
             elif isinstance(m, Attach):
-                new.update(available=self.tx.blob_available(new["sha256"]), by=self.actor.name,
-                           at=self.now)
+                self.stamp_attachment(new)
         return out
+
+    def stamp_observation(self, obs: Doc) -> None:
+        """Who made it and when are the server's to say, and a new observation is open: a
+        client's `by`, `at` or `status` is never kept."""
+        obs.update(by=self.actor.name, at=self.now, status="open")
+
+    def stamp_attachment(self, att: Doc) -> None:
+        """Whether the blob is here, who attached it and when: the server's, never a client's."""
+        att.update(available=self.tx.blob_available(att["sha256"]), by=self.actor.name,
+                   at=self.now)
 
     def check_attach(self, m: Attach, current: Doc) -> None:
         """Crews may attach only a photo of their observation; `available` is the server's."""
@@ -305,6 +313,10 @@ class _Apply:
         self.check_station(m.record.station)
         doc = cast(Doc, to_dict(m.record))
         doc.update(version=0, deleted=False)
+        for obs in doc.get("observations") or []:
+            self.stamp_observation(obs)
+        for att in doc.get("attachments") or []:
+            self.stamp_attachment(att)
         new = self.write(doc, {"assessed_at": doc.get("assessed_at")}, created=True)
         return self.receipt("applied", new, [])
 

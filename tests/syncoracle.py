@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from sync import problems
 from sync.protocol import Mutation, PushRequest, PushResponse, Receipt
 from sync.record import EDITABLE_FIELDS, Hazard, Premises
 
@@ -191,8 +192,8 @@ class Step:
                     raise Rejected("invalid", f"{c.field} is not a hazard field")
             return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
         if k == "add_observation":
-            obs = {**msgspec.to_builtins(m.observation), "status": "open"}
-            obs["by"] = obs["by"] or self.actor.name
+            obs = {**msgspec.to_builtins(m.observation), "status": "open",
+                   "by": self.actor.name, "at": self.now}
             return [(f"observations/{m.observation.id}", None, obs)]
         if k == "review_observation":
             if get(current, f"observations/{m.observation_id}") is None:
@@ -230,6 +231,10 @@ class Step:
         if station not in self.o.stations:
             raise Rejected("invalid", f"no station {station}")
         doc = {**msgspec.to_builtins(m.record), "version": 0, "deleted": False}
+        for obs in doc["observations"]:  # who and when are the server's; new ones are open
+            obs.update(by=self.actor.name, at=self.now, status="open")
+        for att in doc["attachments"]:
+            att.update(available=False, by=self.actor.name, at=self.now)
         new = self.write(doc, {"assessed_at": doc["assessed_at"]})
         self.o.audit.append(self.entry({}, new, sorted(new), []))
         return self.receipt("applied", new, [])
@@ -273,16 +278,17 @@ class Step:
         doc = copy.deepcopy(current)
         for path, value in changes.items():
             put(doc, path, copy.deepcopy(value))
-        if "assessed_at" in changes or "risk_level" in changes:
-            assessed, level = get(doc, "assessed_at"), get(doc, "risk_level")
-            doc["next_review_due"] = (dt.date.fromisoformat(assessed) + dt.timedelta(
-                days=self.o.intervals[level])).isoformat() if assessed else None
         doc.update(version=current.get("version", 0) + 1, updated_at=self.now,
                    updated_by=self.actor.username)
-        try:
+        try:  # the whole record first: nothing is derived from a value that is not valid
             doc = msgspec.to_builtins(msgspec.convert(doc, Premises))
         except msgspec.ValidationError as exc:
-            raise Rejected("invalid", str(exc)) from None
+            attempted = {**current, **{k: v for k, v in changes.items() if "/" not in k}}
+            raise Rejected("invalid", problems.explain(str(exc), attempted)[1]) from None
+        if "assessed_at" in changes or "risk_level" in changes:
+            assessed, level = doc["assessed_at"], doc["risk_level"]
+            doc["next_review_due"] = (dt.date.fromisoformat(assessed) + dt.timedelta(
+                days=self.o.intervals[level])).isoformat() if assessed else None
         self.o.premises[doc["id"]] = doc
         for path in changes:
             self.o.writers[(doc["id"], path)] = self.author

@@ -144,6 +144,43 @@ async def test_crew_may_add_an_observation(world: World) -> None:
     assert records["p1"]["observations"][0]["by"] == "Casey Crew"
 
 
+async def test_the_server_says_who_made_an_observation_and_when_whatever_the_client_sends(
+        world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved",
+                           "by": "GM Station Commander (verified)", "at": "2020-01-01",
+                           "status": "accepted"}}
+    r = (await push(world, "crew", [obs])).json()
+    assert r["receipts"][0]["status"] == "applied"
+    records, _, _ = await pull_all(world, "crew")
+    [kept] = records["p1"]["observations"]
+    assert (kept["by"], kept["status"]) == ("Casey Crew", "open")
+    assert kept["at"] == records["p1"]["updated_at"]  # the server's time of the write
+
+
+async def test_a_created_record_keeps_no_client_set_attachment_or_observation_stamps(
+        world: World) -> None:
+    sha = "ab" * 32
+    record = {"id": "n1", "station": "A01", "name": "New Mill",
+              "observations": [{"id": "o1", "category": "hazard", "note": "Drums in the yard",
+                                "by": "Someone Else", "at": "2020-01-01",
+                                "status": "accepted"}],
+              "attachments": [{"id": "a1", "sha256": sha, "kind": "floor_plan",
+                               "content_type": "image/png", "size": 10, "available": True,
+                               "by": "Someone Else", "at": "2020-01-01"}]}
+    r = (await push(world, "super", [{"kind": "create", "device_id": device_of(world, "super"),
+                                      "seq": 1, "premises_id": "n1", "base_version": 0,
+                                      "record": record}])).json()
+    assert r["receipts"][0]["status"] == "applied", r
+    records, _, _ = await pull_all(world, "super")
+    doc = records["n1"]
+    [obs], [att] = doc["observations"], doc["attachments"]
+    assert (obs["by"], obs["at"], obs["status"]) == ("Sam Supervisor", doc["updated_at"], "open")
+    assert (att["available"], att["by"], att["at"]) == (False, "Sam Supervisor",
+                                                        doc["updated_at"])
+
+
 async def test_editing_outside_your_grounds_is_forbidden(world: World) -> None:
     r = (await push(world, "super", [update(world, "super", 1, pid="p4")])).json()
     assert r["receipts"][0]["reason"] == "forbidden"
