@@ -80,6 +80,9 @@ class AddObservation(_Mutation, tag="add_observation"):
 class ReviewObservation(_Mutation, tag="review_observation"):
     observation_id: Id
     status: Literal["accepted", "dismissed"]
+    # The status the device saw, so two reviews that differ clash (a conflict); None (clients
+    # before it was sent): the server's, and the later review simply applies.
+    old: Literal["open", "accepted", "dismissed"] | None = None
 
 
 class ResolveConflict(_Mutation, tag="resolve_conflict"):

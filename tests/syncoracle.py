@@ -199,7 +199,7 @@ class Step:
             if get(current, f"observations/{m.observation_id}") is None:
                 raise Rejected("invalid", f"no observation {m.observation_id}")
             path = f"observations/{m.observation_id}/status"
-            return [(path, get(current, path), m.status)]
+            return [(path, m.old if m.old is not None else get(current, path), m.status)]
         if k == "attach":
             a = m.attachment
             if not self.editor and (a.kind != "photo" or a.observation_id is None):

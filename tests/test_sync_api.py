@@ -181,6 +181,41 @@ async def test_a_created_record_keeps_no_client_set_attachment_or_observation_st
                                                         doc["updated_at"])
 
 
+def review(w: World, user: str, seq: int, status: str, **old: str) -> dict[str, Any]:
+    return {"kind": "review_observation", "device_id": device_of(w, user), "seq": seq,
+            "premises_id": "p1", "base_version": 2, "observation_id": "o1", "status": status,
+            **old}
+
+
+async def test_two_supervisors_reviewing_one_open_observation_differently_is_a_conflict(
+        world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved"}}
+    await push(world, "crew", [obs])
+    first = (await push(world, "super", [review(world, "super", 1, "accepted", old="open")]))
+    assert first.json()["receipts"][0]["status"] == "applied"
+    second = (await push(world, "admin", [review(world, "admin", 1, "dismissed", old="open")]))
+    [receipt] = second.json()["receipts"]
+    assert receipt["status"] == "conflict"
+    records, conflicts, _ = await pull_all(world, "super")
+    assert [(c["path"], c["base"], c["server"], c["client"]) for c in conflicts] == [
+        ("observations/o1/status", "open", "accepted", "dismissed")]
+    assert records["p1"]["observations"][0]["status"] == "accepted"
+
+
+async def test_a_review_without_old_from_an_older_app_still_applies(world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved"}}
+    await push(world, "crew", [obs])
+    await push(world, "super", [review(world, "super", 1, "accepted")])
+    later = (await push(world, "admin", [review(world, "admin", 1, "dismissed")])).json()
+    assert later["receipts"][0]["status"] == "merged"  # as before `old` was sent
+    records, conflicts, _ = await pull_all(world, "super")
+    assert records["p1"]["observations"][0]["status"] == "dismissed" and conflicts == []
+
+
 async def test_editing_outside_your_grounds_is_forbidden(world: World) -> None:
     r = (await push(world, "super", [update(world, "super", 1, pid="p4")])).json()
     assert r["receipts"][0]["reason"] == "forbidden"
