@@ -22,6 +22,9 @@ receipt, written in the same transaction as the mutation's effects:
           unread; the response says `gap` and `next_seq` (= last + 1), where the device resends
           from (renumbering its outbox from there if it lost the history between).
   Rule 6  a push is one transaction: a batch cut short by a gap keeps what ran before it.
+  Rule 6a a push opens at most `max_conflicts_per_push` conflicts: a mutation that would open
+          more than are left is rejected `too_many_conflicts` before it writes anything (its
+          seq is used, Rule 3); later mutations that clash less, or not at all, still run.
           The console is a device too (`console-<user id>`), its seqs given inside the write.
 Pull, over the server's change sequence (one number per write, shared by records and
 conflicts):
@@ -105,6 +108,7 @@ class Actor:
 class Config:
     review_interval_days: dict[int, int] = field(default_factory=dict)
     max_push_mutations: int = 500
+    max_conflicts_per_push: int = 100
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
 
@@ -185,6 +189,7 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
     last = tx.last_seq(device)
     receipts: list[Receipt] = []
     gap = False
+    budget = cfg.max_conflicts_per_push  # conflicts this push may still open (Rule 6a)
     for m in mutations:
         if m.seq <= last:
             stored = next((r for r in receipts if r.seq == m.seq), None) or tx.receipt(
@@ -196,7 +201,8 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
         if m.seq != last + 1:
             gap = True
             break
-        receipt = apply_mutation(tx, actor, m, now, cfg)
+        receipt = apply_mutation(tx, actor, m, now, cfg, budget)
+        budget -= len(receipt.conflict_ids)
         tx.put_receipt(device, receipt)
         receipts.append(receipt)
         last = m.seq
@@ -204,18 +210,22 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
     return PushResponse(receipts=receipts, next_seq=last + 1, gap=gap)
 
 
-def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config) -> Receipt:
-    """One mutation: authorise, merge, write; any refusal is a rejected receipt."""
+def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
+                   conflict_budget: int | None = None) -> Receipt:
+    """One mutation: authorise, merge, write; any refusal is a rejected receipt. It may open
+    at most `conflict_budget` conflicts (None: any number)."""
     try:
-        return _Apply(tx, actor, m, now, cfg).run()
+        return _Apply(tx, actor, m, now, cfg, conflict_budget).run()
     except _Reject as rej:
         return Receipt(seq=m.seq, status="rejected", premises_id=m.premises_id,
                        reason=rej.reason, message=rej.message)  # type: ignore[arg-type]
 
 
 class _Apply:
-    def __init__(self, tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config):
+    def __init__(self, tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
+                 conflict_budget: int | None = None):
         self.tx, self.actor, self.m, self.now, self.cfg = tx, actor, m, now, cfg
+        self.conflict_budget = conflict_budget
         self.author = {"user": actor.username, "device": actor.device_id, "at": now,
                        "client_time": m.client_time}
         if actor.device_name:
@@ -402,6 +412,14 @@ class _Apply:
         return self.receipt("conflict", current, ids)
 
     def conflict_ids(self, clashes: list[merge.Clash]) -> list[str]:
+        """The ids of the conflicts `clashes` open; called before anything is written, it
+        refuses the mutation when they are more than the push may still open (Rule 6a)."""
+        if self.conflict_budget is not None and len(clashes) > self.conflict_budget:
+            raise _Reject("too_many_conflicts",
+                          f"this change would open {len(clashes)} conflicts and this push may "
+                          f"open only {max(self.conflict_budget, 0)} more (at most "
+                          f"{self.cfg.max_conflicts_per_push} a push); sync again and redo it "
+                          "on the record as it is now")
         return [f"{self.id_prefix}-{i}" for i in range(len(clashes))]
 
     def new_conflicts(self, doc: Doc, clashes: list[merge.Clash],

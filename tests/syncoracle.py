@@ -58,7 +58,7 @@ class Oracle:
     """Expected server state, advanced one push at a time in the order the server got them."""
 
     def __init__(self, seed: list[Doc], stations: set[str], intervals: dict[int, int],
-                 max_push: int):
+                 max_push: int, max_conflicts: int = 100):
         self.premises: dict[str, Doc] = {d["id"]: copy.deepcopy(d) for d in seed}
         self.conflicts: dict[str, Doc] = {}
         self.writers: dict[tuple[str, str], Doc] = {}
@@ -67,6 +67,7 @@ class Oracle:
         self.audit: list[Doc] = []
         self.stations, self.intervals, self.max_push = stations, intervals, max_push
         self.purged: set[str] = set()
+        self.max_conflicts = max_conflicts  # conflicts one push may open (engine Rule 6a)
 
     # -- requests ---------------------------------------------------------------------------
     def push(self, actor: Any, body: bytes, now: str) -> tuple[int, PushResponse | None]:
@@ -77,6 +78,7 @@ class Oracle:
         device = actor.device_id
         receipts: list[Receipt] = []
         gap = False
+        budget = self.max_conflicts
         for m in request.mutations:
             last = self.last.get(device, 0)
             if m.seq <= last:
@@ -85,7 +87,8 @@ class Oracle:
             if m.seq > last + 1:
                 gap = True
                 break
-            receipt = self.apply(actor, m, now)
+            receipt = self.apply(actor, m, now, budget)
+            budget -= len(receipt.conflict_ids)
             self.receipts[(device, m.seq)] = receipt
             self.last[device] = m.seq
             receipts.append(receipt)
@@ -99,9 +102,11 @@ class Oracle:
             self.purged.add(pid)
 
     # -- one mutation -----------------------------------------------------------------------
-    def apply(self, actor: Any, m: Mutation, now: str) -> Receipt:
+    def apply(self, actor: Any, m: Mutation, now: str, budget: int | None = None) -> Receipt:
         try:
-            return Step(self, actor, m, now).run()
+            step = Step(self, actor, m, now)
+            step.budget = budget
+            return step.run()
         except Rejected as r:
             return Receipt(seq=m.seq, status="rejected", premises_id=m.premises_id,
                            reason=r.reason, message=r.message)  # type: ignore[arg-type]
@@ -117,6 +122,7 @@ class Step:
         self.prefix = prefix or f"{m.device_id}-{m.seq}"
         self.replayed = prefix is not None
         self.editor = actor.role in ("supervisor", "admin")
+        self.budget: int | None = None  # conflicts it may open; None: any (a replay)
 
     def run(self) -> Receipt:
         m, pid = self.m, self.m.premises_id
@@ -163,6 +169,7 @@ class Step:
                     applied[path] = result
             else:
                 clashes.append((path, old, server, new))
+        self.within_budget(len(clashes))
         new_doc = self.write(current, applied) if applied else current
         ids = self.open_conflicts(new_doc, clashes, None)
         self.log(current, new_doc, list(applied), ids)
@@ -294,7 +301,15 @@ class Step:
             self.o.writers[(doc["id"], path)] = self.author
         return doc
 
+    def within_budget(self, n: int) -> None:
+        if self.budget is not None and n > self.budget:
+            raise Rejected("too_many_conflicts",
+                           f"this change would open {n} conflicts and this push may open only "
+                           f"{max(self.budget, 0)} more (at most {self.o.max_conflicts} a push); "
+                           "sync again and redo it on the record as it is now")
+
     def clash_deleted(self, current: Doc, server: bool, client: bool) -> Receipt:
+        self.within_budget(1)
         ids = self.open_conflicts(current, [("deleted", False, server, client)],
                                   msgspec.to_builtins(self.m))
         self.log(current, current, [], ids)
