@@ -7,7 +7,8 @@ runs a whole push inside one write transaction. Knows no HTTP and no SQL; time c
 
 Requests, before anything runs (`Refused` with a `RefusalCode`; the HTTP layer picks statuses):
   Rule 1  a protocol older than MIN_PROTOCOL_VERSION is `upgrade_required`, newer than
-          PROTOCOL_VERSION `protocol_unsupported`; none stated is the current one.
+          PROTOCOL_VERSION `protocol_unsupported` (so is one that is not a whole number);
+          none stated is the current one.
   Rule 2  a body that is not JSON is `malformed_json`; one that is not a PushRequest, a
           mutation with a `seq` below 1 or another device's `device_id` is `invalid`, naming
           the field; more than `max_push_mutations` is `too_many_mutations`. Nothing is stored.
@@ -21,6 +22,9 @@ receipt, written in the same transaction as the mutation's effects:
           unread; the response says `gap` and `next_seq` (= last + 1), where the device resends
           from (renumbering its outbox from there if it lost the history between).
   Rule 6  a push is one transaction: a batch cut short by a gap keeps what ran before it.
+  Rule 6a a push opens at most `max_conflicts_per_push` conflicts: a mutation that would open
+          more than are left is rejected `too_many_conflicts` before it writes anything (its
+          seq is used, Rule 3); later mutations that clash less, or not at all, still run.
           The console is a device too (`console-<user id>`), its seqs given inside the write.
 Pull, over the server's change sequence (one number per write, shared by records and
 conflicts):
@@ -104,6 +108,7 @@ class Actor:
 class Config:
     review_interval_days: dict[int, int] = field(default_factory=dict)
     max_push_mutations: int = 500
+    max_conflicts_per_push: int = 100
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
 
@@ -129,6 +134,9 @@ class _Reject(Exception):
 
 # -- requests ---------------------------------------------------------------------------------
 
+SUPPORTED_PROTOCOLS = [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]  # `supported` in refusals; never mutated
+
+
 def check_protocol(version: int | None) -> None:
     if version is None:
         return
@@ -136,12 +144,12 @@ def check_protocol(version: int | None) -> None:
         raise Refused("upgrade_required",
                       f"sync protocol {version} is too old; this server speaks "
                       f"{MIN_PROTOCOL_VERSION}..{PROTOCOL_VERSION}: update the app",
-                      "protocol", supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
+                      "protocol", supported=SUPPORTED_PROTOCOLS)
     if version > PROTOCOL_VERSION:
         raise Refused("protocol_unsupported",
                       f"sync protocol {version} is newer than this server "
                       f"({PROTOCOL_VERSION})", "protocol",
-                      supported=[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION])
+                      supported=SUPPORTED_PROTOCOLS)
 
 
 def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
@@ -150,6 +158,9 @@ def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
         req = push_request_decoder.decode(body)
     except msgspec.ValidationError as exc:
         found = problem_of(exc)
+        if found.path == "protocol":  # Rule 1: a protocol that is not a number is unsupported
+            raise Refused("protocol_unsupported", "protocol must be a whole number",
+                          "protocol", supported=SUPPORTED_PROTOCOLS) from None
         raise Refused("invalid", found.message, found.path) from None
     except msgspec.DecodeError as exc:
         raise Refused("malformed_json", f"request body is not valid JSON: {exc}") from None
@@ -178,6 +189,7 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
     last = tx.last_seq(device)
     receipts: list[Receipt] = []
     gap = False
+    budget = cfg.max_conflicts_per_push  # conflicts this push may still open (Rule 6a)
     for m in mutations:
         if m.seq <= last:
             stored = next((r for r in receipts if r.seq == m.seq), None) or tx.receipt(
@@ -189,7 +201,8 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
         if m.seq != last + 1:
             gap = True
             break
-        receipt = apply_mutation(tx, actor, m, now, cfg)
+        receipt = apply_mutation(tx, actor, m, now, cfg, budget)
+        budget -= len(receipt.conflict_ids)
         tx.put_receipt(device, receipt)
         receipts.append(receipt)
         last = m.seq
@@ -197,18 +210,22 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
     return PushResponse(receipts=receipts, next_seq=last + 1, gap=gap)
 
 
-def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config) -> Receipt:
-    """One mutation: authorise, merge, write; any refusal is a rejected receipt."""
+def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
+                   conflict_budget: int | None = None) -> Receipt:
+    """One mutation: authorise, merge, write; any refusal is a rejected receipt. It may open
+    at most `conflict_budget` conflicts (None: any number)."""
     try:
-        return _Apply(tx, actor, m, now, cfg).run()
+        return _Apply(tx, actor, m, now, cfg, conflict_budget).run()
     except _Reject as rej:
         return Receipt(seq=m.seq, status="rejected", premises_id=m.premises_id,
                        reason=rej.reason, message=rej.message)  # type: ignore[arg-type]
 
 
 class _Apply:
-    def __init__(self, tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config):
+    def __init__(self, tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
+                 conflict_budget: int | None = None):
         self.tx, self.actor, self.m, self.now, self.cfg = tx, actor, m, now, cfg
+        self.conflict_budget = conflict_budget
         self.author = {"user": actor.username, "device": actor.device_id, "at": now,
                        "client_time": m.client_time}
         if actor.device_name:
@@ -272,12 +289,20 @@ class _Apply:
         out = paths.changes(m, current)
         for _, _, new in out:
             if isinstance(m, AddObservation):
-                new["by"] = new.get("by") or self.actor.name
-                new["status"] = "open"
+                self.stamp_observation(new)
             elif isinstance(m, Attach):
-                new.update(available=self.tx.blob_available(new["sha256"]), by=self.actor.name,
-                           at=self.now)
+                self.stamp_attachment(new)
         return out
+
+    def stamp_observation(self, obs: Doc) -> None:
+        """Who made it and when are the server's to say, and a new observation is open: a
+        client's `by`, `at` or `status` is never kept."""
+        obs.update(by=self.actor.name, at=self.now, status="open")
+
+    def stamp_attachment(self, att: Doc) -> None:
+        """Whether the blob is here, who attached it and when: the server's, never a client's."""
+        att.update(available=self.tx.blob_available(att["sha256"]), by=self.actor.name,
+                   at=self.now)
 
     def check_attach(self, m: Attach, current: Doc) -> None:
         """Crews may attach only a photo of their observation; `available` is the server's."""
@@ -298,6 +323,10 @@ class _Apply:
         self.check_station(m.record.station)
         doc = cast(Doc, to_dict(m.record))
         doc.update(version=0, deleted=False)
+        for obs in doc.get("observations") or []:
+            self.stamp_observation(obs)
+        for att in doc.get("attachments") or []:
+            self.stamp_attachment(att)
         new = self.write(doc, {"assessed_at": doc.get("assessed_at")}, created=True)
         return self.receipt("applied", new, [])
 
@@ -383,6 +412,14 @@ class _Apply:
         return self.receipt("conflict", current, ids)
 
     def conflict_ids(self, clashes: list[merge.Clash]) -> list[str]:
+        """The ids of the conflicts `clashes` open; called before anything is written, it
+        refuses the mutation when they are more than the push may still open (Rule 6a)."""
+        if self.conflict_budget is not None and len(clashes) > self.conflict_budget:
+            raise _Reject("too_many_conflicts",
+                          f"this change would open {len(clashes)} conflicts and this push may "
+                          f"open only {max(self.conflict_budget, 0)} more (at most "
+                          f"{self.cfg.max_conflicts_per_push} a push); sync again and redo it "
+                          "on the record as it is now")
         return [f"{self.id_prefix}-{i}" for i in range(len(clashes))]
 
     def new_conflicts(self, doc: Doc, clashes: list[merge.Clash],

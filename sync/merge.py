@@ -135,7 +135,22 @@ def _json_copy(value: Any) -> Any:
 
 def apply(doc: dict[str, Any], changes: dict[str, Any], intervals: dict[int, int]
           ) -> dict[str, Any]:
-    """A new record with `changes` set and derived fields (next_review_due) recomputed.
+    """A new record with `changes` set and derived fields (next_review_due) recomputed; the
+    values must be valid already (sync/writer.py validates `changed` before deriving)."""
+    out = changed(doc, changes)
+    if derives(changes):
+        out["next_review_due"] = next_review_due(
+            get_path(out, "assessed_at"), int(get_path(out, "risk_level")), intervals)
+    return out
+
+
+def derives(changes: dict[str, Any]) -> bool:
+    """Whether `changes` touch what next_review_due is derived from."""
+    return "assessed_at" in changes or "risk_level" in changes
+
+
+def changed(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A new record with `changes` set, nothing derived, nothing validated.
 
     `doc` is left as it was. Only the top-level fields a change touches are copied (deep, by a
     JSON round trip: records are JSON); the rest are shared with `doc`, which nobody mutates.
@@ -148,9 +163,6 @@ def apply(doc: dict[str, Any], changes: dict[str, Any], intervals: dict[int, int
             out[top] = _json_copy(out[top])
     for path, value in changes.items():
         set_path(out, path, value)
-    if "assessed_at" in changes or "risk_level" in changes:
-        out["next_review_due"] = next_review_due(
-            get_path(out, "assessed_at"), int(get_path(out, "risk_level")), intervals)
     return out
 
 

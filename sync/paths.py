@@ -54,7 +54,7 @@ def changes(m: Mutation, current: Doc, conflict: Doc | None = None) -> list[Chan
         return [(f"observations/{m.observation.id}", None, msgspec.to_builtins(m.observation))]
     if isinstance(m, ReviewObservation):
         path = f"observations/{m.observation_id}/status"
-        return [(path, get_path(current, path), m.status)]
+        return [(path, m.old if m.old is not None else get_path(current, path), m.status)]
     if isinstance(m, Attach):
         path = f"attachments/{m.attachment.id}"
         existing = get_path(current, path)

@@ -72,6 +72,7 @@ REASONS: dict[str, str] = {
     "unknown_conflict": "This conflict is no longer on the server",
     "conflict_closed": "Someone has already resolved this conflict",
     "exists": "A premises with this id already exists",
+    "too_many_conflicts": "This sync would open too many conflicts at once",
 }
 
 _RULES: list[tuple[re.Pattern[str], str]] = [

@@ -82,6 +82,9 @@ class AddObservation(_Mutation, tag="add_observation"):
 class ReviewObservation(_Mutation, tag="review_observation"):
     observation_id: Id
     status: Literal["accepted", "dismissed"]
+    # The status the device saw, so two reviews that differ clash (a conflict); None (clients
+    # before it was sent): the server's, and the later review simply applies.
+    old: Literal["open", "accepted", "dismissed"] | None = None
 
 
 class ResolveConflict(_Mutation, tag="resolve_conflict"):
@@ -115,7 +118,7 @@ def kind_of(m: Mutation) -> str:
 
 ReceiptStatus = Literal["applied", "merged", "conflict", "rejected"]
 RejectReason = Literal["forbidden", "invalid", "unknown_premises", "unknown_hazard",
-                       "unknown_conflict", "conflict_closed", "exists"]
+                       "unknown_conflict", "conflict_closed", "exists", "too_many_conflicts"]
 
 
 class Receipt(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -58,7 +58,18 @@ OBSERVATION_CATEGORIES: tuple[str, ...] = get_args(ObservationCategory)
 Text = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+# A calendar date, 1900-2999 (so what is derived from it stays a date): months 01-12, days that
+# month has, 29 February in leap years only. One pattern, so the app (pwa/page/check.js, from
+# the JSON Schema) checks the same; `$(?!\n)` because Python's `$` also matches before a final
+# newline ("2024-01-01\n"), which JavaScript's does not.
+_YEAR = r"(?:19|2\d)\d{2}"
+_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+              r"|02-(?:0[1-9]|1\d|2[0-8]))")
+_LEAP_DAY = r"(?:(?:19|2\d)(?:0[48]|[2468][048]|[13579][26])|2[048]00)-02-29"
+DATE_PATTERN = rf"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})$(?!\n)"
+Date = Annotated[str, msgspec.Meta(pattern=DATE_PATTERN)]
+# Derived by the server (next_review_due): date-shaped, whatever the review intervals add.
+DerivedDate = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$(?!\n)")]
 # Empty allowed inside the pattern: msgspec cannot union a constrained str with Literal[""].
 Postcode = Annotated[str, msgspec.Meta(max_length=8,
                                        pattern=r"^([A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})?$")]
@@ -140,7 +151,7 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     risk_score: Score = 0
     assessed_at: Date | None = None
     assessed_by: Text = ""
-    next_review_due: Date | None = None
+    next_review_due: DerivedDate | None = None
     harms: list[Harm] = []
     hazards: list[Hazard] = []
     rvp: Text = ""

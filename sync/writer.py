@@ -1,6 +1,6 @@
 """The one writer of premises records: every change to a stored record goes through `write`,
-which applies it (sync/merge.py `apply`: next_review_due recomputed), bumps the version, stamps
-`updated_at`/`updated_by`, validates, stores it in the transaction and appends its audit entry.
+which sets it (sync/merge.py `changed`), bumps the version, stamps `updated_at`/`updated_by`,
+validates every field and only then derives next_review_due, stores it in the transaction and appends its audit entry.
 
 Callers: sync/engine.py (device and console mutations), server/transfer.py (imports) and
 server/blobs.py (an attachment's blob arriving). Pure over a sync.store.Tx: time comes in on the
@@ -35,11 +35,16 @@ class Stamp:
 def revise(current: Doc, changes: dict[str, Any], stamp: Stamp,
            intervals: dict[int, int] | None = None) -> Doc:
     """The next version of `current` with `changes` (path -> value) applied; raises
-    msgspec.ValidationError naming the field when the result is not a valid record."""
-    doc = merge.apply(current, changes, intervals or {})
+    msgspec.ValidationError naming the field when the result is not a valid record. Every
+    field is validated by the record's own types before anything is derived from it."""
+    doc = merge.changed(current, changes)
     doc["version"] = int(current.get("version", 0)) + 1
     doc["updated_at"], doc["updated_by"] = stamp.now, stamp.user
-    return cast(Doc, to_dict(validate(doc)))
+    record = validate(doc)
+    if merge.derives(changes):
+        record.next_review_due = next_review_due(record.assessed_at, record.risk_level,
+                                                 intervals or {})
+    return cast(Doc, to_dict(record))
 
 
 def audit_entry(stamp: Stamp, before: Doc, after: Doc, paths: Iterable[str],

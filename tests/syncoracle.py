@@ -58,7 +58,7 @@ class Oracle:
     """Expected server state, advanced one push at a time in the order the server got them."""
 
     def __init__(self, seed: list[Doc], stations: set[str], intervals: dict[int, int],
-                 max_push: int):
+                 max_push: int, max_conflicts: int = 100):
         self.premises: dict[str, Doc] = {d["id"]: copy.deepcopy(d) for d in seed}
         self.conflicts: dict[str, Doc] = {}
         self.writers: dict[tuple[str, str], Doc] = {}
@@ -67,6 +67,7 @@ class Oracle:
         self.audit: list[Doc] = []
         self.stations, self.intervals, self.max_push = stations, intervals, max_push
         self.purged: set[str] = set()
+        self.max_conflicts = max_conflicts  # conflicts one push may open (engine Rule 6a)
 
     # -- requests ---------------------------------------------------------------------------
     def push(self, actor: Any, body: bytes, now: str) -> tuple[int, PushResponse | None]:
@@ -77,6 +78,7 @@ class Oracle:
         device = actor.device_id
         receipts: list[Receipt] = []
         gap = False
+        budget = self.max_conflicts
         for m in request.mutations:
             last = self.last.get(device, 0)
             if m.seq <= last:
@@ -85,7 +87,8 @@ class Oracle:
             if m.seq > last + 1:
                 gap = True
                 break
-            receipt = self.apply(actor, m, now)
+            receipt = self.apply(actor, m, now, budget)
+            budget -= len(receipt.conflict_ids)
             self.receipts[(device, m.seq)] = receipt
             self.last[device] = m.seq
             receipts.append(receipt)
@@ -99,9 +102,11 @@ class Oracle:
             self.purged.add(pid)
 
     # -- one mutation -----------------------------------------------------------------------
-    def apply(self, actor: Any, m: Mutation, now: str) -> Receipt:
+    def apply(self, actor: Any, m: Mutation, now: str, budget: int | None = None) -> Receipt:
         try:
-            return Step(self, actor, m, now).run()
+            step = Step(self, actor, m, now)
+            step.budget = budget
+            return step.run()
         except Rejected as r:
             return Receipt(seq=m.seq, status="rejected", premises_id=m.premises_id,
                            reason=r.reason, message=r.message)  # type: ignore[arg-type]
@@ -117,6 +122,7 @@ class Step:
         self.prefix = prefix or f"{m.device_id}-{m.seq}"
         self.replayed = prefix is not None
         self.editor = actor.role in ("supervisor", "admin")
+        self.budget: int | None = None  # conflicts it may open; None: any (a replay)
 
     def run(self) -> Receipt:
         m, pid = self.m, self.m.premises_id
@@ -163,6 +169,7 @@ class Step:
                     applied[path] = result
             else:
                 clashes.append((path, old, server, new))
+        self.within_budget(len(clashes))
         new_doc = self.write(current, applied) if applied else current
         ids = self.open_conflicts(new_doc, clashes, None)
         self.log(current, new_doc, list(applied), ids)
@@ -192,14 +199,14 @@ class Step:
                     raise Rejected("invalid", f"{c.field} is not a hazard field")
             return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
         if k == "add_observation":
-            obs = {**msgspec.to_builtins(m.observation), "status": "open"}
-            obs["by"] = obs["by"] or self.actor.name
+            obs = {**msgspec.to_builtins(m.observation), "status": "open",
+                   "by": self.actor.name, "at": self.now}
             return [(f"observations/{m.observation.id}", None, obs)]
         if k == "review_observation":
             if get(current, f"observations/{m.observation_id}") is None:
                 raise Rejected("invalid", f"no observation {m.observation_id}")
             path = f"observations/{m.observation_id}/status"
-            return [(path, get(current, path), m.status)]
+            return [(path, m.old if m.old is not None else get(current, path), m.status)]
         if k == "attach":
             a = m.attachment
             if not self.editor and (a.kind != "photo" or a.observation_id is None):
@@ -231,6 +238,10 @@ class Step:
         if station not in self.o.stations:
             raise Rejected("invalid", f"no station {station}")
         doc = {**msgspec.to_builtins(m.record), "version": 0, "deleted": False}
+        for obs in doc["observations"]:  # who and when are the server's; new ones are open
+            obs.update(by=self.actor.name, at=self.now, status="open")
+        for att in doc["attachments"]:
+            att.update(available=False, by=self.actor.name, at=self.now)
         new = self.write(doc, {"assessed_at": doc["assessed_at"]})
         self.o.audit.append(self.entry({}, new, sorted(new), []))
         return self.receipt("applied", new, [])
@@ -274,22 +285,30 @@ class Step:
         doc = copy.deepcopy(current)
         for path, value in changes.items():
             put(doc, path, copy.deepcopy(value))
-        if "assessed_at" in changes or "risk_level" in changes:
-            assessed, level = get(doc, "assessed_at"), get(doc, "risk_level")
-            doc["next_review_due"] = (dt.date.fromisoformat(assessed) + dt.timedelta(
-                days=self.o.intervals[level])).isoformat() if assessed else None
         doc.update(version=current.get("version", 0) + 1, updated_at=self.now,
                    updated_by=self.actor.username)
-        try:
+        try:  # the whole record first: nothing is derived from a value that is not valid
             doc = msgspec.to_builtins(msgspec.convert(doc, Premises))
         except msgspec.ValidationError as exc:  # worded as the spec says (sync/problems.py)
             raise Rejected("invalid", problems.explain(str(exc), doc)[1]) from None
+        if "assessed_at" in changes or "risk_level" in changes:
+            assessed, level = doc["assessed_at"], doc["risk_level"]
+            doc["next_review_due"] = (dt.date.fromisoformat(assessed) + dt.timedelta(
+                days=self.o.intervals[level])).isoformat() if assessed else None
         self.o.premises[doc["id"]] = doc
         for path in changes:
             self.o.writers[(doc["id"], path)] = self.author
         return doc
 
+    def within_budget(self, n: int) -> None:
+        if self.budget is not None and n > self.budget:
+            raise Rejected("too_many_conflicts",
+                           f"this change would open {n} conflicts and this push may open only "
+                           f"{max(self.budget, 0)} more (at most {self.o.max_conflicts} a push); "
+                           "sync again and redo it on the record as it is now")
+
     def clash_deleted(self, current: Doc, server: bool, client: bool) -> Receipt:
+        self.within_budget(1)
         ids = self.open_conflicts(current, [("deleted", False, server, client)],
                                   msgspec.to_builtins(self.m))
         self.log(current, current, [], ids)

@@ -144,6 +144,78 @@ async def test_crew_may_add_an_observation(world: World) -> None:
     assert records["p1"]["observations"][0]["by"] == "Casey Crew"
 
 
+async def test_the_server_says_who_made_an_observation_and_when_whatever_the_client_sends(
+        world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved",
+                           "by": "GM Station Commander (verified)", "at": "2020-01-01",
+                           "status": "accepted"}}
+    r = (await push(world, "crew", [obs])).json()
+    assert r["receipts"][0]["status"] == "applied"
+    records, _, _ = await pull_all(world, "crew")
+    [kept] = records["p1"]["observations"]
+    assert (kept["by"], kept["status"]) == ("Casey Crew", "open")
+    assert kept["at"] == records["p1"]["updated_at"]  # the server's time of the write
+
+
+async def test_a_created_record_keeps_no_client_set_attachment_or_observation_stamps(
+        world: World) -> None:
+    sha = "ab" * 32
+    record = {"id": "n1", "station": "A01", "name": "New Mill",
+              "observations": [{"id": "o1", "category": "hazard", "note": "Drums in the yard",
+                                "by": "Someone Else", "at": "2020-01-01",
+                                "status": "accepted"}],
+              "attachments": [{"id": "a1", "sha256": sha, "kind": "floor_plan",
+                               "content_type": "image/png", "size": 10, "available": True,
+                               "by": "Someone Else", "at": "2020-01-01"}]}
+    r = (await push(world, "super", [{"kind": "create", "device_id": device_of(world, "super"),
+                                      "seq": 1, "premises_id": "n1", "base_version": 0,
+                                      "record": record}])).json()
+    assert r["receipts"][0]["status"] == "applied", r
+    records, _, _ = await pull_all(world, "super")
+    doc = records["n1"]
+    [obs], [att] = doc["observations"], doc["attachments"]
+    assert (obs["by"], obs["at"], obs["status"]) == ("Sam Supervisor", doc["updated_at"], "open")
+    assert (att["available"], att["by"], att["at"]) == (False, "Sam Supervisor",
+                                                        doc["updated_at"])
+
+
+def review(w: World, user: str, seq: int, status: str, **old: str) -> dict[str, Any]:
+    return {"kind": "review_observation", "device_id": device_of(w, user), "seq": seq,
+            "premises_id": "p1", "base_version": 2, "observation_id": "o1", "status": status,
+            **old}
+
+
+async def test_two_supervisors_reviewing_one_open_observation_differently_is_a_conflict(
+        world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved"}}
+    await push(world, "crew", [obs])
+    first = (await push(world, "super", [review(world, "super", 1, "accepted", old="open")]))
+    assert first.json()["receipts"][0]["status"] == "applied"
+    second = (await push(world, "admin", [review(world, "admin", 1, "dismissed", old="open")]))
+    [receipt] = second.json()["receipts"]
+    assert receipt["status"] == "conflict"
+    records, conflicts, _ = await pull_all(world, "super")
+    assert [(c["path"], c["base"], c["server"], c["client"]) for c in conflicts] == [
+        ("observations/o1/status", "open", "accepted", "dismissed")]
+    assert records["p1"]["observations"][0]["status"] == "accepted"
+
+
+async def test_a_review_without_old_from_an_older_app_still_applies(world: World) -> None:
+    obs = {"kind": "add_observation", "device_id": device_of(world, "crew"), "seq": 1,
+           "premises_id": "p1", "base_version": 1,
+           "observation": {"id": "o1", "category": "access", "note": "Key box moved"}}
+    await push(world, "crew", [obs])
+    await push(world, "super", [review(world, "super", 1, "accepted")])
+    later = (await push(world, "admin", [review(world, "admin", 1, "dismissed")])).json()
+    assert later["receipts"][0]["status"] == "merged"  # as before `old` was sent
+    records, conflicts, _ = await pull_all(world, "super")
+    assert records["p1"]["observations"][0]["status"] == "dismissed" and conflicts == []
+
+
 async def test_editing_outside_your_grounds_is_forbidden(world: World) -> None:
     r = (await push(world, "super", [update(world, "super", 1, pid="p4")])).json()
     assert r["receipts"][0]["reason"] == "forbidden"
@@ -229,6 +301,25 @@ async def test_an_old_protocol_is_a_426(world: World) -> None:
     r = await world.client.post("/api/sync/push", headers=world.as_("super"), json={
         "protocol": 0, "mutations": [update(world, "super", 1)]})
     assert r.status_code == 426
+
+
+async def test_a_protocol_that_is_not_a_number_is_a_400_saying_what_is_supported(
+        world: World) -> None:
+    from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION
+    supported = [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]
+    for headers, body in [({"Watchbook-Protocol": "two"}, {}), ({}, {"protocol": "two"}),
+                          ({}, {"protocol": 1.5})]:
+        r = await world.client.post("/api/sync/push", headers={**world.as_("super"), **headers},
+                                    json={"mutations": [update(world, "super", 1)], **body})
+        assert r.status_code == 400, (headers, body, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "protocol_unsupported" and error["field"] == "protocol"
+        assert error["supported"] == supported
+    r = await world.client.get("/api/sync/pull", headers={**world.as_("super"),
+                                                           "Watchbook-Protocol": "x"})
+    assert r.status_code == 400 and r.json()["error"]["supported"] == supported
+    records, _, _ = await pull_all(world, "super")
+    assert records["p1"]["version"] == 1  # nothing was applied
 
 
 async def test_pushes_beyond_the_concurrency_cap_get_429_with_retry_after(world: World) -> None:

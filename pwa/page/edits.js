@@ -101,7 +101,7 @@ export function changedPaths(m, record, conflict) {
     case 'add_observation': return [pair(`observations/${m.observation.id}`, null, m.observation)];
     case 'review_observation': {
       const path = `observations/${m.observation_id}/status`;
-      return [pair(path, getPath(record, path), m.status)];
+      return [pair(path, seen(m.old, record, path), m.status)];
     }
     case 'attach': {
       const path = `attachments/${m.attachment.id}`;

@@ -57,6 +57,7 @@ class SyncService:
         self.store: Store = store
         self.config = engine.Config(review_interval_days=dict(settings.review_interval_days),
                                     max_push_mutations=settings.max_push_mutations,
+                                    max_conflicts_per_push=settings.max_conflicts_per_push,
                                     pull_page_rows=settings.pull_page_rows,
                                     pull_page_bytes=settings.pull_page_bytes)
         self.active_pushes = 0
@@ -193,7 +194,8 @@ def _check_protocol_header(request: Request) -> None:
         version = int(raw)
     except ValueError:
         raise ApiError(400, "protocol_unsupported",
-                       f"{PROTOCOL_HEADER} must be a whole number", "protocol") from None
+                       f"{PROTOCOL_HEADER} must be a whole number", "protocol",
+                       supported=engine.SUPPORTED_PROTOCOLS) from None
     try:
         engine.check_protocol(version)
     except engine.Refused as exc:

@@ -337,6 +337,8 @@ async def review_observation(request: Request, who: Principal) -> Response:
 
 # -- conflicts and history --------------------------------------------------------------------
 
+CONFLICTS_PAGE = 50  # conflicts to a page of the inbox
+
 def path_label(path: str) -> str:
     labels = {name: label for name, label, _ in DETAIL_FIELDS}
     labels["deleted"] = "Record deleted"
@@ -390,14 +392,22 @@ def _combined(conflict: dict[str, Any], raw: str) -> Any:
 
 @page()
 async def conflicts(request: Request, who: Principal) -> Response:
+    """The open conflicts in the user's grounds, oldest first, CONFLICTS_PAGE to a page."""
     db = request.app.state.db
-    items = await sync_store.list_conflicts(db, list(who.grounds))
+    raw = request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+    total = await sync_store.count_open_conflicts(db, list(who.grounds))
+    pages = max(1, -(-total // CONFLICTS_PAGE))
+    number = min(number, pages)
+    items = await sync_store.list_conflicts(db, list(who.grounds), limit=CONFLICTS_PAGE,
+                                            offset=(number - 1) * CONFLICTS_PAGE)
     names: dict[str, str] = {}
     if items:
         ids = sorted({c["premises_id"] for c in items})
         names = await db.read(lambda c: records.names(c, ids))
     return render(request, "conflicts.html", who, nav="conflicts", items=items, names=names,
-                  path_label=path_label, shown=shown)
+                  path_label=path_label, shown=shown, total=total, number=number,
+                  pages=pages)
 
 
 async def _load_conflict(request: Request, who: Principal) -> dict[str, Any]:

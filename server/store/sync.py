@@ -234,16 +234,26 @@ async def history(db: Database, premises_id: str) -> list[dict[str, Any]]:
     return [{"id": r[0], **_decode(r[1])} for r in rows]
 
 
-async def list_conflicts(db: Database, stations: Sequence[str], open_only: bool = True
-                         ) -> list[dict[str, Any]]:
+async def list_conflicts(db: Database, stations: Sequence[str], open_only: bool = True,
+                         limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Conflicts on premises of `stations` (open ones only by default), oldest first; each a
-    Conflict dict (sync.protocol.Conflict)."""
+    Conflict dict (sync.protocol.Conflict). A page of them with `limit` and `offset`."""
     if not stations:
         return []
     where = f"station IN ({_marks(stations)})" + (" AND status = 'open'" if open_only else "")
-    rows = await db.execute(f"SELECT doc FROM conflicts WHERE {where} ORDER BY change_seq",
-                            tuple(stations))
+    rows = await db.execute(f"SELECT doc FROM conflicts WHERE {where} ORDER BY change_seq "
+                            "LIMIT ? OFFSET ?",
+                            (*stations, -1 if limit is None else limit, offset))
     return [_decode(r[0]) for r in rows]
+
+
+async def count_open_conflicts(db: Database, stations: Sequence[str]) -> int:
+    """How many conflicts are open on premises of `stations`."""
+    if not stations:
+        return 0
+    return int((await db.execute(
+        f"SELECT count(*) FROM conflicts WHERE station IN ({_marks(stations)}) "
+        "AND status = 'open'", tuple(stations))).single_value())
 
 
 async def get_conflict(db: Database, conflict_id: str) -> dict[str, Any] | None:

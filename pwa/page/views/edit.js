@@ -200,7 +200,7 @@ export function editView(app, { id, fix, observation }) {
     mutations.push(...hazardMutations(r, beforeHazards, readHazards(hazardBox)));
     if (obs) {
       mutations.push({ kind: 'review_observation', premises_id: r.id, base_version: r.version || 0,
-        observation_id: obs.id, status: 'accepted' });
+        observation_id: obs.id, status: 'accepted', old: obs.status || 'open' });
     }
     if (fixing) await app.resend(fixing.n, mutations);
     else if (mutations.length) await app.queue(mutations);

@@ -21,7 +21,7 @@ export function inboxView(app) {
   }
   const items = openObservations(app.replica.all());
   const review = (r, o, status) => app.queue([{ kind: 'review_observation', premises_id: r.id,
-    base_version: r.version || 0, observation_id: o.id, status }]);
+    base_version: r.version || 0, observation_id: o.id, status, old: o.status || 'open' }]);
   const node = h('section', { class: 'inbox' }, h('h1', null, 'Observations'),
     h('p', { class: 'muted' }, 'Open observations from crews on your grounds. Accepting one can update the record in the same step.'),
     items.length ? h('ul', { class: 'plain', id: 'observations' }, items.map(({ record: r, obs: o }) => {

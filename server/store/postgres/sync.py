@@ -235,16 +235,27 @@ async def history(db: PgDatabase, premises_id: str) -> list[dict[str, Any]]:
     return [{"id": r[0], **_decode(r[1])} for r in rows]
 
 
-async def list_conflicts(db: PgDatabase, stations: Sequence[str], open_only: bool = True
-                         ) -> list[dict[str, Any]]:
-    """Conflicts on premises of `stations` (open ones only by default), oldest first."""
+async def list_conflicts(db: PgDatabase, stations: Sequence[str], open_only: bool = True,
+                         limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Conflicts on premises of `stations` (open ones only by default), oldest first; a page
+    of them with `limit` and `offset`."""
     if not stations:
         return []
     where = "station = ANY(%s)" + (" AND status = 'open'" if open_only else "")
     rows = await db.read(lambda c: c.execute(
-        f"SELECT doc FROM conflicts WHERE {where} ORDER BY change_seq",
-        (list(stations),)).fetchall())
+        f"SELECT doc FROM conflicts WHERE {where} ORDER BY change_seq LIMIT %s OFFSET %s",
+        (list(stations), limit, offset)).fetchall())
     return [_decode(r[0]) for r in rows]
+
+
+async def count_open_conflicts(db: PgDatabase, stations: Sequence[str]) -> int:
+    """How many conflicts are open on premises of `stations`."""
+    if not stations:
+        return 0
+    row = await db.read(lambda c: c.execute(
+        "SELECT count(*) FROM conflicts WHERE station = ANY(%s) AND status = 'open'",
+        (list(stations),)).fetchone())
+    return int(row[0]) if row else 0
 
 
 async def get_conflict(db: PgDatabase, conflict_id: str) -> dict[str, Any] | None:
