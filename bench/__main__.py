@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     needs = ((peers.ensure_pouchdb, {"P1", "SCALE"}), (peers.ensure_wrk, {"CAP"}))
-    notes = [n for ensure, users in needs if parts & users and (n := ensure())]
+    notes = [note for ensure, users in needs if parts & users and (note := ensure())]
     have_pouch = peers.POUCHDB_BIN.exists()
     head = (f"# Watchbook benchmarks, {dt.datetime.now().isoformat(timespec='minutes')}\n\n"
             f"Machine: {machine()}\nCommand: python -m bench {' '.join(argv or sys.argv[1:])}\n")
