@@ -133,7 +133,7 @@ class SyncClient:
 
     def create(self, record: Doc) -> Mutation:
         return self._enqueue(CreatePremises(premises_id=record["id"],
-                                            record=msgspec.convert(record, Premises)))
+                                            record=msgspec.to_builtins(msgspec.convert(record, Premises))))
 
     def delete(self, premises_id: str) -> Mutation:
         self._require(premises_id)

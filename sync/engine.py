@@ -79,7 +79,7 @@ from sync.protocol import (
     kind_of,
     push_request_decoder,
 )
-from sync.record import EDITABLE_FIELDS, Hazard, to_dict
+from sync.record import EDITABLE_FIELDS, Hazard, to_dict, validate
 from sync.roles import EDITORS
 from sync.store import Doc, Reader, Tx
 from sync.validation import problem_of
@@ -318,10 +318,14 @@ class _Apply:
     def create(self, m: CreatePremises) -> Receipt:
         if self.tx.premises(m.premises_id) is not None:
             raise _Reject("exists", f"premises {m.premises_id} already exists")
-        if m.record.id != m.premises_id:
+        try:  # the record is checked here, not on decode: a bad value rejects this one only
+            record = validate(m.record)
+        except msgspec.ValidationError as exc:
+            raise _Reject("invalid", problems.explain(str(exc), m.record)[1]) from None
+        if record.id != m.premises_id:
             raise _Reject("invalid", "record.id must equal premises_id")
-        self.check_station(m.record.station)
-        doc = cast(Doc, to_dict(m.record))
+        self.check_station(record.station)
+        doc = cast(Doc, to_dict(record))
         doc.update(version=0, deleted=False)
         for obs in doc.get("observations") or []:
             self.stamp_observation(obs)

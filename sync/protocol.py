@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sync.record import Attachment, Hazard, Id, Observation, Premises
+from sync.record import Attachment, Hazard, Id, Observation
 
 PROTOCOL_VERSION = 1
 MIN_PROTOCOL_VERSION = 1  # oldest client protocol the server still speaks
@@ -64,7 +64,10 @@ class UpdateHazard(_Mutation, tag="update_hazard"):
 
 
 class CreatePremises(_Mutation, tag="create"):
-    record: Premises
+    # A whole Premises record. The engine checks it, not the decoder, so a bad value in it is
+    # a rejected receipt naming the field and the rest of the push still applies.
+    record: Annotated[dict[str, Any], msgspec.Meta(
+        description="A whole premises record (the Premises schema), checked when applied")]
 
 
 class DeletePremises(_Mutation, tag="delete"):

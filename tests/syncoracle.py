@@ -230,14 +230,18 @@ class Step:
         m: Any = self.m
         if m.premises_id in self.o.premises:
             raise Rejected("exists", f"premises {m.premises_id} already exists")
-        if m.record.id != m.premises_id:
+        try:  # the engine checks a created record when it applies it
+            record = msgspec.convert(m.record, Premises)
+        except msgspec.ValidationError as exc:
+            raise Rejected("invalid", problems.explain(str(exc), m.record)[1]) from None
+        if record.id != m.premises_id:
             raise Rejected("invalid", "record.id must equal premises_id")
-        station = m.record.station
+        station = record.station
         if station not in self.actor.grounds:
             raise Rejected("forbidden", f"station {station} is outside your grounds")
         if station not in self.o.stations:
             raise Rejected("invalid", f"no station {station}")
-        doc = {**msgspec.to_builtins(m.record), "version": 0, "deleted": False}
+        doc = {**msgspec.to_builtins(record), "version": 0, "deleted": False}
         for obs in doc["observations"]:  # who and when are the server's; new ones are open
             obs.update(by=self.actor.name, at=self.now, status="open")
         for att in doc["attachments"]:

@@ -24,7 +24,7 @@ from sync.protocol import (
     encode_cursor,
     pull_response_decoder,
 )
-from sync.record import Hazard, Premises
+from sync.record import Hazard, Premises, to_dict
 from sync.store import MemoryStore
 
 CFG = engine.Config(review_interval_days={1: 365, 2: 730, 3: 1095, 4: 1095},
@@ -146,8 +146,8 @@ def test_a_gap_stops_the_batch_keeps_what_ran_and_says_where_to_resume(
 def test_a_new_premises_is_created_at_version_1_and_a_second_create_is_refused(
         store: MemoryStore) -> None:
     record = Premises(id="p9", station="A01", name="New premises")
-    make = CreatePremises(device_id="d1", seq=1, premises_id="p9", record=record)
-    again = CreatePremises(device_id="d1", seq=2, premises_id="p9", record=record)
+    make = CreatePremises(device_id="d1", seq=1, premises_id="p9", record=to_dict(record))
+    again = CreatePremises(device_id="d1", seq=2, premises_id="p9", record=to_dict(record))
     first, second = push(store, [make, again]).receipts
     assert (first.status, first.version) == ("applied", 1)
     assert (second.status, second.reason) == ("rejected", "exists")
@@ -169,9 +169,9 @@ def test_mutations_that_cannot_apply_are_rejected_naming_why(store: MemoryStore)
         (ReviewObservation(**base, observation_id="o9", status="accepted"), "invalid"),
         (ResolveConflict(**base, conflict_id="nope", choice="server"), "unknown_conflict"),
         (CreatePremises(device_id="d3", premises_id="p8",
-                        record=Premises(id="p7", station="A01", name="x")), "invalid"),
+                        record=to_dict(Premises(id="p7", station="A01", name="x"))), "invalid"),
         (CreatePremises(device_id="d3", premises_id="p8",
-                        record=Premises(id="p8", station="Z99", name="x")), "invalid"),
+                        record=to_dict(Premises(id="p8", station="Z99", name="x"))), "invalid"),
     ]
     mutations = [msgspec.structs.replace(m, seq=i) for i, (m, _) in enumerate(cases, 1)]
     receipts = push(store, mutations, actor=far).receipts

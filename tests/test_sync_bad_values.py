@@ -40,14 +40,19 @@ async def test_a_bad_value_is_a_rejected_receipt_naming_the_field_and_the_next_a
     assert records["p1"]["risk_notes"] == "new notes" and records["p1"].get(field) == old
 
 
-async def test_a_created_record_with_an_impossible_date_is_refused_naming_the_field(
+async def test_a_created_record_with_an_impossible_date_is_rejected_and_the_next_applies(
         world: World) -> None:
     record = {"id": "n1", "station": "A01", "name": "New Mill", "assessed_at": "2024-13-01"}
     r = await push(world, "super", [{"kind": "create", "device_id": device_of(world, "super"),
                                      "seq": 1, "premises_id": "n1", "base_version": 0,
-                                     "record": record}])
-    assert r.status_code == 422, r.text
-    assert r.json()["error"]["field"] == "mutations[0].record.assessed_at"
+                                     "record": record}, update(world, "super", 2)])
+    assert r.status_code == 200, r.text
+    bad, good = r.json()["receipts"]
+    assert bad["status"] == "rejected" and bad["reason"] == "invalid"
+    assert "Date assessed" in bad["message"]
+    assert good["status"] == "applied"  # the outbox is not stuck behind the bad create
+    records, _, _ = await pull_all(world, "super")
+    assert "n1" not in records and records["p1"]["risk_notes"] == "new notes"
 
 
 async def test_resolving_a_conflict_with_a_client_value_holding_a_bad_date_is_rejected(

@@ -31,7 +31,7 @@ from sync.protocol import (
     RestorePremises,
     Update,
 )
-from sync.record import Premises
+from sync.record import Premises, to_dict
 
 DELETED_LIMIT = 200
 # (field, label, hint) of the create form, in order; the rest is added on the edit pages.
@@ -102,7 +102,8 @@ async def new_premises(request: Request, who: Principal) -> Response:
     record = _record(entered, errors)
     if record is None:
         return _new_page(request, who, choices, 422, entered, errors)
-    receipt = await _apply(request, who, CreatePremises(premises_id=record.id, record=record))
+    receipt = await _apply(request, who, CreatePremises(premises_id=record.id,
+                                                             record=to_dict(record)))
     if receipt.status == "rejected":
         return _new_page(request, who, choices, 422, entered, {"form": receipt.message})
     flash(request, "ok", f"Created {record.name} at {record.station}. Add its hazards, access "
