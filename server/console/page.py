@@ -44,6 +44,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["link"] = _link
 templates.env.filters["hazard_label"] = lambda t: HAZARD_TYPES.get(t, t)
 templates.env.filters["evacuation_label"] = lambda e: EVACUATION_STRATEGIES.get(e, e or "")
+templates.env.filters["when"] = clock.readable  # stored UTC times as people read them
 
 
 def today() -> str:
