@@ -14,7 +14,7 @@ SYNC = ROOT / "sync"
 SERVER = ROOT / "server"
 FORBIDDEN = ("server", "starlette", "jinja2",                             # server, frameworks
              "sqlite3", "aiosqlite", "apsw", "psycopg", "psycopg2", "asyncpg")  # drivers
-ROUTE_PACKAGES = (SERVER / "api", SERVER / "console")
+ROUTE_PACKAGES = (SERVER / "api", SERVER / "console", SERVER / "web")  # HTTP: no SQL here
 SQL = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|"
                  r"\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b|\bPRAGMA\b|\bCREATE\s+TABLE\b")
 WRITES_PREMISES = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|"

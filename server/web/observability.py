@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import ApiError
+from server.store import gauges
 
 log = logging.getLogger("watchbook")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -165,22 +166,5 @@ async def metrics_endpoint(request: Request) -> Response:
             raise ApiError(403, "forbidden", "metrics are for admins")
     db = request.app.state.db
 
-    def gauges(conn: Any) -> dict[str, list[tuple[dict[str, str], float]]]:
-        out: dict[str, list[tuple[dict[str, str], float]]] = {}
-        has_conflicts = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'conflicts'").fetchone()
-        if has_conflicts:
-            n = conn.execute("SELECT count(*) FROM conflicts WHERE status = 'open'").fetchone()
-            out["watchbook_conflicts_open"] = [({}, float(n[0]))]
-        out["watchbook_devices_seen_within_seconds"] = [
-            ({"within": str(w)}, float(conn.execute(
-                "SELECT count(*) FROM devices WHERE revoked_at IS NULL AND "
-                "last_seen >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)",
-                (f"-{w} seconds",)).fetchone()[0]))
-            for w in (3600, 86400, 7 * 86400)]
-        out["watchbook_premises"] = [({}, float(conn.execute(
-            "SELECT count(*) FROM premises WHERE deleted = 0").fetchone()[0]))]
-        return out
-
-    text = request.app.state.metrics.render(await db.read(gauges))
+    text = request.app.state.metrics.render(await db.read(gauges.read))
     return Response(text, media_type="text/plain; version=0.0.4")
