@@ -259,9 +259,11 @@ def test_a_large_photo_shows_as_a_thumbnail_without_sideways_scroll(browser, ser
     page.click("#sync-now")
     wait_synced(page)
     page.goto(f"/#/p/{record['id']}")
-    page.locator("#attachments").scroll_into_view_if_needed()  # thumbnails load lazily
-    page.wait_for_function("() => document.querySelector('#attachments img')?.naturalWidth > 0",
-                           timeout=30000)
+    # Thumbnails load lazily: scroll them into view on every poll (a sync landing meanwhile
+    # renders the page anew) until one has loaded.
+    page.wait_for_function("""() => { document.querySelector('#attachments')?.scrollIntoView();
+      return document.querySelector('#attachments img')?.naturalWidth > 0; }""",
+                           timeout=30000, polling=250)
     assert any(sha in u for u in thumbs) or page.evaluate(
         f"import('/pwa/db.js').then(db => db.getFile('{sha}')).then(f => Boolean(f))")
     box = page.locator("#attachments img").bounding_box()
