@@ -204,9 +204,13 @@ async function start() {
     files.upload().then(() => files.cacheStation([...replica.server.values()])).catch(() => {});
   });
   files.addEventListener('uploaded', () => sync.run('uploaded'));
+  // Signing in or out changes every screen; an expired token or a refreshed user does not,
+  // and must never rebuild a form the person is filling in (refresh() keeps it).
+  let wasSignedIn = session.signedIn;
   session.addEventListener('change', () => {
     if (!session.signedIn) { replica.clear(); app.state = {}; }
-    render();
+    if (session.signedIn === wasSignedIn && session.signedIn) refresh(); else render();
+    wasSignedIn = session.signedIn;
   });
   addEventListener('online', chrome);
   addEventListener('offline', chrome);

@@ -93,7 +93,7 @@ def new_device(browser: Any, server: Server, **options: Any) -> Any:
     context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768},
                                   locale="en-GB", timezone_id="Europe/London",
                                   **options)
-    context.set_default_timeout(15000)
+    context.set_default_timeout(30000)  # a ceiling for waits on state, generous for a loaded CI machine
     return context
 
 
@@ -107,7 +107,7 @@ def sign_in(page: Any, username: str, password: str | None = None) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
-def wait_synced(page: Any, timeout: float = 20000) -> None:
+def wait_synced(page: Any, timeout: float = 45000) -> None:
     page.wait_for_selector("#freshness:has-text('Data from'):not(:has-text('syncing now'))",
                            timeout=timeout)
 

@@ -34,15 +34,20 @@ def test_edits_are_sent_by_the_service_worker_with_the_app_closed(browser, serve
     cdp.on("ServiceWorker.workerRegistrationUpdated",
            lambda e: registrations.extend(e["registrations"]))
     cdp.send("ServiceWorker.enable")
-    blank.wait_for_timeout(200)
-    reg = next(r for r in registrations if r["scopeURL"].startswith(server.url) and not r["isDeleted"])
+    def ours() -> list[dict]:
+        return [r for r in registrations if r["scopeURL"].startswith(server.url) and not r["isDeleted"]]
+    for _ in range(300):  # the registration event arrives when the browser gets to it
+        if ours():
+            break
+        blank.wait_for_timeout(100)
+    reg = ours()[0]
     assert [p.url for p in context.pages] == ["about:blank"]
 
     context.set_offline(False)
     cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": server.url, "registrationId": reg["registrationId"],
                                                  "tag": "watchbook-sync", "lastChance": False})
     token = server.enrol("admin")
-    for _ in range(100):
+    for _ in range(600):
         doc = server.get(f"/api/premises/{pid}", token)
         if doc["risk_notes"] == note:
             break

@@ -55,6 +55,23 @@ def test_expired_token_keeps_pending_edits_until_signed_in_again(browser, server
     context.close()
 
 
+def test_a_sign_in_expiring_while_a_form_is_filled_keeps_what_was_typed(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "crew")
+    pid = first_id(page)
+    context.route(SYNC, expired)
+    page.goto(f"/#/p/{pid}/observe")
+    page.fill("#obs-note", "Half-typed: side gate")
+    page.evaluate("dispatchEvent(new Event('online'))")  # a sync starts and meets the 401
+    page.wait_for_selector("#expired-notice")
+    assert page.input_value("#obs-note") == "Half-typed: side gate"
+    page.click("text=Save observation")
+    page.wait_for_selector("text=Half-typed: side gate")
+    page.wait_for_selector("#expired-notice:has-text('Sign in to send 1 change')")
+    context.close()
+
+
 def test_revoke_and_wipe_clears_the_device(browser, server):
     context = new_device(browser, server)
     page = context.new_page()
