@@ -73,9 +73,9 @@ class ImportJobs:
             raise  # the server is stopping: the next start reports the job interrupted
         except Exception as exc:  # a job must end in a state a person can read
             log.exception("import job failed", extra={"fields": {"job": job_id}})
+            error = f"The import failed and nothing was written ({type(exc).__name__})."
             await self.db.write(lambda c: store.update(
-                c, job_id, "failed", clock.now(), keep_file=False,
-                error=f"The import failed and nothing was written ({type(exc).__name__})."))
+                c, job_id, "failed", clock.now(), keep_file=False, error=error))
         finally:
             self.live.pop(job_id, None)
 
