@@ -125,3 +125,44 @@ async def test_import_is_for_admins_only(as_user: Browser) -> None:
     assert (await supervisor.get("/console/import")).status_code == 403
     r = await post_form(supervisor, "/console/export", "/console/import")
     assert r.status_code == 403
+
+
+async def test_a_geojson_upload_is_checked_and_previewed_as_a_csv_is(
+        as_user: Browser, world: World) -> None:
+    admin = await as_user("admin")
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0.13, 52.2]},
+         "properties": {"id": "g1", "station": "A01", "name": "Geo Mill", "postcode": "cb12ab"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0.13, 80.0]},
+         "properties": {"id": "g2", "station": "A01", "name": "", "colour": "red"}}]}
+    page = await client_upload_and_settle(admin, "sites.geojson", json.dumps(collection))
+    assert 'data-status="invalid"' in page
+    for problem in ("feature 1, field name: Name is required",
+                    "feature 1, field lat: Latitude is too high: 80, at most 61",
+                    "feature 1, field colour: Colour is not a field of a premises record"):
+        assert problem in page, page[page.find("problems"):][:800]
+    del collection["features"][1]
+    page = await client_upload_and_settle(admin, "sites.geojson", json.dumps(collection))
+    assert 'id="preview-created">1<' in page
+
+
+async def client_upload_and_settle(client: httpx.AsyncClient, name: str, body: str) -> str:
+    uploaded = await _upload(client, name, body)
+    assert uploaded.status_code == 303, uploaded.text
+    return await _settled(client, uploaded.headers["location"])
+
+
+async def test_a_file_over_the_import_limit_is_refused_with_413(
+        settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings.with_(import_max_bytes=1000))
+    async with app.router.lifespan_context(app):
+        await app.state.auth.add_user("ada", "Ada Admin", "admin", None, "pw-ada",
+                                      check_password=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as client:
+            form = await client.get("/console/signin")
+            await client.post("/console/signin", data={
+                "csrf": csrf_of(form.text), "username": "ada", "password": "pw-ada"})
+            refused = await _upload(client, "big.csv", "id,station,name\n" + "x" * 2000)
+            assert refused.status_code == 413 and "larger than 1,000 bytes" in refused.text
+            assert await app.state.imports.recent() == []

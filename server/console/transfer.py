@@ -34,11 +34,15 @@ REFRESH_SECONDS = 1
 PROBLEMS_SHOWN = 2000
 
 
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+
+
 async def _render_upload(request: Request, who: Principal, status: int = 200,
                          error: str = "") -> Response:
     jobs = await request.app.state.imports.recent()
     return render(request, "import.html", who, status, nav="import", jobs=jobs, error=error,
-                  max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024))
+                  max_size=_size(request.app.state.settings.import_max_bytes))
 
 
 @page("admin")
@@ -63,8 +67,8 @@ async def _uploaded(request: Request) -> tuple[str, str, str]:
     finally:
         await form.close()
     if len(data) > limit:
-        raise ApiError(413, "too_large", f"The file is larger than {limit // (1024 * 1024)} MB; "
-                       "split it and import each part.", "file")
+        raise ApiError(413, "too_large", f"The file is larger than {_size(limit)}; split it "
+                       "and import each part.", "file")
     if b"\0" in data:
         raise ApiError(415, "unsupported_type", f"{name} is not a text file: export it from "
                        "your spreadsheet as CSV (UTF-8).", "file")
