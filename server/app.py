@@ -20,6 +20,7 @@ from server import api, console, shell
 from server.api.sync import make_service
 from server.auth import Auth
 from server.errors import ApiError, handle_api_error
+from server.imports import ImportJobs
 from server.settings import POSTGRES_SERVER_PENDING, Settings
 from server.store.database import Database
 from server.store.integrity import Integrity, quick_check
@@ -75,7 +76,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.db = db
             app.state.auth = Auth(db, settings)
             app.state.sync = await make_service(db, settings)
+            app.state.imports = ImportJobs(db, settings)
+            await app.state.imports.recover()
             yield
+            await app.state.imports.close()
             await app.state.auth.flush_seen()
             app.state.auth.close()
         finally:
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=[
                 (r"/api/blobs/", None),  # the upload route enforces blob_max_bytes itself
                 (r"/console/premises/[^/]+/attachments$", settings.blob_max_bytes + 256 * 1024),
+                (r"/console/import$", settings.import_max_bytes + 256 * 1024),
             ]),
             Middleware(Compression, minimum_size=1024, gzip_level=settings.gzip_level,
                        zstd_level=settings.zstd_level, brotli_level=settings.brotli_level),

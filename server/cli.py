@@ -149,7 +149,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"Imported {result.written} premises"
           + (f", {result.unchanged} unchanged" if result.unchanged else "")
-          + (f", skipped {len(result.skipped)} invalid row(s)" if result.skipped else ""))
+          + (f", skipped {transfer.rows_with_problems(result.skipped)} invalid row(s)"
+             if result.skipped else ""))
     return 0
 
 

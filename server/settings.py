@@ -46,7 +46,7 @@ INT_SETTINGS = (
     "integrity_check_seconds", "push_body_seconds", "image_max_pixels", "image_decoders",
     "upload_quota_bytes_per_day", "data_stale_hours", "data_old_days",
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
-    "session_idle_seconds",
+    "session_idle_seconds", "import_max_bytes",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
 # WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
@@ -91,6 +91,7 @@ class Settings:
     brotli_level: int = 1
     blob_dir: Path | None = None            # attachments; default: blobs/ beside the database
     blob_max_bytes: int = 20 * 1024 * 1024  # largest attachment accepted
+    import_max_bytes: int = 50 * 1024 * 1024  # largest file a console import accepts
     attachment_cache_bytes: int = 200 * 1024 * 1024  # a device's offline attachment cache
     blob_gc_grace_days: int = 14            # unreferenced blobs younger than this are kept
     image_max_pixels: int = 40_000_000      # larger images are refused before decoding

@@ -2,9 +2,10 @@
 
 Owns the file formats (CSV: one column per record field, nested lists as JSON in the cell;
 GeoJSON: a FeatureCollection of Points [lon, lat] with the record as properties) and the import
-rules: check the whole file first, report every bad row as "line N, field F: problem" (CSV file
-line; GeoJSON "feature N" is `features[N]`), write nothing unless all rows pass (or skip the bad
-ones when asked), then write everything in one transaction. Sensitive fields stay out of exports
+rules: check the whole file first, report every problem of every row as "line N, field F:
+problem" in plain words (CSV file line; GeoJSON "feature N" is `features[N]`; postcodes are
+normalised, not refused), write nothing unless all rows pass (or skip the bad ones when asked),
+then write everything in one transaction. Sensitive fields stay out of exports
 unless asked. A replaced record keeps its stored value of any field the file does not carry
 (re-importing an export without sensitive fields never wipes key box codes); a changed one gets
 a new version, the importer's stamp and a history (audit) entry, all by the one writer
@@ -14,6 +15,7 @@ record other than through sync/writer.py.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -32,9 +34,15 @@ from server.store import stations as stations_store
 from server.store.database import Database
 from server.store.sync import run_tx
 from sync import writer
-from sync.record import SENSITIVE_FIELDS, Premises, next_review_due, to_dict
+from sync.problems import every_problem
+from sync.record import (
+    SENSITIVE_FIELDS,
+    Premises,
+    next_review_due,
+    normal_postcode,
+    to_dict,
+)
 from sync.store import Tx
-from sync.validation import problem_of
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(Premises))
 LIST_FIELDS = frozenset(f.name for f in msgspec.structs.fields(Premises)
@@ -173,17 +181,17 @@ async def export_file(db: Database, path: str | Path, fmt: str | None = None,
 # -- reading --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Row:
-    """One row as read: its place in the file, the raw record or the reason it is unreadable,
-    and the fields the file supplied."""
+    """One row as read: its place in the file, the raw record (None when unreadable), what is
+    already known to be wrong with it, and the fields the file supplied."""
 
     where: str
     doc: dict[str, Any] | None
-    problem: Problem | None = None
+    problems: tuple[Problem, ...] = ()
     present: frozenset[str] = frozenset()
 
 
 def _bad(where: str, field_: str | None, message: str) -> Row:
-    return Row(where, None, Problem(where, field_, message))
+    return Row(where, None, (Problem(where, field_, message),))
 
 
 def read_csv(text: str) -> Iterator[Row]:
@@ -211,7 +219,7 @@ def read_csv(text: str) -> Iterator[Row]:
             yield _bad(where, None, f"has {len(cells)} cells, the header has {len(header)}")
             continue
         doc: dict[str, Any] = {}
-        problem = None
+        problems: list[Problem] = []
         for name, cell in zip(header, cells, strict=True):
             if name not in FIELDS:
                 continue
@@ -220,10 +228,10 @@ def read_csv(text: str) -> Iterator[Row]:
                 try:
                     doc[name] = json.loads(cell) if cell.strip() else []
                 except json.JSONDecodeError as exc:
-                    problem = problem or Problem(where, name, f"not valid JSON ({exc.msg})")
+                    problems.append(Problem(where, name, f"not valid JSON ({exc.msg})"))
             elif cell != "" or name in ("id", "station", "name"):
                 doc[name] = cell
-        yield Row(where, None, problem) if problem else Row(where, doc, None, present)
+        yield Row(where, doc, tuple(problems), present)
 
 
 def read_geojson(text: str) -> Iterator[Row]:
@@ -243,6 +251,7 @@ def read_geojson(text: str) -> Iterator[Row]:
             yield _bad(where, "properties", "must be an object")
             continue
         doc = dict(props)
+        problems: tuple[Problem, ...] = ()
         if "geometry" in feature:
             doc.pop("lat", None)
             doc.pop("lon", None)
@@ -252,11 +261,11 @@ def read_geojson(text: str) -> Iterator[Row]:
             if (not isinstance(geometry, dict) or geometry.get("type") != "Point"
                     or not isinstance(coords, list) or len(coords) < 2
                     or not all(isinstance(c, int | float) for c in coords[:2])):
-                yield _bad(where, "geometry", "must be a Point [lon, lat]")
-                continue
-            doc["lon"], doc["lat"] = coords[0], coords[1]
+                problems = (Problem(where, "geometry", "must be a Point [lon, lat]"),)
+            else:
+                doc["lon"], doc["lat"] = coords[0], coords[1]
         present = set(doc) | ({"lat", "lon"} if "geometry" in feature else set())
-        yield Row(where, doc, None, frozenset(present))
+        yield Row(where, doc, problems, frozenset(present))
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -268,37 +277,52 @@ class Checked:
     present: frozenset[str]
 
 
+def _row_problems(row: Row, stations: set[str], seen: dict[str, str]
+                  ) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Every problem of one row (sync/problems.py words them), and its record if none."""
+    problems = list(row.problems)
+    if row.doc is None:
+        return None, problems or [Problem(row.where, None, "unreadable")]
+    doc = dict(row.doc)
+    if isinstance(doc.get("postcode"), str):
+        doc["postcode"] = normal_postcode(doc["postcode"])  # pe15 9zz is PE15 9ZZ
+    record, found = every_problem(doc)
+    problems += [Problem(row.where, path or None, words) for path, words in found]
+    bad = {p.field for p in problems}
+    station, pid = doc.get("station"), doc.get("id")
+    if isinstance(station, str) and station and "station" not in bad \
+            and station not in stations:
+        problems.append(Problem(row.where, "station", f"unknown station code {station!r}"))
+    if isinstance(pid, str) and "id" not in bad:
+        if pid in seen:
+            problems.append(Problem(row.where, "id", f"{pid!r} repeats {seen[pid]}"))
+        else:
+            seen[pid] = row.where
+    return (to_dict(record) if record is not None and not problems else None), problems
+
+
 def check(rows: Iterable[Row], stations: set[str],
           progress: Progress | None = None, total: int = 0,
           ) -> tuple[list[Checked], list[Problem]]:
-    """Validate every row; returns (valid records, problems in file order)."""
+    """Validate every row; returns (valid records, every problem of every row, in file
+    order)."""
     valid: list[Checked] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for n, row in enumerate(rows, 1):
         if progress and n % 500 == 0:
             progress("checking", n, total)
-        if row.problem is not None or row.doc is None:
-            problems.append(row.problem or Problem(row.where, None, "unreadable"))
-            continue
-        where = row.where
-        try:
-            record = msgspec.convert(row.doc, Premises, strict=False)
-        except msgspec.ValidationError as exc:
-            found = problem_of(exc)
-            problems.append(Problem(where, found.field, found.message))
-            continue
-        if record.station not in stations:
-            problems.append(Problem(where, "station", f"unknown station code {record.station!r}"))
-            continue
-        if record.id in seen:
-            problems.append(Problem(where, "id", f"{record.id!r} repeats {seen[record.id]}"))
-            continue
-        seen[record.id] = where
-        valid.append(Checked(to_dict(record), row.present))
+        doc, found = _row_problems(row, stations, seen)
+        problems += found
+        if doc is not None:
+            valid.append(Checked(doc, row.present))
     if progress:
         progress("checking", total, total)
     return valid, problems
+
+
+def rows_with_problems(problems: Iterable[Problem]) -> int:
+    return len({p.where for p in problems})
 
 
 # The server maintains these: never taken from the file for a stored record.
@@ -309,11 +333,63 @@ def _now() -> str:
     return clock.now("seconds")
 
 
+def merged(row: Checked, old: dict[str, Any], intervals: dict[int, int]
+           ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A row over its stored record: (the record the file means: stored values for the fields
+    the file does not carry, and the server's stamps; the changes to make, empty when none)."""
+    doc = dict(row.doc)
+    for name in FIELDS:
+        if (name not in row.present or name in _STAMPS) and name in old:
+            doc[name] = old[name]
+    changes = {n: doc.get(n) for n in FIELDS if n not in _STAMPS and doc.get(n) != old.get(n)}
+    due = next_review_due(doc["assessed_at"], doc["risk_level"], intervals)
+    if due != old.get("next_review_due") and not {"assessed_at", "risk_level"} & set(changes):
+        changes["next_review_due"] = due  # the review intervals changed since
+    return doc, changes
+
+
+@dataclass
+class Preview:
+    """What an import would do to the records stored now, with a few of each for a person."""
+
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    created_sample: list[dict[str, Any]] = field(default_factory=list)  # id, name, station
+    changed_sample: list[dict[str, Any]] = field(default_factory=list)  # id, name, fields
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def preview(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, int],
+            sample: int = 20) -> Preview:
+    """Created, changed and left alone, by the rules `_write` follows (read-only)."""
+    out = Preview()
+    for row in rows:
+        old = records.get(conn, row.doc["id"])
+        if old is None:
+            out.created += 1
+            if len(out.created_sample) < sample:
+                out.created_sample.append({k: row.doc[k] for k in ("id", "name", "station")})
+            continue
+        _, changes = merged(row, old, intervals)
+        if not changes:
+            out.unchanged += 1
+            continue
+        out.changed += 1
+        if len(out.changed_sample) < sample:
+            out.changed_sample.append({"id": old["id"], "name": old.get("name", ""),
+                                       "fields": sorted(changes)})
+    return out
+
+
 def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, int],
            by: str, now: str, progress: Progress | None) -> tuple[int, int]:
     """Merge with stored records and write, in chunks, through the one writer (sync/writer.py:
-    a changed record gets a new version, the importer's stamp and an audit entry). Runs inside
-    the caller's one transaction; returns (written, unchanged)."""
+    a new record is stored as it comes, a changed one gets a new version and the importer's
+    stamp, each with its audit entry). Runs inside the caller's one transaction; returns
+    (written, unchanged)."""
     stamp = writer.Stamp(kind="import", user=by, now=now)
     written = unchanged = 0
     step = 2000
@@ -321,20 +397,12 @@ def _write(conn: sqlite3.Connection, rows: list[Checked], intervals: dict[int, i
     def chunk(tx: Tx, part: list[Checked]) -> None:
         nonlocal written, unchanged
         for row in part:
-            doc, old = row.doc, tx.premises(row.doc["id"])
+            old = tx.premises(row.doc["id"])
             if old is None:
-                writer.insert(tx, doc, intervals)
+                writer.insert(tx, dict(row.doc), intervals, stamp)
                 written += 1
                 continue
-            for name in FIELDS:
-                if (name not in row.present or name in _STAMPS) and name in old:
-                    doc[name] = old[name]
-            changes = {n: doc.get(n) for n in FIELDS
-                       if n not in _STAMPS and doc.get(n) != old.get(n)}
-            due = next_review_due(doc["assessed_at"], doc["risk_level"], intervals)
-            if due != old.get("next_review_due") and not {"assessed_at", "risk_level"} & set(
-                    changes):
-                changes["next_review_due"] = due  # the review intervals changed since
+            _, changes = merged(row, old, intervals)
             if not changes:
                 unchanged += 1
                 continue
@@ -352,6 +420,39 @@ def read_rows(text: str, fmt: str) -> list[Row]:
     return list(read_csv(text) if fmt == "csv" else read_geojson(text))
 
 
+async def check_text(db: Database, text: str, fmt: str, progress: Progress | None = None
+                     ) -> tuple[list[Checked], list[Problem]]:
+    """Read and check a whole file's text against the stations stored now, off the event
+    loop; (valid records, every problem)."""
+    stations = set(await db.read(stations_store.codes))
+
+    def run() -> tuple[list[Checked], list[Problem]]:
+        rows = read_rows(text, fmt)
+        return check(rows, stations, progress, len(rows))
+    return await asyncio.to_thread(run)
+
+
+Finish = Callable[[sqlite3.Connection, "ImportResult"], None]
+
+
+async def write_checked(db: Database, settings: Settings, docs: list[Checked],
+                        by: str = "import", now: str | None = None,
+                        progress: Progress | None = None, skipped: list[Problem] | None = None,
+                        finish: Finish | None = None) -> ImportResult:
+    """Write checked records in one transaction; `finish(conn, result)` runs inside it (a
+    console job records that it is done in the same commit as the records)."""
+    stamp = now or _now()
+
+    def run(conn: sqlite3.Connection) -> ImportResult:
+        written, unchanged = _write(conn, docs, settings.review_interval_days, by, stamp,
+                                    progress) if docs else (0, 0)
+        result = ImportResult(written=written, unchanged=unchanged, skipped=skipped or [])
+        if finish:
+            finish(conn, result)
+        return result
+    return await db.write(run)
+
+
 async def import_text(db: Database, settings: Settings, text: str, fmt: str,
                       skip_invalid: bool = False, progress: Progress | None = None,
                       by: str = "import", now: str | None = None) -> ImportResult:
@@ -359,17 +460,12 @@ async def import_text(db: Database, settings: Settings, text: str, fmt: str,
     (unless `skip_invalid`, which writes the good rows and lists the bad ones).
 
     `by` and `now` stamp the records the import changes (`now` defaults to the clock)."""
-    rows = read_rows(text, fmt)
-    stations = set(await db.read(stations_store.codes))
-    docs, problems = check(rows, stations, progress, len(rows))
+    docs, problems = await check_text(db, text, fmt, progress)
     if problems and not skip_invalid:
         raise InvalidImport(problems)
-    written = unchanged = 0
-    if docs:
-        stamp = now or _now()
-        written, unchanged = await db.write(lambda conn: _write(
-            conn, docs, settings.review_interval_days, by, stamp, progress))
-    return ImportResult(written=written, unchanged=unchanged, skipped=problems)
+    if not docs:
+        return ImportResult(skipped=problems)
+    return await write_checked(db, settings, docs, by, now, progress, problems)
 
 
 async def import_file(db: Database, settings: Settings, path: str | Path,

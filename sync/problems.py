@@ -61,6 +61,7 @@ TEMPLATES: dict[str, str] = {
     "number": "{label} must be a number",
     "whole": "{label} must be a whole number",
     "text": "{label} must be text",
+    "unknown": "{label} is not a field of a premises record",
     "other": "{label}: {detail}",
 }
 # Why the server refused a mutation (Receipt.reason), for the person who made it.
@@ -83,6 +84,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Expected `str` matching regex"), "format"),
     (re.compile(r"^Invalid enum value"), "choice"),
     (re.compile(r"^Object missing required field `(\w+)`$"), "missing"),
+    (re.compile(r"^Object contains unknown field `(\w+)`$"), "unknown"),
     (re.compile(r"^Expected `(?:float|int \| float)`, got"), "number"),
     (re.compile(r"^Expected `int`, got"), "whole"),
     (re.compile(r"^Expected `str`, got"), "text"),
@@ -130,14 +132,55 @@ def explain(text: str, doc: Any = None) -> tuple[str, str]:
         if not m:
             continue
         value = _value_at(doc, path) if doc is not None else None
-        if kind == "missing":
-            return f"{path}.{m[1]}", sentence("required", f"{path}.{m[1]}")
+        if kind in ("missing", "unknown"):
+            named = f"{path}.{m[1]}" if path else m[1]
+            return named, sentence("required" if kind == "missing" else kind, named)
         limit = m[1] if m.groups() else None
         actual: Any = value
         if kind in ("too_long", "too_short") and isinstance(value, str):
             actual = len(value)
         return path, sentence(kind, path, limit=limit, actual=actual)
     return path, sentence("other", path, detail=message) if path else message
+
+
+# Placeholders for a required field found wrong, so the rest of the record is still checked.
+_STAND_INS: dict[str, Any] = {"id": "x", "station": "x", "name": "x"}
+
+
+def every_problem(doc: dict[str, Any]) -> tuple[Premises | None, list[tuple[str, str]]]:
+    """Check a whole record and name every wrong field, not only the first msgspec stops at:
+    (the record, or None when anything is wrong; [(path, sentence)] in the order found). Each
+    wrong field, and each wrong item of a list, is set aside and the rest checked again; an
+    item's path keeps its index in `doc`."""
+    probe = dict(doc)
+    kept: dict[str, list[int]] = {}   # list field -> indices in `doc` of the items still in
+    found: list[tuple[str, str]] = []
+    for _ in range(len(doc) + sum(len(v) for v in doc.values() if isinstance(v, list)) + 4):
+        try:
+            record = msgspec.convert(probe, Premises, strict=False)
+        except msgspec.ValidationError as exc:
+            path, words = explain(str(exc), probe)
+            top = re.split(r"[.\[]", path, maxsplit=1)[0]
+            item = re.match(rf"^{re.escape(top)}\[(\d+)\]", path)
+            if item and isinstance(probe.get(top), list):
+                index = kept.setdefault(top, list(range(len(probe[top]))))
+                j = int(item[1])
+                path = f"{top}[{index[j]}]{path[item.end():]}"
+                words = words.replace(label(item[0]), label(f"{top}[{index[j]}]"), 1)
+                probe[top] = probe[top][:j] + probe[top][j + 1:]
+                del index[j]
+            elif top in _STAND_INS:
+                if probe.get(top) == _STAND_INS[top]:
+                    return None, [*found, (path, words)]
+                probe[top] = _STAND_INS[top]
+            elif top in probe:
+                del probe[top]
+            else:
+                return None, [*found, (path, words)]
+            found.append((path, words))
+            continue
+        return (None if found else record), found
+    return None, found
 
 
 def reason(code: str | None, message: str = "") -> str:

@@ -7,6 +7,7 @@ A record is a plain dict on the wire and in storage; the Structs here validate i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import msgspec
@@ -201,6 +202,18 @@ SERVER_FIELDS: frozenset[str] = frozenset({
 })
 
 DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}
+
+_POSTCODE_FORM = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$")
+
+
+def normal_postcode(text: str) -> str:
+    """A postcode as stored: capitals, one space before the inward code (`pe159zz` and
+    `pe15  9zz` become `PE15 9ZZ`). Text that is no postcode comes back trimmed and in
+    capitals, for validation to name."""
+    squeezed = re.sub(r"\s+", "", text).upper()
+    spaced = f"{squeezed[:-3]} {squeezed[-3:]}"
+    return spaced if _POSTCODE_FORM.match(spaced) else " ".join(text.split()).upper()
+
 
 def validate(doc: dict[str, object]) -> Premises:
     """Validate a record dict; raises msgspec.ValidationError naming the field."""

@@ -79,14 +79,18 @@ def write(tx: Tx, stamp: Stamp, current: Doc, changes: dict[str, Any],
     return new
 
 
-def insert(tx: Tx, doc: Doc, intervals: dict[int, int] | None = None) -> Doc:
+def insert(tx: Tx, doc: Doc, intervals: dict[int, int] | None = None,
+           stamp: Stamp | None = None) -> Doc:
     """Store a record that arrives whole from outside (an import of a new record): kept as it
-    comes, at version 1 or more, with its review date derived; nothing to audit against."""
+    comes, at version 1 or more, with its review date derived; with a `stamp`, audited whole,
+    from nothing (a history entry for every imported new record)."""
     new = {**doc, "version": max(1, int(doc.get("version") or 0)),
            "next_review_due": next_review_due(doc.get("assessed_at"),
                                               int(doc.get("risk_level", 4)),
                                               intervals or {})}
     tx.put_premises(new)
+    if stamp is not None:
+        tx.add_audit(audit_entry(stamp, {}, new, list(new)))
     return new
 
 

@@ -367,6 +367,7 @@ async def test_a_first_sign_in_on_an_empty_service_shows_the_setup_checklist(
             for step in ("Add your stations", "Add your users", "watchbook import"):
                 assert step in page.text
             assert 'href="/console/admin/stations"' in page.text
+            assert 'href="/console/import"' in page.text  # the import step, in the console
             assert "Done" not in page.text
             users = await client.get("/console/admin/users")
             assert selected(users.text, "new-role") == "admin"  # no station to be based at

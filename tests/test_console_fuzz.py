@@ -127,7 +127,7 @@ class Console:
 
     def concrete(self, path: str, pick: int) -> str:
         values = {**IDS, "conflict_id": self.conflicts[pick % len(self.conflicts)],
-                  "user_id:int": str(self.world.user_ids["crew"]),
+                  "user_id:int": str(self.world.user_ids["crew"]), "job_id:int": "1",
                   "device_id": self.world.tokens["crew"][3:].split("_", 1)[0]}
         return re.sub(r"{([^}]+)}", lambda m: values[m.group(1)], path)
 

@@ -1,7 +1,9 @@
 """Day one of a real fire service, as docs/deployment.md tells a newcomer: from an empty
 directory `watchbook init`, three stations, a supervisor and a crew member with grounds, a CSV
 import, then a crew device syncs exactly its grounds, and a change of the crew member's grounds
-in the console changes what the device holds after its next sync."""
+in the console changes what the device holds after its next sync; then the same day from the
+console: stations, users, a 20,000-row import as a job with its progress bar, and a bad file
+whose every problem is listed and of which nothing is written."""
 
 from __future__ import annotations
 
@@ -164,3 +166,162 @@ def test_init_asks_for_the_password_twice(
     assert "do not match" in capsys.readouterr().err
     answers = iter(["same-password", "same-password"])
     assert cli.main(["init", "--username", "ada", "--name", "Ada", "--db", db]) == 0
+
+
+# -- the console's day one: stations, users and a 20,000-row import, all from the desk -------
+STATIONS = (("WIS", "Wisbech"), ("MAR", "March"), ("CHA", "Chatteris"))
+ROWS = 20_000
+PROGRESS = re.compile(r'<progress id="job-progress" data-phase="(\w+)" max="(\d+)" '
+                      r'value="(\d+)"')
+
+
+def big_csv(rows: int = ROWS) -> str:
+    """`rows` premises over the three stations; postcodes typed in lower case (normalised)."""
+    lines = ["id,station,name,address,postcode,risk_level,assessed_at"]
+    for i in range(rows):
+        code = STATIONS[i % 3][0]
+        assessed = f"2025-{i % 12 + 1:02d}-15" if i % 4 else ""
+        lines.append(f"p{i:05d},{code},Premises {i},{i} High Street,pe{i % 90 + 10} "
+                     f"{i % 10}zz,{i % 4 + 1},{assessed}")
+    return "\n".join(lines) + "\n"
+
+
+BAD_CSV = """id,station,name,postcode,risk_level,assessed_at
+p00000,WIS,Renamed but the file is bad,PE13 1AA,2,2025-01-01
+b1,XXX,,PE13 1AA,9,2025-01-01
+b2,MAR,Bad date and level,NOPE,0,1 May 2025
+"""
+BAD_PROBLEMS = [
+    "line 3, field name: Name is required",
+    "line 3, field risk_level: Risk level is too high: 9, at most 4",
+    "line 3, field station: unknown station code &#39;XXX&#39;",
+    "line 4, field postcode: Postcode is not in the right form",
+    "line 4, field risk_level: Risk level is too low: 0, at least 1",
+    "line 4, field assessed_at: Date assessed is not in the right form",
+]
+
+
+class Desk:
+    """An admin at the console: signed in, posting forms with the page's CSRF token."""
+
+    def __init__(self, client: httpx.AsyncClient):
+        self.client = client
+        self.csrf = ""
+
+    async def sign_in(self, username: str, password: str) -> None:
+        form = await self.client.get("/console/signin")
+        signed = await self.client.post("/console/signin", data={
+            "csrf": csrf_of(form.text), "username": username, "password": password})
+        assert signed.status_code == 303, signed.text
+        self.csrf = csrf_of((await self.client.get("/console/dashboard")).text)
+
+    async def post(self, path: str, **fields: Any) -> httpx.Response:
+        return await self.client.post(path, data={"csrf": self.csrf, **fields})
+
+    async def upload(self, name: str, body: str | bytes, ctype: str = "text/csv"
+                     ) -> httpx.Response:
+        return await self.client.post("/console/import", data={"csrf": self.csrf},
+                                      files={"file": (name, body, ctype)})
+
+    async def follow_job(self, location: str) -> tuple[str, list[tuple[str, int, int]]]:
+        """Poll the job's status page (as its refresh does) until it stops running; the
+        last page and every progress bar seen."""
+        seen: list[tuple[str, int, int]] = []
+        while True:
+            page = (await self.client.get(location)).text
+            bar = PROGRESS.search(page)
+            if bar is None:
+                return page, seen
+            assert 'http-equiv="refresh"' in page  # no JavaScript needed to follow it
+            seen.append((bar[1], int(bar[2]), int(bar[3])))
+            await asyncio.sleep(0.05)
+
+
+def test_day_one_from_the_console_stations_users_a_20000_row_import_and_crews_grounds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "var" / "watchbook.db"
+    monkeypatch.setenv("WATCHBOOK_ADMIN_PASSWORD", "first-admin-pw")
+    assert cli.main(["init", "--username", "ada", "--name", "Ada Admin", "--db", str(db)]) == 0
+    asyncio.run(_the_console_day(tmp_path, db))
+
+
+async def _the_console_day(tmp_path: Path, db: Path) -> None:
+    app = create_app(fast_settings(tmp_path).with_(db_path=db))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            desk = Desk(client)
+            await desk.sign_in("ada", "first-admin-pw")
+            for code, name in STATIONS:
+                added = await desk.post("/console/admin/stations", code=code, name=name)
+                assert added.status_code == 303, added.text
+            for username, name, role, station in (
+                    ("sm1", "Sam Supervisor", "supervisor", "WIS"),
+                    ("cm1", "Casey Crew", "crew", "MAR")):
+                added = await desk.post("/console/admin/users", username=username, name=name,
+                                        role=role, station=station,
+                                        password=f"{username}-password")
+                assert added.status_code == 303, added.text
+            users = (await client.get("/console/admin/users")).text
+            cm1 = re.search(r'href="/console/admin/users/(\d+)">cm1<', users)
+            assert cm1, users
+            given = await desk.post(f"/console/admin/users/{cm1[1]}", name="Casey Crew",
+                                    role="crew", station="MAR", grounds="CHA")
+            assert given.status_code == 303, given.text
+
+            # the 20,000-row file: checked, previewed, confirmed, written by a job
+            uploaded = await desk.upload("premises.csv", big_csv())
+            assert uploaded.status_code == 303, uploaded.text
+            job = uploaded.headers["location"]
+            page, checking = await desk.follow_job(job)
+            assert 'data-status="ready"' in page, page
+            assert re.search(r'id="preview-created">20,000<', page)
+            assert re.search(r'id="preview-changed">0<', page)
+            assert (await client.get("/api/stations")).status_code == 401  # the API is apart
+            confirmed = await desk.post(f"{job}/confirm")
+            assert confirmed.status_code == 303
+            page, writing = await desk.follow_job(job)
+            assert 'data-status="done"' in page, page
+            assert "20,000 premises created or changed, 0 left alone" in page
+            bars = checking + writing
+            assert bars, "no progress bar was shown"
+            assert all(0 <= value <= top for _, top, value in bars)
+            assert any(phase == "writing" and top == ROWS for phase, top, _ in writing)
+
+            # a second file with bad rows: every problem listed, nothing written
+            uploaded = await desk.upload("more.csv", BAD_CSV)
+            page, _ = await desk.follow_job(uploaded.headers["location"])
+            assert 'data-status="invalid"' in page, page
+            for problem in BAD_PROBLEMS:
+                assert problem in page, problem
+            assert "6 problems in 2 rows" in page
+            history = (await client.get("/console/premises/p00000/history")).text
+            assert "Renamed but the file is bad" not in history
+            assert "Premises 0" in (await client.get("/console/premises/p00000")).text
+
+            # bad uploads get a clear 4xx naming the problem
+            for name, body, status, words in (
+                    ("premises.xlsx", b"PK\x03\x04", 415, "is not a CSV"),
+                    ("premises.csv", b"id,name\n\xff\xfe bad", 422, "not UTF-8"),
+                    ("premises.csv", b"  \n", 422, "is empty"),
+                    ("premises.csv", b"id\x00,name", 415, "not a text file")):
+                refused = await desk.upload(name, body)
+                assert refused.status_code == status, (name, refused.status_code)
+                assert words in refused.text
+
+            # the crew device holds exactly its grounds (MAR and CHA), then follows a change
+            enrolled = await client.post("/api/devices/enrol", json={
+                "username": "cm1", "password": "cm1-password", "device_name": "Appliance 1"})
+            assert enrolled.status_code == 201, enrolled.text
+            device = Device(client, enrolled.json()["token"])
+            await device.sync()
+            expected = {f"p{i:05d}" for i in range(ROWS) if STATIONS[i % 3][0] in ("MAR", "CHA")}
+            assert set(device.records) == expected
+            assert device.records["p00001"]["postcode"] == "PE11 1ZZ"  # typed "pe11 1zz"
+            changed = await desk.post(f"/console/admin/users/{cm1[1]}", name="Casey Crew",
+                                      role="crew", station="MAR", grounds="WIS")
+            assert changed.status_code == 303, changed.text
+            await device.sync()
+            assert set(device.records) == {
+                f"p{i:05d}" for i in range(ROWS) if STATIONS[i % 3][0] in ("MAR", "WIS")}

@@ -262,6 +262,16 @@ ROWS: dict[tuple[str, str], Row] = {
         form(P1 + "/delete", confirm="yes", base_version="2"), CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/restore"): Row(form(P1 + "/restore"),
                                                              CONSOLE_A01),
+    ("GET", "/console/import"): Row(get("/console/import"), ADMIN_PAGE),
+    ("POST", "/console/import"): Row(form("/console/import"), ADMIN_PAGE),
+    ("GET", "/console/import/{job_id:int}"): Row(get("/console/import/1"), ADMIN_PAGE),
+    ("POST", "/console/import/{job_id:int}/confirm"): Row(form("/console/import/1/confirm"),
+                                                          ADMIN_PAGE),
+    ("POST", "/console/import/{job_id:int}/discard"): Row(form("/console/import/1/discard"),
+                                                          ADMIN_PAGE),
+    ("GET", "/console/export"): Row(get("/console/export"), CONSOLE),
+    ("POST", "/console/export"): Row(form("/console/export", station="A01", format="csv"),
+                                     CONSOLE_A01),
 }
 
 

@@ -300,3 +300,38 @@ async def test_csv_quotes_every_cell_a_spreadsheet_would_run_and_keeps_numbers_n
     assert await _all(target) == await _all(source)           # the quote comes off again
     back = (await target.execute("SELECT doc FROM premises WHERE id = ?", (ids[-1],))).first()
     assert json.loads(back[0])["lon"] == -0.015
+
+
+async def test_every_problem_of_a_row_is_listed_in_plain_words_not_only_the_first(
+        target: Database, tmp_path: Path) -> None:
+    text = ("id,station,name,postcode,risk_level,hazards\n"
+            'a1,XXX,,NOPE,9,"[{""id"":""h1"",""type"":""dragons""},'
+            '{""id"":""h2"",""type"":""lpg""},{""id"":""h3"",""type"":""trolls""}]"\n')
+    with pytest.raises(transfer.InvalidImport) as caught:
+        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+    assert [str(p) for p in caught.value.problems] == [
+        "line 2, field name: Name is required",
+        "line 2, field postcode: Postcode is not in the right form: use a UK postcode in "
+        "capitals, such as AB1 2CD",
+        "line 2, field risk_level: Risk level is too high: 9, at most 4",
+        "line 2, field hazards[0].type: Hazard 1 (type): “dragons” is not one of the choices",
+        "line 2, field hazards[2].type: Hazard 3 (type): “trolls” is not one of the choices",
+        "line 2, field station: unknown station code 'XXX'"]
+    assert await _all(target) == []
+
+
+async def test_postcodes_are_normalised_rather_than_rejected(
+        target: Database, tmp_path: Path) -> None:
+    text = ("id,station,name,postcode\n"
+            "a1,WIS,Lower case,pe15 9zz\na2,WIS,No space,pe159zz\na3,WIS,Spaced, PE15  9ZZ \n")
+    await transfer.import_text(target, _settings(tmp_path), text, "csv")
+    assert [d["postcode"] for d in await _all(target)] == ["PE15 9ZZ"] * 3
+
+
+async def test_every_imported_new_record_has_a_history_entry(
+        target: Database, tmp_path: Path) -> None:
+    await transfer.import_text(target, _settings(tmp_path), _csv("a1,WIS,New one,2,,"),
+                               "csv", by="ada", now="2025-06-02T10:00:00Z")
+    [entry] = await history(target, "a1")
+    assert (entry["kind"], entry["user"], entry["before"]) == ("import", "ada", {})
+    assert entry["after"]["name"] == "New one" and entry["version"] == 1

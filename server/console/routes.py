@@ -23,6 +23,7 @@ from server.console import (
     password,
     premises,
     stations,
+    transfer,
 )
 from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
@@ -98,4 +99,5 @@ routes: list[BaseRoute] = [
     *password.routes,
     *observations.routes,
     *auditlog.routes,
+    *transfer.routes,
 ]
