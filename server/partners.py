@@ -1,0 +1,139 @@
+"""Partners over their life: partner organisations and their users, shares made and ended
+by an owning service's admin, and what a partner user may open (a live share of their own
+organisation, checked on every request: nothing is cached). The console and the
+`watchbook share` command both call here. Every partner read is recorded here.
+Must not hold SQL (server/store/organisations.py, shares.py) nor the field rule
+(server/sharing.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server import clock
+from server import passwords as policy
+from server.auth import Auth, Principal
+from server.errors import ApiError
+from server.sharing import KINDS, Share, ShareRequest, fields_of, is_live, parse_request
+from server.sharing import shared_view as _view
+from server.store import organisations, shares
+from server.store.database import Database
+from sync.roles import PARTNER
+
+COMMAND = "watchbook command"  # who made or ended a share from the command line
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "invalid", message, field)
+
+
+async def add_organisation(db: Database, name: str, kind: str) -> int:
+    name = name.strip()
+    if not name:
+        raise _invalid("name", "The organisation needs a name")
+    if len(name) > 200:
+        raise _invalid("name", "The name must be at most 200 characters")
+    if kind not in (*KINDS, organisations.OWNER):
+        raise _invalid("kind", f"The kind must be one of {', '.join(KINDS)} (or owner)")
+    try:
+        if await organisations.named(db, name):
+            raise organisations.NameTaken(name)
+        return await organisations.add(db, name, kind, clock.now("seconds"))
+    except organisations.NameTaken:
+        raise ApiError(409, "invalid", f"There is an organisation named {name!r} already",
+                       "name") from None
+
+
+async def partner_named(db: Database, name: str) -> dict[str, Any]:
+    org = await organisations.named(db, name)
+    if org is None or org["kind"] == organisations.OWNER:
+        raise _invalid("partner", f"There is no partner organisation {name!r}")
+    return org
+
+
+async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
+                           password: str) -> int:
+    """A partner organisation's user: the partner view only (no device, no grounds)."""
+    username, name = username.strip(), name.strip()
+    if not username or len(username) > 64 or not username.replace(".", "").replace(
+            "-", "").replace("_", "").isalnum():
+        raise _invalid("username", "The username needs 1–64 letters, digits, '.', '-' or '_'")
+    if not name:
+        raise _invalid("name", "The user needs a full name")
+    org = await organisations.get(auth.db, org_id)
+    if org is None or org["kind"] == organisations.OWNER:
+        raise _invalid("organisation", "Choose a partner organisation")
+    problem = policy.problem(password, username)
+    if problem:
+        raise ApiError(422, "weak_password", problem, "password")
+    try:
+        return await organisations.add_partner_user(
+            auth.db, username, name, org_id, await auth.passwords.hash_async(password),
+            clock.now("seconds"))
+    except organisations.NameTaken:
+        raise ApiError(409, "invalid", f"The username {username!r} is taken",
+                       "username") from None
+
+
+async def make_share(db: Database, owner_id: int, form: dict[str, Any], by: str) -> int:
+    """Check the form (ApiError 422 naming the field) and record the share."""
+    partner_ids = [o["id"] for o in await organisations.partners(db)]
+    codes = await db.read(lambda c: organisations.station_codes(c, owner_id))
+    req: ShareRequest = parse_request(form, clock.today(), partner_ids, codes)
+    return await shares.add(db, owner_id, req, by, clock.now("seconds"))
+
+
+async def owned_share(db: Database, owner_id: int, share_id: int) -> Share:
+    """A share of this owning service, else 404 (another service's shares do not exist)."""
+    share = await shares.get(db, share_id)
+    if share is None or share.owner_id != owner_id:
+        raise ApiError(404, "not_found", f"There is no share {share_id}.")
+    return share
+
+
+async def end_share(db: Database, owner_id: int, share_id: int, by: str) -> bool:
+    await owned_share(db, owner_id, share_id)
+    return await shares.end(db, share_id, by, clock.now("seconds"))
+
+
+async def live_share(db: Database, who: Principal, share_id: int) -> Share:
+    """The share a partner user opens, read fresh: theirs and live, else 404 (not theirs) or
+    410 (ended or expired)."""
+    if who.role != PARTNER:
+        raise ApiError(403, "forbidden", "The partner view is for partner organisations.")
+    share = await shares.get(db, share_id)
+    if share is None or share.partner_id != who.organisation_id:
+        raise ApiError(404, "not_found", f"There is no share {share_id} for your organisation.")
+    if not is_live(share, clock.today()):
+        raise ApiError(410, "gone", "This share has ended or expired; nothing in it is "
+                       "available any more. Ask the owning service for a new one.")
+    return share
+
+
+async def search(db: Database, who: Principal, share: Share, q: str,
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """The share's records matching every word of `q`, each as the partner may see it;
+    the search is recorded."""
+    words = [w for w in q.lower().split() if w][:8]
+    docs = await db.read(lambda c: shares.candidates(c, share.owner_id, share.scope, words,
+                                                     limit=5 * limit))
+    today = clock.today()
+    views = [v for v in (_view(d, share, today) for d in docs) if v is not None][:limit]
+    await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, "search", None,
+                             f"q={q[:200]!r}, {len(views)} shown")
+    return views
+
+
+async def open_record(db: Database, who: Principal, share: Share, premises_id: str,
+                      kind: str = "view") -> dict[str, Any]:
+    """One record as the partner may see it, recorded (who, share, record, fields); 404 when
+    it is not in the share (outside it, deleted, another service's or no such record)."""
+    docs = await db.read(lambda c: shares.candidates(c, share.owner_id, share.scope,
+                                                     premises_id=premises_id, limit=1))
+    view = _view(docs[0], share, clock.today()) if docs else None
+    if view is None:
+        raise ApiError(404, "not_found", f"There is no premises {premises_id} in this share.")
+    served = [f for f in fields_of(share) if f in view]
+    await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, kind,
+                             premises_id, ",".join(served))
+    return view
