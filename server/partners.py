@@ -8,7 +8,11 @@ Must not hold SQL (server/store/organisations.py, shares.py) nor the field rule
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from typing import Any
+
+import msgspec
 
 from server import clock
 from server import passwords as policy
@@ -18,6 +22,8 @@ from server.sharing import KINDS, Share, ShareRequest, fields_of, is_live, parse
 from server.sharing import shared_view as _view
 from server.store import organisations, shares
 from server.store.database import Database
+from sync.protocol import AddObservation
+from sync.record import OBSERVATION_CATEGORIES, Observation
 from sync.roles import PARTNER
 
 COMMAND = "watchbook command"  # who made or ended a share from the command line
@@ -137,3 +143,42 @@ async def open_record(db: Database, who: Principal, share: Share, premises_id: s
     await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, kind,
                              premises_id, ",".join(served))
     return view
+
+
+async def contribute(db: Database, sync: Any, who: Principal, share: Share, premises_id: str,
+                     category: str, note: str) -> str:
+    """A partner's observation about a record in the share, sent through the sync engine as
+    an `add_observation` (so it lands open in the owning supervisors' inbox, never changing
+    the record itself), with the partner named as its source. Returns the observation's id.
+    403 if the share takes no contributions, 404 outside it, 422 naming a bad field."""
+    if not share.contribute:
+        raise ApiError(403, "forbidden", "This share does not take observations from partners.")
+    if category not in OBSERVATION_CATEGORIES:
+        raise _invalid("category", "Choose what the observation is about: "
+                       + ", ".join(OBSERVATION_CATEGORIES))
+    note = note.strip()
+    if not note:
+        raise _invalid("note", "Write the observation")
+    if len(note) > 2000:
+        raise _invalid("note", "The observation must be at most 2,000 characters")
+    docs = await db.read(lambda c: shares.candidates(c, share.owner_id, share.scope,
+                                                     premises_id=premises_id, limit=1))
+    if not docs or _view(docs[0], share, clock.today()) is None:
+        raise ApiError(404, "not_found", f"There is no premises {premises_id} in this share.")
+    doc = docs[0]
+    # The engine stamps the observation with the actor's name: the partner is named as the
+    # source; its grounds are this one record's station, for this one write only.
+    source = dataclasses.replace(who, grounds=(doc["station"],),
+                                 name=f"{who.name}, {share.partner_name} (partner)")
+    obs_id = "pt" + secrets.token_hex(8)
+    mutation = AddObservation(premises_id=premises_id, base_version=int(doc.get("version", 0)),
+                              observation=msgspec.convert(
+                                  {"id": obs_id, "category": category, "note": note},
+                                  Observation))
+    receipts = await sync.apply_local(source, [mutation])
+    if receipts[0].status == "rejected":
+        raise ApiError(422, "invalid", receipts[0].message or "The observation was refused",
+                       "note")
+    await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, "contribute",
+                             premises_id, f"observation {obs_id} ({category})")
+    return obs_id

@@ -78,7 +78,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
                     "polygon": open(args.polygon_file, encoding="utf-8").read()
                     if args.polygon_file else "", "uses": args.uses or "",
                     "sensitive": (args.sensitive or "").split(","),
-                    "sensitive_reason": args.reason or ""}
+                    "sensitive_reason": args.reason or "",
+                    "contribute": "1" if args.contribute else ""}
             return await partners.make_share(d, OWNER, form, partners.COMMAND)
         made = _job(run, settings_of(args), job)
         if made is None:
@@ -151,6 +152,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     p.add_argument("--sensitive", metavar="FIELDS",
                    help=f"sensitive fields to share too: {', '.join(SENSITIVE)}")
     p.add_argument("--reason", help="why the sensitive fields are shared (recorded)")
+    p.add_argument("--contribute", action="store_true",
+                   help="let the partner send observations for supervisors to accept")
     p.set_defaults(func=cmd_add)
     p = actions.add_parser("list", parents=[db], help="list shares",
                            description="List shares, newest first, with their status.")

@@ -95,6 +95,7 @@ class Share:
     expires_on: str
     sensitive: tuple[str, ...] = ()
     sensitive_reason: str = ""
+    contribute: bool = False  # the partner may send observations about records in the share
     created_at: str = ""
     created_by: str = ""
     ended_at: str | None = None
@@ -257,6 +258,7 @@ class ShareRequest:
     expires_on: str
     sensitive: tuple[str, ...]
     sensitive_reason: str
+    contribute: bool = False
 
 
 def parse_request(form: Mapping[str, Any], today: str, partners: Sequence[int],
@@ -310,5 +312,6 @@ def parse_request(form: Mapping[str, Any], today: str, partners: Sequence[int],
     if len(reason) > 500:
         raise _invalid("sensitive_reason", "The reason must be at most 500 characters")
     expires_on = parse_expiry(str(form.get("expires_on", "")), today)
+    contribute = str(form.get("contribute", "")).strip().lower() in ("1", "on", "yes", "true")
     return ShareRequest(int(raw_partner), purpose, scope, profile, expires_on, sensitive,
-                        reason if sensitive else "")
+                        reason if sensitive else "", contribute)

@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from world import World
+from world import PREMISES, World
 
 from server import clock, partners
-from server.store import accounts, organisations, shares
+from server.store import accounts, organisations, records, shares
 
 PW = "a long partner password"
+PREMISES_P1_HAZARDS = PREMISES[0]["hazards"]
 
 
 @contextlib.asynccontextmanager
@@ -279,3 +280,60 @@ async def test_two_owning_services_cannot_see_each_others_shares_or_records(
         csrf = await _csrf(admin)
         ended = await admin.post(f"/console/shares/{theirs}/end", data={"csrf": csrf})
         assert ended.status_code == 404
+
+
+async def test_a_police_contribution_lands_in_the_supervisors_inbox_naming_the_partner(
+        world: World) -> None:
+    org_id = await _partner(world)
+    share_id = await _share(world, org_id, contribute="1")
+    note = "Occupant known to be violent towards staff: police attend with crews"
+    async with _client(world, "pc.jones", PW) as pc:
+        url = f"/console/partner/shares/{share_id}/premises/p1"
+        page = await pc.get(url)
+        assert "Tell This service something" in page.text
+        csrf = await _csrf(pc, url)
+        sent = await pc.post(url + "/observations",
+                             data={"csrf": csrf, "category": "hazard", "note": note})
+        assert sent.status_code == 303
+    doc = await world.db.read(lambda c: records.get(c, "p1"))
+    # the record itself is unchanged: the same hazards, no risk note
+    assert [(h["id"], h["type"]) for h in doc["hazards"]] == [
+        (h["id"], h["type"]) for h in PREMISES_P1_HAZARDS]
+    assert not doc.get("risk_notes")
+    obs = [o for o in doc["observations"] if o["note"] == note]
+    assert len(obs) == 1 and obs[0]["status"] == "open"
+    assert obs[0]["by"] == "PC Jones, Shire Police (partner)"
+    async with _client(world, "super", "pw-super") as sup:
+        inbox = await sup.get("/console/observations")
+        assert note.split(":")[0] in inbox.text and "Shire Police (partner)" in inbox.text
+    reads = await shares.reads(world.db, [share_id])
+    assert reads[0]["kind"] == "contribute" and reads[0]["premises_id"] == "p1"
+
+
+async def test_a_contribution_is_refused_without_the_share_allowing_it_or_outside_it(
+        world: World) -> None:
+    org_id = await _partner(world)
+    closed = await _share(world, org_id)
+    open_ = await _share(world, org_id, contribute="1", stations=["A01"])
+    async with _client(world, "pc.jones", PW) as pc:
+        csrf = await _csrf(pc, "/console/partner/")
+        data = {"csrf": csrf, "category": "hazard", "note": "Bypassed electrics"}
+        no = await pc.post(f"/console/partner/shares/{closed}/premises/p1/observations",
+                           data=data)
+        assert no.status_code == 403
+        outside = await pc.post(f"/console/partner/shares/{open_}/premises/p3/observations",
+                                data=data)
+        assert outside.status_code == 404
+        bad = await pc.post(f"/console/partner/shares/{open_}/premises/p1/observations",
+                            data={**data, "category": "gossip"})
+        assert bad.status_code == 422 and "Choose what the observation is about" in bad.text
+        empty = await pc.post(f"/console/partner/shares/{open_}/premises/p1/observations",
+                              data={**data, "note": " "})
+        assert empty.status_code == 422 and "Write the observation" in empty.text
+        await partners.end_share(world.db, 1, open_, "admin")
+        ended = await pc.post(f"/console/partner/shares/{open_}/premises/p1/observations",
+                              data=data)
+        assert ended.status_code == 410
+    for pid in ("p1", "p3"):
+        doc = await world.db.read(lambda c, pid=pid: records.get(c, pid))
+        assert not [o for o in doc.get("observations", []) if "Bypassed" in o["note"]]

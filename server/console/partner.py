@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from server import clock, partners
 from server.auth import Principal
-from server.console.page import Handler, page, render, see_other
+from server.console.observations import CATEGORIES
+from server.console.page import Handler, flash, page, render, see_other, text
 from server.errors import ApiError
 from server.sharing import PROFILE_LABELS, SENSITIVE_LABELS, status
 from server.store import shares
@@ -79,11 +80,14 @@ async def share_search(request: Request, who: Principal) -> Response:
                   results=results, profile_labels=PROFILE_LABELS)
 
 
-async def _record(request: Request, who: Principal, kind: str, template: str) -> Response:
+async def _record(request: Request, who: Principal, kind: str, template: str,
+                  status_code: int = 200, errors: dict[str, str] | None = None,
+                  entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
     share = await partners.live_share(db, who, _number(request, "share_id"))
     view = await partners.open_record(db, who, share, request.path_params["premises_id"], kind)
-    return render(request, template, who, nav="partner", share=share, view=view,
+    return render(request, template, who, status_code, nav="partner", share=share, view=view,
+                  categories=CATEGORIES, errors=errors or {}, entered=entered or {},
                   labels=LABELS, text_fields=TEXT_FIELDS, sensitive_labels=SENSITIVE_LABELS,
                   evacuation=EVACUATION_STRATEGIES, profile_labels=PROFILE_LABELS,
                   printed=clock.now("seconds"))
@@ -103,6 +107,27 @@ async def print_sheet(request: Request, who: Principal) -> Response:
 
 @page(PARTNER, password_change=True)
 @partner_page
+async def contribute(request: Request, who: Principal) -> Response:
+    db = request.app.state.db
+    share = await partners.live_share(db, who, _number(request, "share_id"))
+    form = await request.form()
+    entered = {"category": text(form, "category", 40), "note": text(form, "note", 4000)}
+    premises_id = request.path_params["premises_id"]
+    try:
+        await partners.contribute(db, request.app.state.sync, who, share, premises_id,
+                                  entered["category"], entered["note"])
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        return await _record(request, who, "view", "partner_premises.html", 422,
+                             {exc.field or "note": exc.message}, entered)
+    flash(request, "ok", f"Observation sent to {share.owner_name}: a supervisor will accept "
+                         "it into the record or dismiss it.")
+    return see_other(request, "partner_premises", share_id=share.id, premises_id=premises_id)
+
+
+@page(PARTNER, password_change=True)
+@partner_page
 async def access_log(request: Request, who: Principal) -> Response:
     db = request.app.state.db
     own = await shares.listing(db, partner_id=who.organisation_id)
@@ -118,4 +143,6 @@ routes = [
           name="partner_premises"),
     Route("/partner/shares/{share_id}/premises/{premises_id}/print", print_sheet,
           name="partner_print"),
+    Route("/partner/shares/{share_id}/premises/{premises_id}/observations", contribute,
+          methods=["POST"], name="partner_contribute"),
 ]

@@ -109,6 +109,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
             "bbox": text(form, "bbox", 400), "polygon": text(form, "polygon", 200_000),
             "uses": text(form, "uses", 2000),
             "sensitive_reason": text(form, "sensitive_reason", 2000),
+            "contribute": text(form, "contribute", 10),
             "stations": [v for v in form.getlist("stations") if isinstance(v, str)][:200],
             "levels": [v for v in form.getlist("levels") if isinstance(v, str)][:10],
             "sensitive": [v for v in form.getlist("sensitive") if isinstance(v, str)][:10]}

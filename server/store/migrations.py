@@ -299,6 +299,7 @@ CREATE TABLE shares (
     profile           TEXT NOT NULL,               -- a named field profile (server/sharing.py)
     sensitive         TEXT NOT NULL DEFAULT '[]',  -- JSON: the sensitive fields ticked
     sensitive_reason  TEXT NOT NULL DEFAULT '',
+    contribute        INTEGER NOT NULL DEFAULT 0,  -- 1: the partner may send observations
     expires_on        TEXT NOT NULL,               -- UTC date: access ends as it begins
     created_at        TEXT NOT NULL,
     created_by        TEXT NOT NULL,               -- the admin's username, or 'watchbook command'

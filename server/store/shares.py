@@ -24,7 +24,8 @@ def _share(row: sqlite3.Row) -> Share:
                  purpose=row["purpose"], scope=Scope.from_json(row["scope"]),
                  profile=row["profile"], expires_on=row["expires_on"],
                  sensitive=tuple(json.loads(row["sensitive"])),
-                 sensitive_reason=row["sensitive_reason"], created_at=row["created_at"],
+                 sensitive_reason=row["sensitive_reason"],
+                 contribute=bool(row["contribute"]), created_at=row["created_at"],
                  created_by=row["created_by"], ended_at=row["ended_at"],
                  ended_by=row["ended_by"], partner_name=row["partner_name"],
                  owner_name=row["owner_name"])
@@ -33,10 +34,11 @@ def _share(row: sqlite3.Row) -> Share:
 async def add(db: Database, owner_id: int, req: ShareRequest, by: str, now: str) -> int:
     return await db.execute_write(
         "INSERT INTO shares (owner_id, partner_id, purpose, scope, profile, sensitive, "
-        "sensitive_reason, expires_on, created_at, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sensitive_reason, contribute, expires_on, created_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (owner_id, req.partner_id, req.purpose, req.scope.to_json(), req.profile,
-         json.dumps(list(req.sensitive)), req.sensitive_reason, req.expires_on, now, by))
+         json.dumps(list(req.sensitive)), req.sensitive_reason, int(req.contribute),
+         req.expires_on, now, by))
 
 
 async def get(db: Database, share_id: int) -> Share | None:

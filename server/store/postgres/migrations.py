@@ -243,6 +243,7 @@ CREATE TABLE shares (
     profile           TEXT NOT NULL,
     sensitive         TEXT NOT NULL DEFAULT '[]',
     sensitive_reason  TEXT NOT NULL DEFAULT '',
+    contribute        INTEGER NOT NULL DEFAULT 0,
     expires_on        TEXT NOT NULL,
     created_at        TEXT NOT NULL,
     created_by        TEXT NOT NULL,
