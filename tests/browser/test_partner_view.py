@@ -105,3 +105,63 @@ def test_a_police_user_reads_a_share_without_javascript_and_the_admin_sees_it(
     assert "pc.jones" in log and "view" in log and "print" in log and record["name"] in log
     apage.screenshot(path=artifacts / "partner-access-log.png", full_page=True)
     admin.close()
+
+
+def test_a_police_contribution_is_accepted_by_a_supervisor_into_a_hazard(
+        browser: Any, server: Any, artifacts: Path) -> None:
+    with sqlite3.connect(server.db) as conn:
+        station = conn.execute("SELECT station FROM users WHERE username = 'supervisor'"
+                               ).fetchone()[0]
+        pid, doc = conn.execute("SELECT id, doc FROM premises WHERE deleted = 0 AND station = ? "
+                                "AND risk_level <= 2 ORDER BY id LIMIT 1", (station,)).fetchone()
+    name = json.loads(doc)["name"]
+    _watchbook(server, "partner", "add", "Norfolk Police", "--kind", "police")
+    _watchbook(server, "partner", "user-add", "pc.smith", "--organisation", "Norfolk Police",
+               "--name", "PC Sam Smith", "--password", PASSWORD)
+    _watchbook(server, "share", "add", "--partner", "Norfolk Police", "--purpose",
+               "Warnings both ways", "--expires", clock.today(30), "--stations", station,
+               "--contribute")
+    note = "Suspected cannabis grow on the first floor: doors reinforced, electrics bypassed"
+
+    police = browser.new_context(base_url=server.url, java_script_enabled=False,
+                                 viewport={"width": 1366, "height": 768})
+    page = police.new_page()
+    _sign_in(page, "pc.smith", PASSWORD)
+    page.wait_for_url("**/console/partner/")
+    page.locator("table.data a").first.click()  # Norfolk Police has this one share
+    page.wait_for_selector("#results")
+    page.fill("#q", name)
+    page.click("form[role=search] button[type=submit]")
+    page.locator("#results a", has_text=name).first.click()
+    page.wait_for_selector("#contribute-title")
+    page.select_option("#c-category", "hazard")
+    page.fill("#c-note", note)
+    page.get_by_role("button", name="Send to").click()
+    page.wait_for_selector(".flash-ok")
+    assert "a supervisor will accept it" in page.locator(".flash-ok").inner_text()
+    page.screenshot(path=artifacts / "partner-contribution-sent.png", full_page=True)
+    police.close()
+
+    console = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
+    cpage = console.new_page()
+    _sign_in(cpage, "supervisor", "supervisor")
+    cpage.wait_for_url("**/console/**")
+    cpage.goto("/console/observations")
+    row = cpage.locator("tr", has_text=note)
+    row.wait_for()
+    assert "PC Sam Smith, Norfolk Police (partner)" in row.inner_text()
+    cpage.screenshot(path=artifacts / "partner-contribution-inbox.png", full_page=True)
+    row.get_by_role("button", name="Accept and edit the record").click()
+    cpage.wait_for_url(f"**/console/premises/{pid}/edit")
+    cpage.goto(f"/console/premises/{pid}/hazards")
+    cpage.select_option("#hz-type", "blocked_access")
+    cpage.select_option("#hz-severity", "high")
+    cpage.fill("#hz-location", "First floor")
+    cpage.fill("#hz-description", "Police report (Norfolk Police): " + note)
+    cpage.get_by_role("button", name="Add hazard").click()
+    cpage.goto(f"/console/premises/{pid}")
+    hazard = cpage.locator("#hazards tr", has_text="First floor")
+    hazard.wait_for()
+    assert "Blocked or restricted access" in hazard.inner_text()
+    cpage.screenshot(path=artifacts / "partner-contribution-hazard.png", full_page=True)
+    console.close()
