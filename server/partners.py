@@ -9,6 +9,7 @@ Must not hold SQL (server/store/organisations.py, shares.py) nor the field rule
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import secrets
 from typing import Any
 
@@ -182,3 +183,103 @@ async def contribute(db: Database, sync: Any, who: Principal, share: Share, prem
     await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, "contribute",
                              premises_id, f"observation {obs_id} ({category})")
     return obs_id
+
+
+# -- the feed: an API key per share, for partner systems ------------------------------------
+KEY_PREFIX = "wbk_"
+FEED_PAGE_MAX = 1000
+
+
+def key_digest(token: str) -> str:
+    """How a feed key is stored: SHA-256 of a 256-bit random secret (as device tokens)."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+async def make_key(db: Database, owner_id: int, share_id: int, by: str) -> tuple[int, str]:
+    """A new feed key for a live share of this service: (key id, the key, shown once)."""
+    share = await owned_share(db, owner_id, share_id)
+    if not is_live(share, clock.today()):
+        raise ApiError(409, "gone", "This share has ended or expired: it takes no new key.")
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = await shares.add_key(db, share_id, key_digest(token), by, clock.now("seconds"))
+    return key_id, token
+
+
+async def revoke_key(db: Database, owner_id: int, share_id: int, key_id: int) -> bool:
+    await owned_share(db, owner_id, share_id)
+    return await shares.revoke_key(db, share_id, key_id, clock.now("seconds"))
+
+
+async def share_for_key(db: Database, authorization: str) -> tuple[Share, int]:
+    """The live share behind `Authorization: Bearer wbk_…`, read fresh on every request;
+    401 for no or an unknown or revoked key, 410 for an ended or expired share."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX) or len(token) > 200:
+        raise ApiError(401, "unauthorized", "a share's feed key is required "
+                       "(Authorization: Bearer wbk_…)", headers={"WWW-Authenticate": "Bearer"})
+    row = await shares.key_by_hash(db, key_digest(token))
+    if row is None or row["revoked_at"]:
+        raise ApiError(401, "unauthorized", "this feed key is unknown or was revoked",
+                       headers={"WWW-Authenticate": "Bearer"})
+    share = await shares.get(db, int(row["share_id"]))
+    if share is None or not is_live(share, clock.today()):
+        raise ApiError(410, "gone", "this share has ended or expired")
+    return share, int(row["id"])
+
+
+def parse_cursor(raw: str) -> int:
+    if not raw:
+        return 0
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise _invalid("cursor", "the cursor must be one a feed page returned")
+    return int(raw)
+
+
+async def feed_page(db: Database, share: Share, key_id: int, cursor: str, limit: int
+                    ) -> dict[str, Any]:
+    """One page of the share's changes after `cursor`, as the pull protocol has them: records
+    (the share's fields only), `deleted` (tombstones) and `left` (records that changed and are
+    not in the share now: a follower drops them if it holds them). From the start (no cursor)
+    only records are listed. Recorded as a feed read."""
+    after = parse_cursor(cursor)
+    if not 1 <= limit <= FEED_PAGE_MAX:
+        raise _invalid("limit", f"limit must be 1 to {FEED_PAGE_MAX}")
+    rows = await db.read(lambda c: shares.changes(c, share.owner_id, after, limit + 1))
+    more, rows = len(rows) > limit, rows[:limit]
+    today = clock.today()
+    records: list[dict[str, Any]] = []
+    deleted: list[str] = []
+    left: list[str] = []
+    for _, pid, doc in rows:
+        view = _view(doc, share, today)
+        if view is not None:
+            records.append(view)
+        elif after and doc.get("deleted"):
+            deleted.append(pid)
+        elif after:
+            left.append(pid)
+    top = rows[-1][0] if rows else after
+    await shares.record_read(db, clock.now("seconds"), share.id, None, "feed", None,
+                             f"cursor {after} to {top}: {len(records)} records "
+                             f"({', '.join(v['id'] for v in records)[:4000]}); fields "
+                             f"{','.join(fields_of(share))}", key_id)
+    return {"records": records, "deleted": deleted, "left": left, "cursor": str(top),
+            "more": more}
+
+
+async def geojson(db: Database, share: Share, key_id: int) -> dict[str, Any]:
+    """Every record in the share as a GeoJSON FeatureCollection (the share's fields only);
+    recorded as an export."""
+    docs = await db.read(lambda c: shares.candidates(c, share.owner_id, share.scope,
+                                                     limit=1_000_000))
+    today = clock.today()
+    features = []
+    for view in (v for v in (_view(d, share, today) for d in docs) if v is not None):
+        lat, lon = view.get("lat"), view.get("lon")
+        props = {k: v for k, v in view.items() if k not in ("lat", "lon")}
+        features.append({"type": "Feature", "id": view["id"], "properties": props,
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]}
+                         if lat is not None and lon is not None else None})
+    await shares.record_read(db, clock.now("seconds"), share.id, None, "export", None,
+                             f"GeoJSON, {len(features)} records", key_id)
+    return {"type": "FeatureCollection", "features": features}

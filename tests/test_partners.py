@@ -337,3 +337,97 @@ async def test_a_contribution_is_refused_without_the_share_allowing_it_or_outsid
     for pid in ("p1", "p3"):
         doc = await world.db.read(lambda c, pid=pid: records.get(c, pid))
         assert not [o for o in doc.get("observations", []) if "Bypassed" in o["note"]]
+
+
+async def _key(world: World, share_id: int) -> str:
+    _, token = await partners.make_key(world.db, 1, share_id, "admin")
+    return token
+
+
+async def test_a_feed_key_pages_the_shares_changes_with_tombstones_and_records_leaving(
+        world: World) -> None:
+    org_id = await _partner(world)
+    share_id = await _share(world, org_id, stations=["A01", "B02"], levels=["2"])
+    auth = {"Authorization": f"Bearer {await _key(world, share_id)}"}
+    first = await world.client.get("/api/partner/feed?limit=2", headers=auth)
+    assert first.status_code == 200
+    body = first.json()
+    assert [r["id"] for r in body["records"]] == ["p1", "p2"] and body["more"] is True
+    assert all(set(r) <= {"id", "station", "updated_at", "name", "address", "postcode",
+                          "uprn", "lat", "lon", "use", "risk_level", "hazards", "rvp",
+                          "access_points", "water_supplies"} for r in body["records"])
+    assert "4512" not in first.text and "C1234" not in first.text
+    rest = (await world.client.get(f"/api/partner/feed?cursor={body['cursor']}",
+                                   headers=auth)).json()
+    assert [r["id"] for r in rest["records"]] == ["p3"] and rest["more"] is False
+    # p2 is deleted and p3 drops to level 4, out of the share's levels: a follower drops both
+    device = world.tokens["super"][3:].split("_", 1)[0]
+    pushed = await world.client.post("/api/sync/push", headers=world.as_("super"), json={
+        "mutations": [
+            {"kind": "delete", "device_id": device, "seq": 1, "premises_id": "p2",
+             "base_version": 1},
+            {"kind": "update", "device_id": device, "seq": 2, "premises_id": "p3",
+             "base_version": 1, "changes": [{"field": "risk_level", "old": 2, "new": 4}]}]})
+    assert [r["status"] for r in pushed.json()["receipts"]] == ["applied", "applied"], \
+        pushed.text
+    later = (await world.client.get(f"/api/partner/feed?cursor={rest['cursor']}",
+                                    headers=auth)).json()
+    assert later["deleted"] == ["p2"] and later["left"] == ["p3"] and later["records"] == []
+    geo = await world.client.get("/api/partner/feed.geojson", headers=auth)
+    assert geo.status_code == 200 and geo.headers["content-type"].startswith(
+        "application/geo+json")
+    features = geo.json()["features"]
+    assert {f["id"] for f in features} == {"p1"}
+    p1 = next(f for f in features if f["id"] == "p1")
+    assert p1["geometry"] == {"type": "Point", "coordinates": [0.121, 52.201]}
+    reads = await shares.reads(world.db, [share_id])
+    assert [r["kind"] for r in reversed(reads)] == ["feed", "feed", "feed", "export"]
+    assert all(r["username"].startswith("feed key") for r in reads)
+
+
+async def test_a_revoked_key_or_an_ended_share_stops_the_feed_at_once(world: World) -> None:
+    org_id = await _partner(world)
+    share_id = await _share(world, org_id)
+    token = await _key(world, share_id)
+    other = await _key(world, share_id)
+    auth = {"Authorization": f"Bearer {token}"}
+    assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 200
+    assert await partners.revoke_key(world.db, 1, share_id, 1)
+    assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 401
+    auth = {"Authorization": f"Bearer {other}"}
+    await partners.end_share(world.db, 1, share_id, "admin")
+    for path in ("/api/partner/feed", "/api/partner/feed.geojson"):
+        got = await world.client.get(path, headers=auth)
+        assert got.status_code == 410 and "Maple" not in got.text
+    for bad in ({}, {"Authorization": "Bearer wbk_guess"}, world.as_("crew")):
+        assert (await world.client.get("/api/partner/feed", headers=bad)).status_code == 401
+
+
+async def test_bad_feed_input_is_a_4xx_naming_the_field(world: World) -> None:
+    org_id = await _partner(world)
+    auth = {"Authorization": f"Bearer {await _key(world, await _share(world, org_id))}"}
+    for query, field in (("cursor=abc", "cursor"), ("limit=0", "limit"),
+                         ("limit=5000", "limit"), ("limit=x", "limit")):
+        got = await world.client.get(f"/api/partner/feed?{query}", headers=auth)
+        assert got.status_code == 422 and got.json()["error"]["field"] == field, query
+
+
+async def test_the_admin_makes_a_key_shown_once_and_revokes_it(world: World) -> None:
+    org_id = await _partner(world)
+    share_id = await _share(world, org_id)
+    async with _client(world, "admin", "pw-admin") as admin:
+        csrf = await _csrf(admin, f"/console/shares/{share_id}")
+        made = await admin.post(f"/console/shares/{share_id}/keys", data={"csrf": csrf})
+        assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+        token = re.search(r'id="new-key">(wbk_[^<]+)<', made.text)
+        assert token
+        again = await admin.get(f"/console/shares/{share_id}")
+        assert token.group(1) not in again.text  # shown once
+        stored = (await world.db.execute("SELECT key_hash FROM share_keys")).single_value()
+        assert token.group(1) not in stored
+        auth = {"Authorization": f"Bearer {token.group(1)}"}
+        assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 200
+        revoked = await admin.post(f"/console/shares/{share_id}/keys/1/revoke",
+                                   data={"csrf": csrf})
+        assert revoked.status_code == 303
+        assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 401

@@ -147,13 +147,42 @@ async def share_new(request: Request, who: Principal) -> Response:
     return see_other(request, "share", share_id=share_id)
 
 
-@page("admin")
-async def share_page(request: Request, who: Principal) -> Response:
+async def _share_page(request: Request, who: Principal, share_id: int,
+                      new_key: str | None = None) -> Response:
     db = request.app.state.db
-    share = await partners.owned_share(db, who.organisation_id, _share_id(request))
+    share = await partners.owned_share(db, who.organisation_id, share_id)
     return render(request, "share.html", who, nav="shares", row=_row(share, clock.today()),
                   profile_labels=PROFILE_LABELS, sensitive_labels=SENSITIVE_LABELS,
-                  reads=await shares.reads(db, [share.id]))
+                  reads=await shares.reads(db, [share.id]),
+                  keys=await shares.keys_of(db, share.id), new_key=new_key)
+
+
+@page("admin")
+async def share_page(request: Request, who: Principal) -> Response:
+    return await _share_page(request, who, _share_id(request))
+
+
+@page("admin")
+async def key_add(request: Request, who: Principal) -> Response:
+    """A new feed key, shown once on this page (never stored in the clear, nor flashed)."""
+    share_id = _share_id(request)
+    _, token = await partners.make_key(request.app.state.db, who.organisation_id, share_id,
+                                       who.username)
+    response = await _share_page(request, who, share_id, new_key=token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@page("admin")
+async def key_revoke(request: Request, who: Principal) -> Response:
+    share_id, raw = _share_id(request), str(request.path_params["key_id"])
+    if not raw.isdigit() or len(raw) > 15:
+        raise ApiError(404, "not_found", f"There is no key {raw}.")
+    revoked = await partners.revoke_key(request.app.state.db, who.organisation_id, share_id,
+                                        int(raw))
+    flash(request, "ok", f"Key {raw} revoked: it stops working at once." if revoked
+          else f"Key {raw} was revoked already, or is not this share's.")
+    return see_other(request, "share", share_id=share_id)
 
 
 @page("admin")
@@ -175,4 +204,7 @@ routes = [
     Route("/shares/new", share_new, methods=["GET", "POST"], name="share_new"),
     Route("/shares/{share_id}", share_page, name="share"),
     Route("/shares/{share_id}/end", share_end, methods=["POST"], name="share_end"),
+    Route("/shares/{share_id}/keys", key_add, methods=["POST"], name="share_key_add"),
+    Route("/shares/{share_id}/keys/{key_id}/revoke", key_revoke, methods=["POST"],
+          name="share_key_revoke"),
 ]

@@ -311,12 +311,21 @@ CREATE TABLE partner_reads (
     id           INTEGER PRIMARY KEY,
     at           TEXT NOT NULL,
     share_id     INTEGER NOT NULL REFERENCES shares(id),
-    user_id      INTEGER NOT NULL,
-    kind         TEXT NOT NULL,                    -- search, view, print
+    user_id      INTEGER,                      -- the partner user, or NULL
+    key_id       INTEGER,                      -- the feed key (share_keys), or NULL
+    kind         TEXT NOT NULL,                    -- search, view, print, contribute, feed
     premises_id  TEXT,
     detail       TEXT NOT NULL DEFAULT ''          -- the query, or the fields served
 );
 CREATE INDEX partner_reads_share ON partner_reads(share_id, at);
+CREATE TABLE share_keys (
+    id          INTEGER PRIMARY KEY,
+    share_id    INTEGER NOT NULL REFERENCES shares(id),
+    key_hash    TEXT NOT NULL UNIQUE,             -- sha256: of the key, shown once
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    revoked_at  TEXT
+);
 """),
 ]
 

@@ -100,11 +100,51 @@ def candidates(conn: sqlite3.Connection, owner_id: int, scope: Scope, words: Seq
     return [json.loads(r[0]) for r in conn.execute(" ".join(sql), params)]
 
 
-async def record_read(db: Database, at: str, share_id: int, user_id: int, kind: str,
-                      premises_id: str | None, detail: str) -> None:
+async def record_read(db: Database, at: str, share_id: int, user_id: int | None, kind: str,
+                      premises_id: str | None, detail: str, key_id: int | None = None) -> None:
     await db.execute_write(
-        "INSERT INTO partner_reads (at, share_id, user_id, kind, premises_id, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (at, share_id, user_id, kind, premises_id, detail))
+        "INSERT INTO partner_reads (at, share_id, user_id, key_id, kind, premises_id, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at, share_id, user_id, key_id, kind, premises_id, detail))
+
+
+def changes(conn: sqlite3.Connection, owner_id: int, after: int, limit: int
+            ) -> list[tuple[int, str, dict[str, Any]]]:
+    """(change_seq, id, doc) of the owning service's records changed after `after`, live or
+    deleted, in change order: what a feed page is cut from."""
+    return [(r[0], r[1], json.loads(r[2])) for r in conn.execute(
+        "SELECT p.change_seq, p.id, p.doc FROM premises p "
+        "JOIN stations st ON st.code = p.station "
+        "WHERE st.organisation_id = ? AND p.change_seq > ? ORDER BY p.change_seq LIMIT ?",
+        (owner_id, after, limit))]
+
+
+async def add_key(db: Database, share_id: int, key_hash: str, by: str, now: str) -> int:
+    return await db.execute_write(
+        "INSERT INTO share_keys (share_id, key_hash, created_at, created_by) "
+        "VALUES (?, ?, ?, ?)", (share_id, key_hash, now, by))
+
+
+async def key(db: Database, key_id: int) -> dict[str, Any] | None:
+    row = (await db.execute("SELECT * FROM share_keys WHERE id = ?", (key_id,))).first()
+    return dict(row) if row else None
+
+
+async def key_by_hash(db: Database, key_hash: str) -> dict[str, Any] | None:
+    row = (await db.execute("SELECT * FROM share_keys WHERE key_hash = ?", (key_hash,))).first()
+    return dict(row) if row else None
+
+
+async def keys_of(db: Database, share_id: int) -> list[dict[str, Any]]:
+    return (await db.execute("SELECT id, created_at, created_by, revoked_at FROM share_keys "
+                             "WHERE share_id = ? ORDER BY id", (share_id,))).dicts()
+
+
+async def revoke_key(db: Database, share_id: int, key_id: int, now: str) -> bool:
+    def go(conn: sqlite3.Connection) -> bool:
+        return conn.execute("UPDATE share_keys SET revoked_at = ? WHERE id = ? AND share_id = ? "
+                            "AND revoked_at IS NULL", (now, key_id, share_id)).rowcount == 1
+    return await db.write(go)
 
 
 async def reads(db: Database, share_ids: Sequence[int], limit: int = 200,
@@ -112,8 +152,10 @@ async def reads(db: Database, share_ids: Sequence[int], limit: int = 200,
     """Partner reads of these shares (only one user's, if given), newest first."""
     if not share_ids:
         return []
-    sql = ("SELECT r.at, r.share_id, r.kind, r.premises_id, r.detail, u.username, "
-           "u.name AS user_name, p.name AS premises_name FROM partner_reads r "
+    sql = ("SELECT r.at, r.share_id, r.kind, r.premises_id, r.detail, r.key_id, "
+           "coalesce(u.username, 'feed key ' || r.key_id) AS username, "
+           "coalesce(u.name, 'partner system') AS user_name, p.name AS premises_name "
+           "FROM partner_reads r "
            "LEFT JOIN users u ON u.id = r.user_id LEFT JOIN premises p ON p.id = r.premises_id "
            f"WHERE r.share_id IN ({', '.join('?' * len(share_ids))})")
     params: list[Any] = list(share_ids)
