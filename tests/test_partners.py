@@ -431,3 +431,15 @@ async def test_the_admin_makes_a_key_shown_once_and_revokes_it(world: World) -> 
                                    data={"csrf": csrf})
         assert revoked.status_code == 303
         assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 401
+
+
+async def test_an_admin_cannot_turn_a_partner_user_into_staff(world: World) -> None:
+    await _partner(world)
+    uid = (await organisations.partner_users(world.db))[0]["id"]
+    async with _client(world, "admin", "pw-admin") as admin:
+        csrf = await _csrf(admin, f"/console/admin/users/{uid}")
+        got = await admin.post(f"/console/admin/users/{uid}", data={
+            "csrf": csrf, "name": "PC Jones", "role": "supervisor", "station": "A01"})
+        assert got.status_code == 422 and "keeps the partner role" in got.text
+    who = await world.auth.principal_for_user(uid)
+    assert who.role == "partner" and who.station is None and who.grounds == ()
