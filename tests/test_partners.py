@@ -14,6 +14,7 @@ import pytest
 from world import PREMISES, World
 
 from server import clock, partners
+from server.api.partnerfeed import KeyRate
 from server.store import accounts, organisations, records, shares
 
 PW = "a long partner password"
@@ -443,3 +444,20 @@ async def test_an_admin_cannot_turn_a_partner_user_into_staff(world: World) -> N
         assert got.status_code == 422 and "keeps the partner role" in got.text
     who = await world.auth.principal_for_user(uid)
     assert who.role == "partner" and who.station is None and who.grounds == ()
+
+
+def test_a_feed_key_over_its_rate_waits_until_the_next_minute() -> None:
+    rate = KeyRate(2)
+    assert [rate.wait(1, 120.0), rate.wait(1, 130.0)] == [0, 0]
+    assert rate.wait(1, 135.0) == 45 and rate.wait(2, 135.0) == 0  # per key
+    assert rate.wait(1, 180.0) == 0  # a new minute
+    assert KeyRate(0).wait(1, 1.0) == 0
+
+
+async def test_the_feed_answers_429_with_retry_after_beyond_the_rate(world: World) -> None:
+    world.app.state.partner_feed_rate = KeyRate(1)
+    org_id = await _partner(world)
+    auth = {"Authorization": f"Bearer {await _key(world, await _share(world, org_id))}"}
+    assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 200
+    over = await world.client.get("/api/partner/feed", headers=auth)
+    assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
