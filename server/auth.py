@@ -27,7 +27,7 @@ from server.settings import Settings
 from server.store import accounts, events, stations
 from server.store.database import Database
 from server.throttle import SignInThrottle
-from sync.roles import EDITORS, ROLES
+from sync.roles import EDITORS, PARTNER, ROLES
 
 __all__ = ["Auth", "EDITORS", "Passwords", "Principal", "ROLES", "SignInThrottle", "check_csrf",
            "new_csrf_token", "token_digest"]
@@ -48,6 +48,7 @@ class Principal:
     device_id: str | None = None
     device_name: str = ""   # the name the device was enrolled with
     must_change_password: bool = False  # an admin reset it: choose a new one before anything
+    organisation_id: int = 1  # the owning service (staff) or partner organisation (partners)
 
     @property
     def can_edit(self) -> bool:
@@ -73,7 +74,10 @@ def _unauthorized(message: str = "unknown device token") -> ApiError:
 def _grounds(conn: sqlite3.Connection, role: str, station: str | None,
              own: tuple[str, ...] = ()) -> tuple[str, ...]:
     """An admin's grounds are every station; anyone else's their home, what it covers and the
-    extra grounds of their own (`own`), each once."""
+    extra grounds of their own (`own`), each once. A partner has none: what a partner sees
+    comes through shares (server/partners.py), never a station's grounds."""
+    if role == PARTNER:
+        return ()
     if role == "admin":
         return tuple(stations.codes(conn))
     extra = (stations.extra_grounds(conn, station) or []) if station else []
@@ -87,7 +91,8 @@ def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | No
                      grounds=_grounds(conn, user["role"], user["station"],
                                       tuple(accounts.extra_grounds_of(user))),
                      device_id=device_id, device_name=device_name,
-                     must_change_password=bool(user["must_change_password"]))
+                     must_change_password=bool(user["must_change_password"]),
+                     organisation_id=int(user["organisation_id"]))
 
 
 class Auth:
@@ -189,6 +194,9 @@ class Auth:
         """
         def token_for(device_id: str) -> str:
             return f"wb_{device_id}_{secrets.token_urlsafe(32)}"
+        if principal.role == PARTNER:
+            raise ApiError(403, "forbidden", "a partner account cannot enrol a device; partners "
+                           "read what is shared with them at /console/partner/", "username")
         if previous_id:
             row = await accounts.device_row(self.db, previous_id)
             if row and row["user_id"] == principal.user_id and not row["revoked_at"]:
@@ -241,6 +249,8 @@ class Auth:
                            wipe=bool(dev["wipe"]))
         if user is None or user["disabled"] or principal is None:
             raise ApiError(401, "unauthorized", "this account is disabled")
+        if principal.role == PARTNER:
+            raise ApiError(403, "forbidden", "a partner account has no device access")
         if principal.must_change_password and not password_change:
             raise ApiError(403, "password_change_required",
                            "an admin reset your password: choose a new one first")

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, clock, demo, grounds, passwords, transfer, users
+from server import backup, blobs, clock, demo, grounds, passwords, sharecli, transfer, users
 from server.auth import Auth
 from server.errors import ApiError
 from server.settings import POSTGRES_SERVER_PENDING, Settings
@@ -667,6 +667,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("device", metavar="DEVICE_ID")
     p.add_argument("--keep-data", action="store_true", help="revoke without the wipe order")
     p.set_defaults(func=cmd_device_revoke)
+
+    sharecli.add_parsers(sub, db, _settings, _run)  # partner, share
 
     p = sub.add_parser("migrate", parents=[db], help="bring the database schema up to date",
                        description="Apply pending schema migrations: to PostgreSQL when "

@@ -46,7 +46,7 @@ INT_SETTINGS = (
     "integrity_check_seconds", "push_body_seconds", "image_max_pixels", "image_decoders",
     "upload_quota_bytes_per_day", "data_stale_hours", "data_old_days",
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
-    "session_idle_seconds", "import_max_bytes",
+    "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
 # WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
@@ -100,6 +100,7 @@ class Settings:
     integrity_check_seconds: int = 30       # quick_check at start at most this long; 0: off
     data_stale_hours: int = 24              # the app shows its data's age in amber after this
     data_old_days: int = 7                  # ... and in red, as out of date, after this
+    partner_feed_per_minute: int = 60       # feed requests per share key per minute; 0: none
 
     @property
     def blobs_path(self) -> Path:

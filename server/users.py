@@ -17,7 +17,7 @@ from server.errors import ApiError
 from server.grounds import check_codes, invalid, parse_codes
 from server.store import accounts
 from server.store.database import Database
-from sync.roles import ROLES
+from sync.roles import PARTNER, ROLES
 
 
 async def find(db: Database, username: str) -> accounts.Row:
@@ -37,6 +37,9 @@ async def edit(db: Database, user_id: int, *, name: str | None = None,
         row = accounts.user(conn, user_id)
         if row is None:
             raise ApiError(404, "not_found", "there is no such user", "username")
+        if row["role"] == PARTNER and (role is not None or station or extra):
+            raise invalid("role", "a partner organisation's user keeps the partner role, with "
+                          "no station or grounds (Sharing, in the console)")
         new: dict[str, Any] = {"name": row["name"] if name is None else name.strip(),
                "role": row["role"] if role is None else role,
                "station": row["station"] if station is None else (station.strip().upper()

@@ -9,5 +9,6 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Role = Literal["crew", "supervisor", "admin"]
-ROLES: tuple[Role, ...] = get_args(Role)
+ROLES: tuple[Role, ...] = get_args(Role)  # the owning service's staff
+PARTNER = "partner"  # a partner organisation's user: the partner view only, no device, no grounds
 EDITORS: tuple[Role, ...] = ("supervisor", "admin")  # edit risk records, use the console

@@ -34,6 +34,9 @@ ADMIN_API = {"anon": UNAUTHORIZED, "crew": FORBIDDEN, "other_super": FORBIDDEN,
              "super": FORBIDDEN, "admin": OK}
 EDIT_A01 = {"anon": UNAUTHORIZED, "crew": FORBIDDEN, "other_super": FORBIDDEN, "super": OK,
             "admin": OK}
+PARTNER_PAGE = {"anon": SIGNIN, "crew": FORBIDDEN, "other_super": FORBIDDEN,
+                "super": FORBIDDEN, "admin": FORBIDDEN}
+FEED = dict.fromkeys(PERSONAS, UNAUTHORIZED)  # a device token is not a share's feed key
 SHA = "0" * 64
 
 
@@ -272,6 +275,39 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/console/export"): Row(get("/console/export"), CONSOLE),
     ("POST", "/console/export"): Row(form("/console/export", station="A01", format="csv"),
                                      CONSOLE_A01),
+    # partners (issue 15): sharing is for admins; the partner view for partner users only
+    # (tests/test_partners.py calls each as a partner); the feed takes a share's key only
+    ("GET", "/console/partners"): Row(get("/console/partners"), ADMIN_PAGE),
+    ("POST", "/console/partners/organisations"): Row(form(
+        "/console/partners/organisations", name="Shire Police", kind="police"), ADMIN_PAGE),
+    ("POST", "/console/partners/users"): Row(form(
+        "/console/partners/users", organisation="2", username="pc", name="PC",
+        password="a long partner password"), ADMIN_PAGE),
+    ("GET", "/console/shares"): Row(get("/console/shares"), ADMIN_PAGE),
+    ("GET", "/console/shares/new"): Row(get("/console/shares/new"), ADMIN_PAGE),
+    ("POST", "/console/shares/new"): Row(form(
+        "/console/shares/new", partner="2", purpose="x", profile="operational_summary",
+        expires_on="2099-01-01"), ADMIN_PAGE),
+    ("GET", "/console/shares/{share_id}"): Row(get("/console/shares/1"), ADMIN_PAGE),
+    ("POST", "/console/shares/{share_id}/end"): Row(form("/console/shares/1/end"),
+                                                    ADMIN_PAGE),
+    ("POST", "/console/shares/{share_id}/keys"): Row(form("/console/shares/1/keys"),
+                                                     ADMIN_PAGE),
+    ("POST", "/console/shares/{share_id}/keys/{key_id}/revoke"): Row(
+        form("/console/shares/1/keys/1/revoke"), ADMIN_PAGE),
+    ("GET", "/console/partner/"): Row(get("/console/partner/"), PARTNER_PAGE),
+    ("GET", "/console/partner/log"): Row(get("/console/partner/log"), PARTNER_PAGE),
+    ("GET", "/console/partner/shares/{share_id}"): Row(get("/console/partner/shares/1"),
+                                                       PARTNER_PAGE),
+    ("GET", "/console/partner/shares/{share_id}/premises/{premises_id}"): Row(
+        get("/console/partner/shares/1/premises/p1"), PARTNER_PAGE),
+    ("GET", "/console/partner/shares/{share_id}/premises/{premises_id}/print"): Row(
+        get("/console/partner/shares/1/premises/p1/print"), PARTNER_PAGE),
+    ("POST", "/console/partner/shares/{share_id}/premises/{premises_id}/observations"): Row(
+        form("/console/partner/shares/1/premises/p1/observations", category="hazard",
+             note="x"), PARTNER_PAGE),
+    ("GET", "/api/partner/feed"): Row(get("/api/partner/feed"), FEED),
+    ("GET", "/api/partner/feed.geojson"): Row(get("/api/partner/feed.geojson"), FEED),
 }
 
 

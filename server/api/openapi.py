@@ -114,7 +114,10 @@ def document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
             "schemas": components,
             "securitySchemes": {"deviceToken": {
                 "type": "http", "scheme": "bearer",
-                "description": "A device token from POST /api/devices/enrol"}},
+                "description": "A device token from POST /api/devices/enrol"},
+                "shareKey": {"type": "http", "scheme": "bearer",
+                             "description": "A share's feed key (wbk_…), made by the owning "
+                                            "service's admin in the console"}},
         },
     }
 

@@ -24,7 +24,7 @@ from server import clock
 from server.auth import Principal, check_csrf, new_csrf_token
 from server.errors import ApiError
 from sync.record import EVACUATION_STRATEGIES, HAZARD_TYPES
-from sync.roles import EDITORS
+from sync.roles import EDITORS, PARTNER
 
 HERE = Path(__file__).parent
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -103,7 +103,8 @@ def whole_number(form: FormData, name: str, default: int = 0) -> int:
 
 def page(*roles: str, password_change: bool = False) -> Callable[[Handler], Endpoint]:
     """Wrap a handler `fn(request, who)` with sign-in, role, CSRF and error handling; only
-    a `password_change` page is open to a user who must choose a new password."""
+    a `password_change` page is open to a user who must choose a new password, and to a
+    partner user (whose pages are server/console/partner.py's)."""
     allowed = roles or EDITORS
 
     def decorate(fn: Handler) -> Endpoint:
@@ -118,7 +119,12 @@ def page(*roles: str, password_change: bool = False) -> Callable[[Handler], Endp
                 request.session.clear()
                 flash(request, "error", "Your account is no longer active; you were signed out.")
                 return to_signin(request)
-            if who.role not in EDITORS:
+            if who.role == PARTNER and not password_change:
+                return error_page(
+                    request, 403, "This page is not part of the partner view",
+                    "Partner accounts read what is shared with them in the partner view.",
+                    who, partner_link=True)
+            if who.role not in EDITORS and who.role != PARTNER:
                 return error_page(
                     request, 403, "The console is for supervisors and admins",
                     "Crews use the Watchbook app instead.", who, app_link=True)

@@ -17,6 +17,7 @@ from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
 from server.passwords import MIN_LENGTH
 from server.store import accounts
+from sync.roles import PARTNER
 
 
 def _form(request: Request, who: Principal, status: int = 200,
@@ -45,7 +46,7 @@ async def change_password(request: Request, who: Principal) -> Response:
     request.session.update({"user_id": who.user_id, "csrf": new_csrf_token()})
     flash(request, "ok", "Password changed. Other sessions were signed out; devices keep "
                          "syncing.")
-    return see_other(request, "dashboard")
+    return see_other(request, "partner_home" if who.role == PARTNER else "dashboard")
 
 
 @page("admin")

@@ -20,14 +20,17 @@ from server.console import (
     edit,
     lifecycle,
     observations,
+    partner,
     password,
     premises,
+    shares,
     stations,
     transfer,
 )
 from server.console.page import HERE, csrf_token, error_page, page, render, see_other, text
 from server.errors import ApiError
 from server.web import addresses
+from sync.roles import PARTNER
 
 
 def _safe_next(target: str) -> str:
@@ -66,7 +69,7 @@ async def signin(request: Request) -> Response:
     request.session.update({"user_id": who.user_id, "csrf": new_csrf_token()})
     if next_:
         return RedirectResponse(next_, 303)
-    return see_other(request, "dashboard")
+    return see_other(request, "partner_home" if who.role == PARTNER else "dashboard")
 
 
 async def signout(request: Request) -> Response:
@@ -100,4 +103,6 @@ routes: list[BaseRoute] = [
     *observations.routes,
     *auditlog.routes,
     *transfer.routes,
+    *shares.routes,
+    *partner.routes,
 ]

@@ -267,6 +267,66 @@ CREATE TABLE events (
 );
 CREATE INDEX events_at ON events(at);
 """),
+    (13, """
+-- partners (server/store/organisations.py, server/store/shares.py): organisations own
+-- records (kind 'owner') or are partners given scoped, read-only shares of them; a user may
+-- hold the 'partner' role. Widening the CHECK changes no stored row, so the users table is
+-- not rebuilt: its text is amended as sqlite.org/lang_altertable.html describes, and the
+-- ALTER TABLE after it makes every connection read the schema again.
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+    SET sql = replace(sql, '''supervisor'', ''admin'')', '''supervisor'', ''admin'', ''partner'')')
+    WHERE type = 'table' AND name = 'users';
+PRAGMA writable_schema = RESET;
+CREATE TABLE organisations (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL
+                CHECK (kind IN ('owner', 'police', 'council', 'ambulance', 'fire', 'other')),
+    created_at  TEXT NOT NULL
+);
+INSERT INTO organisations (id, name, kind, created_at)
+    VALUES (1, 'This service', 'owner', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+-- every existing user and station belongs to the one owning service
+ALTER TABLE users ADD COLUMN organisation_id INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE stations ADD COLUMN organisation_id INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE shares (
+    id                INTEGER PRIMARY KEY,
+    owner_id          INTEGER NOT NULL REFERENCES organisations(id),
+    partner_id        INTEGER NOT NULL REFERENCES organisations(id),
+    purpose           TEXT NOT NULL,
+    scope             TEXT NOT NULL,               -- JSON: stations, bbox, polygon, levels, uses
+    profile           TEXT NOT NULL,               -- a named field profile (server/sharing.py)
+    sensitive         TEXT NOT NULL DEFAULT '[]',  -- JSON: the sensitive fields ticked
+    sensitive_reason  TEXT NOT NULL DEFAULT '',
+    contribute        INTEGER NOT NULL DEFAULT 0,  -- 1: the partner may send observations
+    expires_on        TEXT NOT NULL,               -- UTC date: access ends as it begins
+    created_at        TEXT NOT NULL,
+    created_by        TEXT NOT NULL,               -- the admin's username, or 'watchbook command'
+    ended_at          TEXT,
+    ended_by          TEXT
+);
+CREATE INDEX shares_partner ON shares(partner_id);
+CREATE TABLE partner_reads (
+    id           INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    share_id     INTEGER NOT NULL REFERENCES shares(id),
+    user_id      INTEGER,                      -- the partner user, or NULL
+    key_id       INTEGER,                      -- the feed key (share_keys), or NULL
+    kind         TEXT NOT NULL,                    -- search, view, print, contribute, feed
+    premises_id  TEXT,
+    detail       TEXT NOT NULL DEFAULT ''          -- the query, or the fields served
+);
+CREATE INDEX partner_reads_share ON partner_reads(share_id, at);
+CREATE TABLE share_keys (
+    id          INTEGER PRIMARY KEY,
+    share_id    INTEGER NOT NULL REFERENCES shares(id),
+    key_hash    TEXT NOT NULL UNIQUE,             -- sha256: of the key, shown once
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+"""),
     (16, """
 -- console imports (server/store/imports.py): each upload is a job whose state survives a
 -- restart; a job found checking or writing at start was interrupted (its write is one
