@@ -102,3 +102,15 @@ def split(before: Doc, after: Doc) -> tuple[Doc, Doc, list[Doc]]:
     items = [c for k in after if k in LIST_FIELDS
              for c in item_changes(k, before.get(k), after.get(k))]
     return {k: before.get(k) for k in plain}, {k: after[k] for k in plain}, items
+
+
+def rewrite(entry: Doc) -> Doc | None:
+    """An entry written before items (whole lists before and after) in the item form; None
+    when it has nothing to rewrite (schema migration 15 applies it to every stored entry)."""
+    before, after = entry.get("before") or {}, entry.get("after") or {}
+    lists = [k for k in after if k in LIST_FIELDS]
+    if not before or not lists or "items" in entry:
+        return None
+    old, new, items = split({k: before.get(k) for k in after},
+                            {k: after.get(k) for k in after})
+    return {**entry, "before": old, "after": new, **({"items": items} if items else {})}

@@ -6,9 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
+from pg import Cluster
+
 from server.store import records
 from server.store.database import Database
 from server.store.migrations import migrate
+from server.store.postgres import migrations as pg_migrations
+from server.store.postgres.database import PgDatabase
 from server.store.sync import SqliteStore
 from sync import audit, engine
 from sync.protocol import AddObservation, FieldChange, ReviewObservation, Update
@@ -106,3 +111,45 @@ def test_a_review_through_the_engine_audits_one_item_not_the_list() -> None:
     assert (review["before"], review["after"]) == ({}, {})
     assert [(i["id"], i["after"]) for i in review["items"]] == [("o4", {"status": "accepted"})]
     assert (update["after"], "items" in update) == ({"rvp": "Gate"}, False)
+
+
+OLD_ENTRY = {  # as written before items: the whole list before and after
+    "premises_id": "p1", "kind": "add_observation", "user": "cat", "device_id": "d3", "seq": 9,
+    "replayed": False, "client_time": NOW, "server_time": NOW, "version": 5,
+    "before": {"observations": observations(2)}, "after": {"observations": observations(3)},
+    "conflict_ids": [], "resolved_conflict": None}
+CREATED = {**OLD_ENTRY, "kind": "create", "before": {}, "seq": 1}
+MIGRATED = {**OLD_ENTRY, "before": {}, "after": {}, "items": [
+    {"field": "observations", "change": "added", "id": "o2", "after": observations(3)[2]}]}
+
+
+async def test_migration_15_rewrites_stored_entries_item_by_item(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "w.db", read_connections=1).open()
+    try:
+        await migrate(db, upto=12)
+        for entry in (CREATED, OLD_ENTRY):
+            await db.execute_write("INSERT INTO audit (premises_id, server_time, entry) "
+                                   "VALUES ('p1', ?, ?)", (NOW, msgspec.json.encode(entry).decode()))
+        await migrate(db)
+        rows = await db.execute("SELECT entry FROM audit ORDER BY id")
+        assert [msgspec.json.decode(r[0]) for r in rows] == [CREATED, MIGRATED]
+    finally:
+        await db.close()
+
+
+async def test_migration_15_rewrites_stored_entries_on_postgresql(postgres: Cluster) -> None:
+    db = await PgDatabase(postgres.fresh_url(), size=1).open()
+    try:
+        await pg_migrations.migrate(db, upto=12)
+
+        def put(conn: Any) -> None:
+            for entry in (CREATED, OLD_ENTRY):
+                conn.execute("INSERT INTO audit (premises_id, server_time, entry) "
+                             "VALUES ('p1', %s, %s)", (NOW, msgspec.json.encode(entry).decode()))
+        await db.write(put)
+        await pg_migrations.migrate(db)
+        rows = await db.read(lambda c: c.execute("SELECT entry FROM audit ORDER BY id")
+                             .fetchall())
+        assert [msgspec.json.decode(r[0]) for r in rows] == [CREATED, MIGRATED]
+    finally:
+        await db.close()
