@@ -1,6 +1,7 @@
 """What a history (audit) entry records of one change, so its size follows the change, not the
 record: plain fields before and after; list fields (LIST_FIELDS) item by item, each item added
-(whole), removed (whole) or changed (its id or place, and only the fields that changed).
+(whole), removed (whole) or changed (its id or place, and only the fields that changed), or,
+written as it was (a conflict resolved to the value it had), one "unchanged" mark.
 
 Items with an `id` (hazards, observations, attachments) are matched by id; items without one
 (water supplies, contacts) by place: the equal items at both ends are left out, and those between
@@ -99,8 +100,9 @@ def split(before: Doc, after: Doc) -> tuple[Doc, Doc, list[Doc]]:
     if not before:
         return {}, after, []
     plain = [k for k in after if k not in LIST_FIELDS]
-    items = [c for k in after if k in LIST_FIELDS
-             for c in item_changes(k, before.get(k), after.get(k))]
+    items = [c for k in after if k in LIST_FIELDS  # a list written as it was: "unchanged"
+             for c in item_changes(k, before.get(k), after.get(k))
+             or [{"field": k, "change": "unchanged"}]]
     return {k: before.get(k) for k in plain}, {k: after[k] for k in plain}, items
 
 

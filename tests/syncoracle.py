@@ -417,7 +417,8 @@ class Step:
               resolved: str | None = None) -> Doc:
         lists = [k for k in tops if k in LISTS] if before else []
         tops = [k for k in tops if k not in lists]
-        changed = [i for k in lists for i in items(k, get(before, k), get(after, k))]
+        changed = [i for k in lists for i in items(k, get(before, k), get(after, k))
+                   or [{"field": k, "change": "unchanged"}]]
         return {"premises_id": self.m.premises_id, "kind": self.kind,
                 "user": self.actor.username, "device_id": self.m.device_id, "seq": self.m.seq,
                 "replayed": self.replayed, "client_time": self.m.client_time,

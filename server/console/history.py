@@ -85,7 +85,8 @@ def describe(entry: dict[str, Any], now: str) -> dict[str, Any]:
     lines = (["Record created"] if created else []) + [
         field_sentence(k, (entry.get("before") or {}).get(k), after[k], created)
         for k in after if not (created and after[k] in (None, "", [], False))]
-    lines += [item_sentence(c) for c in entry.get("items") or []]
+    lines += [item_sentence(c) for c in entry.get("items") or []
+              if c.get("change") != "unchanged"]
     return {"id": entry.get("id"), "server_time": entry.get("server_time"),
             "when": clock.readable(entry.get("server_time"), now),
             "device_time": clock.readable(entry.get("client_time"), now)
