@@ -105,7 +105,8 @@ async def _run(path: Path, mutations: int, hot: bool) -> dict[str, Any]:
         mix.notes = {k: v or "" for k, v in notes.items()}
         store = SqliteStore(db)
         base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        obs_bytes: list[tuple[int, int]] = []  # (done, audit bytes of the last add_observation)
+        obs_bytes: list[tuple[int, int]] = []  # (done, mean add_observation entry bytes)
+        last_id = int((await db.execute("SELECT coalesce(max(id), 0) FROM audit")).single_value())
         w0, t0 = _wchar(), time.perf_counter()
         done = 0
         while done < mutations:
@@ -116,11 +117,13 @@ async def _run(path: Path, mutations: int, hot: bool) -> dict[str, Any]:
             await store.write(lambda tx, b=batch, a=actor, t=now: engine.push(
                 tx, a, b, t, engine.Config()))
             done += len(batch)
-            if done % 10_000 == 0 or done == mutations:
-                row = (await db.execute(
-                    "SELECT length(entry) FROM audit WHERE entry LIKE '%\"add_observation\"%' "
-                    "ORDER BY id DESC LIMIT 1")).first()
-                obs_bytes.append((done, int(row[0]) if row else 0))
+            if done % max(BATCH, mutations // 10) == 0 or done == mutations:
+                row = (await db.execute(  # the mean add_observation entry of this tenth
+                    "SELECT avg(length(entry)), max(id) FROM audit WHERE id > ? AND "
+                    "entry LIKE '%\"kind\":\"add_observation\"%'", (last_id,))).first()
+                if row and row[1]:
+                    obs_bytes.append((done, int(row[0])))
+                    last_id = int(row[1])
         out["seconds"] = time.perf_counter() - t0
         out["wchar"] = _wchar() - w0
         out["obs_bytes"] = obs_bytes
@@ -175,8 +178,8 @@ def report(results: list[dict[str, Any]]) -> str:
             f"{a['live'] / mb:.0f}",
             f"{k['file'] / mb:.0f} ({k['file'] / k['live']:.1f}×)" if k else "no housekeeping",
             f"{a['receipts']:,} → {k['receipts']:,}" if k else f"{a['receipts']:,}"])
-    return table("STORAGE: database growth under 100,000-style mixed mutations",
+    return table(f"STORAGE: database growth under {results[0]['mutations']:,} mixed mutations",
                  ["pattern", "mutations", "s", "MB before", "MB after",
                   "stored bytes / mutation", "written bytes / mutation",
-                  "audit bytes / mutation", "add_observation entry bytes, first → last",
+                  "audit bytes / mutation", "add_observation entry bytes, first → last tenth",
                   "live JSON MB", "MB after housekeeping (× live JSON)", "receipts"], rows)
