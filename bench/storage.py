@@ -4,9 +4,10 @@
 through the engine, in process, on a copy of the 20,000-premises dataset, in pushes of 50 from
 20 devices; "hot": 80% of them on 30 premises, "spread": uniform over every premises. Reported:
 database size, audit bytes, bytes handed to write(2) per mutation (/proc/self/io wchar: WAL and
-checkpoints), audit bytes per add_observation early and late in the run (flat when entries hold
-items, growing when they hold lists), then `watchbook housekeeping` (if this code has it: with
-the clock 91 days on, then VACUUM) and the size as a multiple of the live premises JSON.
+checkpoints), the mean add_observation entry in the first and last tenth of the run (flat
+when entries hold items, growing when they hold lists), then `watchbook housekeeping` (if this
+code has it: with the clock 91 days on, then VACUUM) and the size as a multiple of the live
+premises JSON.
 Runs on any checkout of the code (docs/performance.md measured main's in a temp worktree).
 """
 
