@@ -2,7 +2,8 @@
 SEARCH, print the tables and write them to var/bench/results.md. `--quick` runs small sizes and
 one round for development; `python -m bench codings` (or any parts named) runs those parts alone;
 `python -m bench search --million` adds the 1,000,000-premises search row.
-`python -m bench forged` runs the forged-token and sign-in flood benchmark alone.
+`python -m bench forged` runs the forged-token and sign-in flood benchmark alone;
+`python -m bench storage [--mutations N]` the database growth under mixed mutations alone.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
     p.add_argument("parts", nargs="*", metavar="PART",
                    help="parts to run, as for --only (e.g. codings, search)")
-    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,PROFILE,SCALE,SEARCH",
+    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,PROFILE,SCALE,SEARCH,STORAGE",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -81,9 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--million", action="store_true",
                    help="SEARCH at 1,000,000 premises too (builds a 2.5 GB database once, "
                         "about 10 minutes; then about 2 minutes a run)")
+    p.add_argument("--mutations", type=int, default=None,
+                   help="STORAGE mutations per pattern (default 100,000 alone, 10,000 in "
+                        "the whole run)")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["search"]:  # python -m bench search: SEARCH alone
         argv = ["--only", "SEARCH", *argv[1:]]
+    if argv[:1] == ["storage"]:  # python -m bench storage: STORAGE alone
+        argv = ["--only", "STORAGE", *argv[1:]]
     args = p.parse_args(argv)
     parts = {s.strip().upper() for s in (",".join(args.parts) or args.only).split(",")}
     n = args.premises or (2000 if args.quick else 20_000)
@@ -148,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     if "SEARCH" in parts:
         sizes = [n] + ([1_000_000] if args.million else [])
         emit(search_bench.report({size: search_bench.run(size) for size in sizes}))
+    if "STORAGE" in parts:
+        from bench import storage
+        alone = parts == {"STORAGE"}  # in the whole run 10,000 (100,000 take 20 min here)
+        emit(storage.report(storage.run(n, args.mutations or (
+            100_000 if alone and not args.quick else 10_000))))
     for note in notes:
         emit(f"Note: {note}\n")
     emit(f"Total time: {time.monotonic() - started:.0f} s\n")

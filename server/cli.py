@@ -18,11 +18,23 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from server import backup, blobs, clock, demo, grounds, passwords, sharecli, transfer, users
+from server import (
+    backup,
+    blobs,
+    clock,
+    demo,
+    grounds,
+    housekeeping,
+    passwords,
+    sharecli,
+    transfer,
+    users,
+)
 from server.auth import Auth
 from server.errors import ApiError
 from server.settings import POSTGRES_SERVER_PENDING, Settings
 from server.store import accounts, events, records
+from server.store import housekeeping as housekeeping_sql
 from server.store import stations as stations_store
 from server.store import sync as sync_store
 from server.store.database import Database
@@ -495,6 +507,24 @@ def cmd_purge_tombstones(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_housekeeping(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    keep = housekeeping.Retention(
+        observations=settings.keep_observations_days, receipts=settings.keep_receipts_days,
+        audit=settings.keep_audit_days, sensitive_views=settings.keep_sensitive_views_days)
+
+    async def job(db: Database) -> dict[str, int]:
+        removed = await housekeeping.run(db, sync_store.SqliteStore(db), housekeeping_sql,
+                                         keep, clock.now())
+        if args.vacuum:
+            await housekeeping_sql.vacuum(db)
+        return removed
+    removed = _run(settings, job)
+    print("Housekeeping removed " + ", ".join(f"{n:,} {what}" for what, n in removed.items())
+          + (" and gave the space back" if args.vacuum else ""))
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
@@ -693,6 +723,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--older-than-days", type=int, default=90, metavar="DAYS",
                    help="keep tombstones younger than this (default 90)")
     p.set_defaults(func=cmd_purge_tombstones)
+
+    p = sub.add_parser(
+        "housekeeping", parents=[db], help="forget bookkeeping no one needs any more",
+        description="Reviewed observations leave their record after "
+                    "WATCHBOOK_KEEP_OBSERVATIONS_DAYS (kept in the history); receipts every "
+                    "device holds, and those of devices revoked or unseen for "
+                    "WATCHBOOK_KEEP_RECEIPTS_DAYS, are forgotten, as are last-writer rows that "
+                    "old; history entries and views of sensitive fields after "
+                    "WATCHBOOK_KEEP_AUDIT_DAYS and WATCHBOOK_KEEP_SENSITIVE_VIEWS_DAYS (0: for "
+                    "ever). Safe while the server runs; run it daily.")
+    p.add_argument("--vacuum", action="store_true",
+                   help="then give the freed space back to the file system (VACUUM: holds "
+                        "writes while it runs)")
+    p.set_defaults(func=cmd_housekeeping)
 
     p = sub.add_parser("backup", parents=[db], help="copy the live database to PATH",
                        description="Online backup with SQLite's backup API: safe while the "

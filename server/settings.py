@@ -47,6 +47,8 @@ INT_SETTINGS = (
     "upload_quota_bytes_per_day", "data_stale_hours", "data_old_days",
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
     "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
+    "keep_observations_days", "keep_receipts_days", "keep_audit_days",
+    "keep_sensitive_views_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
 # WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
@@ -94,6 +96,11 @@ class Settings:
     import_max_bytes: int = 50 * 1024 * 1024  # largest file a console import accepts
     attachment_cache_bytes: int = 200 * 1024 * 1024  # a device's offline attachment cache
     blob_gc_grace_days: int = 14            # unreferenced blobs younger than this are kept
+    # retention, applied by `watchbook housekeeping` (server/housekeeping.py); 0: for ever
+    keep_observations_days: int = 90        # reviewed observations then leave their record
+    keep_receipts_days: int = 30            # receipts of devices unseen this long; writer rows
+    keep_audit_days: int = 0                # history entries
+    keep_sensitive_views_days: int = 0      # records of who viewed key box and entry codes
     image_max_pixels: int = 40_000_000      # larger images are refused before decoding
     image_decoders: int = 2                 # images decoded at once (each can take 100s of MB)
     upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none

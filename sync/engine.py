@@ -18,6 +18,10 @@ receipt, written in the same transaction as the mutation's effects:
           receipt is stored and `last` advances. A rejected mutation advances `last` too.
   Rule 4  seq <= last: a retry. Its stored receipt is returned and nothing changes (a receipt
           gone from the store comes back as rejected `invalid`, still changing nothing).
+  Rule 4a a push's lowest seq, less one (at most `last`), is the device's acknowledged seq:
+          it holds every receipt up to it (it sends its outbox from the oldest unanswered
+          mutation), so housekeeping may forget those. Each push sets it anew: a stale request
+          arriving late only lowers it.
   Rule 5  seq > last + 1: a gap. That mutation and every later one in the batch are left
           unread; the response says `gap` and `next_seq` (= last + 1), where the device resends
           from (renumbering its outbox from there if it lost the history between).
@@ -207,6 +211,8 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
         receipts.append(receipt)
         last = m.seq
     tx.set_last_seq(device, last)
+    if mutations:  # Rule 4a: a device sends its outbox from its oldest unanswered mutation
+        tx.set_acked(device, min(min(m.seq for m in mutations) - 1, last))
     return PushResponse(receipts=receipts, next_seq=last + 1, gap=gap)
 
 

@@ -47,6 +47,7 @@ class Batch:
     conflicts: list[Doc] = field(default_factory=list)
     writers: dict[tuple[str, str], Doc] = field(default_factory=dict)  # (premises, path) -> author
     devices: dict[str, int] = field(default_factory=dict)             # device -> last seq
+    acked: dict[str, int] = field(default_factory=dict)   # device -> receipts it has, up to
     receipts: list[tuple[str, Receipt]] = field(default_factory=list)
     audit: list[Doc] = field(default_factory=list)
     exits: dict[tuple[str, str], None] = field(default_factory=dict)  # (premises, old station)
@@ -137,6 +138,10 @@ class Tx(ABC):
         self._seqs[device_id] = seq
         self._batch.devices[device_id] = seq
 
+    def set_acked(self, device_id: str, seq: int) -> None:
+        """The device holds every receipt up to `seq` (housekeeping may forget those)."""
+        self._batch.acked[device_id] = seq
+
     def put_receipt(self, device_id: str, receipt: Receipt) -> None:
         self._batch.receipts.append((device_id, receipt))
 
@@ -193,6 +198,7 @@ class MemoryStore:
         self.log: dict[int, tuple[str, str]] = {}                   # seq -> ("p" | "c", id)
         self.writers: dict[str, dict[str, Doc]] = {}
         self.devices: dict[str, int] = {}
+        self.acked: dict[str, int] = {}
         self.receipts: dict[tuple[str, int], Receipt] = {}
         self.audit: list[Doc] = []
         self.exits: list[tuple[int, str, str]] = []                 # (seq, premises, station)
@@ -292,6 +298,7 @@ class MemoryTx(Tx):
         for (pid, path), author in batch.writers.items():
             s.writers.setdefault(pid, {})[path] = author
         s.devices.update(batch.devices)
+        s.acked.update(batch.acked)
         for device_id, receipt in batch.receipts:
             s.receipts[(device_id, receipt.seq)] = receipt
         s.audit.extend(copy.deepcopy(batch.audit))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sync import merge
+from sync import audit, merge
 from sync.record import next_review_due, to_dict, validate
 from sync.store import Doc, Tx
 
@@ -49,15 +49,17 @@ def revise(current: Doc, changes: dict[str, Any], stamp: Stamp,
 
 def audit_entry(stamp: Stamp, before: Doc, after: Doc, paths: Iterable[str],
                 conflict_ids: Sequence[str] = (), resolved: str | None = None) -> Doc:
-    """The history entry of one change: the top-level fields `paths` touch, before and after."""
+    """The history entry of one change: the top-level fields `paths` touch, before and after,
+    and list fields item by item (`items`, sync/audit.py), so its size follows the change."""
     tops = sorted({p.split("/", 1)[0] for p in paths})
+    old, new, items = audit.split({k: merge.get_path(before, k) for k in tops} if before else {},
+                                  {k: merge.get_path(after, k) for k in tops})
     return {
         "premises_id": after["id"], "kind": stamp.kind, "user": stamp.user,
         "device_id": stamp.device_id, "seq": stamp.seq, "replayed": stamp.replayed,
         "client_time": stamp.client_time, "server_time": stamp.now,
         "version": after.get("version", 0),
-        "before": {k: merge.get_path(before, k) for k in tops} if before else {},
-        "after": {k: merge.get_path(after, k) for k in tops},
+        "before": old, "after": new, **({"items": items} if items else {}),
         "conflict_ids": list(conflict_ids), "resolved_conflict": resolved}
 
 

@@ -14,7 +14,15 @@ import msgspec
 
 from sync import problems
 from sync.protocol import Mutation, PushRequest, PushResponse, Receipt
-from sync.record import EDITABLE_FIELDS, Hazard, Premises
+from sync.record import (
+    EDITABLE_FIELDS,
+    Attachment,
+    Contact,
+    Hazard,
+    Observation,
+    Premises,
+    WaterSupply,
+)
 
 Doc = dict[str, Any]
 DEFAULTS: Doc = msgspec.to_builtins(Premises(id="x", station="x", name="x"))
@@ -52,6 +60,63 @@ def put(doc: Doc, path: str, value: Any) -> None:
     elif value is not None:
         items.append(value)
     doc[parts[0]] = items
+
+
+# The history records list fields item by item (docs/sync-protocol.md, Server guarantees).
+LISTS = {"hazards", "observations", "attachments", "water_supplies", "contacts"}
+NAMES = {"hazards": ["type", "location"], "observations": ["category"],
+         "attachments": ["kind", "caption"], "water_supplies": ["kind", "location"],
+         "contacts": ["name"]}
+
+
+ITEMS = {"hazards": Hazard, "observations": Observation, "attachments": Attachment,
+         "water_supplies": WaterSupply, "contacts": Contact}
+
+
+def changed_item(field: str, key: Doc, old: Doc, new: Doc) -> list[Doc]:
+    blank = {f.name: f.default for f in msgspec.structs.fields(ITEMS[field])
+             if f.default is not msgspec.NODEFAULT}  # a field an item was stored without
+    old, new = {**blank, **old}, {**blank, **new}
+    names = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if not names:
+        return []
+    return [{"field": field, "change": "changed", **key,
+             "before": {k: old.get(k) for k in names}, "after": {k: new.get(k) for k in names},
+             "item": {k: new[k] for k in NAMES[field] if new.get(k)}}]
+
+
+def items(field: str, old: list[Doc], new: list[Doc]) -> list[Doc]:
+    """Items with ids matched by id; water supplies and contacts by place, between the equal
+    items at both ends."""
+    out: list[Doc] = []
+    if field in ("water_supplies", "contacts"):
+        a, b = list(old), list(new)
+        lead = 0
+        while a[lead:lead + 1] and a[lead:lead + 1] == b[lead:lead + 1]:
+            lead += 1
+        a, b = a[lead:], b[lead:]
+        while a and b and a[-1] == b[-1]:
+            a, b = a[:-1], b[:-1]
+        for n in range(max(len(a), len(b))):
+            if n >= len(b):
+                out.append({"field": field, "change": "removed", "index": lead + n,
+                            "before": a[n]})
+            elif n >= len(a):
+                out.append({"field": field, "change": "added", "index": lead + n,
+                            "after": b[n]})
+            else:
+                out += changed_item(field, {"index": lead + n}, a[n], b[n])
+        return out
+    olds = {x["id"]: x for x in old}
+    news = {x["id"]: x for x in new}
+    out += [{"field": field, "change": "removed", "id": i, "before": x}
+            for i, x in olds.items() if i not in news]
+    for i, x in news.items():
+        if i in olds:
+            out += changed_item(field, {"id": i}, olds[i], x)
+        else:
+            out.append({"field": field, "change": "added", "id": i, "after": x})
+    return out
 
 
 class Oracle:
@@ -350,13 +415,17 @@ class Step:
 
     def entry(self, before: Doc, after: Doc, tops: list[str], ids: list[str],
               resolved: str | None = None) -> Doc:
+        lists = [k for k in tops if k in LISTS] if before else []
+        tops = [k for k in tops if k not in lists]
+        changed = [i for k in lists for i in items(k, get(before, k), get(after, k))
+                   or [{"field": k, "change": "unchanged"}]]
         return {"premises_id": self.m.premises_id, "kind": self.kind,
                 "user": self.actor.username, "device_id": self.m.device_id, "seq": self.m.seq,
                 "replayed": self.replayed, "client_time": self.m.client_time,
                 "server_time": self.now, "version": after.get("version", 0),
                 "before": {k: get(before, k) for k in tops} if before else {},
-                "after": {k: get(after, k) for k in tops}, "conflict_ids": ids,
-                "resolved_conflict": resolved}
+                "after": {k: get(after, k) for k in tops},
+                **({"items": changed} if changed else {}), "conflict_ids": ids, "resolved_conflict": resolved}
 
     def receipt(self, status: str, doc: Doc, ids: list[str]) -> Receipt:
         return Receipt(seq=self.m.seq, status=status, premises_id=self.m.premises_id,  # type: ignore[arg-type]

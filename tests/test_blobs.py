@@ -302,8 +302,9 @@ async def test_a_blob_arriving_stamps_and_audits_the_record_as_an_engine_edit_do
     assert (by_engine["kind"], by_engine["user"]) == ("attach", "super")
     assert (by_blob["kind"], by_blob["user"], by_blob["device_id"]) == (
         "attachment_available", "crew", device_of(world, "crew"))
-    assert (by_blob["version"], by_blob["before"]["attachments"][0]["available"],
-            by_blob["after"]["attachments"][0]["available"]) == (after["version"], False, True)
+    [item] = by_blob["items"]
+    assert (by_blob["version"], item["field"], item["before"]["available"],
+            item["after"]["available"]) == (after["version"], "attachments", False, True)
     assert after["version"] == attached["version"] + 1
     assert (after["updated_at"], after["updated_by"]) == (by_blob["server_time"], "crew")
     assert after["updated_at"] >= attached["updated_at"]

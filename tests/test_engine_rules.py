@@ -657,8 +657,10 @@ def test_an_audit_entry_names_the_top_level_field_a_path_changed() -> None:
     Dev(store, SAM).send(UpdateHazard, hazard_id="h1",
                          changes=[FieldChange("location", "", "Yard")])
     [entry] = store.audit
-    assert list(entry["before"]) == list(entry["after"]) == ["hazards"]
-    assert entry["after"]["hazards"][0]["location"] == "Yard"
+    assert entry["before"] == entry["after"] == {}
+    assert entry["items"] == [{"field": "hazards", "change": "changed", "id": "h1",
+                               "before": {"location": ""}, "after": {"location": "Yard"},
+                               "item": {"type": "lpg", "location": "Yard"}}]
 
 
 def test_a_resolved_conflict_unlocks_its_path() -> None:

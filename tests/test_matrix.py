@@ -214,6 +214,8 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/premises/{premises_id}/observations/{observation_id}"): Row(
         form(P1 + "/observations/o1", decision="accept"), CONSOLE_A01),
     ("GET", "/console/premises/{premises_id}/history"): Row(get(P1 + "/history"), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/history.json"): Row(get(P1 + "/history.json"),
+                                                                 CONSOLE_A01),
     ("GET", "/console/conflicts"): Row(get("/console/conflicts"), CONSOLE),
     ("GET", "/console/observations"): Row(get("/console/observations"), CONSOLE),
     ("GET", "/console/conflicts/{conflict_id}"): Row(conflict_page, CONSOLE_A01),

@@ -573,14 +573,16 @@ def check(snap: Snapshot, devices: list[Device], purged: set[str]) -> None:
     assert sorted(referenced) == sorted(snap.conflicts), "each conflict from exactly one receipt"
 
     for pid, doc in snap.premises.items():
-        applied = [a for a in snap.audit if a["premises_id"] == pid and a["after"]]
+        applied = [a for a in snap.audit
+                   if a["premises_id"] == pid and (a["after"] or a.get("items"))]
         created = [i for i, a in enumerate(applied) if a["kind"] == "create"]
         if created:  # made anew (perhaps after a purge forgot an older record of that id)
             applied = applied[created[-1]:]
         assert [a["version"] for a in applied] == list(range(2 - bool(created),
                                                              doc["version"] + 1)), \
             "each applied change made exactly one version"
-    once = [(a["device_id"], a["seq"]) for a in snap.audit if a["after"] and not a["replayed"]]
+    once = [(a["device_id"], a["seq"]) for a in snap.audit
+            if (a["after"] or a.get("items")) and not a["replayed"]]
     assert len(once) == len(set(once)), "no mutation applied twice"
 
     def norm(conflict: dict[str, Any]) -> Any:
@@ -588,7 +590,9 @@ def check(snap: Snapshot, devices: list[Device], purged: set[str]) -> None:
     for d in devices:
         # A purged record may stay on a device (as its tombstone, or kept for a pending edit or
         # an open conflict); every other record is the server's.
-        replica = {k: v for k, v in d.client.replica.items() if k not in purged}
+        # A purged id made anew is the server's record again, held like any other.
+        replica = {k: v for k, v in d.client.replica.items()
+                   if k not in purged or k in snap.premises}
         assert replica == snap.premises, f"{d.actor.device_id} equals the server"
         assert {k: norm(v) for k, v in d.client.conflicts.items()} == {
             k: norm(v) for k, v in snap.conflicts.items()}

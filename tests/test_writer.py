@@ -122,7 +122,8 @@ def test_mark_available_sets_only_the_blobs_own_attachments_and_stamps_the_chang
     [entry] = s.history("p1")
     assert (entry["kind"], entry["user"], entry["device_id"]) == (
         "attachment_available", "crew", "d7")
-    assert list(entry["after"]) == ["attachments"]
+    assert [(i["field"], i["id"], i["after"]) for i in entry["items"]] == [
+        ("attachments", "a1", {"available": True}), ("attachments", "a3", {"available": True})]
     # already available: a second arrival of the same blob changes nothing
     assert s.write(lambda tx: writer.mark_available(tx, stamp, ["p1"], SHA_A)) == []
     assert s.get("p1") == doc

@@ -1,5 +1,5 @@
 """Console edits through the sync engine: premises fields, hazards, risk notes; the conflicts
-inbox; premises history.
+inbox (the history page is server/console/history.py).
 
 The console is a device: every write is a mutation handed to `SyncService.apply_local`; reads
 go through server/store/. Never SQL here. A form carries the values it was rendered with
@@ -477,16 +477,6 @@ async def resolve(request: Request, who: Principal) -> Response:
     return see_other(request, "conflicts")
 
 
-@page()
-async def history(request: Request, who: Principal) -> Response:
-    doc = await load_in_scope(request, who, request.path_params["premises_id"])
-    entries = await sync_store.history(request.app.state.db, doc["id"])
-    entries.reverse()
-    views = await audit.views_of(request.app.state.db, doc["id"])
-    return render(request, "history.html", who, nav="premises", doc=doc, entries=entries,
-                  views=views, path_label=path_label, shown=shown)
-
-
 routes = [
     Route("/premises/{premises_id}/edit", premises_edit, methods=["GET", "POST"],
           name="premises_edit"),
@@ -501,7 +491,6 @@ routes = [
           name="mark_reviewed"),
     Route("/premises/{premises_id}/observations/{observation_id}", review_observation,
           methods=["POST"], name="review_observation"),
-    Route("/premises/{premises_id}/history", history, name="history"),
     Route("/conflicts", conflicts, name="conflicts"),
     Route("/conflicts/{conflict_id}", conflict, name="conflict"),
     Route("/conflicts/{conflict_id}/resolve", resolve, methods=["POST"], name="resolve"),

@@ -1,16 +1,21 @@
 """Schema and versioned migrations.
 
 Each migration is (version, SQL script), applied in order inside one transaction with
-`PRAGMA user_version` recording the version reached. Never edit a migration that has shipped:
-add the next one. Must not hold queries for anything but the schema (and the backfill of a
-new table, as in 7).
+`PRAGMA user_version` recording the version reached, and, for a version in REWRITES, a function
+run after its script over rows a pure rule rewrites (15: history entries in the item form).
+Never edit a migration that has shipped: add the next one. Must not hold queries for anything
+but the schema (and the backfill of a new table, as in 7, or a rewrite, as in 15).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+
+import msgspec
 
 from server.store.database import Database
+from sync import audit
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, """
@@ -327,6 +332,12 @@ CREATE TABLE share_keys (
     revoked_at  TEXT
 );
 """),
+    (15, """
+-- storage (sync/audit.py, server/store/housekeeping.py): history entries record list fields
+-- item by item (REWRITES below rewrites the stored ones); each device's acknowledged seq
+-- (every receipt up to it has reached the device) bounds the receipts housekeeping keeps
+ALTER TABLE sync_devices ADD COLUMN acked_seq INTEGER NOT NULL DEFAULT 0;
+"""),
     (16, """
 -- console imports (server/store/imports.py): each upload is a job whose state survives a
 -- restart; a job found checking or writing at start was interrupted (its write is one
@@ -350,10 +361,28 @@ CREATE INDEX import_jobs_status ON import_jobs(status);
 """),
 ]
 
+
+def _items_in_audit(conn: sqlite3.Connection) -> None:
+    """Version 15: every stored history entry of a list field in the item form."""
+    last = 0
+    while rows := conn.execute(  # a page at a time: the table may be large
+            "SELECT id, entry FROM audit WHERE id > ? AND entry LIKE '%\"before\":{\"%' "
+            "ORDER BY id LIMIT 500", (last,)).fetchall():
+        for rowid, entry in rows:
+            new = audit.rewrite(msgspec.json.decode(entry))
+            if new is not None:
+                conn.execute("UPDATE audit SET entry = ? WHERE id = ?",
+                             (msgspec.json.encode(new).decode(), rowid))
+        last = rows[-1][0]
+
+
+REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {15: _items_in_audit}
+
 LATEST = MIGRATIONS[-1][0]
-_NUMBERS = [v for v, _ in MIGRATIONS]
-if _NUMBERS != sorted(set(_NUMBERS)):  # gaps allowed while branches hold numbers of their own
-    raise RuntimeError("MIGRATIONS must be numbered in rising order, each once")
+# Numbers only rise: a branch takes its given number and the lead renumbers at merge.
+_VERSIONS = [v for v, _ in MIGRATIONS]
+if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:
+    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:
@@ -364,6 +393,8 @@ def _apply(conn: sqlite3.Connection, upto: int) -> int:
         if current < version <= upto:
             for statement in _statements(script):
                 conn.execute(statement)
+            if version in REWRITES:
+                REWRITES[version](conn)
             conn.execute(f"PRAGMA user_version = {version}")
             current = version
     return int(current)

@@ -127,6 +127,9 @@ class SqliteTx(Tx):
                 "INSERT INTO sync_devices (device_id, last_seq) VALUES (?, ?) "
                 "ON CONFLICT(device_id) DO UPDATE SET last_seq = excluded.last_seq",
                 list(batch.devices.items()))
+        if batch.acked:
+            c.executemany("UPDATE sync_devices SET acked_seq = ? WHERE device_id = ?",
+                          [(seq, d) for d, seq in batch.acked.items()])
         if batch.receipts:
             c.executemany("INSERT INTO sync_receipts (device_id, seq, body) VALUES (?, ?, ?)",
                           [(d, r.seq, _encode(r).decode()) for d, r in batch.receipts])

@@ -7,12 +7,15 @@ Column types follow SQLite's (TEXT times, INTEGER flags) so rows map the same on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import psycopg
 
 from server.store.migrations import MIGRATIONS
 from server.store.postgres.database import PgDatabase
+from sync import audit
 
 MIGRATE_LOCK = 0x77617463  # pg_advisory_xact_lock key held while migrating
 
@@ -271,6 +274,10 @@ CREATE TABLE share_keys (
     revoked_at  TEXT
 );
 """,
+    15: """
+-- storage: history entries item by item (REWRITES), each device's acknowledged seq
+ALTER TABLE sync_devices ADD COLUMN acked_seq BIGINT NOT NULL DEFAULT 0;
+""",
     16: """
 -- console imports: each upload is a job whose state survives a restart
 CREATE TABLE import_jobs (
@@ -291,6 +298,23 @@ CREATE INDEX import_jobs_status ON import_jobs(status);
 """,
 }
 
+
+
+def _items_in_audit(conn: psycopg.Connection[Any]) -> None:
+    """Version 15: every stored history entry of a list field in the item form."""
+    last = 0
+    while rows := conn.execute(  # a page at a time: the table may be large
+            "SELECT id, entry FROM audit WHERE id > %s AND entry LIKE '%%\"before\":{\"%%' "
+            "ORDER BY id LIMIT 500", (last,)).fetchall():
+        for rowid, entry in rows:
+            new = audit.rewrite(msgspec.json.decode(entry))
+            if new is not None:
+                conn.execute("UPDATE audit SET entry = %s WHERE id = %s",
+                             (msgspec.json.encode(new).decode(), rowid))
+        last = rows[-1][0]
+
+
+REWRITES: dict[int, Callable[[psycopg.Connection[Any]], None]] = {15: _items_in_audit}
 VERSIONS = [v for v, _ in MIGRATIONS]
 LATEST = VERSIONS[-1]
 
@@ -317,6 +341,8 @@ def _apply(conn: psycopg.Connection[Any], upto: int) -> int:
                 raise RuntimeError(f"migration {version} has no PostgreSQL form "
                                    "(server/store/postgres/migrations.py)")
             conn.execute(POSTGRES[version].encode())  # a script: several statements
+            if version in REWRITES:
+                REWRITES[version](conn)
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
             current = version

@@ -135,6 +135,9 @@ class PgTx(Tx):
                     "INSERT INTO sync_devices (device_id, last_seq) VALUES (%s, %s) "
                     "ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq",
                     list(batch.devices.items()))
+            if batch.acked:
+                cur.executemany("UPDATE sync_devices SET acked_seq = %s WHERE device_id = %s",
+                                [(seq, d) for d, seq in batch.acked.items()])
             if batch.receipts:
                 cur.executemany(
                     "INSERT INTO sync_receipts (device_id, seq, body) VALUES (%s, %s, %s)",

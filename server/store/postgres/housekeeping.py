@@ -1,0 +1,72 @@
+"""Housekeeping's SQL on PostgreSQL, with the answers of server/store/housekeeping.py on
+SQLite: receipts and last-writer rows no device can still need, history and sensitive-view rows
+past their retention, and the records that hold reviewed observations. Must not decide what a
+record becomes nor choose the ages.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from server.store.postgres.database import PgDatabase
+from server.store.postgres.records import Conn
+
+_decode = msgspec.json.decode
+
+RECEIPTS = """
+DELETE FROM sync_receipts r USING sync_devices d
+ WHERE d.device_id = r.device_id AND r.seq <= d.acked_seq
+"""
+QUIET = """
+DELETE FROM sync_receipts WHERE device_id IN (
+    SELECT id FROM devices WHERE revoked_at IS NOT NULL OR coalesce(last_seen, created_at) < %s)
+"""
+WRITERS = """
+DELETE FROM field_writers WHERE premises_id NOT IN (SELECT id FROM premises)
+   OR (author::jsonb ->> 'at' < %s AND path NOT LIKE 'observations/%%'
+       AND premises_id NOT IN (SELECT premises_id FROM conflicts WHERE status = 'open'))
+"""
+
+
+def _orphan_observation_writers(conn: Conn) -> int:
+    rows = conn.execute("SELECT w.premises_id, w.path, p.doc FROM field_writers w "
+                        "JOIN premises p ON p.id = w.premises_id "
+                        "WHERE w.path LIKE 'observations/%%'").fetchall()
+    held: dict[str, set[str]] = {}
+    gone = []
+    for pid, path, doc in rows:
+        if pid not in held:
+            held[pid] = {o.get("id") for o in _decode(doc).get("observations") or []}
+        if path.split("/")[1] not in held[pid]:
+            gone.append((pid, path))
+    with conn.cursor() as cur:
+        cur.executemany("DELETE FROM field_writers WHERE premises_id = %s AND path = %s", gone)
+    return len(gone)
+
+
+def _prune(conn: Conn, quiet_before: str, writers_before: str, audit_before: str | None,
+           views_before: str | None) -> dict[str, int]:
+    out = {"receipts": conn.execute(RECEIPTS).rowcount
+           + conn.execute(QUIET, (quiet_before,)).rowcount,
+           "field writers": conn.execute(WRITERS, (writers_before,)).rowcount
+           + _orphan_observation_writers(conn)}
+    out["history entries"] = conn.execute("DELETE FROM audit WHERE server_time < %s",
+                                          (audit_before,)).rowcount if audit_before else 0
+    out["sensitive views"] = conn.execute("DELETE FROM sensitive_views WHERE at < %s",
+                                          (views_before,)).rowcount if views_before else 0
+    return out
+
+
+async def prune(db: PgDatabase, quiet_before: str, writers_before: str,
+                audit_before: str | None, views_before: str | None) -> dict[str, int]:
+    """As server/store/housekeeping.py's `prune`."""
+    return await db.write(lambda conn: _prune(conn, quiet_before, writers_before,
+                                              audit_before, views_before))
+
+
+async def with_reviewed_observations(db: PgDatabase) -> list[str]:
+    """Ids of live records holding an accepted or dismissed observation."""
+    rows = await db.read(lambda c: c.execute(
+        "SELECT id FROM premises WHERE deleted = 0 AND (doc LIKE '%%\"status\":\"accepted\"%%' "
+        "OR doc LIKE '%%\"status\":\"dismissed\"%%') ORDER BY id").fetchall())
+    return [r[0] for r in rows]
