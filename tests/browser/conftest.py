@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import ARGS, ARTIFACTS, CHROMIUM, Server
+from harness import ARGS, ARTIFACTS, CHROMIUM, OPEN_CONTEXTS, Server
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -50,3 +50,19 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing browser test leaves a screenshot of every page it had open, to see why."""
+    report = yield
+    if report.when == "call" and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for c, context in enumerate(list(OPEN_CONTEXTS)):
+            for p, page in enumerate(context.pages):
+                try:
+                    page.screenshot(path=ARTIFACTS / f"FAILED-{item.name}-{c}-{p}.png", full_page=True)
+                except Exception:  # a crashed page: the traceback says enough
+                    pass
+    OPEN_CONTEXTS.clear()
+    return report

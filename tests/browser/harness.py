@@ -88,12 +88,17 @@ class Server:
         return r.json()
 
 
+OPEN_CONTEXTS: list[Any] = []  # for the screenshots taken when a test fails (conftest.py)
+
+
 def new_device(browser: Any, server: Server, **options: Any) -> Any:
     """A fresh browser profile (one device) at the Chromebook size, on the server's origin."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768},
                                   locale="en-GB", timezone_id="Europe/London",
                                   **options)
-    context.set_default_timeout(30000)  # a ceiling for waits on state, generous for a loaded CI machine
+    context.set_default_timeout(30000)
+    OPEN_CONTEXTS.append(context)
+    context.on("close", lambda c: OPEN_CONTEXTS.remove(c) if c in OPEN_CONTEXTS else None)  # a ceiling for waits on state, generous for a loaded CI machine
     return context
 
 
