@@ -20,10 +20,9 @@ from server import api, console, shell
 from server.api.sync import make_service
 from server.auth import Auth
 from server.errors import ApiError, handle_api_error
-from server.settings import POSTGRES_SERVER_PENDING, Settings
-from server.store.database import Database
+from server.settings import Settings
+from server.store import engines
 from server.store.integrity import Integrity, quick_check
-from server.store.migrations import migrate
 from server.web.addresses import TrustedProxies
 from server.web.compression import Compression
 from server.web.middleware import BodyLimit, SecurityHeaders
@@ -47,7 +46,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def check_integrity(settings: Settings) -> Integrity:
-    """quick_check the database file before it is opened, off the event loop; logged."""
+    """quick_check the database file before it is opened, off the event loop; logged.
+    PostgreSQL checks its own pages (data checksums): nothing to run here."""
+    if settings.database_url:
+        return Integrity("unchecked", "PostgreSQL")
     found = await asyncio.to_thread(quick_check, settings.db_path,
                                     settings.integrity_check_seconds)
     fields = {"integrity": found.status, "reason": found.reason, "ms": round(found.seconds * 1000)}
@@ -60,8 +62,6 @@ async def check_integrity(settings: Settings) -> Integrity:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    if settings.database_url:
-        raise RuntimeError(POSTGRES_SERVER_PENDING)
     configure_logging()
     metrics = Metrics()
     root: list[Starlette] = []  # the app itself, for route names in metrics
@@ -69,9 +69,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.integrity = await check_integrity(settings)
-        db = await Database(settings.db_path, settings.read_connections).open()
+        db = await engines.open_database(settings.db_path, settings.database_url,
+                                         settings.read_connections)
         try:
-            await migrate(db)
             app.state.db = db
             app.state.auth = Auth(db, settings)
             app.state.sync = await make_service(db, settings)

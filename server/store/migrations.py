@@ -267,6 +267,33 @@ CREATE TABLE events (
 );
 CREATE INDEX events_at ON events(at);
 """),
+    # 13-16: placeholders for the versions other branches add at the same time (the lead
+    # renumbers at merge and drops these); each is a statement that changes nothing.
+    (13, "SELECT 1;"),
+    (14, "SELECT 1;"),
+    (15, "SELECT 1;"),
+    (16, "SELECT 1;"),
+    (17, """
+-- sign-in throttling (server/store/throttle.py): failures kept in the database, so every server
+-- process (PostgreSQL: several) counts the same ones; and the addresses an account signed in
+-- from before. The PostgreSQL form also makes the few SQL functions that SQLite has built in
+-- and the shared queries use (json_each, json_extract, json_type, sum over booleans).
+CREATE TABLE signin_failures (
+    id       INTEGER PRIMARY KEY,
+    account  TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    at       REAL NOT NULL
+);
+CREATE INDEX signin_failures_pair ON signin_failures(account, address, at);
+CREATE INDEX signin_failures_address ON signin_failures(address, at);
+CREATE INDEX signin_failures_at ON signin_failures(at);
+CREATE TABLE signin_known (
+    account  TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    at       REAL NOT NULL,
+    PRIMARY KEY (account, address)
+);
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]
