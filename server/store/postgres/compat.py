@@ -11,6 +11,7 @@ rules, HTTP or the shape of records.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ Params = Sequence[Any] | dict[str, Any]
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|(?<!:):([A-Za-z_]\w*)|%")
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
+_WRITES = re.compile(r"^\s*(INSERT|UPDATE)\b", re.I)
 _PRAGMA_VERSION = re.compile(r"^\s*PRAGMA\s+user_version\s*$", re.I)
 
 
@@ -112,7 +114,18 @@ class SqlConnection:
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         text, has = translate(sql, isinstance(params, dict))
         cur = self.raw.cursor(row_factory=_row_factory)
-        cur.execute(text.encode(), params if has else None)
+        if not _WRITES.match(sql):
+            cur.execute(text.encode(), params if has else None)
+            return Cursor(self, cur)
+        try:  # a savepoint: a caller that catches the refusal may go on, as on SQLite
+            with self.raw.transaction():
+                cur.execute(text.encode(), params if has else None)
+        except psycopg.errors.IntegrityError as exc:  # worded as SQLite words it
+            kind = {psycopg.errors.UniqueViolation: "UNIQUE",
+                    psycopg.errors.ForeignKeyViolation: "FOREIGN KEY",
+                    psycopg.errors.NotNullViolation: "NOT NULL",
+                    psycopg.errors.CheckViolation: "CHECK"}.get(type(exc), "")
+            raise sqlite3.IntegrityError(f"{kind} constraint failed: {exc}") from exc
         return Cursor(self, cur)
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:

@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 import psycopg
 
-from server.store.search import COUNT_CAP, SORT_LIMIT, Filters, Found, exact_key, words
+from server.store import search as base  # its bounds are read at each call (tests set them)
+from server.store.search import Filters, Found, exact_key, words
 
 Conn = psycopg.Connection[Any]
 _decode = msgspec.json.decode
@@ -52,7 +53,7 @@ def _exact(conn: Conn, q: str, f: Filters) -> list[str]:
     rows = conn.execute(
         "SELECT p.id FROM premises p WHERE p.deleted = 0 AND (p.postcode = ANY(%s) "
         f"OR p.uprn = %s){where} ORDER BY p.name, p.id LIMIT %s",
-        [postcodes, uprn or "", *params, COUNT_CAP]).fetchall()
+        [postcodes, uprn or "", *params, base.COUNT_CAP]).fetchall()
     return [r[0] for r in rows]
 
 
@@ -74,10 +75,10 @@ def search(conn: Conn, q: str, f: Filters, limit: int = 50, offset: int = 0) -> 
     exact = _exact(conn, q, f)
     n = int(conn.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM premises p WHERE p.deleted = 0 AND {MATCH}"
-        f"{where} LIMIT %s) m", [tq, *params, COUNT_CAP + 1]).fetchone()[0])  # type: ignore[index]
-    total, capped = min(n, COUNT_CAP), n > COUNT_CAP
+        f"{where} LIMIT %s) m", [tq, *params, base.COUNT_CAP + 1]).fetchone()[0])  # type: ignore[index]
+    total, capped = min(n, base.COUNT_CAP), n > base.COUNT_CAP
     first = set(exact)
-    if n <= SORT_LIMIT:
+    if n <= base.SORT_LIMIT:
         found = conn.execute(
             f"SELECT p.id, p.name, {IN_NAME} FROM premises p WHERE p.deleted = 0 AND {MATCH}"
             f"{where}", [tq, tq, *params]).fetchall()
@@ -100,14 +101,14 @@ def search(conn: Conn, q: str, f: Filters, limit: int = 50, offset: int = 0) -> 
 
 
 def listing(conn: Conn, f: Filters, limit: int = 50, offset: int = 0) -> Found:
-    """Every live premises the filters keep, by name, with the count bounded by COUNT_CAP."""
+    """Every live premises the filters keep, by name, with the count bounded by base.COUNT_CAP."""
     if f.stations == []:
         return Found(0, False)
     where, params = _filters(f)
     n = int(conn.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM premises p WHERE p.deleted = 0{where} LIMIT %s) m",
-        [*params, COUNT_CAP + 1]).fetchone()[0])  # type: ignore[index]
+        [*params, base.COUNT_CAP + 1]).fetchone()[0])  # type: ignore[index]
     rows = conn.execute(
         f"SELECT p.doc FROM premises p WHERE p.deleted = 0{where} ORDER BY p.name, p.id "
         "LIMIT %s OFFSET %s", [*params, limit, offset]).fetchall()
-    return Found(min(n, COUNT_CAP), n > COUNT_CAP, [_decode(r[0]) for r in rows])
+    return Found(min(n, base.COUNT_CAP), n > base.COUNT_CAP, [_decode(r[0]) for r in rows])
