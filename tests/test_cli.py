@@ -9,7 +9,6 @@ import pytest
 from pg import Cluster
 
 from server import cli
-from server.app import create_app
 from server.settings import Settings
 from server.store.postgres.migrations import LATEST
 
