@@ -282,7 +282,8 @@ CREATE TABLE signin_failures (
     id       INTEGER PRIMARY KEY,
     account  TEXT NOT NULL,
     address  TEXT NOT NULL,
-    at       REAL NOT NULL
+    at       REAL NOT NULL,
+    cleared  INTEGER NOT NULL DEFAULT 0     -- 1: a success since (the pair's delay is over)
 );
 CREATE INDEX signin_failures_pair ON signin_failures(account, address, at);
 CREATE INDEX signin_failures_address ON signin_failures(address, at);
