@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -37,7 +38,8 @@ async def healthz(request: Request) -> JSONResponse:
     start (503 with the reason if it was)."""
     integrity: Integrity = request.app.state.integrity
     version = (await request.app.state.db.execute("PRAGMA user_version")).single_value()
-    body = {"status": "ok", "schema": version, "integrity": integrity.status}
+    body = {"status": "ok", "schema": version, "integrity": integrity.status,
+            "process": os.getpid()}  # which of several server processes answered
     if integrity.damaged:
         body.update(status="damaged", reason=f"the database is damaged ({integrity.reason}); "
                     "restore the latest backup (docs/operations.md)")
