@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from server import backup, blobs, clock, demo, grounds, passwords, transfer, users
 from server.auth import Auth
@@ -455,6 +455,54 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
+    """Copy a SQLite service into the (empty) PostgreSQL database of WATCHBOOK_DATABASE_URL."""
+    import sqlite3
+
+    from server.store.postgres import migrations as pg_migrations
+    from server.store.postgres import transfer as pg_transfer
+    from server.store.postgres.database import PgDatabase
+
+    url = Settings.from_env().database_url
+    source = Path(args.source)
+    if not url:
+        print("set WATCHBOOK_DATABASE_URL=postgresql://… to the database to move into",
+              file=sys.stderr)
+        return 2
+    if not source.exists():
+        print(f"--from: no SQLite database at {source}", file=sys.stderr)
+        return 2
+    _run(Settings.from_env(db_path=source, database_url=""), lambda db: asyncio.sleep(0))
+
+    async def go() -> dict[str, int] | None:
+        pg = await PgDatabase(url, 1).open()
+        try:
+            await pg_migrations.migrate(pg)
+
+            def copy(conn: Any) -> dict[str, int] | None:  # on the worker thread
+                if not pg_transfer.is_empty(conn):
+                    return None
+                src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+                try:
+                    src.execute("BEGIN")  # one snapshot of the whole file
+                    return pg_transfer.copy_all(src, conn)
+                finally:
+                    src.close()
+            return await asyncio.to_thread(pg.write_now, copy)
+        finally:
+            await pg.close()
+    copied = asyncio.run(go())
+    if copied is None:
+        print("the PostgreSQL database already holds users or premises: move into an empty "
+              "one", file=sys.stderr)
+        return 1
+    print(f"Copied {source} into PostgreSQL: " + ", ".join(
+        f"{n} {table}" for table, n in copied.items() if n) +
+        ". Devices keep their cursors and outboxes; start the server with "
+        "WATCHBOOK_DATABASE_URL set.")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.database_url and not args.db:
@@ -696,6 +744,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "WATCHBOOK_DATABASE_URL is set (and no --db), else to "
                                    "the SQLite file.")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("migrate-to-postgres", help="move a SQLite service into PostgreSQL",
+                       description="Copy every row of a SQLite database (stop its server "
+                                   "first) into the empty PostgreSQL database of "
+                                   "WATCHBOOK_DATABASE_URL: receipts, cursors and the sync "
+                                   "epoch kept, so devices lose neither outbox nor download.")
+    p.add_argument("--from", dest="source", required=True, metavar="PATH",
+                   help="the SQLite database file")
+    p.set_defaults(func=cmd_migrate_to_postgres)
 
     p = sub.add_parser("gc", parents=[db], help="remove attachments no record needs",
                        description="Remove attachment files no record references (live, or "

@@ -16,7 +16,7 @@ COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user",
             ["user", "list"], ["user", "disable"], ["device"], ["device", "list"],
             ["device", "revoke"], ["purge-tombstones"], ["migrate"], [], ["init"],
             ["user", "enable"], ["user", "edit"], ["station"], ["station", "add"],
-            ["station", "list"], ["station", "edit"], ["station", "retire"]]
+            ["station", "list"], ["station", "edit"], ["station", "retire"], ["migrate-to-postgres"]]
 
 
 @pytest.fixture(autouse=True)
