@@ -59,7 +59,7 @@ class Row(tuple[Any, ...]):
     """A row read by position (`row[0]`, unpacking) or by column name, like sqlite3.Row."""
     _names: tuple[str, ...] = ()
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self._names.index(key))
         return tuple.__getitem__(self, key)
