@@ -38,13 +38,13 @@ async def healthz(request: Request) -> JSONResponse:
     start (503 with the reason if it was)."""
     integrity: Integrity = request.app.state.integrity
     version = (await request.app.state.db.execute("PRAGMA user_version")).single_value()
-    body = {"status": "ok", "schema": version, "integrity": integrity.status,
-            "process": os.getpid()}  # which of several server processes answered
+    body = {"status": "ok", "schema": version, "integrity": integrity.status}
+    process = {"X-Watchbook-Process": str(os.getpid())}  # which of several processes answered
     if integrity.damaged:
         body.update(status="damaged", reason=f"the database is damaged ({integrity.reason}); "
                     "restore the latest backup (docs/operations.md)")
-        return JSONResponse(body, status_code=503)
-    return JSONResponse(body)
+        return JSONResponse(body, status_code=503, headers=process)
+    return JSONResponse(body, headers=process)
 
 
 async def check_integrity(settings: Settings) -> Integrity:

@@ -57,7 +57,7 @@ async def test_two_worker_processes_serve_one_postgresql_database(
             try:
                 async with httpx.AsyncClient() as client:
                     r = await client.get(base + "/healthz", timeout=2)
-                    pids.add(r.json()["process"])
+                    pids.add(int(r.headers["X-Watchbook-Process"]))
             except httpx.HTTPError:
                 await asyncio.sleep(0.1)
         mutations = [{"kind": "update", "device_id": device, "seq": n, "premises_id": "p1",
