@@ -15,9 +15,9 @@ from server.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    on_pg = request.getfixturevalue("engine") == "postgres"
-    url = request.getfixturevalue("postgres").fresh_url() if on_pg else ""
+def settings(tmp_path: Path, engine: str,  # noqa: F811 (the imported fixture, by name)
+             request: pytest.FixtureRequest) -> Settings:
+    url = request.getfixturevalue("postgres").fresh_url() if engine == "postgres" else ""
     return fast_settings(tmp_path, max_push_mutations=5, max_concurrent_pushes=2,
                          pull_page_rows=2, database_url=url)
 
