@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -21,10 +22,9 @@ from server.api.sync import make_service
 from server.auth import Auth
 from server.errors import ApiError, handle_api_error
 from server.imports import ImportJobs
-from server.settings import POSTGRES_SERVER_PENDING, Settings
-from server.store.database import Database
+from server.settings import Settings
+from server.store import engines
 from server.store.integrity import Integrity, quick_check
-from server.store.migrations import migrate
 from server.web.addresses import TrustedProxies
 from server.web.compression import Compression
 from server.web.middleware import BodyLimit, SecurityHeaders
@@ -40,15 +40,19 @@ async def healthz(request: Request) -> JSONResponse:
     integrity: Integrity = request.app.state.integrity
     version = (await request.app.state.db.execute("PRAGMA user_version")).single_value()
     body = {"status": "ok", "schema": version, "integrity": integrity.status}
+    process = {"X-Watchbook-Process": str(os.getpid())}  # which of several processes answered
     if integrity.damaged:
         body.update(status="damaged", reason=f"the database is damaged ({integrity.reason}); "
                     "restore the latest backup (docs/operations.md)")
-        return JSONResponse(body, status_code=503)
-    return JSONResponse(body)
+        return JSONResponse(body, status_code=503, headers=process)
+    return JSONResponse(body, headers=process)
 
 
 async def check_integrity(settings: Settings) -> Integrity:
-    """quick_check the database file before it is opened, off the event loop; logged."""
+    """quick_check the database file before it is opened, off the event loop; logged.
+    PostgreSQL checks its own pages (data checksums): nothing to run here."""
+    if settings.database_url:
+        return Integrity("unchecked", "PostgreSQL")
     found = await asyncio.to_thread(quick_check, settings.db_path,
                                     settings.integrity_check_seconds)
     fields = {"integrity": found.status, "reason": found.reason, "ms": round(found.seconds * 1000)}
@@ -61,8 +65,6 @@ async def check_integrity(settings: Settings) -> Integrity:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    if settings.database_url:
-        raise RuntimeError(POSTGRES_SERVER_PENDING)
     configure_logging()
     metrics = Metrics()
     root: list[Starlette] = []  # the app itself, for route names in metrics
@@ -70,9 +72,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.integrity = await check_integrity(settings)
-        db = await Database(settings.db_path, settings.read_connections).open()
+        db = await engines.open_database(settings.db_path, settings.database_url,
+                                         settings.read_connections)
         try:
-            await migrate(db)
             app.state.db = db
             app.state.auth = Auth(db, settings)
             app.state.sync = await make_service(db, settings)

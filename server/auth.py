@@ -26,7 +26,7 @@ from server.passwords import Passwords
 from server.settings import Settings
 from server.store import accounts, events, stations
 from server.store.database import Database
-from server.throttle import SignInThrottle
+from server.throttle import SharedThrottle, SignInThrottle
 from sync.roles import EDITORS, PARTNER, ROLES
 
 __all__ = ["Auth", "EDITORS", "Passwords", "Principal", "ROLES", "SignInThrottle", "check_csrf",
@@ -102,8 +102,8 @@ class Auth:
     def __init__(self, db: Database, settings: Settings):
         self.db, self.settings = db, settings
         self.passwords = Passwords(settings)
-        self.throttle = SignInThrottle(
-            settings.signin_max_failures, settings.signin_account_max_failures,
+        self.throttle = SharedThrottle(
+            db, settings.signin_max_failures, settings.signin_account_max_failures,
             settings.signin_address_max_failures, settings.signin_window_seconds)
         self._dummy = self.passwords.hash(secrets.token_urlsafe(16))
         self._seen: dict[str, str] = {}  # device id -> last seen, not yet written
@@ -125,18 +125,18 @@ class Auth:
         if row and device_id:
             dev = await accounts.device_row(self.db, device_id)
             known_device = bool(dev and dev["user_id"] == row["id"] and not dev["revoked_at"])
-        wait = self.throttle.retry_after(account, address, known_device)
+        wait = await self.throttle.retry_after(account, address, known_device)
         if wait:
             raise ApiError(429, "throttled", f"too many failed sign-ins; try again in {wait} s",
                            headers={"Retry-After": str(wait)})
         ok = await self.passwords.verify_async(row["password_hash"] if row else self._dummy,
                                                password)
         if not row or not ok:
-            self.throttle.fail(account, address)
+            await self.throttle.fail(account, address)
             raise ApiError(401, "bad_credentials", "wrong username or password")
         if row["disabled"]:
             raise ApiError(403, "disabled", "this account is disabled")
-        self.throttle.succeed(account, address)
+        await self.throttle.succeed(account, address)
         await events.add(self.db, clock.now("seconds"), "sign_in", row["id"], device_id,
                          f"from {address}")
         if self.passwords.needs_rehash(row["password_hash"]):

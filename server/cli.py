@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from server import (
     backup,
@@ -32,8 +32,8 @@ from server import (
 )
 from server.auth import Auth
 from server.errors import ApiError
-from server.settings import POSTGRES_SERVER_PENDING, Settings
-from server.store import accounts, events, records
+from server.settings import Settings
+from server.store import accounts, engines, events, records
 from server.store import housekeeping as housekeeping_sql
 from server.store import stations as stations_store
 from server.store import sync as sync_store
@@ -53,13 +53,26 @@ def _settings(args: argparse.Namespace, demo_mode: bool = False) -> Settings:
     return Settings.from_env()
 
 
+WORKERS_NEED_POSTGRES = (
+    "--workers above 1 needs PostgreSQL (set WATCHBOOK_DATABASE_URL=postgresql://…): on SQLite "
+    "one process owns the database file and its one writer; run one process (docs/deployment.md)")
+BACKUP_ON_POSTGRES = (
+    "WATCHBOOK_DATABASE_URL is set: back up and restore PostgreSQL with pg_dump / pg_restore or "
+    "point-in-time recovery (docs/deployment.md, PostgreSQL); `watchbook backup` and `restore` "
+    "copy a SQLite file (pass --db PATH for one)")
+
+
+def _where(settings: Settings) -> str:
+    """The database in words: its file, or PostgreSQL."""
+    return "the PostgreSQL database" if settings.database_url else str(settings.db_path)
+
+
 def _run(settings: Settings, job: Callable[[Database], Awaitable[T]],
          migrate_first: bool = True) -> T:
     async def go() -> T:
-        db = await Database(settings.db_path, 1).open()
+        db = await engines.open_database(settings.db_path, settings.database_url, 1,
+                                         migrate=migrate_first)
         try:
-            if migrate_first:
-                await migrate(db)
             return await job(db)
         finally:
             await db.close()
@@ -102,6 +115,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = _settings(args, demo_mode=args.demo)
+    if args.workers > 1:
+        if not settings.database_url:
+            print(WORKERS_NEED_POSTGRES, file=sys.stderr)
+            return 2
+        # each worker process builds its own app from the same environment
+        uvicorn.run("server.app:create_app", factory=True, workers=args.workers,
+                    host=args.host, port=args.port, access_log=False, proxy_headers=False)
+        return 0
     if args.demo:
         if not settings.db_path.exists():
             print(f"Creating the demo database {settings.db_path} (2,000 premises, 12 stations)")
@@ -121,13 +142,13 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         count = await db.read(records.count)
         if count:
-            print(f"{settings.db_path} already holds {count} premises; demo data goes into a "
+            print(f"{_where(settings)} already holds {count} premises; demo data goes into a "
                   "new database (use --db)", file=sys.stderr)
             return 1
         made = await demo.load_demo(db, settings, premises=args.premises,
                                     stations=args.stations, seed=args.seed)
         print(f"Created {args.premises} premises over {args.stations} stations in "
-              f"{settings.db_path}")
+              f"{_where(settings)}")
         _print_demo_sign_ins(made)
         return 0
 
@@ -420,8 +441,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     async def has_users(db: Database) -> int:
         return await db.read(accounts.user_count)
-    if settings.db_path.exists() and _run(settings, has_users):
-        print(f"{settings.db_path} already has users: init sets up a new service only once. "
+    if (settings.database_url or settings.db_path.exists()) and _run(settings, has_users):
+        print(f"{_where(settings)} already has users: init sets up a new service only once. "
               "Add users with `watchbook user add` or in the console.", file=sys.stderr)
         return 1
     password = _init_password(args)
@@ -432,7 +453,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         return 1
 
     async def job(db: Database) -> None:
-        await db.write(sync_store.ensure_epoch)
+        await engines.ensure_epoch(db)
         if await db.read(accounts.user_count):  # another init got there first
             raise ApiError(409, "invalid", "the database already has users", "username")
         await Auth(db, settings).add_user(args.username, args.name, "admin", None, password)
@@ -441,9 +462,57 @@ def cmd_init(args: argparse.Namespace) -> int:
     except ApiError as exc:
         print(f"cannot create the admin: {exc.message}", file=sys.stderr)
         return 1
-    print(f"Created {settings.db_path} with the admin {args.username}. Next: add stations "
+    print(f"Created {_where(settings)} with the admin {args.username}. Next: add stations "
           "(`watchbook station add`), users (`watchbook user add`) and premises "
           "(`watchbook import`), or sign in to /console/ and follow its checklist.")
+    return 0
+
+
+def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
+    """Copy a SQLite service into the (empty) PostgreSQL database of WATCHBOOK_DATABASE_URL."""
+    import sqlite3
+
+    from server.store.postgres import migrations as pg_migrations
+    from server.store.postgres import transfer as pg_transfer
+    from server.store.postgres.database import PgDatabase
+
+    url = Settings.from_env().database_url
+    source = Path(args.source)
+    if not url:
+        print("set WATCHBOOK_DATABASE_URL=postgresql://… to the database to move into",
+              file=sys.stderr)
+        return 2
+    if not source.exists():
+        print(f"--from: no SQLite database at {source}", file=sys.stderr)
+        return 2
+    _run(Settings.from_env(db_path=source, database_url=""), lambda db: asyncio.sleep(0))
+
+    async def go() -> dict[str, int] | None:
+        pg = await PgDatabase(url, 1).open()
+        try:
+            await pg_migrations.migrate(pg)
+
+            def copy(conn: Any) -> dict[str, int] | None:  # on the worker thread
+                if not pg_transfer.is_empty(conn):
+                    return None
+                src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+                try:
+                    src.execute("BEGIN")  # one snapshot of the whole file
+                    return pg_transfer.copy_all(src, conn)
+                finally:
+                    src.close()
+            return await asyncio.to_thread(pg.write_now, copy)
+        finally:
+            await pg.close()
+    copied = asyncio.run(go())
+    if copied is None:
+        print("the PostgreSQL database already holds users or premises: move into an empty "
+              "one", file=sys.stderr)
+        return 1
+    print(f"Copied {source} into PostgreSQL: " + ", ".join(
+        f"{n} {table}" for table, n in copied.items() if n) +
+        ". Devices keep their cursors and outboxes; start the server with "
+        "WATCHBOOK_DATABASE_URL set.")
     return 0
 
 
@@ -579,6 +648,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "print the demo sign-ins")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     p.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (default %(default)s); more than 1 needs PostgreSQL "
+                        "(WATCHBOOK_DATABASE_URL)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo-data", parents=[db], help="fill a new database with demo data",
@@ -706,6 +778,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the SQLite file.")
     p.set_defaults(func=cmd_migrate)
 
+    p = sub.add_parser("migrate-to-postgres", help="move a SQLite service into PostgreSQL",
+                       description="Copy every row of a SQLite database (stop its server "
+                                   "first) into the empty PostgreSQL database of "
+                                   "WATCHBOOK_DATABASE_URL: receipts, cursors and the sync "
+                                   "epoch kept, so devices lose neither outbox nor download.")
+    p.add_argument("--from", dest="source", required=True, metavar="PATH",
+                   help="the SQLite database file")
+    p.set_defaults(func=cmd_migrate_to_postgres)
+
     p = sub.add_parser("gc", parents=[db], help="remove attachments no record needs",
                        description="Remove attachment files no record references (live, or "
                                    "deleted within the grace period) and older than the grace "
@@ -753,9 +834,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.func is not cmd_migrate and not getattr(args, "db", None) \
+    if args.func in (cmd_backup, cmd_restore) and not getattr(args, "db", None) \
             and Settings.from_env().database_url:
-        print(POSTGRES_SERVER_PENDING, file=sys.stderr)
+        print(BACKUP_ON_POSTGRES, file=sys.stderr)
         return 2
     code: int = args.func(args)
     return code

@@ -29,13 +29,6 @@ def _database_url(url: str) -> str:
     return url
 
 
-POSTGRES_SERVER_PENDING = (
-    "WATCHBOOK_DATABASE_URL is set, but this release has only the sync store and its schema on "
-    "PostgreSQL (`watchbook migrate` prepares the schema); the server, its accounts and console "
-    "still run on SQLite. Unset WATCHBOOK_DATABASE_URL to use WATCHBOOK_DB (docs/deployment.md, "
-    "PostgreSQL).")
-
-
 # Whole-number settings read from WATCHBOOK_<NAME upper-cased>.
 INT_SETTINGS = (
     "review_due_soon_days", "argon2_time_cost", "argon2_memory_cost", "argon2_parallelism",

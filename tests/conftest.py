@@ -4,6 +4,7 @@ session's PostgreSQL cluster (tests/pg.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,7 +18,19 @@ from server.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def engine() -> str:
+    """The database the app runs on; a module runs on both with `from engines import engine`
+    (tests/engines.py). WATCHBOOK_TEST_ENGINE=postgres runs every World test on PostgreSQL."""
+    return os.environ.get("WATCHBOOK_TEST_ENGINE", "sqlite")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Settings:
+    """Fast hashing on a temporary SQLite file, or on a fresh schema of the session's
+    PostgreSQL cluster when the engine is "postgres" (tests/pg.py)."""
+    if engine == "postgres":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        return fast_settings(tmp_path, database_url=cluster.fresh_url())
     return fast_settings(tmp_path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engines import engine  # noqa: F401 (every test here runs on both engines)
 from world import World
 
 

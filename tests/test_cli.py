@@ -9,7 +9,6 @@ import pytest
 from pg import Cluster
 
 from server import cli
-from server.app import create_app
 from server.settings import Settings
 from server.store.postgres.migrations import LATEST
 
@@ -17,7 +16,7 @@ COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user",
             ["user", "list"], ["user", "disable"], ["device"], ["device", "list"],
             ["device", "revoke"], ["purge-tombstones"], ["migrate"], [], ["init"],
             ["user", "enable"], ["user", "edit"], ["station"], ["station", "add"],
-            ["station", "list"], ["station", "edit"], ["station", "retire"]]
+            ["station", "list"], ["station", "edit"], ["station", "retire"], ["migrate-to-postgres"]]
 
 
 @pytest.fixture(autouse=True)
@@ -270,14 +269,41 @@ def test_migrate_brings_a_postgresql_schema_up_to_date(
     assert f"PostgreSQL schema version {LATEST} (up to date)" in capsys.readouterr().out
 
 
-def test_commands_the_postgresql_phase_lacks_refuse_with_the_reason(
+def test_the_commands_run_on_postgresql_when_the_url_is_set(
+        postgres: Cluster, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WATCHBOOK_DATABASE_URL", postgres.fresh_url())
+    monkeypatch.setenv("WATCHBOOK_ARGON2_MEMORY_COST", "8")
+    monkeypatch.setenv("WATCHBOOK_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("WATCHBOOK_ARGON2_PARALLELISM", "1")
+    assert cli.main(["demo-data", "--premises", "40", "--stations", "3"]) == 0
+    assert "Created 40 premises over 3 stations in the PostgreSQL database" in \
+        capsys.readouterr().out
+    assert cli.main(["station", "add", "Z09", "--name", "Zeal"]) == 0
+    assert cli.main(["user", "add", "zed", "--name", "Zed Crew", "--role", "crew",
+                     "--station", "Z09", "--password", "zeal-lane-9"]) == 0
+    capsys.readouterr()
+    assert cli.main(["user", "list"]) == 0
+    assert "zed" in capsys.readouterr().out
+    assert cli.main(["demo-data", "--premises", "5"]) == 1  # never on top of a filled one
+    assert "the PostgreSQL database already holds 40 premises" in capsys.readouterr().err
+
+
+def test_backup_and_restore_on_postgresql_refuse_naming_pg_dump(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("WATCHBOOK_DATABASE_URL", "postgresql://nobody@/nowhere")
-    assert cli.main(["user", "list"]) == 2
+    assert cli.main(["backup", "x.db"]) == 2
+    assert "pg_dump" in capsys.readouterr().err
+
+
+def test_serve_with_workers_on_sqlite_is_refused_saying_it_needs_postgresql(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.delenv("WATCHBOOK_DATABASE_URL", raising=False)
+    assert cli.main(["serve", "--workers", "2", "--db", str(tmp_path / "w.db")]) == 2
     err = capsys.readouterr().err
-    assert "WATCHBOOK_DATABASE_URL is set" in err and "still run on SQLite" in err
-    with pytest.raises(RuntimeError, match="WATCHBOOK_DATABASE_URL"):
-        create_app(Settings.from_env())
+    assert "--workers above 1 needs PostgreSQL" in err and "WATCHBOOK_DATABASE_URL" in err
+    assert not (tmp_path / "w.db").exists()
 
 
 def test_a_database_url_that_is_not_postgresql_is_refused_naming_the_setting() -> None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 
 import httpx
+from engines import engine  # noqa: F401 (every test here runs on both engines)
 from world import World
 
 from server import clock

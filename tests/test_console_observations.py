@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from engines import engine  # noqa: F401 (every test here runs on both engines)
 from world import World
 
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import httpx
+from engines import engine  # noqa: F401 (every test here runs on both engines)
 from world import World, make_premises
 
 from server import clock

@@ -130,4 +130,5 @@ def test_psycopg_is_used_only_by_the_postgresql_store() -> None:
     users = {_name(f) for f in _modules(SERVER, SYNC)
              if any(n.split(".")[0] in ("psycopg", "psycopg_pool") for n in _imports(f))}
     assert users and users <= {f"server/store/postgres/{m}.py"
-                               for m in ("database", "migrations", "records", "sync")}
+                               for m in ("database", "migrations", "records", "sync",
+                                         "compat", "search", "gauges", "transfer")}

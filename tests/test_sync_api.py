@@ -8,15 +8,18 @@ from typing import Any
 
 import msgspec
 import pytest
+from engines import engine  # noqa: F401 (every test here runs on both engines)
 from world import World, fast_settings
 
 from server.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, engine: str,  # noqa: F811 (the imported fixture, by name)
+             request: pytest.FixtureRequest) -> Settings:
+    url = request.getfixturevalue("postgres").fresh_url() if engine == "postgres" else ""
     return fast_settings(tmp_path, max_push_mutations=5, max_concurrent_pushes=2,
-                         pull_page_rows=2)
+                         pull_page_rows=2, database_url=url)
 
 
 def device_of(w: World, user: str) -> str:

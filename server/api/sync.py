@@ -22,9 +22,8 @@ from server.api.openapi import operation
 from server.auth import Principal
 from server.errors import ApiError
 from server.settings import Settings
-from server.store import accounts
+from server.store import accounts, engines
 from server.store.database import Database
-from server.store.sync import SqliteStore, ensure_epoch
 from sync import engine
 from sync.protocol import (
     OLDEST_PENDING_HEADER,
@@ -53,7 +52,7 @@ class SyncService:
         if store is None:
             if db is None:
                 raise ValueError("SyncService needs a Database or a store")
-            store = SqliteStore(db)
+            store = engines.sync_store(db)
         self.store: Store = store
         self.config = engine.Config(review_interval_days=dict(settings.review_interval_days),
                                     max_push_mutations=settings.max_push_mutations,
@@ -134,7 +133,7 @@ class SyncService:
 
 
 async def make_service(db: Database, settings: Settings) -> SyncService:
-    await db.write(ensure_epoch)
+    await engines.ensure_epoch(db)
     return SyncService(db, settings)
 
 

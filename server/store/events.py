@@ -30,7 +30,7 @@ SELECT at, kind, username, device, premises_id, station, detail FROM (
          v.fields || ' (' || v.channel || ')', v.id, 3
   FROM sensitive_views v LEFT JOIN users u ON u.id = v.user_id
   LEFT JOIN premises p ON p.id = v.premises_id
-) WHERE 1 = 1{where}
+) AS log WHERE 1 = 1{where}
 ORDER BY at DESC, src, n DESC LIMIT ? OFFSET ?
 """
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-Gauges = dict[str, list[tuple[dict[str, str], float]]]
+from server.store.postgres import gauges as pg_gauges
+from server.store.postgres.compat import is_pg
+
+Gauges = pg_gauges.Gauges
 
 
 def read(conn: Any) -> Gauges:
     """Each gauge's (labels, value) rows."""
+    if is_pg(conn):  # PostgreSQL's form (server/store/postgres/gauges.py)
+        return pg_gauges.read(conn.raw)
     out: Gauges = {}
     has_conflicts = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE name = 'conflicts'").fetchone()

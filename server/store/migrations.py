@@ -359,6 +359,28 @@ CREATE TABLE import_jobs (
 );
 CREATE INDEX import_jobs_status ON import_jobs(status);
 """),
+    (17, """
+-- sign-in throttling (server/store/throttle.py): failures kept in the database, so every server
+-- process (PostgreSQL: several) counts the same ones; and the addresses an account signed in
+-- from before. The PostgreSQL form also makes the few SQL functions that SQLite has built in
+-- and the shared queries use (json_each, json_extract, json_type, sum over booleans).
+CREATE TABLE signin_failures (
+    id       INTEGER PRIMARY KEY,
+    account  TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    at       REAL NOT NULL,
+    cleared  INTEGER NOT NULL DEFAULT 0     -- 1: a success since (the pair's delay is over)
+);
+CREATE INDEX signin_failures_pair ON signin_failures(account, address, at);
+CREATE INDEX signin_failures_address ON signin_failures(address, at);
+CREATE INDEX signin_failures_at ON signin_failures(at);
+CREATE TABLE signin_known (
+    account  TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    at       REAL NOT NULL,
+    PRIMARY KEY (account, address)
+);
+"""),
 ]
 
 

@@ -88,6 +88,10 @@ def referencing(conn: sqlite3.Connection, sha256: str) -> list[str]:
 def insert_many(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]]) -> int:
     """Insert or replace records in bulk, as they are (demo data, test seeds); each gets a
     change number. Everything else writes records through sync/writer.py."""
+    from server.store.postgres import compat  # noqa: PLC0415 (a cycle)
+    from server.store.postgres import records as pg_records
+    if compat.is_pg(conn):
+        return pg_records.insert_many(conn.raw, docs)  # type: ignore[attr-defined]
     docs = list(docs)
     if not docs:
         return 0

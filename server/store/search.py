@@ -15,6 +15,8 @@ from typing import Any
 
 import msgspec
 
+from server.store.postgres.compat import is_pg
+
 COUNT_CAP = 1000   # matches counted at most; beyond it the total is "1,000+"
 SORT_LIMIT = 200   # matches put in name order within their tier at most (a row read each)
 MAX_WORDS = 12     # words of a query used at most
@@ -159,6 +161,9 @@ def search(conn: sqlite3.Connection, q: str, f: Filters, limit: int = 50, offset
     is COUNT_CAP with `capped` set. Work is bounded by COUNT_CAP + offset + limit index
     entries and SORT_LIMIT + limit row reads, never the whole match set.
     """
+    if is_pg(conn):  # PostgreSQL's form: full-text search (server/store/postgres/search.py)
+        from server.store.postgres import search as pg_search  # noqa: PLC0415 (a cycle)
+        return pg_search.search(conn.raw, q, f, limit, offset)  # type: ignore[attr-defined]
     ws = words(q)
     if not ws or f.stations == []:
         return listing(conn, f, limit, offset)
@@ -191,6 +196,9 @@ def search(conn: sqlite3.Connection, q: str, f: Filters, limit: int = 50, offset
 
 def listing(conn: sqlite3.Connection, f: Filters, limit: int = 50, offset: int = 0) -> Found:
     """Every live premises the filters keep, by name, with the count bounded by COUNT_CAP."""
+    if is_pg(conn):
+        from server.store.postgres import search as pg_search  # noqa: PLC0415 (a cycle)
+        return pg_search.listing(conn.raw, f, limit, offset)  # type: ignore[attr-defined]
     if f.stations == []:
         return Found(0, False)
     where, params = ["p.deleted = 0"], []  # type: list[str], list[Any]

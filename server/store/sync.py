@@ -21,6 +21,8 @@ import msgspec
 
 from server.store import records
 from server.store.database import Database
+from server.store.postgres import sync as pg_sync
+from server.store.postgres.compat import is_pg
 from sync.protocol import Receipt, receipt_decoder
 from sync.store import Batch, Doc, Reader, Tx, bound_page
 
@@ -208,6 +210,8 @@ class SqliteReader:
 
 def run_tx(conn: sqlite3.Connection, fn: Callable[[Tx], T]) -> T:
     """Run `fn` over a SqliteTx and flush its writes (inside the caller's transaction)."""
+    if is_pg(conn):  # the PostgreSQL form (server/store/postgres/sync.py)
+        return pg_sync.run_tx(conn.raw, fn)  # type: ignore[attr-defined]
     tx = SqliteTx(conn)
     result = fn(tx)
     tx.flush()
@@ -232,6 +236,8 @@ class SqliteStore:
 async def history(db: Database, premises_id: str) -> list[dict[str, Any]]:
     """Every audited change of a premises, oldest first: kind, user, device_id, seq,
     client_time, server_time, version, before, after, conflict_ids, resolved_conflict."""
+    if is_pg(db):
+        return await pg_sync.history(db.pg, premises_id)  # type: ignore[attr-defined]
     rows = await db.execute("SELECT id, entry FROM audit WHERE premises_id = ? ORDER BY id",
                             (premises_id,))
     return [{"id": r[0], **_decode(r[1])} for r in rows]
@@ -241,6 +247,8 @@ async def list_conflicts(db: Database, stations: Sequence[str], open_only: bool 
                          limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Conflicts on premises of `stations` (open ones only by default), oldest first; each a
     Conflict dict (sync.protocol.Conflict). A page of them with `limit` and `offset`."""
+    if is_pg(db):
+        return await pg_sync.list_conflicts(db.pg, stations, open_only, limit, offset)  # type: ignore[attr-defined]
     if not stations:
         return []
     where = f"station IN ({_marks(stations)})" + (" AND status = 'open'" if open_only else "")
@@ -252,6 +260,8 @@ async def list_conflicts(db: Database, stations: Sequence[str], open_only: bool 
 
 async def count_open_conflicts(db: Database, stations: Sequence[str]) -> int:
     """How many conflicts are open on premises of `stations`."""
+    if is_pg(db):
+        return await pg_sync.count_open_conflicts(db.pg, stations)  # type: ignore[attr-defined]
     if not stations:
         return 0
     return int((await db.execute(
@@ -260,12 +270,16 @@ async def count_open_conflicts(db: Database, stations: Sequence[str]) -> int:
 
 
 async def get_conflict(db: Database, conflict_id: str) -> dict[str, Any] | None:
+    if is_pg(db):
+        return await pg_sync.get_conflict(db.pg, conflict_id)  # type: ignore[attr-defined]
     row = (await db.execute("SELECT doc FROM conflicts WHERE id = ?", (conflict_id,))).first()
     return _decode(row[0]) if row else None
 
 
 async def tombstone_seq_before(db: Database, before: str) -> int:
     """The newest change number of a tombstone deleted before `before` (ISO time); 0 if none."""
+    if is_pg(db):
+        return await pg_sync.tombstone_seq_before(db.pg, before)  # type: ignore[attr-defined]
     return int((await db.execute(
         "SELECT coalesce(max(change_seq), 0) FROM premises WHERE deleted = 1 "
         "AND json_extract(doc, '$.updated_at') < ?", (before,))).single_value())
@@ -274,6 +288,8 @@ async def tombstone_seq_before(db: Database, before: str) -> int:
 async def purge_tombstones(db: Database, upto_seq: int) -> int:
     """Delete tombstones changed at or before `upto_seq` and raise the horizon: cursors older
     than it are answered with a reset."""
+    if is_pg(db):
+        return await pg_sync.purge_tombstones(db.pg, upto_seq)  # type: ignore[attr-defined]
     def run(conn: sqlite3.Connection) -> int:
         conn.execute("DELETE FROM attachment_refs WHERE premises_id IN (SELECT id FROM premises "
                      "WHERE deleted = 1 AND change_seq <= ?)", (upto_seq,))

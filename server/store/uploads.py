@@ -22,7 +22,7 @@ def charge(conn: sqlite3.Connection, user_id: int, day: str, size: int, quota: i
     if quota and now + size > quota:
         return None
     conn.execute("INSERT INTO upload_days (user_id, day, bytes) VALUES (?, ?, ?) "
-                 "ON CONFLICT(user_id, day) DO UPDATE SET bytes = bytes + excluded.bytes",
+                 "ON CONFLICT(user_id, day) DO UPDATE SET bytes = upload_days.bytes + excluded.bytes",
                  (user_id, day, size))
     return now + size
 
