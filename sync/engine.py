@@ -30,6 +30,11 @@ receipt, written in the same transaction as the mutation's effects:
           more than are left is rejected `too_many_conflicts` before it writes anything (its
           seq is used, Rule 3); later mutations that clash less, or not at all, still run.
           The console is a device too (`console-<user id>`), its seqs given inside the write.
+  Rule 6b a device keeps at most `max_open_conflicts_per_device` conflicts open: those its
+          pushes opened (ids `<device>-<seq>-…`) that nobody has resolved yet, counted as at
+          the start of the push. A mutation that would go beyond is rejected
+          `too_many_conflicts` like Rule 6a, saying that the device's conflicts must be
+          resolved first; it opens again as they are resolved.
 Pull, over the server's change sequence (one number per write, shared by records and
 conflicts):
   Rule 7  an empty cursor starts the scope from the beginning, with `total`.
@@ -113,6 +118,7 @@ class Config:
     review_interval_days: dict[int, int] = field(default_factory=dict)
     max_push_mutations: int = 500
     max_conflicts_per_push: int = 100
+    max_open_conflicts_per_device: int = 500
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
 
@@ -185,6 +191,36 @@ def decode_push(body: bytes, actor: Actor, cfg: Config) -> PushRequest:
 
 # -- push -------------------------------------------------------------------------------------
 
+@dataclass
+class _Budget:
+    """The conflicts a push may still open: Rule 6a (this push) and Rule 6b (this device, its
+    open conflicts counted from the store once, when the push first clashes)."""
+
+    push: int
+    device: int | None = None
+
+    def check(self, tx: Tx, device_id: str, cfg: Config, n: int) -> None:
+        if n > self.push:
+            raise _Reject("too_many_conflicts",
+                          f"this change would open {n} conflicts and this push may open only "
+                          f"{max(self.push, 0)} more (at most {cfg.max_conflicts_per_push} a "
+                          "push); sync again and redo it on the record as it is now")
+        if self.device is None:
+            self.device = cfg.max_open_conflicts_per_device - tx.open_conflicts_by(device_id)
+        if n > self.device:
+            raise _Reject("too_many_conflicts",
+                          f"this device already has {cfg.max_open_conflicts_per_device - self.device}"
+                          f" conflicts waiting for a supervisor (at most "
+                          f"{cfg.max_open_conflicts_per_device} a device) and this change would "
+                          f"open {n} more; ask for them to be resolved, then redo it on the "
+                          "record as it is now")
+
+    def spend(self, n: int) -> None:
+        self.push -= n
+        if self.device is not None:
+            self.device -= n
+
+
 def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Config
          ) -> PushResponse:
     """Apply mutations in seq order: a seen seq returns its stored receipt and changes nothing,
@@ -193,7 +229,7 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
     last = tx.last_seq(device)
     receipts: list[Receipt] = []
     gap = False
-    budget = cfg.max_conflicts_per_push  # conflicts this push may still open (Rule 6a)
+    budget = _Budget(cfg.max_conflicts_per_push)  # conflicts it may still open (Rules 6a, 6b)
     for m in mutations:
         if m.seq <= last:
             stored = next((r for r in receipts if r.seq == m.seq), None) or tx.receipt(
@@ -206,7 +242,7 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
             gap = True
             break
         receipt = apply_mutation(tx, actor, m, now, cfg, budget)
-        budget -= len(receipt.conflict_ids)
+        budget.spend(len(receipt.conflict_ids))
         tx.put_receipt(device, receipt)
         receipts.append(receipt)
         last = m.seq
@@ -217,7 +253,7 @@ def push(tx: Tx, actor: Actor, mutations: Sequence[Mutation], now: str, cfg: Con
 
 
 def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
-                   conflict_budget: int | None = None) -> Receipt:
+                   conflict_budget: _Budget | None = None) -> Receipt:
     """One mutation: authorise, merge, write; any refusal is a rejected receipt. It may open
     at most `conflict_budget` conflicts (None: any number)."""
     try:
@@ -229,7 +265,7 @@ def apply_mutation(tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
 
 class _Apply:
     def __init__(self, tx: Tx, actor: Actor, m: Mutation, now: str, cfg: Config,
-                 conflict_budget: int | None = None):
+                 conflict_budget: _Budget | None = None):
         self.tx, self.actor, self.m, self.now, self.cfg = tx, actor, m, now, cfg
         self.conflict_budget = conflict_budget
         self.author = {"user": actor.username, "device": actor.device_id, "at": now,
@@ -423,13 +459,10 @@ class _Apply:
 
     def conflict_ids(self, clashes: list[merge.Clash]) -> list[str]:
         """The ids of the conflicts `clashes` open; called before anything is written, it
-        refuses the mutation when they are more than the push may still open (Rule 6a)."""
-        if self.conflict_budget is not None and len(clashes) > self.conflict_budget:
-            raise _Reject("too_many_conflicts",
-                          f"this change would open {len(clashes)} conflicts and this push may "
-                          f"open only {max(self.conflict_budget, 0)} more (at most "
-                          f"{self.cfg.max_conflicts_per_push} a push); sync again and redo it "
-                          "on the record as it is now")
+        refuses the mutation when they are more than the push or the device may still open
+        (Rules 6a and 6b)."""
+        if self.conflict_budget is not None and clashes:
+            self.conflict_budget.check(self.tx, self.m.device_id, self.cfg, len(clashes))
         return [f"{self.id_prefix}-{i}" for i in range(len(clashes))]
 
     def new_conflicts(self, doc: Doc, clashes: list[merge.Clash],

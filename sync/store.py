@@ -81,6 +81,10 @@ class Tx(ABC):
     @abstractmethod
     def receipt(self, device_id: str, seq: int) -> Receipt | None: ...
     @abstractmethod
+    def open_conflicts_by(self, device_id: str) -> int:
+        """How many open conflicts the store holds whose id is `<device_id>-…` (those the
+        device's pushes opened), as committed: this transaction's own writes not counted."""
+    @abstractmethod
     def station_exists(self, code: str) -> bool: ...
     @abstractmethod
     def _write(self, batch: Batch) -> None: ...
@@ -280,6 +284,11 @@ class MemoryTx(Tx):
 
     def receipt(self, device_id: str, seq: int) -> Receipt | None:
         return self.store.receipts.get((device_id, seq))
+
+    def open_conflicts_by(self, device_id: str) -> int:
+        prefix = device_id + "-"
+        return sum(1 for key, (_, _, doc) in self.store.conflicts.items()
+                   if key.startswith(prefix) and _decode(doc)["status"] == "open")
 
     def station_exists(self, code: str) -> bool:
         return code in self.store.stations

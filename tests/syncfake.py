@@ -12,7 +12,8 @@ from sync.protocol import encoder
 from sync.store import MemoryStore
 
 CONFIG = engine.Config(review_interval_days={1: 365, 2: 730, 3: 1095, 4: 1095},
-                       max_push_mutations=50, pull_page_rows=3, pull_page_bytes=4000)
+                       max_push_mutations=50, pull_page_rows=3, pull_page_bytes=4000,
+                       max_open_conflicts_per_device=1)  # low: the model reaches it
 
 
 class MemoryServer:

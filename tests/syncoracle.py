@@ -123,7 +123,7 @@ class Oracle:
     """Expected server state, advanced one push at a time in the order the server got them."""
 
     def __init__(self, seed: list[Doc], stations: set[str], intervals: dict[int, int],
-                 max_push: int, max_conflicts: int = 100):
+                 max_push: int, max_conflicts: int = 100, max_open_per_device: int = 500):
         self.premises: dict[str, Doc] = {d["id"]: copy.deepcopy(d) for d in seed}
         self.conflicts: dict[str, Doc] = {}
         self.writers: dict[tuple[str, str], Doc] = {}
@@ -133,6 +133,8 @@ class Oracle:
         self.stations, self.intervals, self.max_push = stations, intervals, max_push
         self.purged: set[str] = set()
         self.max_conflicts = max_conflicts  # conflicts one push may open (engine Rule 6a)
+        self.max_open_per_device = max_open_per_device  # ... one device may have open (6b)
+        self.device_left = max_open_per_device  # what the pushing device may still open
 
     # -- requests ---------------------------------------------------------------------------
     def push(self, actor: Any, body: bytes, now: str) -> tuple[int, PushResponse | None]:
@@ -144,6 +146,9 @@ class Oracle:
         receipts: list[Receipt] = []
         gap = False
         budget = self.max_conflicts
+        opened = sum(1 for cid, c in self.conflicts.items()  # as at the start of the push
+                     if cid.startswith(device + "-") and c["status"] == "open")
+        self.device_left = self.max_open_per_device - opened
         for m in request.mutations:
             last = self.last.get(device, 0)
             if m.seq <= last:
@@ -154,6 +159,7 @@ class Oracle:
                 break
             receipt = self.apply(actor, m, now, budget)
             budget -= len(receipt.conflict_ids)
+            self.device_left -= len(receipt.conflict_ids)
             self.receipts[(device, m.seq)] = receipt
             self.last[device] = m.seq
             receipts.append(receipt)
@@ -375,6 +381,13 @@ class Step:
                            f"this change would open {n} conflicts and this push may open only "
                            f"{max(self.budget, 0)} more (at most {self.o.max_conflicts} a push); "
                            "sync again and redo it on the record as it is now")
+        if self.budget is not None and n and n > self.o.device_left:
+            raise Rejected("too_many_conflicts",
+                           f"this device already has {self.o.max_open_per_device - self.o.device_left}"
+                           f" conflicts waiting for a supervisor (at most "
+                           f"{self.o.max_open_per_device} a device) and this change would open "
+                           f"{n} more; ask for them to be resolved, then redo it on the record "
+                           "as it is now")
 
     def clash_deleted(self, current: Doc, server: bool, client: bool) -> Receipt:
         self.within_budget(1)

@@ -98,3 +98,41 @@ async def test_an_empty_combined_value_is_refused_saying_what_each_choice_keeps(
     assert "The combined value is empty: saving it would erase Risk notes" in refused.text
     assert "Oxygen moved upstairs" in refused.text and "Night staff: two" in refused.text
     assert "No open conflicts" not in (await desk.get("/console/conflicts")).text
+
+
+async def test_two_reviews_of_one_open_observation_from_the_console_become_a_conflict(
+        world: World, desk: httpx.AsyncClient) -> None:
+    """Sam accepts and Ada dismisses, both having seen it open: the second is a conflict for a
+    person to settle, not a silent overwrite of the first."""
+    await observe(world, [("crew", "p1", "Key box moved")])
+    sams = await desk.get("/console/observations")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
+                                 base_url="http://test") as ada:
+        form = await ada.get("/console/signin")
+        await ada.post("/console/signin", data={"csrf": csrf_of(form.text),
+                                                "username": "admin", "password": "pw-admin"})
+        adas = await ada.get("/console/premises/p1")
+        assert 'name="old" value="open"' in adas.text and 'name="old" value="open"' in sams.text
+        accepted = await desk.post("/console/premises/p1/observations/o0", data={
+            "csrf": csrf_of(sams.text), "base_version": "2", "old": "open",
+            "status": "accepted", "back": "inbox"})
+        assert accepted.status_code == 303
+        dismissed = await ada.post("/console/premises/p1/observations/o0", data={
+            "csrf": csrf_of(adas.text), "base_version": "2", "old": "open",
+            "status": "dismissed"}, follow_redirects=True)
+        assert "conflict" in dismissed.text.lower()
+    record = (await world.client.get("/api/premises/p1", headers=world.as_("super"))).json()
+    assert record["observations"][0]["status"] == "accepted"  # the first review stands
+    conflicts = await world.db.execute(
+        "SELECT json_extract(doc, '$.path') FROM conflicts "
+        "WHERE premises_id = 'p1' AND status = 'open'")
+    assert [r[0] for r in conflicts.rows] == ["observations/o0/status"]
+
+
+async def test_a_damaged_seen_status_on_a_review_is_a_400(
+        world: World, desk: httpx.AsyncClient) -> None:
+    await observe(world, [("crew", "p1", "Key box moved")])
+    page = await desk.get("/console/observations")
+    r = await desk.post("/console/premises/p1/observations/o0", data={
+        "csrf": csrf_of(page.text), "base_version": "2", "old": "maybe", "status": "accepted"})
+    assert r.status_code == 400

@@ -4,6 +4,7 @@ audit and authorship, and pull's cursor rules at their boundaries."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import msgspec
@@ -870,3 +871,27 @@ def test_pull_answers_the_bytes_the_engine_encoded() -> None:
     store = world()
     page = store.read(lambda r: engine.pull(r, SAM, "", None, CFG))
     assert page == encoder.encode(pull_response_decoder.decode(page))
+
+
+def test_rule_6b_a_device_at_its_bound_of_open_conflicts_is_refused_more_in_plain_words(
+        ) -> None:
+    store = world(record(risk_notes="server", rvp="server", use="server"))
+    small = dataclasses.replace(CFG, max_open_conflicts_per_device=1)
+    ola = Dev(store, OLA)
+
+    def push(*mutations: Mutation) -> list[Receipt]:
+        return store.write(lambda tx: engine.push(tx, OLA, list(mutations), "T", small)).receipts
+
+    [opened] = push(ola.make(Update, changes=[FieldChange("risk_notes", "", "a")]))
+    assert opened.status == "conflict"
+    refused, fine = push(ola.make(Update, changes=[FieldChange("rvp", "", "b")]),
+                         ola.make(Update, changes=[FieldChange("name", "Mill", "Mill 2")]))
+    assert (refused.status, refused.reason) == ("rejected", "too_many_conflicts")
+    assert refused.message and "(at most 1 a device)" in refused.message
+    assert doc(store)["rvp"] == "server" and fine.status == "applied"
+    sam = Dev(store, SAM)  # another device is not held to Ola's
+    assert sam.update(("use", "", "c")).status == "conflict"
+    assert sam.send(ResolveConflict, conflict_id=opened.conflict_ids[0], choice="server",
+                    base_version=doc(store)["version"]).status == "applied"
+    [again] = push(ola.make(Update, changes=[FieldChange("rvp", "", "b")]))
+    assert again.status == "conflict"  # resolved: room again

@@ -195,7 +195,9 @@ class SqliteBackend:
         self.settings = Settings(db_path=Path(self.dir.name) / "model.db",
                                  pull_page_rows=CONFIG.pull_page_rows,
                                  pull_page_bytes=CONFIG.pull_page_bytes,
-                                 max_push_mutations=CONFIG.max_push_mutations)
+                                 max_push_mutations=CONFIG.max_push_mutations,
+                                 max_open_conflicts_per_device=(
+                                     CONFIG.max_open_conflicts_per_device))
         self.db = Database(self.settings.db_path, read_connections=1)
         self.principals: dict[str, Principal] = {}
         self.service: SyncService | None = None
@@ -276,7 +278,9 @@ class PostgresBackend(SqliteBackend):
     def __init__(self, url: str) -> None:
         self.settings = Settings(pull_page_rows=CONFIG.pull_page_rows,
                                  pull_page_bytes=CONFIG.pull_page_bytes,
-                                 max_push_mutations=CONFIG.max_push_mutations)
+                                 max_push_mutations=CONFIG.max_push_mutations,
+                                 max_open_conflicts_per_device=(
+                                     CONFIG.max_open_conflicts_per_device))
         self.pg = PgDatabase(url, size=2)
         self.principals = {}
         self.service = None
@@ -504,7 +508,8 @@ async def run(backend: Any, n_devices: int, script: list[tuple[Any, ...]],
     await backend.open()
     try:
         oracle = Oracle(seed_docs(), {"A01"}, CONFIG.review_interval_days,
-                        CONFIG.max_push_mutations)
+                        CONFIG.max_push_mutations,
+                        max_open_per_device=CONFIG.max_open_conflicts_per_device)
         server = Checked(backend, oracle)
         scene = Scene([], [], backend, server)
         for i in range(n_devices):

@@ -57,6 +57,8 @@ class SyncService:
         self.config = engine.Config(review_interval_days=dict(settings.review_interval_days),
                                     max_push_mutations=settings.max_push_mutations,
                                     max_conflicts_per_push=settings.max_conflicts_per_push,
+                                    max_open_conflicts_per_device=(
+                                        settings.max_open_conflicts_per_device),
                                     pull_page_rows=settings.pull_page_rows,
                                     pull_page_bytes=settings.pull_page_bytes)
         self.active_pushes = 0

@@ -323,10 +323,13 @@ async def review_observation(request: Request, who: Principal) -> Response:
     status = "accepted" if then_edit else status
     if status not in ("accepted", "dismissed"):
         raise ApiError(422, "invalid", "Choose accept or dismiss.")
+    old = text(form, "old", 20) or None  # the status the page showed: a clash is a conflict
+    if old not in (None, "open", "accepted", "dismissed"):
+        raise ApiError(400, "invalid", "The form is damaged; reload it.")
     receipt = await _apply(request, who, ReviewObservation(
         premises_id=premises_id, base_version=whole_number(form, "base_version"),
         observation_id=request.path_params["observation_id"],
-        status=status))  # type: ignore[arg-type]
+        status=status, old=old))  # type: ignore[arg-type]
     _flash_receipt(request, receipt)
     if then_edit and receipt.status != "rejected":
         return see_other(request, "premises_edit", premises_id=premises_id)

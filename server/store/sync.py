@@ -87,6 +87,12 @@ class SqliteTx(Tx):
                                 (device_id, seq)).fetchone()
         return receipt_decoder.decode(row[0]) if row else None
 
+    def open_conflicts_by(self, device_id: str) -> int:
+        # ids are `<device>-<seq>-…`: a range of the primary key ('.' sorts just after '-')
+        return int(self.conn.execute(
+            "SELECT count(*) FROM conflicts WHERE id >= ? AND id < ? AND status = 'open'",
+            (device_id + "-", device_id + ".")).fetchone()[0])
+
     def station_exists(self, code: str) -> bool:
         return self.conn.execute("SELECT 1 FROM stations WHERE code = ? AND retired_at IS NULL",
                                  (code,)).fetchone() is not None

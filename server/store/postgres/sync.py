@@ -89,6 +89,13 @@ class PgTx(Tx):
             (device_id, seq)).fetchone()
         return receipt_decoder.decode(row[0]) if row else None
 
+    def open_conflicts_by(self, device_id: str) -> int:
+        # ids are `<device>-<seq>-…`; compared byte by byte, whatever the database's collation
+        row = self.conn.execute(
+            "SELECT count(*) FROM conflicts WHERE status = 'open' AND starts_with(id, %s)",
+            (device_id + "-",)).fetchone()
+        return int(row[0]) if row else 0
+
     def station_exists(self, code: str) -> bool:
         return self.conn.execute("SELECT 1 FROM stations WHERE code = %s AND retired_at IS NULL",
                                  (code,)).fetchone() is not None
