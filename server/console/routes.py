@@ -20,6 +20,7 @@ from server.console import (
     edit,
     lifecycle,
     observations,
+    owners,
     password,
     premises,
     stations,
@@ -98,4 +99,5 @@ routes: list[BaseRoute] = [
     *password.routes,
     *observations.routes,
     *auditlog.routes,
+    *owners.routes,
 ]
