@@ -30,7 +30,8 @@ LABELS: dict[str, str] = {
     "contacts": "Contacts", "tactical_plan": "Tactical plan",
     "evacuation_strategy": "Evacuation strategy",
     "environmental_plan": "Environmental protection plan", "risk_notes": "Risk notes",
-    "observations": "Observations", "attachments": "Attachments", "version": "Version",
+    "observations": "Observations", "attachments": "Attachments",
+    "high_rise": "High-rise building", "version": "Version",
     "deleted": "Deleted", "updated_at": "Last changed", "updated_by": "Changed by",
 }
 # List fields: what one item is called, and its fields' labels.

@@ -136,6 +136,18 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True):
     at: Text = ""
 
 
+class HighRise(msgspec.Struct, forbid_unknown_fields=True):
+    """A high-rise residential building (at least 18 m or 7 storeys) and its responsible
+    person, who sends plans, wall information and faults through a submission link."""
+
+    height_m: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
+    storeys: Annotated[int, msgspec.Meta(ge=1, le=300)] | None = None
+    responsible_person: Text = ""
+    organisation: Text = ""
+    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    email: Annotated[str, msgspec.Meta(max_length=254)] = ""
+
+
 class Premises(msgspec.Struct, forbid_unknown_fields=True):
     """A whole premises record as stored and as pulled by devices."""
 
@@ -174,6 +186,7 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     risk_notes: LongText = ""
     observations: list[Observation] = []
     attachments: list[Attachment] = []
+    high_rise: HighRise | None = None
     version: int = 0
     deleted: bool = False
     updated_at: str = ""
@@ -198,7 +211,7 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset({"key_box", "entry_codes"})
 # Maintained by the server; never sent in an update.
 SERVER_FIELDS: frozenset[str] = frozenset({
     "id", "version", "deleted", "updated_at", "updated_by", "next_review_due",
-    "hazards", "observations", "attachments",
+    "hazards", "observations", "attachments", "high_rise",
 })
 
 DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}
@@ -220,8 +233,17 @@ def validate(doc: dict[str, object]) -> Premises:
     return msgspec.convert(doc, Premises)
 
 
+# Optional fields added later: left out of a record's dict while unset, so records without
+# them stay as they were, byte for byte (on the wire, in storage and in the audit).
+OMITTED_WHEN_UNSET: frozenset[str] = frozenset({"high_rise"})
+
+
 def to_dict(record: Premises) -> dict[str, object]:
-    return msgspec.to_builtins(record)  # type: ignore[no-any-return]
+    doc: dict[str, object] = msgspec.to_builtins(record)
+    for name in OMITTED_WHEN_UNSET:
+        if doc.get(name) is None:
+            doc.pop(name, None)
+    return doc
 
 
 def hazard_expired(hazard: dict[str, object], today: str) -> bool:

@@ -22,10 +22,11 @@ from sync.record import (
     Observation,
     Premises,
     WaterSupply,
+    to_dict,
 )
 
 Doc = dict[str, Any]
-DEFAULTS: Doc = msgspec.to_builtins(Premises(id="x", station="x", name="x"))
+DEFAULTS: Doc = to_dict(Premises(id="x", station="x", name="x"))
 HAZARD_FIELDS = {f.name for f in msgspec.structs.fields(Hazard)} - {"id"}
 
 
@@ -312,7 +313,7 @@ class Step:
             raise Rejected("forbidden", f"station {station} is outside your grounds")
         if station not in self.o.stations:
             raise Rejected("invalid", f"no station {station}")
-        doc = {**msgspec.to_builtins(record), "version": 0, "deleted": False}
+        doc = {**to_dict(record), "version": 0, "deleted": False}
         for obs in doc["observations"]:  # who and when are the server's; new ones are open
             obs.update(by=self.actor.name, at=self.now, status="open")
         for att in doc["attachments"]:
@@ -363,7 +364,7 @@ class Step:
         doc.update(version=current.get("version", 0) + 1, updated_at=self.now,
                    updated_by=self.actor.username)
         try:  # the whole record first: nothing is derived from a value that is not valid
-            doc = msgspec.to_builtins(msgspec.convert(doc, Premises))
+            doc = to_dict(msgspec.convert(doc, Premises))
         except msgspec.ValidationError as exc:  # worded as the spec says (sync/problems.py)
             raise Rejected("invalid", problems.explain(str(exc), doc)[1]) from None
         if "assessed_at" in changes or "risk_level" in changes:

@@ -204,6 +204,10 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/premises/{premises_id}/edit"): Row(form(P1 + "/edit"), CONSOLE_A01),
     ("GET", "/console/premises/{premises_id}/notes"): Row(get(P1 + "/notes"), CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/notes"): Row(form(P1 + "/notes"), CONSOLE_A01),
+    ("GET", "/console/premises/{premises_id}/high-rise"): Row(get(P1 + "/high-rise"),
+                                                              CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/high-rise"): Row(
+        form(P1 + "/high-rise", storeys="9"), CONSOLE_A01),
     ("GET", "/console/premises/{premises_id}/hazards"): Row(get(P1 + "/hazards"), CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/hazards/add"): Row(
         form(P1 + "/hazards/add", type="asbestos", location="Roof"), CONSOLE_A01),

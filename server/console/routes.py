@@ -21,6 +21,7 @@ from server.console import (
     history,
     lifecycle,
     observations,
+    owners,
     partner,
     password,
     premises,
@@ -107,4 +108,5 @@ routes: list[BaseRoute] = [
     *transfer.routes,
     *shares.routes,
     *partner.routes,
+    *owners.routes,
 ]
