@@ -50,10 +50,12 @@ def copy_all(src: sqlite3.Connection, dst: Conn) -> dict[str, int]:
     have = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     tables = _pg_tables(dst)
     copied: dict[str, int] = {}
-    dst.execute("DELETE FROM meta")  # a fresh schema's own epoch goes: the service keeps its own
-    for table in TopologicalSorter(tables).static_order():
-        if table in SKIP or table not in have:
-            continue
+    order = [t for t in TopologicalSorter(tables).static_order() if t not in SKIP and t in have]
+    # Rows a fresh schema's migrations wrote (its own epoch, the owning organisation) give way
+    # to the service's own: children first, so no foreign key is left dangling.
+    for table in reversed(order):
+        dst.execute(f"DELETE FROM {table}")
+    for table in order:
         src_cols = {r[1] for r in src.execute(f"PRAGMA table_info({table})")}
         cols = [c for c in _columns(dst, table) if c in src_cols]
         n = 0
