@@ -108,6 +108,8 @@ def run(sizes: tuple[int, ...] = (2000, 20_000)) -> list[Run]:
     if not CHROMIUM.exists():
         return []
     out = []
+    for n in sizes:  # built before Playwright's event loop runs (the builder uses asyncio)
+        dataset.premises_db(n)
     with sync_playwright() as pw:
         for n in sizes:
             server = systems.watchbook(dataset.working_copy(n, "slow"), "watchbook-slow").start()
