@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
     p.add_argument("parts", nargs="*", metavar="PART",
                    help="parts to run, as for --only (e.g. codings, search)")
-    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,PROFILE,SCALE,SEARCH,STORAGE",
+    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,SLOW,PROFILE,SCALE,SEARCH,STORAGE",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -129,7 +129,18 @@ def main(argv: list[str] | None = None) -> int:
         emit(codings.report(n, *codings.run(n, rounds)))
     if "P3" in parts:
         from bench import browser
-        emit(browser.report(browser.run(n, rounds=1 if args.quick else 3)))
+        rev = os.environ.get("BENCH_P3_BEFORE", "main")  # the PWA to compare with
+        after: list[browser.Round] = []
+        before: list[browser.Round] = []
+        old = browser.pwa_at(rev)
+        for _ in range(1 if args.quick else 3):  # alternating, so load hits both alike
+            before += browser.run(n, rounds=1, pwa_dir=old)
+            after += browser.run(n, rounds=1)
+        emit(browser.report(after))
+        emit(browser.compare(before, after, rev))
+    if "SLOW" in parts:
+        from bench import slowlink
+        emit(slowlink.report(slowlink.run((200,) if args.quick else (2000, 20_000))))
     if "PROFILE" in parts:
         from bench import profile
         emit(profile.report(f"pull of {n:,} premises, gzip", profile.profile_pull(n)))

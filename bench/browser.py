@@ -172,18 +172,48 @@ def _round(pw: Any, server: Any, qs: list[str]) -> Round:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def run(n: int, rounds: int = 3) -> list[Round]:
+def pwa_at(rev: str) -> Path:
+    """The PWA as of git revision `rev`, exported to a temporary folder (WATCHBOOK_PWA_DIR), for
+    a before/after run against the same server."""
+    import subprocess
+
+    out = Path(tempfile.mkdtemp(prefix="wb-bench-pwa-"))
+    archive = subprocess.run(["git", "archive", rev, "pwa"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out / "pwa"
+
+
+def run(n: int, rounds: int = 3, pwa_dir: Path | None = None) -> list[Round]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         return []
     qs = queries(n)
-    server = systems.watchbook(dataset.working_copy(n, "p3"), "watchbook-p3").start()
+    env = {"WATCHBOOK_PWA_DIR": str(pwa_dir)} if pwa_dir else {}
+    server = systems.watchbook(dataset.working_copy(n, "p3"), "watchbook-p3", **env).start()
     try:
         with sync_playwright() as pw:
             return [_round(pw, server, qs) for _ in range(rounds)]
     finally:
         server.stop()
+
+
+def compare(before: list[Round], after: list[Round], rev: str) -> str:
+    """P3 before (the PWA at `rev`) and after (this tree), interleaved rounds of one run."""
+    if not before or not after:
+        return ""
+    rows = []
+    for name, get in (("initial sync, s", lambda r: r.sync_s),
+                      ("longest main-thread task while pages are stored, ms",
+                       lambda r: r.long_task_ms),
+                      ("first pull page stored to the last, s", lambda r: r.pages_s),
+                      ("offline search p95, ms", lambda r: percentile(r.search_ms, 95)),
+                      ("offline cold open to a usable list, ms", lambda r: r.cold_open_ms)):
+        b, a = median([get(r) for r in before]), median([get(r) for r in after])
+        rows.append([name, b, a, a / b if b else "-"])
+    return table(f"P3 before ({rev}) and after, {after[0].records:,} premises "
+                 f"(medians of {len(after)} alternating rounds)",
+                 ["figure", "before", "after", "after / before"], rows)
 
 
 def report(rounds: list[Round]) -> str:

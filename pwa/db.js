@@ -109,12 +109,15 @@ export function countPremises() { return read('premises', (s) => s.count()); }
 // cursor is never saved ahead of the data it covers. `after`: the cursor the page before stores,
 // in a transaction still running; this one queues behind it (IndexedDB runs overlapping
 // read-write transactions in the order they were made) and aborts, storing nothing, unless
-// that cursor is the one stored when it starts, i.e. unless the page before committed.
-export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }, { after } = {}) {
+// that cursor is the one stored when it starts, i.e. unless the page before committed. Given
+// as the cursor the page was fetched from (none, '' and null alike for the beginning), it also
+// makes a page applied twice store nothing the second time.
+export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }, options = {}) {
   return run(['premises', 'conflicts', 'meta'], 'readwrite', (tx) => {
-    if (after !== undefined) {
+    if ('after' in options) {
+      const after = options.after || null;
       tx.objectStore('meta').get('cursor').onsuccess = (e) => {
-        if (e.target.result !== after) tx.abort();
+        if ((e.target.result || null) !== after) tx.abort();
       };
     }
     // Every request queued now, while the transaction before may still be committing: copying
@@ -125,8 +128,17 @@ export function applyPage({ records = [], removed = [], conflicts = [], meta = {
     for (const id of removed) premises.delete(id);
     for (const c of conflicts) conflictStore.put(c);
     putMetas(tx, meta);
-    if (records.length || removed.length || conflicts.length) bump(tx);
+    const out = {}; // {was}: meta `gen` before this page, if it moved it (see wrote())
+    if (records.length || removed.length || conflicts.length) bump(tx, out);
+    return out;
   });
+}
+
+// Another realm (the pull worker) moved meta `gen` on from `was` in a write this realm knows
+// all of: this realm's replica is as consistent with it as it was before.
+export function wrote(was) {
+  if (was === undefined) return;
+  knownGen = knownGen === was ? was + 1 : null;
 }
 
 // A consistent copy of the replica for the page: every premises record, the outbox, conflicts
@@ -190,10 +202,11 @@ export async function saveFirstScreen(first) {
 }
 
 // Within a transaction that writes premises, conflicts or the outbox: meta `gen` + 1.
-function bump(tx) {
+function bump(tx, out = {}) {
   const meta = tx.objectStore('meta');
   meta.get('gen').onsuccess = (e) => {
     const was = e.target.result || 0;
+    out.was = was;
     meta.put(was + 1, 'gen');
     knownGen = knownGen === was ? was + 1 : null;
   };

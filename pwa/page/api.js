@@ -21,7 +21,10 @@ export class ApiError extends Error {
   get revoked() { return this.status === 401 && this.code === 'device_revoked'; }
 }
 
-export async function call(path, { token, method = 'GET', body, timeout = 30000, headers: more = {} } = {}) {
+// `as: 'buffer'`: a successful response's body as an ArrayBuffer, not parsed, with how long its
+// body took to arrive after its headers: {buffer, transferMs} (the pull worker parses it).
+export async function call(path, { token, method = 'GET', body, timeout = 30000, headers: more = {},
+  as = 'json' } = {}) {
   const headers = { ...more, Accept: 'application/json', [PROTOCOL_HEADER]: String(PROTOCOL) };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -36,7 +39,18 @@ export async function call(path, { token, method = 'GET', body, timeout = 30000,
   } catch (e) {
     throw new ApiError(0, null, true);
   } finally {
-    clearTimeout(timer);
+    if (as !== 'buffer' || !res?.ok) clearTimeout(timer);
+  }
+  if (as === 'buffer' && res.ok) {
+    const t = performance.now();
+    try {
+      const buffer = await res.arrayBuffer();
+      return { buffer, transferMs: performance.now() - t };
+    } catch {
+      throw new ApiError(0, null, true); // the link dropped mid-body
+    } finally {
+      clearTimeout(timer);
+    }
   }
   let data = null;
   try { data = await res.json(); } catch { data = null; }

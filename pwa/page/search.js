@@ -6,12 +6,16 @@ export function searchText(r) {
   return [r.name, r.address, pc, pc.replace(/\s+/g, ''), r.uprn].join(' ').toLowerCase();
 }
 
+// The same order as String.prototype.localeCompare with no locale, at a fraction of its cost
+// per comparison (one collator, not one per call): sorting 20,000 names is one main-thread task.
+const byName = new Intl.Collator().compare;
+
 export class SearchIndex {
   constructor(records = []) { this.build(records); }
 
   build(records) {
     this.entries = records.filter((r) => !r.deleted)
-      .sort((a, b) => (a.name || '').localeCompare(b.name || '') || a.id.localeCompare(b.id))
+      .sort((a, b) => byName(a.name || '', b.name || '') || byName(a.id, b.id))
       .map((r) => ({ record: r, text: searchText(r) }));
   }
 

@@ -1,13 +1,16 @@
 // The browser sync client (docs/sync-protocol.md): push the outbox in batches, then pull pages
-// of changes from the saved cursor, one tab at a time (navigator.locks). Triggers: start,
+// of changes from the saved cursor, one tab at a time (navigator.locks), each page sized for the
+// link (page/pagesize.js) and parsed and stored by the pull worker (page/pull-worker.js). Triggers: start,
 // `online`, page visible, a timer, "Sync now", Background Sync wake-ups. The transport is passed
 // in; the outbox's numbering and receipts are page/outbox.js's, the push loop page/push.js's
-// (shared with the service worker). Never holds an IndexedDB
-// transaction across a request; each pulled page is one transaction.
+// (shared with the service worker). Never holds an IndexedDB transaction across a request;
+// each pulled page is one transaction.
 
 import * as db from '../db.js';
 import { PROTOCOL } from './api.js';
 import * as outbox from './outbox.js';
+import { PullPages } from './pages.js';
+import { FIRST_ROWS, nextLimit } from './pagesize.js';
 import { pushOutbox, SYNC_LOCK } from './push.js';
 
 const TIMER_MS = 5 * 60 * 1000;
@@ -23,6 +26,8 @@ export class Sync extends EventTarget {
     this.state = { running: false, phase: '', done: 0, total: null, error: '', lastOk: null };
     this.failures = 0;
     this.notBefore = 0;
+    this.pages = new PullPages(); // the pull worker, started at the first pull
+    this.limit = FIRST_ROWS;      // the next pull page's rows, sized for the link
     this.channel = 'BroadcastChannel' in self ? new BroadcastChannel('watchbook-sync') : null;
     if (this.channel) {
       this.channel.onmessage = (e) => {
@@ -164,18 +169,27 @@ export class Sync extends EventTarget {
     if (outcome.downloaded) performance.mark('wb:initial-sync-done');
   }
 
+  // The next page, parsed by the pull worker, sized for the link (page/pagesize.js).
   fetchPage(cursor) {
-    const page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
-      { token: this.session.token, timeout: 60000 });
+    const limit = this.limit;
+    const page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}&limit=${limit}`,
+      { token: this.session.token, timeout: 60000, as: 'buffer' })
+      .then(async ({ buffer, transferMs }) => {
+        const got = await this.pages.parse(buffer);
+        this.limit = nextLimit(limit, { rows: got.head.count, transferMs });
+        return got;
+      });
     page.catch(() => {}); // awaited later, or dropped if storing the page before it failed
     return page;
   }
 
-  // Two pages in flight: page N+1 is fetched while page N is stored, and page N+1's transaction
-  // is made (its records copied out of the page) while page N's commits. Each page's records and
-  // cursor are one transaction; transactions commit in page order, and one whose page before did
-  // not commit stores nothing (db.applyPage `after`), so the saved cursor never runs ahead of
-  // the data. The in-memory replica and the progress follow each commit.
+  // Two pages in flight: page N+1 is fetched while page N is stored. The pull worker parses
+  // each page and stores it (its records and cursor one transaction, made while the page
+  // before commits); transactions commit in page order, and each stores nothing unless the
+  // cursor it was fetched from is the one stored (db.applyPage `after`), so the saved cursor
+  // never runs ahead of the data and no page is applied twice. The sync lock (held for the
+  // whole sync, by this tab or the service worker's push) keeps other tabs out. The in-memory
+  // replica and the progress follow each commit, from the records the worker sends back.
   // `outcome`: whether anything changed, whether a download from the beginning completed.
   async pullPages(cursor, initial, outcome) {
     // After a reset: the ids sent again so far; records that do not come back are dropped at
@@ -185,21 +199,17 @@ export class Sync extends EventTarget {
     let storing = null; // the page whose transaction may still be running
     try {
       for (let n = 0; n < 100000; n += 1) {
-        const res = await next;
+        const got = await next;
+        const res = got.head;
         next = res.more ? this.fetchPage(res.cursor) : null;
         if (!next) { await this.stored(storing, outcome); storing = null; } // the reset check below reads the stored ids
         const held = this.replica.heldIds();
         for (const c of storing?.page.conflicts || []) if (c.status === 'open') held.add(c.premises_id);
-        const records = [], removed = [], conflicts = [];
-        for (const ch of res.changes) {
-          if (ch.type === 'premises') {
-            if (ch.record.deleted) removed.push(ch.record.id); else records.push(ch.record);
-          } else if (ch.type === 'conflict') conflicts.push(ch.conflict);
-        }
-        for (const id of res.left_scope || []) if (!held.has(id)) removed.push(id);
+        const { removed, conflicts } = got;
+        for (const id of res.left_scope) if (!held.has(id)) removed.push(id);
         if (res.reset) seen = [];
         if (seen) {
-          for (const r of records) seen.push(r.id);
+          for (const id of got.ids) seen.push(id);
           if (!res.more) {
             const back = new Set(seen);
             for (const id of this.replica.server.keys()) if (!back.has(id) && !held.has(id)) removed.push(id);
@@ -210,14 +220,15 @@ export class Sync extends EventTarget {
         if (res.total != null || !cursor) initial = { complete: false, done: 0, total: res.total ?? null };
         const counting = !initial.complete;
         if (counting) {
-          initial.done += res.changes.length;
+          initial.done += res.count;
           if (!res.more) initial.complete = true;
         }
+        const after = cursor; // the cursor this page was fetched from
         cursor = res.cursor;
-        const page = { records, removed, conflicts };
-        const tx = db.applyPage({ ...page, meta: { cursor, initial: { ...initial }, reset_seen: seen } },
-          storing ? { after: storing.cursor } : {});
-        tx.catch(() => {}); // awaited in stored(); aborts by itself if the page before failed
+        const page = { removed, conflicts };
+        const tx = this.pages.apply(got.id, { removed, conflicts, after,
+          meta: { cursor, initial: { ...initial }, reset_seen: seen } });
+        tx.catch(() => {}); // awaited in stored(); stores nothing if the page before failed
         await this.stored(storing, outcome);
         storing = { page, tx, cursor, counting, initial: { ...initial } };
         if (!next) break;
@@ -225,6 +236,7 @@ export class Sync extends EventTarget {
       await this.stored(storing, outcome);
     } catch (err) {
       await this.stored(storing, outcome).catch(() => {}); // what did commit is shown and counted
+      next?.then((got) => this.pages.drop(got.id), () => {});
       throw err;
     }
     this.state.downloading = false;
@@ -233,10 +245,10 @@ export class Sync extends EventTarget {
   // A page's transaction committed: apply it in memory, count it for the progress bar.
   async stored(s, outcome) {
     if (!s || s.done) return;
-    await s.tx;
+    const records = await s.tx;
     s.done = true;
-    this.replica.applyPage(s.page);
-    const { records, removed, conflicts } = s.page;
+    const { removed, conflicts } = s.page;
+    this.replica.applyPage({ records, removed, conflicts });
     if (records.length || removed.length || conflicts.length) outcome.changed = true;
     performance.mark('wb:sync-page-stored');
     if (s.counting) {

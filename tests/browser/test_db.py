@@ -50,3 +50,20 @@ def test_first_screen_is_read_back_only_while_nothing_was_written_after_it(brows
     tab.evaluate(f"async () => {{ {db} await db.snapshot(); }}")
     assert tab.evaluate(f"async () => {{ {db} return [await db.saveFirstScreen({{ total: 1, items: [] }}), {read}]; }}") == [True, 1]
     context.close()
+
+
+def test_a_page_applied_twice_stores_nothing_the_second_time(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/")
+    out = page.evaluate("""async () => {
+      const db = await import('/pwa/db.js');
+      await db.wipe();
+      const page = { records: [{ id: 't-x', name: 'x', hazards: [] }], meta: { cursor: 'c1' } };
+      const first = await db.applyPage(page, { after: '' }).then(() => 'stored', (e) => e.name);
+      const again = await db.applyPage({ ...page, records: [{ id: 't-y', name: 'y', hazards: [] }] },
+        { after: '' }).then(() => 'stored', (e) => e.name);
+      return { first, again, ids: (await db.allPremises()).map((r) => r.id) };
+    }""")
+    assert out == {"first": "stored", "again": "AbortError", "ids": ["t-x"]}
+    context.close()
