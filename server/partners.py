@@ -19,7 +19,16 @@ from server import clock
 from server import passwords as policy
 from server.auth import Auth, Principal
 from server.errors import ApiError
-from server.sharing import KINDS, Share, ShareRequest, fields_of, is_live, parse_request
+from server.sharing import (
+    KINDS,
+    Share,
+    ShareRequest,
+    content_changed_at,
+    fields_of,
+    information_age,
+    is_live,
+    parse_request,
+)
 from server.sharing import shared_view as _view
 from server.store import organisations, shares
 from server.store.database import Database
@@ -131,10 +140,20 @@ async def search(db: Database, who: Principal, share: Share, q: str,
     return views
 
 
+async def ages(db: Database, share: Share, docs: list[dict[str, Any]]
+               ) -> dict[str, dict[str, Any]]:
+    """Each record's information age (server/sharing.py), by id, from its history."""
+    kept = await db.read(lambda c: shares.history(c, [d["id"] for d in docs]))
+    now = clock.now("seconds")
+    return {d["id"]: information_age(d, content_changed_at(kept.get(d["id"], []), share), now)
+            for d in docs}
+
+
 async def open_record(db: Database, who: Principal, share: Share, premises_id: str,
-                      kind: str = "view") -> dict[str, Any]:
-    """One record as the partner may see it, recorded (who, share, record, fields); 404 when
-    it is not in the share (outside it, deleted, another service's or no such record)."""
+                      kind: str = "view") -> tuple[dict[str, Any], dict[str, Any]]:
+    """One record as the partner may see it and its information age, recorded (who, share,
+    record, fields); 404 when it is not in the share (outside it, deleted, another service's
+    or no such record)."""
     docs = await db.read(lambda c: shares.candidates(c, share.owner_id, share.scope,
                                                      premises_id=premises_id, limit=1))
     view = _view(docs[0], share, clock.today()) if docs else None
@@ -143,7 +162,7 @@ async def open_record(db: Database, who: Principal, share: Share, premises_id: s
     served = [f for f in fields_of(share) if f in view]
     await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, kind,
                              premises_id, ",".join(served))
-    return view
+    return view, (await ages(db, share, docs[:1]))[premises_id]
 
 
 async def contribute(db: Database, sync: Any, who: Principal, share: Share, premises_id: str,
@@ -238,9 +257,12 @@ def parse_cursor(raw: str) -> int:
 async def feed_page(db: Database, share: Share, key_id: int, cursor: str, limit: int
                     ) -> dict[str, Any]:
     """One page of the share's changes after `cursor`, as the pull protocol has them: records
-    (the share's fields only), `deleted` (tombstones) and `left` (records that changed and are
-    not in the share now: a follower drops them if it holds them). From the start (no cursor)
-    only records are listed. Recorded as a feed read."""
+    (the share's fields only) with each one's information age (`ages`, by id), `deleted`
+    (tombstones) and `left` (records that changed and are not in the share now: a follower
+    drops them if it holds them). A record is named in `deleted` or `left` only if this
+    share's feed served it before (any key): an id the partner was never given is never
+    named. From the start (no cursor) only records are listed. Recorded as a feed read, and
+    each record served is noted (server/store/shares.py, `record_delivered`)."""
     after = parse_cursor(cursor)
     if not 1 <= limit <= FEED_PAGE_MAX:
         raise _invalid("limit", f"limit must be 1 to {FEED_PAGE_MAX}")
@@ -248,23 +270,31 @@ async def feed_page(db: Database, share: Share, key_id: int, cursor: str, limit:
     more, rows = len(rows) > limit, rows[:limit]
     today = clock.today()
     records: list[dict[str, Any]] = []
+    served: list[dict[str, Any]] = []
     deleted: list[str] = []
     left: list[str] = []
+    outside = [pid for _, pid, doc in rows if _view(doc, share, today) is None] if after else []
+    given = await db.read(lambda c: shares.delivered(c, share.id, outside))
     for _, pid, doc in rows:
         view = _view(doc, share, today)
         if view is not None:
             records.append(view)
-        elif after and doc.get("deleted"):
+            served.append(doc)
+        elif pid not in given:
+            continue
+        elif doc.get("deleted"):
             deleted.append(pid)
-        elif after:
+        else:
             left.append(pid)
     top = rows[-1][0] if rows else after
+    await shares.record_delivered(db, clock.now("seconds"), share.id, key_id,
+                                  [v["id"] for v in records])
     await shares.record_read(db, clock.now("seconds"), share.id, None, "feed", None,
                              f"cursor {after} to {top}: {len(records)} records "
                              f"({', '.join(v['id'] for v in records)[:4000]}); fields "
                              f"{','.join(fields_of(share))}", key_id)
-    return {"records": records, "deleted": deleted, "left": left, "cursor": str(top),
-            "more": more}
+    return {"records": records, "ages": await ages(db, share, served), "deleted": deleted,
+            "left": left, "cursor": str(top), "more": more}
 
 
 async def geojson(db: Database, share: Share, key_id: int) -> dict[str, Any]:
@@ -274,9 +304,12 @@ async def geojson(db: Database, share: Share, key_id: int) -> dict[str, Any]:
                                                      limit=1_000_000))
     today = clock.today()
     features = []
-    for view in (v for v in (_view(d, share, today) for d in docs) if v is not None):
+    pairs = [(d, v) for d, v in ((d, _view(d, share, today)) for d in docs) if v is not None]
+    age = await ages(db, share, [d for d, _ in pairs])
+    for _, view in pairs:
         lat, lon = view.get("lat"), view.get("lon")
         props = {k: v for k, v in view.items() if k not in ("lat", "lon")}
+        props["information_age"] = age[view["id"]]
         features.append({"type": "Feature", "id": view["id"], "properties": props,
                          "geometry": {"type": "Point", "coordinates": [lon, lat]}
                          if lat is not None and lon is not None else None})

@@ -1,6 +1,7 @@
 """What a share gives a partner, as pure rules: which records (scope), which fields (named
 profiles, sensitive fields only when ticked with a reason), whether it is live (not ended,
-not expired), and the checks on a new share's form.
+not expired), the checks on a new share's form, and how old a record's shared risk
+information is (its assessment and the last change of the share's fields, from history).
 
 `shared_view(doc, share, today)` is THE field filter: a record in, the partner's view out
 (None when the record is outside the share or the share is not live). No I/O, no clock:
@@ -21,7 +22,7 @@ from server.errors import ApiError
 from sync.record import SENSITIVE_FIELDS, Premises
 
 IDENTITY = ("name", "address", "postcode", "uprn", "lat", "lon", "use", "risk_level")
-ALWAYS = ("id", "station", "updated_at")  # which record, whose ground, and how old it is
+ALWAYS = ("id", "station", "updated_at")  # which record, whose ground, its last write
 PROFILES: dict[str, tuple[str, ...]] = {
     "operational_summary": (*IDENTITY, "hazards", "rvp", "access_points", "water_supplies"),
     "full_without_sensitive": (
@@ -315,3 +316,68 @@ def parse_request(form: Mapping[str, Any], today: str, partners: Sequence[int],
     contribute = str(form.get("contribute", "")).strip().lower() in ("1", "on", "yes", "true")
     return ShareRequest(int(raw_partner), purpose, scope, profile, expires_on, sensitive,
                         reason if sensitive else "", contribute)
+
+
+# -- how old the shared risk information is ------------------------------------------------
+def content_fields(share: Share) -> frozenset[str]:
+    """The fields whose change is a change of what the partner is given (not its age stamp)."""
+    return frozenset(fields_of(share)) - {"id", "updated_at"}
+
+
+def content_changed_at(entries: Sequence[Mapping[str, Any]], share: Share) -> str | None:
+    """When the share's fields of a record last changed, from its history entries (newest
+    first): the first entry that created the record or changed one of those fields. None
+    when the history kept has no such entry. An observation, an attachment or any other
+    write outside the share's fields does not count."""
+    wanted = content_fields(share)
+    for entry in entries:
+        before, after = entry.get("before") or {}, entry.get("after") or {}
+        if not before and after:  # the record created (audited whole)
+            return str(entry.get("server_time") or "") or None
+        if any(k in wanted and before.get(k) != v for k, v in after.items()) or any(
+                i.get("field") in wanted and i.get("change") != "unchanged"
+                for i in entry.get("items") or ()):
+            return str(entry.get("server_time") or "") or None
+    return None
+
+
+def ago(stamp: str | None, now: str) -> str | None:
+    """How long before `now` an ISO date or time was, in plain words ("14 months ago");
+    None when it is not a date."""
+    if not stamp:
+        return None
+    try:
+        then = dt.date.fromisoformat(str(stamp)[:10])
+        ref = dt.date.fromisoformat(now[:10])
+    except ValueError:
+        return None
+    days = (ref - then).days
+    if days < 0:
+        return "in the future"
+    if days == 0:
+        return "today"
+    if days < 45:
+        return f"{days} day{'' if days == 1 else 's'} ago"
+    months = (ref.year - then.year) * 12 + ref.month - then.month - (ref.day < then.day)
+    if months < 24:
+        return f"{max(months, 1)} month{'' if max(months, 1) == 1 else 's'} ago"
+    return f"{months // 12} years ago"
+
+
+def information_age(doc: Mapping[str, Any], changed_at: str | None, now: str
+                    ) -> dict[str, Any]:
+    """The age of a record's risk information, for every profile: when it was last assessed
+    (`assessed_at`, None if never) and when the share's content last changed (None when the
+    history kept does not say), each with plain words. A record's last write is not its age:
+    an observation or bookkeeping write changes no risk information."""
+    assessed = doc.get("assessed_at") or None
+    assessed_words = ago(assessed, now)
+    changed_words = ago(changed_at, now)
+    return {
+        "assessed_at": assessed,
+        "content_changed_at": changed_at,
+        "assessed": f"Last inspected {assessed_words}" if assessed_words
+        else "Never inspected: no risk assessment is recorded",
+        "changed": f"Shared details last changed {changed_words}" if changed_words
+        else "Shared details: no change in the history kept",
+    }

@@ -5,6 +5,8 @@ two owning services on one deployment that cannot see each other."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -461,3 +463,88 @@ async def test_the_feed_answers_429_with_retry_after_beyond_the_rate(world: Worl
     assert (await world.client.get("/api/partner/feed", headers=auth)).status_code == 200
     over = await world.client.get("/api/partner/feed", headers=auth)
     assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
+
+
+async def _push(world: World, user: str, *mutations: dict[str, Any]) -> None:
+    device = world.tokens[user][3:].split("_", 1)[0]
+    pushed = await world.client.post("/api/sync/push", headers=world.as_(user), json={
+        "mutations": [{"device_id": device, "seq": i + 1, **m}
+                      for i, m in enumerate(mutations)]})
+    assert [r["status"] for r in pushed.json()["receipts"]] == ["applied"] * len(mutations), \
+        pushed.text
+
+
+async def test_the_feed_never_names_a_record_the_partner_was_never_given(world: World) -> None:
+    org_id = await _partner(world)
+    share_id = await _share(world, org_id, stations=["A01"])
+    auth = {"Authorization": f"Bearer {await _key(world, share_id)}"}
+    first = (await world.client.get("/api/partner/feed", headers=auth)).json()
+    assert [r["id"] for r in first["records"]] == ["p1", "p2"]
+    # p3 (Barton) was never in the share and changes; p4 (Carrow) is deleted; p2 moves out
+    await _push(world, "super",
+                {"kind": "update", "premises_id": "p3", "base_version": 1,
+                 "changes": [{"field": "name", "old": "Barton Grain Store",
+                              "new": "Barton Grain Store (north)"}]},
+                {"kind": "update", "premises_id": "p2", "base_version": 1,
+                 "changes": [{"field": "station", "old": "A01", "new": "B02"}]})
+    await _push(world, "csuper", {"kind": "delete", "premises_id": "p4", "base_version": 1})
+    later = await world.client.get(f"/api/partner/feed?cursor={first['cursor']}",
+                                   headers=auth)
+    body = later.json()
+    assert body["left"] == ["p2"] and body["deleted"] == [] and body["records"] == []
+    assert "p3" not in later.text and "p4" not in later.text
+    # a second key of the same share is told of p2 leaving too (it could have received it)
+    other = {"Authorization": f"Bearer {await _key(world, share_id)}"}
+    again = (await world.client.get(f"/api/partner/feed?cursor={first['cursor']}",
+                                    headers=other)).json()
+    assert again["left"] == ["p2"]
+    reads = await shares.reads(world.db, [share_id])
+    assert [r["kind"] for r in reads] == ["feed", "feed", "feed"]  # one row per page
+
+
+def _months_ago(months: int) -> str:
+    today = dt.date.fromisoformat(clock.today())
+    total = today.year * 12 + today.month - 1 - months
+    return dt.date(total // 12, total % 12 + 1, min(today.day, 28)).isoformat()
+
+
+async def test_the_partner_sees_how_old_the_risk_information_is_not_the_last_write(
+        world: World) -> None:
+    org_id = await _partner(world)
+    share_id = await _share(world, org_id, stations=["A01"], profile="full_without_sensitive")
+    inspected = _months_ago(14)
+    await _push(world, "super", {"kind": "update", "premises_id": "p1", "base_version": 1,
+                                 "changes": [{"field": "assessed_at", "old": None,
+                                              "new": inspected}]})
+
+    def backdate(conn: Any) -> None:  # that assessment was written 14 months ago
+        for row_id, entry in conn.execute("SELECT id, entry FROM audit WHERE premises_id = 'p1'"
+                                          ).fetchall():
+            old = json.loads(entry)
+            old["server_time"] = inspected + "T09:00:00Z"
+            conn.execute("UPDATE audit SET server_time = ?, entry = ? WHERE id = ?",
+                         (old["server_time"], json.dumps(old), row_id))
+    await world.db.write(backdate)
+    # today a crew observation and nothing else: the record's last write is now
+    await _push(world, "crew", {"kind": "add_observation", "premises_id": "p1",
+                                "base_version": 2, "observation": {
+                                    "id": "o1", "category": "hazard", "note": "Skip in yard"}})
+    async with _client(world, "pc.jones", PW) as pc:
+        for path in ("p1", "p1/print"):
+            page = await pc.get(f"/console/partner/shares/{share_id}/premises/{path}")
+            assert page.status_code == 200
+            assert "Last inspected 14 months ago" in page.text, path
+            assert "Shared details last changed 14 months ago" in page.text, path
+        never = await pc.get(f"/console/partner/shares/{share_id}/premises/p2")
+        assert "Never inspected" in never.text
+        assert "Shared details: no change in the history kept" in never.text
+    auth = {"Authorization": f"Bearer {await _key(world, share_id)}"}
+    feed = (await world.client.get("/api/partner/feed", headers=auth)).json()
+    p1 = feed["ages"]["p1"]
+    assert p1["assessed_at"] == inspected and p1["assessed"] == "Last inspected 14 months ago"
+    assert p1["content_changed_at"] == inspected + "T09:00:00Z"
+    assert feed["ages"]["p2"]["assessed_at"] is None
+    assert feed["ages"]["p2"]["assessed"].startswith("Never inspected")
+    geo = (await world.client.get("/api/partner/feed.geojson", headers=auth)).json()
+    ages = {f["id"]: f["properties"]["information_age"] for f in geo["features"]}
+    assert ages["p1"]["changed"] == "Shared details last changed 14 months ago"

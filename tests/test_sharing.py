@@ -12,7 +12,10 @@ from server.sharing import (
     PROFILES,
     Scope,
     Share,
+    ago,
+    content_changed_at,
     in_scope,
+    information_age,
     inside_polygon,
     parse_request,
     shared_view,
@@ -178,3 +181,43 @@ def test_a_geojson_polygon_feature_is_read_as_its_outer_ring() -> None:
                '[[[0.1, 52.1], [0.2, 52.1], [0.2, 52.3], [0.1, 52.1]]]}}')
     req = parse_request({**GOOD, "polygon": feature}, TODAY, [2], ["A01"])
     assert req.scope.polygon == ((0.1, 52.1), (0.2, 52.1), (0.2, 52.3))
+
+
+@pytest.mark.parametrize(("stamp", "words"), [
+    ("2026-12-01", "today"), ("2026-11-30T23:00:00Z", "1 day ago"),
+    ("2026-10-20", "42 days ago"), ("2025-10-01", "14 months ago"),
+    ("2024-11-30", "2 years ago"), (None, None), ("soon", None),
+])
+def test_an_age_is_said_in_plain_words(stamp: str | None, words: str | None) -> None:
+    assert ago(stamp, TODAY + "T12:00:00Z") == words
+
+
+def _entry(at: str, before: dict[str, Any], after: dict[str, Any],
+           items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"server_time": at, "before": before, "after": after, "items": items or []}
+
+
+def test_only_a_change_of_the_shared_fields_dates_the_shared_content() -> None:
+    ops = share(profile="operational_summary")
+    history = [  # newest first
+        _entry("2026-11-30T10:00:00Z", {}, {}, [{"field": "observations", "change": "added"}]),
+        _entry("2026-11-29T10:00:00Z", {"risk_notes": "a"}, {"risk_notes": "b"}),  # not shared
+        _entry("2026-11-28T10:00:00Z", {}, {}, [{"field": "hazards", "change": "unchanged"}]),
+        _entry("2026-11-27T10:00:00Z", {"rvp": "Gate"}, {"rvp": "Gate"}),  # written, same
+        _entry("2025-10-01T10:00:00Z", {}, {}, [{"field": "hazards", "change": "added"}]),
+        _entry("2024-01-01T10:00:00Z", {}, {"id": "p1", "name": "Maple"}),  # created
+    ]
+    assert content_changed_at(history, ops) == "2025-10-01T10:00:00Z"
+    assert content_changed_at(history[5:], ops) == "2024-01-01T10:00:00Z"
+    assert content_changed_at(history[:4], ops) is None
+    full = share(profile="full_without_sensitive")
+    assert content_changed_at(history, full) == "2026-11-29T10:00:00Z"
+
+
+def test_a_never_assessed_record_says_so_and_a_stale_one_says_how_stale() -> None:
+    never = information_age({"assessed_at": None}, None, TODAY)
+    assert never["assessed"] == "Never inspected: no risk assessment is recorded"
+    assert never["changed"] == "Shared details: no change in the history kept"
+    old = information_age({"assessed_at": "2025-10-01"}, "2025-10-01T09:00:00Z", TODAY)
+    assert old["assessed"] == "Last inspected 14 months ago"
+    assert old["changed"] == "Shared details last changed 14 months ago"

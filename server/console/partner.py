@@ -85,8 +85,10 @@ async def _record(request: Request, who: Principal, kind: str, template: str,
                   entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
     share = await partners.live_share(db, who, _number(request, "share_id"))
-    view = await partners.open_record(db, who, share, request.path_params["premises_id"], kind)
+    view, age = await partners.open_record(db, who, share, request.path_params["premises_id"],
+                                           kind)
     return render(request, template, who, status_code, nav="partner", share=share, view=view,
+                  age=age,
                   categories=CATEGORIES, errors=errors or {}, entered=entered or {},
                   labels=LABELS, text_fields=TEXT_FIELDS, sensitive_labels=SENSITIVE_LABELS,
                   evacuation=EVACUATION_STRATEGIES, profile_labels=PROFILE_LABELS,

@@ -119,6 +119,44 @@ def changes(conn: sqlite3.Connection, owner_id: int, after: int, limit: int
         (owner_id, after, limit))]
 
 
+FEED_RECORD = "feed_record"  # one row per record a feed page served (the `left` rule's memory)
+
+
+async def record_delivered(db: Database, at: str, share_id: int, key_id: int,
+                           premises_ids: Sequence[str]) -> None:
+    """Note each record a feed page served, so only those are ever named as leaving."""
+    def go(conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO partner_reads (at, share_id, key_id, kind, premises_id) "
+            "VALUES (?, ?, ?, ?, ?)", [(at, share_id, key_id, FEED_RECORD, p)
+                                       for p in premises_ids])
+    if premises_ids:
+        await db.write(go)
+
+
+def delivered(conn: sqlite3.Connection, share_id: int, premises_ids: Sequence[str]) -> set[str]:
+    """Which of these records the share's feed has ever served (by any of its keys)."""
+    if not premises_ids:
+        return set()
+    return {r[0] for r in conn.execute(
+        "SELECT DISTINCT premises_id FROM partner_reads WHERE share_id = ? AND kind = ? "
+        f"AND premises_id IN ({', '.join('?' * len(premises_ids))})",
+        (share_id, FEED_RECORD, *premises_ids))}
+
+
+def history(conn: sqlite3.Connection, premises_ids: Sequence[str]) -> dict[str, list[Any]]:
+    """The history entries kept for these records, newest first."""
+    out: dict[str, list[Any]] = {p: [] for p in premises_ids}
+    if not premises_ids:
+        return out
+    for pid, entry in conn.execute(
+            "SELECT premises_id, entry FROM audit "
+            f"WHERE premises_id IN ({', '.join('?' * len(premises_ids))}) ORDER BY id DESC",
+            tuple(premises_ids)):
+        out[pid].append(json.loads(entry))
+    return out
+
+
 async def add_key(db: Database, share_id: int, key_hash: str, by: str, now: str) -> int:
     return await db.execute_write(
         "INSERT INTO share_keys (share_id, key_hash, created_at, created_by) "
@@ -157,8 +195,8 @@ async def reads(db: Database, share_ids: Sequence[int], limit: int = 200,
            "coalesce(u.name, 'partner system') AS user_name, p.name AS premises_name "
            "FROM partner_reads r "
            "LEFT JOIN users u ON u.id = r.user_id LEFT JOIN premises p ON p.id = r.premises_id "
-           f"WHERE r.share_id IN ({', '.join('?' * len(share_ids))})")
-    params: list[Any] = list(share_ids)
+           f"WHERE r.share_id IN ({', '.join('?' * len(share_ids))}) AND r.kind != ?")
+    params: list[Any] = [*share_ids, FEED_RECORD]
     if user_id is not None:
         sql += " AND r.user_id = ?"
         params.append(user_id)

@@ -75,6 +75,9 @@ def test_a_police_user_reads_a_share_without_javascript_and_the_admin_sees_it(
     page.click(f"#results a:has-text({json.dumps(record['name'])})")
     page.wait_for_selector("#record-age")
     assert "Record last updated" in page.locator("#record-age").inner_text()
+    assert page.locator("#assessed-age").inner_text().startswith(("Last inspected",
+                                                                  "Never inspected"))
+    assert page.locator("#content-age").inner_text().startswith("Shared details")
     assert page.get_by_role("heading", name="Hazards").is_visible()
     html = page.content()
     assert record["key_box"] not in html and "Key box" not in html
