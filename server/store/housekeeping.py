@@ -44,11 +44,9 @@ def _prune(conn: sqlite3.Connection, quiet_before: str, writers_before: str,
     return out
 
 
-def _orphan_observation_writers(conn: sqlite3.Connection) -> int:
-    """Rows of observations no longer on their record."""
-    rows = conn.execute("SELECT w.premises_id, w.path, p.doc FROM field_writers w "
-                        "JOIN premises p ON p.id = w.premises_id "
-                        "WHERE w.path LIKE 'observations/%'").fetchall()
+def orphaned_observation_writers(rows: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """Of (premises id, path, record JSON) rows of observation writers, the (premises id, path)
+    pairs whose observation is no longer on its record (either engine)."""
     held: dict[str, set[str]] = {}
     gone = []
     for pid, path, doc in rows:
@@ -56,6 +54,14 @@ def _orphan_observation_writers(conn: sqlite3.Connection) -> int:
             held[pid] = {o.get("id") for o in _decode(doc).get("observations") or []}
         if path.split("/")[1] not in held[pid]:
             gone.append((pid, path))
+    return gone
+
+
+def _orphan_observation_writers(conn: sqlite3.Connection) -> int:
+    """Rows of observations no longer on their record."""
+    gone = orphaned_observation_writers(conn.execute(
+        "SELECT w.premises_id, w.path, p.doc FROM field_writers w "
+        "JOIN premises p ON p.id = w.premises_id WHERE w.path LIKE 'observations/%'").fetchall())
     conn.executemany("DELETE FROM field_writers WHERE premises_id = ? AND path = ?", gone)
     return len(gone)
 

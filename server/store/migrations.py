@@ -384,18 +384,27 @@ CREATE TABLE signin_known (
 ]
 
 
-def _items_in_audit(conn: sqlite3.Connection) -> None:
-    """Version 15: every stored history entry of a list field in the item form."""
+def rewrite_history(select: Callable[[int], list[tuple[int, str]]],
+                    update: Callable[[str, int], object]) -> None:
+    """Version 15 on either engine: every stored history entry of a list field in the item
+    form, a page at a time (the table may be large). `select(last)` gives the next page of
+    (id, entry) rows of old-form entries after id `last`; `update(entry, id)` stores one."""
     last = 0
-    while rows := conn.execute(  # a page at a time: the table may be large
-            "SELECT id, entry FROM audit WHERE id > ? AND entry LIKE '%\"before\":{\"%' "
-            "ORDER BY id LIMIT 500", (last,)).fetchall():
+    while rows := select(last):
         for rowid, entry in rows:
             new = audit.rewrite(msgspec.json.decode(entry))
             if new is not None:
-                conn.execute("UPDATE audit SET entry = ? WHERE id = ?",
-                             (msgspec.json.encode(new).decode(), rowid))
+                update(msgspec.json.encode(new).decode(), rowid)
         last = rows[-1][0]
+
+
+def _items_in_audit(conn: sqlite3.Connection) -> None:
+    rewrite_history(
+        lambda last: conn.execute(
+            "SELECT id, entry FROM audit WHERE id > ? AND entry LIKE '%\"before\":{\"%' "
+            "ORDER BY id LIMIT 500", (last,)).fetchall(),
+        lambda entry, rowid: conn.execute("UPDATE audit SET entry = ? WHERE id = ?",
+                                          (entry, rowid)))
 
 
 REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {15: _items_in_audit}

@@ -58,7 +58,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.when == "call" and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
-        for c, context in enumerate(list(OPEN_CONTEXTS)):
+        browser = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+        contexts = list(OPEN_CONTEXTS) + [c for c in getattr(browser, "contexts", [])
+                                          if c not in OPEN_CONTEXTS]
+        for c, context in enumerate(contexts):
             for p, page in enumerate(context.pages):
                 try:
                     page.screenshot(path=ARTIFACTS / f"FAILED-{item.name}-{c}-{p}.png", full_page=True)

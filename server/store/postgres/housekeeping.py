@@ -6,12 +6,9 @@ record becomes nor choose the ages.
 
 from __future__ import annotations
 
-import msgspec
-
+from server.store.housekeeping import orphaned_observation_writers
 from server.store.postgres.database import PgDatabase
 from server.store.postgres.records import Conn
-
-_decode = msgspec.json.decode
 
 RECEIPTS = """
 DELETE FROM sync_receipts r USING sync_devices d
@@ -29,16 +26,9 @@ DELETE FROM field_writers WHERE premises_id NOT IN (SELECT id FROM premises)
 
 
 def _orphan_observation_writers(conn: Conn) -> int:
-    rows = conn.execute("SELECT w.premises_id, w.path, p.doc FROM field_writers w "
-                        "JOIN premises p ON p.id = w.premises_id "
-                        "WHERE w.path LIKE 'observations/%%'").fetchall()
-    held: dict[str, set[str]] = {}
-    gone = []
-    for pid, path, doc in rows:
-        if pid not in held:
-            held[pid] = {o.get("id") for o in _decode(doc).get("observations") or []}
-        if path.split("/")[1] not in held[pid]:
-            gone.append((pid, path))
+    gone = orphaned_observation_writers(conn.execute(
+        "SELECT w.premises_id, w.path, p.doc FROM field_writers w "
+        "JOIN premises p ON p.id = w.premises_id WHERE w.path LIKE 'observations/%%'").fetchall())
     with conn.cursor() as cur:
         cur.executemany("DELETE FROM field_writers WHERE premises_id = %s AND path = %s", gone)
     return len(gone)

@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 import psycopg
 
-from server.store.migrations import MIGRATIONS
+from server.store.migrations import MIGRATIONS, rewrite_history
 from server.store.postgres.database import PgDatabase
-from sync import audit
 
 MIGRATE_LOCK = 0x77617463  # pg_advisory_xact_lock key held while migrating
 
@@ -339,17 +337,12 @@ CREATE AGGREGATE sum(BOOLEAN) (SFUNC = watchbook_sum_step, STYPE = BIGINT, INITC
 
 
 def _items_in_audit(conn: psycopg.Connection[Any]) -> None:
-    """Version 15: every stored history entry of a list field in the item form."""
-    last = 0
-    while rows := conn.execute(  # a page at a time: the table may be large
+    rewrite_history(
+        lambda last: conn.execute(
             "SELECT id, entry FROM audit WHERE id > %s AND entry LIKE '%%\"before\":{\"%%' "
-            "ORDER BY id LIMIT 500", (last,)).fetchall():
-        for rowid, entry in rows:
-            new = audit.rewrite(msgspec.json.decode(entry))
-            if new is not None:
-                conn.execute("UPDATE audit SET entry = %s WHERE id = %s",
-                             (msgspec.json.encode(new).decode(), rowid))
-        last = rows[-1][0]
+            "ORDER BY id LIMIT 500", (last,)).fetchall(),
+        lambda entry, rowid: conn.execute("UPDATE audit SET entry = %s WHERE id = %s",
+                                          (entry, rowid)))
 
 
 REWRITES: dict[int, Callable[[psycopg.Connection[Any]], None]] = {15: _items_in_audit}
