@@ -284,8 +284,14 @@ def cmd_device_list(args: argparse.Namespace) -> int:
     print(f"{'DEVICE':<18} {'USER':<16} {'LAST SEEN':<21} {'STATUS':<9} NAME")
     for r in rows:
         print(f"{r['id']:<18} {r['username']:<16} {r['last_seen'] or '-':<21} "
-              f"{'revoked' if r['revoked_at'] else 'active':<9} {r['name']}")
+              f"{_device_status(r):<9} {r['name']}")
     return 0
+
+
+def _device_status(row: dict[str, Any]) -> str:
+    if row["revoked_at"]:
+        return "revoked"
+    return "retiring" if row["wipe"] == accounts.RETIRE_ORDERED else "active"
 
 
 def cmd_device_revoke(args: argparse.Namespace) -> int:
