@@ -1,5 +1,6 @@
 // Who is signed in on this device: enrolment (online, once), the device token in IndexedDB,
-// expiry (401 keeps the outbox), revoke-and-wipe, sign-out, storage persistence and eviction.
+// expiry (401 keeps the outbox), revoke-and-wipe, sign-out (also after a retire order, see
+// sync.js), storage persistence and eviction.
 // The transport is passed in; a re-enrolled device's queued edits are renumbered by outbox.js.
 
 import * as db from '../db.js';

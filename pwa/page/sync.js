@@ -190,8 +190,10 @@ export class Sync extends EventTarget {
   }
 
   fetchPage(cursor) {
+    // the unsent edits, reported on pulls too (so a device with none says 0, for the console)
+    const headers = { 'X-Watchbook-Pending': String(this.replica.pending().length) };
     const page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}`,
-      { token: this.session.token, timeout: 60000 });
+      { token: this.session.token, timeout: 60000, headers });
     page.catch(() => {}); // awaited later, or dropped if storing the page before it failed
     return page;
   }
