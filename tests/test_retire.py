@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from engines import engine  # noqa: F401  (each World test runs on SQLite and PostgreSQL)
 from test_matrix import console_client
 
 from server import cli
