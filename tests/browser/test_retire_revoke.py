@@ -6,6 +6,7 @@ second device, revoked as lost, is wiped."""
 from __future__ import annotations
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from harness import new_device, pending, sign_in
 
 pytestmark = pytest.mark.browser
@@ -13,8 +14,8 @@ DEVICE_ID = "import('/pwa/db.js').then(db => db.getMeta('device_id'))"
 PREMISES_COUNT = "import('/pwa/db.js').then(db => db.countPremises())"
 
 
-def admin_console(browser, server):
-    context = new_device(browser, server)
+def admin_console(browser, server, **options):
+    context = new_device(browser, server, **options)
     page = context.new_page()
     page.goto("/console/signin")
     page.fill("#username", "admin")
@@ -85,3 +86,16 @@ def test_a_retired_device_sends_its_observation_then_signs_out_and_a_revoked_one
     assert lost_page.evaluate(PREMISES_COUNT) == 0
     for c in (crew, console, lost):
         c.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_devices_page_and_both_confirmations_have_no_axe_violations(browser, server, scheme):
+    device = server.enrol("crew")[3:].split("_", 1)[0]
+    context, page = admin_console(browser, server, color_scheme=scheme)
+    for path in ("/console/admin/devices", f"/console/admin/devices/{device}/retire",
+                 f"/console/admin/devices/{device}/revoke"):
+        page.goto(path)
+        page.wait_for_selector("main h1")
+        result = Axe().run(page)
+        assert [v["id"] for v in result.response["violations"]] == [], path
+    context.close()
