@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from harness import new_device, pending, sign_in
+from harness import new_device, pending, sign_in, wait_synced
 
 pytestmark = pytest.mark.browser
 DEVICE_ID = "import('/pwa/db.js').then(db => db.getMeta('device_id'))"
@@ -71,11 +71,16 @@ def test_a_retired_device_sends_its_observation_then_signs_out_and_a_revoked_one
 
     lost = new_device(browser, server)
     lost_page = lost.new_page()
-    sign_in(lost_page, "crew")
+    lost_page.goto("/")
+    lost_page.fill("#username", "crew")
+    lost_page.fill("#password", "crew")
+    lost_page.fill("#device-name", "Pump 2 WIS")  # a human name, given at enrolment
+    lost_page.click("button[type=submit]")
+    wait_synced(lost_page)
     lost_device = lost_page.evaluate(DEVICE_ID)
     admin.goto("/console/admin/devices")
     admin.click(f"a[href$='/admin/devices/{lost_device}/revoke']")
-    admin.wait_for_selector("h1:has-text('as lost')")
+    admin.wait_for_selector("h1:has-text('Revoke Pump 2 WIS as lost?')")
     admin.screenshot(path=artifacts / "revoke-1-confirmation.png", full_page=True)
     admin.click("button:has-text('Revoke and wipe')")
     admin.wait_for_selector(f"tr:has-text('{lost_device}') >> text=Revoked")
@@ -84,6 +89,7 @@ def test_a_retired_device_sends_its_observation_then_signs_out_and_a_revoked_one
     lost_page.wait_for_selector("text=This device was revoked")
     lost_page.screenshot(path=artifacts / "revoke-2-device-wiped.png", full_page=True)
     assert lost_page.evaluate(PREMISES_COUNT) == 0
+    assert lost_page.input_value("#device-name") == "Pump 2 WIS"  # offered again after the wipe
     for c in (crew, console, lost):
         c.close()
 
