@@ -9,6 +9,7 @@ Must not decide sync rules.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -49,6 +50,7 @@ class Principal:
     device_name: str = ""   # the name the device was enrolled with
     must_change_password: bool = False  # an admin reset it: choose a new one before anything
     organisation_id: int = 1  # the owning service (staff) or partner organisation (partners)
+    retiring: bool = False  # an admin retired the device: it sends what it holds, then clears
 
     @property
     def can_edit(self) -> bool:
@@ -255,6 +257,8 @@ class Auth:
             raise ApiError(403, "password_change_required",
                            "an admin reset your password: choose a new one first")
         await self._touch(device_id)
+        if dev["wipe"] == accounts.RETIRE_ORDERED:
+            return dataclasses.replace(principal, retiring=True)
         return principal
 
     async def _legacy_token(self, device_id: str, stored: str, token: str) -> bool:
@@ -287,6 +291,28 @@ class Auth:
                          row["user_id"] if row else None, device_id,
                          ("revoked, wipe ordered" if wipe else "revoked")
                          + (f", by {by}" if by else ""))
+
+    async def retire_device(self, device_id: str, by: str = "") -> bool:
+        """Order a live device to retire: its pushes are still applied and each sync answer
+        carries the order; its token ends when it acknowledges (`device_retired`). False if
+        the device is already revoked."""
+        done = await accounts.retire(self.db, device_id)
+        if done:
+            row = await accounts.device_row(self.db, device_id)
+            await events.add(self.db, clock.now("seconds"), "retire",
+                             row["user_id"] if row else None, device_id,
+                             "retire ordered: it sends what it holds, then clears itself"
+                             + (f", by {by}" if by else ""))
+        return done
+
+    async def device_retired(self, principal: Principal) -> None:
+        """The retiring device says its outbox is empty and it is clearing itself: its token
+        stops working (revoked with the wipe order, so a copy that failed to clear still
+        clears at its next contact)."""
+        assert principal.device_id is not None
+        await accounts.end_retirement(self.db, principal.device_id, clock.now("seconds"))
+        await events.add(self.db, clock.now("seconds"), "retired", principal.user_id,
+                         principal.device_id, "retired: sent everything, signed out and cleared")
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
                        password: str, check_password: bool = True) -> int:

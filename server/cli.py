@@ -284,8 +284,14 @@ def cmd_device_list(args: argparse.Namespace) -> int:
     print(f"{'DEVICE':<18} {'USER':<16} {'LAST SEEN':<21} {'STATUS':<9} NAME")
     for r in rows:
         print(f"{r['id']:<18} {r['username']:<16} {r['last_seen'] or '-':<21} "
-              f"{'revoked' if r['revoked_at'] else 'active':<9} {r['name']}")
+              f"{_device_status(r):<9} {r['name']}")
     return 0
+
+
+def _device_status(row: dict[str, Any]) -> str:
+    if row["revoked_at"]:
+        return "revoked"
+    return "retiring" if row["wipe"] == accounts.RETIRE_ORDERED else "active"
 
 
 def cmd_device_revoke(args: argparse.Namespace) -> int:
@@ -293,13 +299,24 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
 
     async def job(db: Database) -> bool:
         known = await accounts.device_row(db, args.device)
+        if known and args.retire:
+            return await Auth(db, settings).retire_device(args.device, by="the watchbook command")
         if known:
             await Auth(db, settings).revoke_device(args.device, wipe=not args.keep_data,
                                                    by="the watchbook command")
         return known is not None
+    if args.retire and args.keep_data:
+        print("--retire and --keep-data do not go together: a retired device always clears "
+              "itself once it has sent what it holds", file=sys.stderr)
+        return 2
     if not _run(settings, job):
-        print(f"no device {args.device}", file=sys.stderr)
+        print(f"no live device {args.device}" if args.retire else f"no device {args.device}",
+              file=sys.stderr)
         return 1
+    if args.retire:
+        print(f"Retiring {args.device}: at its next sync it sends what it holds, then signs out "
+              "and clears itself")
+        return 0
     print(f"Revoked {args.device}" + ("" if args.keep_data else
                                       "; it will wipe its local data when it next connects"))
     return 0
@@ -764,9 +781,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", help="only this user's devices")
     p.set_defaults(func=cmd_device_list)
     p = devices.add_parser("revoke", parents=[db], help="revoke a lost or retired device",
-                           description="Revoke a device: its token stops working at once and, "
-                                       "unless --keep-data, it wipes its local data.")
+                           description="Revoke a lost device: its token stops working at once "
+                                       "and, unless --keep-data, it wipes its local data. With "
+                                       "--retire, the device first sends what it holds, then "
+                                       "signs out and clears itself (shift handover).")
     p.add_argument("device", metavar="DEVICE_ID")
+    p.add_argument("--retire", action="store_true",
+                   help="retire instead: it sends its unsent changes, then clears itself")
     p.add_argument("--keep-data", action="store_true", help="revoke without the wipe order")
     p.set_defaults(func=cmd_device_revoke)
 

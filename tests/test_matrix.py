@@ -127,6 +127,27 @@ async def revoke(c: Callers, persona: str) -> httpx.Response:
     return await form(f"/console/admin/devices/{c.device('crew')}/revoke", wipe="1")(c, persona)
 
 
+async def retire(c: Callers, persona: str) -> httpx.Response:
+    return await form(f"/console/admin/devices/{c.device('crew')}/retire")(c, persona)
+
+
+async def confirm_page(c: Callers, persona: str, action: str) -> httpx.Response:
+    return await get(f"/console/admin/devices/{c.device('crew')}/{action}")(c, persona)
+
+
+async def confirm_retire(c: Callers, persona: str) -> httpx.Response:
+    return await confirm_page(c, persona, "retire")
+
+
+async def confirm_revoke(c: Callers, persona: str) -> httpx.Response:
+    return await confirm_page(c, persona, "revoke")
+
+
+async def retired(c: Callers, persona: str) -> httpx.Response:
+    """A device acknowledging a retire order it was never given: 409 once past the checks."""
+    return await c.world.client.post("/api/sync/retired", headers=c.headers(persona))
+
+
 async def conflict_page(c: Callers, persona: str) -> httpx.Response:
     return await get(f"/console/conflicts/{c.conflict_id}")(c, persona)
 
@@ -178,6 +199,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/coverage"): Row(get("/api/coverage"), {**API, "crew": FORBIDDEN}),
     ("POST", "/api/sync/push"): Row(push_edit_of_p1, EDIT_A01),
     ("GET", "/api/sync/pull"): Row(get("/api/sync/pull"), API),
+    ("POST", "/api/sync/retired"): Row(retired, API),
     ("PUT", "/api/blobs/{sha256}"): Row(put_blob, API),
     ("GET", "/api/blobs/{sha256}"): Row(get(f"/api/blobs/{SHA}"), API),
     ("GET", "/api/blobs/{sha256}/thumb"): Row(get(f"/api/blobs/{SHA}/thumb"), API),
@@ -248,6 +270,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/admin/users/{user_id:int}/password"): Row(
         console_user_action("password"), ADMIN_PAGE),
     ("POST", "/console/admin/devices/{device_id}/revoke"): Row(revoke, ADMIN_PAGE),
+    ("GET", "/console/admin/devices/{device_id}/revoke"): Row(confirm_revoke, ADMIN_PAGE),
+    ("POST", "/console/admin/devices/{device_id}/retire"): Row(retire, ADMIN_PAGE),
+    ("GET", "/console/admin/devices/{device_id}/retire"): Row(confirm_retire, ADMIN_PAGE),
     ("GET", "/console/admin/users/{user_id:int}"): Row(console_user_page, ADMIN_PAGE),
     ("POST", "/console/admin/users/{user_id:int}"): Row(console_user_edit, ADMIN_PAGE),
     ("GET", "/console/admin/stations"): Row(get("/console/admin/stations"), ADMIN_PAGE),

@@ -24,7 +24,8 @@ function parse({ id, buffer }) {
   }
   parsed.set(id, records);
   const head = { more: Boolean(res.more), cursor: res.cursor, total: res.total ?? null,
-    reset: Boolean(res.reset), left_scope: res.left_scope || [], count: (res.changes || []).length };
+    reset: Boolean(res.reset), left_scope: res.left_scope || [], count: (res.changes || []).length,
+    retire: Boolean(res.retire) };
   postMessage({ op: 'parsed', id, head, ids: records.map((r) => r.id), removed, conflicts });
 }
 

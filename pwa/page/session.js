@@ -1,11 +1,15 @@
 // Who is signed in on this device: enrolment (online, once), the device token in IndexedDB,
-// expiry (401 keeps the outbox), revoke-and-wipe, sign-out, storage persistence and eviction.
+// expiry (401 keeps the outbox), revoke-and-wipe, sign-out (also after a retire order, see
+// sync.js), storage persistence and eviction.
 // The transport is passed in; a re-enrolled device's queued edits are renumbered by outbox.js.
 
 import * as db from '../db.js';
 import * as outbox from './outbox.js';
 
 const MARKER = 'watchbook.replica'; // localStorage: "this browser held a replica"
+// localStorage: the name this device was given at sign-in ("Pump 1 WIS"); it names the hardware,
+// not the person, so it outlives a wipe and is offered at the next sign-in (shift handover).
+const DEVICE_NAME = 'watchbook.device_name';
 
 export class Session extends EventTarget {
   // `transport(path, {method, body})`: the API's JSON, or throws ApiError (page/api.js call).
@@ -29,16 +33,18 @@ export class Session extends EventTarget {
     const marker = localStorage.getItem(MARKER);
     this.evicted = Boolean(marker) && !this.token;
     this.lastUser = marker ? JSON.parse(marker).username : '';
+    this.lastDeviceName = localStorage.getItem(DEVICE_NAME) || '';
     this.persisted = await navigator.storage?.persisted?.().catch(() => null) ?? null;
   }
 
   // Enrol this device with username and password (online). A re-sign-in after expiry must be
   // the same person, so the queued edits keep their author.
-  async signIn(username, password) {
+  async signIn(username, password, deviceName = '') {
     if (this.user && this.expired && username !== this.user.username) {
       throw new Error(`Changes waiting here belong to ${this.user.username}; sign in as them.`);
     }
-    const name = `${navigator.userAgentData?.platform || 'Browser'} (${new Date().toLocaleDateString('en-GB')})`;
+    const chosen = deviceName.trim().slice(0, 100);
+    const name = chosen || `${navigator.userAgentData?.platform || 'Browser'} of ${username} (${new Date().toLocaleDateString('en-GB')})`;
     const res = await this.call('/devices/enrol', { method: 'POST',
       // Signing in again on this device keeps its id, so queued edits keep their numbers and the
       // server can still recognise any it already applied (a lost response is never applied twice).
@@ -53,6 +59,7 @@ export class Session extends EventTarget {
       expired: false, evicted: false, wiped: '' });
     if (reenrol) await outbox.renumber(1, res.device_id);
     localStorage.setItem(MARKER, JSON.stringify({ username: res.user.username }));
+    if (chosen) { localStorage.setItem(DEVICE_NAME, chosen); this.lastDeviceName = chosen; }
     await this.persist();
     this.emit();
     return res.user;

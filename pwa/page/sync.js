@@ -111,10 +111,35 @@ export class Sync extends EventTarget {
       this.notBefore = 0;
       this.channel?.postMessage('synced');
       this.dispatchEvent(new Event('synced'));
+      if (this.retireOrdered) return await this.retire();
       return 'ok';
     } catch (err) {
       return this.fail(err);
     }
+  }
+
+  // An administrator retired this device (a sync answer said `retire`): once nothing is left
+  // unsent — no pending or refused edit, no queued photo — tell the server (its token then stops
+  // working) and sign out, clearing the device. Anything unsent keeps the data, and says why.
+  async retire() {
+    const unsent = (await outbox.entries()).filter((e) => outbox.isPending(e) || outbox.needsAttention(e)).length;
+    const photos = (await db.uploads()).length;
+    if (unsent || photos) {
+      const what = [unsent && `${unsent} change${unsent === 1 ? '' : 's'}`,
+        photos && `${photos} photo${photos === 1 ? '' : 's'}`].filter(Boolean).join(' and ');
+      this.state.error = `An administrator retired this device. It signs out once ${what} ${unsent + photos === 1 ? 'is' : 'are'} sent${unsent ? ' or discarded (see the Sync page)' : ''}; until then it keeps its data.`;
+      await db.setMeta({ last_sync_error: this.state.error });
+      this.emit();
+      return 'retiring';
+    }
+    try {
+      await this.call('/sync/retired', { token: this.session.token, method: 'POST' });
+    } catch (err) {
+      if (!err.revoked) throw err; // offline or busy: the next sync tries again
+    }
+    this.retireOrdered = false;
+    await this.session.wipe('An administrator retired this device: everything it held was sent, and it has signed out and cleared its data.');
+    return 'retired';
   }
 
   async fail(err) {
@@ -172,8 +197,10 @@ export class Sync extends EventTarget {
   // The next page, parsed by the pull worker, sized for the link (page/pagesize.js).
   fetchPage(cursor) {
     const limit = this.limit;
+    // the unsent edits, reported on pulls too (so a device with none says 0, for the console)
+    const headers = { 'X-Watchbook-Pending': String(this.replica.pending().length) };
     const page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}&limit=${limit}`,
-      { token: this.session.token, timeout: 60000, as: 'buffer' })
+      { token: this.session.token, timeout: 60000, as: 'buffer', headers })
       .then(async ({ buffer, transferMs }) => {
         const got = await this.pages.parse(buffer);
         this.limit = nextLimit(limit, { rows: got.head.count, transferMs });
@@ -201,6 +228,7 @@ export class Sync extends EventTarget {
       for (let n = 0; n < 100000; n += 1) {
         const got = await next;
         const res = got.head;
+        if (res.retire) this.retireOrdered = true;
         next = res.more ? this.fetchPage(res.cursor) : null;
         if (!next) { await this.stored(storing, outcome); storing = null; } // the reset check below reads the stored ids
         const held = this.replica.heldIds();

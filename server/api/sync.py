@@ -232,7 +232,8 @@ async def push_endpoint(request: Request) -> Response:
         result = await service.push(principal, body)
     finally:
         service.release_push_slot()
-    return Response(encoder.encode(result), media_type="application/json")
+    return Response(_with_retire(encoder.encode(result), principal),
+                    media_type="application/json")
 
 
 @operation("Pull a page of changes in your grounds after a cursor", response=PullResponse,
@@ -252,10 +253,28 @@ async def pull_endpoint(request: Request) -> Response:
             raise ApiError(422, "invalid", "limit must be 1 or more", "limit")
     service: SyncService = request.app.state.sync
     body = await service.pull(principal, request.query_params.get("cursor", ""), limit)
-    return Response(body, media_type="application/json")
+    return Response(_with_retire(body, principal), media_type="application/json")
+
+
+def _with_retire(body: bytes, principal: Principal) -> bytes:
+    """A retiring device's answers carry `"retire": true` (docs/sync-protocol.md, Retiring)."""
+    if not principal.retiring:
+        return body
+    return body.rstrip()[:-1] + b',"retire":true}'
+
+
+@operation("Acknowledge a retire order: this device has sent everything and is clearing "
+           "itself; its token stops working")
+async def retired_endpoint(request: Request) -> Response:
+    principal = await request.app.state.auth.authenticate_device(request)
+    if not principal.retiring:
+        raise ApiError(409, "not_retiring", "this device was not ordered to retire", "device")
+    await request.app.state.auth.device_retired(principal)
+    return Response(b'{"retired":true}', media_type="application/json")
 
 
 routes = [
     Route("/sync/push", push_endpoint, methods=["POST"]),
     Route("/sync/pull", pull_endpoint, methods=["GET"]),
+    Route("/sync/retired", retired_endpoint, methods=["POST"]),
 ]

@@ -1,8 +1,9 @@
 """Console admin pages: users (list, add, one user's page: role, home station, extra grounds,
-their devices, disable, enable) and devices (list, revoke with wipe); password resets are in
-password.py.
+their devices, disable, enable) and devices (list; retire — it sends what it holds, then clears
+itself — or revoke a lost one with the wipe order, each after a confirmation page); password
+resets are in password.py.
 
-Admins only. Accounts are added and devices revoked through Auth; profiles, disabling (which
+Admins only. Accounts are added and devices retired or revoked through Auth; profiles, disabling (which
 revokes the user's devices with the wipe order) and enabling through server/users.py. Must not
 hold SQL or touch premises records.
 """
@@ -188,6 +189,51 @@ async def revoke_device(request: Request, who: Principal) -> Response:
     return see_other(request, "devices")
 
 
+async def _device(request: Request) -> dict[str, Any]:
+    """The device of the path, with its user, or 404."""
+    device_id = request.path_params["device_id"]
+    row = await accounts.device_row(request.app.state.db, device_id)
+    if row is None:
+        raise ApiError(404, "not_found", "There is no such device.")
+    [device] = [d for d in await accounts.list_devices(request.app.state.db,
+                                                        user_id=row["user_id"])
+                if d["id"] == device_id]
+    return device
+
+
+async def _confirm(request: Request, who: Principal, action: str) -> Response:
+    """The confirmation page of a retire or a revoke: the device, its user, its last sync and
+    how many changes it last reported unsent."""
+    device = await _device(request)
+    back = "user" if request.query_params.get("back") == "user" else ""
+    return render(request, "device_confirm.html", who, nav="devices", device=device,
+                  action=action, back=back,
+                  retiring=device["wipe"] == accounts.RETIRE_ORDERED and not device["revoked_at"])
+
+
+@page("admin")
+async def confirm_retire(request: Request, who: Principal) -> Response:
+    return await _confirm(request, who, "retire")
+
+
+@page("admin")
+async def confirm_revoke(request: Request, who: Principal) -> Response:
+    return await _confirm(request, who, "revoke")
+
+
+@page("admin")
+async def retire_device(request: Request, who: Principal) -> Response:
+    device = await _device(request)
+    if await request.app.state.auth.retire_device(device["id"], by=who.username):
+        flash(request, "ok", f"Retiring {device['name']} ({device['id']}): at its next sync it "
+              "sends what it holds, then signs out and clears itself.")
+    else:
+        flash(request, "error", f"{device['name']} ({device['id']}) is already revoked.")
+    if text(await request.form(), "back", 10) == "user":
+        return see_other(request, "user", user_id=device["user_id"])
+    return see_other(request, "devices")
+
+
 routes = [
     Route("/admin/users", users, name="users"),
     Route("/admin/users", add_user, methods=["POST"], name="add_user"),
@@ -200,4 +246,8 @@ routes = [
     Route("/admin/devices", devices, name="devices"),
     Route("/admin/devices/{device_id}/revoke", revoke_device, methods=["POST"],
           name="revoke_device"),
+    Route("/admin/devices/{device_id}/retire", retire_device, methods=["POST"],
+          name="retire_device"),
+    Route("/admin/devices/{device_id}/retire", confirm_retire, name="confirm_retire"),
+    Route("/admin/devices/{device_id}/revoke", confirm_revoke, name="confirm_revoke"),
 ]

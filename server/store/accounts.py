@@ -188,11 +188,31 @@ async def revoke(db: Database, device_id: str, wipe: bool, now: str) -> None:
         (now, 1 if wipe else 0, device_id))
 
 
+# devices.wipe on a live device (revoked_at NULL): 2 = an admin ordered it to retire (send what
+# it holds, then sign out and clear itself). On a revoked device: 1 = wipe ordered, 0 = not.
+RETIRE_ORDERED = 2
+
+
+async def retire(db: Database, device_id: str) -> bool:
+    """Order a live device to retire; False if it is revoked (or unknown)."""
+    return bool(await db.write(lambda conn: conn.execute(
+        "UPDATE devices SET wipe = ? WHERE id = ? AND revoked_at IS NULL",
+        (RETIRE_ORDERED, device_id)).rowcount))
+
+
+async def end_retirement(db: Database, device_id: str, now: str) -> None:
+    """A retiring device acknowledged: revoke it with the wipe order."""
+    await db.execute_write(
+        "UPDATE devices SET revoked_at = ?, wipe = 1 WHERE id = ? AND revoked_at IS NULL "
+        "AND wipe = ?", (now, device_id, RETIRE_ORDERED))
+
+
 async def list_devices(db: Database, user_id: int | None = None,
                        username: str | None = None) -> list[dict[str, Any]]:
     """Devices with their user, of one user if asked (by id or name): by username, live
     devices first, most recently seen first."""
     sql = ("SELECT d.id, d.name, d.created_at, d.last_seen, d.revoked_at, d.wipe, "
+           "d.pending_count, d.pending_reported_at, "
            "u.id AS user_id, u.username, u.name AS user_name, u.role, u.station, u.disabled "
            "FROM devices d JOIN users u ON u.id = d.user_id")
     params: tuple[object, ...] = ()

@@ -9,6 +9,9 @@ export function signinView(app) {
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true,
     value: s.user?.username || s.lastUser || '' });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  // A human name for this device, shown to admins (Devices, retire/revoke): e.g. the appliance.
+  const deviceName = h('input', { id: 'device-name', name: 'device_name', maxlength: 100,
+    autocomplete: 'off', placeholder: 'e.g. Pump 1 WIS', value: s.lastDeviceName || '' });
   const button = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
   const form = h('form', { class: 'card signin', onsubmit: async (e) => {
     e.preventDefault();
@@ -16,7 +19,7 @@ export function signinView(app) {
     if (!navigator.onLine) { error.textContent = 'Signing in needs a connection. Try again at the station.'; return; }
     button.disabled = true;
     try {
-      await app.signedIn(await s.signIn(user.value.trim(), pass.value));
+      await app.signedIn(await s.signIn(user.value.trim(), pass.value, deviceName.value));
     } catch (err) {
       error.textContent = err.offline ? 'No connection to the server.' : err.message;
     } finally { button.disabled = false; }
@@ -29,6 +32,8 @@ export function signinView(app) {
     h('p', null, 'The first sign-in on this device needs a connection. After that, Watchbook works offline.'),
   h('label', { for: 'username' }, 'Username'), user,
   h('label', { for: 'password' }, 'Password'), pass,
+  s.expired ? null : h('label', { for: 'device-name' }, 'Name of this device (optional)'),
+  s.expired ? null : deviceName,
   error, button);
   return { node: form };
 }
