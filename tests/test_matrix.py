@@ -220,7 +220,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/console/premises/{premises_id}/links/{link_id}/revoke"): Row(
         form(P1 + "/links/1/revoke"), CONSOLE_A01),
     # The responsible person's portal: the submission link's token, not the caller, decides
-    # (an unknown token is a 404 for everyone; tests/test_owner_portal.py has the rest).
+    # (an unknown token is a 404 for everyone; tests/test_portal.py has the rest).
     ("GET", "/portal/{token}"): Row(get("/portal/unknown"), OPEN),
     ("POST", "/portal/{token}/faults"): Row(portal_post("/portal/unknown/faults"), OPEN),
     ("GET", "/portal/{token}/faults/{reference}"): Row(get("/portal/unknown/faults/F-1"), OPEN),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from engines import engine  # noqa: F401  (each test on SQLite and on PostgreSQL)
 from test_console import Browser, as_user, browser, csrf_of
 
 from server import submissions
@@ -18,7 +19,7 @@ from server.store import records
 if TYPE_CHECKING:
     from world import World
 
-__all__ = ["as_user"]
+__all__ = ["as_user", "engine"]
 
 HIGH_RISE = {"height_m": "31.5", "storeys": "11", "responsible_person": "Priya Shah",
              "organisation": "Carrow Estates Ltd", "phone": "01603 555 010",
