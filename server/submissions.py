@@ -36,6 +36,10 @@ RATE_PER_WINDOW = 60                # requests with one link in a window; then 4
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over a phone
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+REFERENCE = re.compile(r"^F-[A-Z0-9]{8}$")
+
+
 @dataclass(frozen=True)
 class Link:
     id: int
@@ -105,6 +109,7 @@ async def resolve(db: Database, token: str) -> Link:
 def parse_fault(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """A fault report from the portal form, or its problems by field, in plain words."""
     errors: dict[str, str] = {}
+    form = {k: CONTROL.sub("", v) for k, v in form.items()}  # no NULs: PostgreSQL refuses them
     kind = form.get("kind", "")
     if kind not in FAULT_KINDS:
         errors["kind"] = "Choose what is out of order."
@@ -164,7 +169,7 @@ async def report(db: Database, service: SyncService, link: Link,
 
 async def fault_of(db: Database, link: Link, ref: str) -> dict[str, Any]:
     """A fault of the link's premises by its reference (404 for any other)."""
-    found = await store.fault(db, ref[:16])
+    found = await store.fault(db, ref) if REFERENCE.match(ref) else None
     if found is None or found["premises_id"] != link.premises_id:
         raise ApiError(404, "not_found", "There is no fault with that reference for this "
                        "building.")
@@ -175,7 +180,8 @@ async def repaired(db: Database, service: SyncService, link: Link, ref: str,
                    note: str) -> None:
     """Report a fault repaired: it leaves the crews' record on their next pull."""
     found = await fault_of(db, link, ref)
-    if not await store.repair(db, found["reference"], clock.now("seconds"), note[:2000]):
+    note = CONTROL.sub("", note)[:2000]
+    if not await store.repair(db, found["reference"], clock.now("seconds"), note):
         raise ApiError(409, "already_repaired", "This fault was already reported repaired.")
     await events.add(db, clock.now("seconds"), "equipment_fault_repaired", None,
                      premises_id=link.premises_id, detail=f"{ref} (link {link.id})")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -187,3 +188,20 @@ async def test_a_fault_of_another_building_is_not_reachable_through_a_link(
     ref = response.headers["location"].split("/faults/")[1].split("?")[0]
     second = await _issue(super_, "p2")
     assert (await person.get(f"{second}/faults/{ref}")).status_code == 404
+
+
+@pytest.mark.parametrize("value", ["\x00", "x" * 50_000, "2026-02-30", "١٢٣", "' OR 1=1 --",
+                                   "[]", "-1"])
+async def test_hostile_portal_input_is_a_4xx_never_a_server_error(
+        world: World, as_user: Browser, value: str) -> None:
+    path = await _issue(await as_user("super"))
+    person = browser(world)
+    page = await person.get(path)
+    csrf = csrf_of(page.text)
+    ref = quote(value[:40], safe="")
+    for action in (path + "/faults", f"{path}/faults/{ref}/repaired"):
+        response = await person.post(action, data={
+            "csrf": csrf, "kind": value, "description": value, "since": value,
+            "reported_by": value, "note": value})
+        assert response.status_code in (404, 409, 422), (action, response.status_code)
+    assert (await person.get(f"{path}/faults/{ref}")).status_code == 404
