@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from server import api, console, shell
 from server.api.sync import make_service
 from server.auth import Auth
+from server.console import portal
 from server.errors import ApiError, handle_api_error
 from server.imports import ImportJobs
 from server.settings import Settings
@@ -93,6 +94,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Only the console has sessions (cookies, CSRF); the API and the app shell do not.
             Mount("/console", routes=console.routes, middleware=[
                 Middleware(ServerSessions, cookie="watchbook_session",
+                           max_age=settings.session_max_age_seconds,
+                           idle=settings.session_idle_seconds, https=settings.https)]),
+            # The responsible person's portal: a submission link, a session only for CSRF.
+            Mount("/portal", routes=portal.routes, middleware=[
+                Middleware(ServerSessions, cookie="watchbook_portal",
                            max_age=settings.session_max_age_seconds,
                            idle=settings.session_idle_seconds, https=settings.https)]),
             Route("/healthz", healthz),

@@ -31,7 +31,8 @@ LABELS: dict[str, str] = {
     "evacuation_strategy": "Evacuation strategy",
     "environmental_plan": "Environmental protection plan", "risk_notes": "Risk notes",
     "observations": "Observations", "attachments": "Attachments",
-    "high_rise": "High-rise building", "version": "Version",
+    "high_rise": "High-rise building",
+    "equipment_faults": "Equipment faults", "version": "Version",
     "deleted": "Deleted", "updated_at": "Last changed", "updated_by": "Changed by",
 }
 # List fields: what one item is called, and its fields' labels.

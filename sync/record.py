@@ -148,6 +148,28 @@ class HighRise(msgspec.Struct, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(max_length=254)] = ""
 
 
+# Lifts for firefighters and key firefighting equipment (Fire Safety (England) Regulations
+# 2022, reg. 7): what a responsible person reports out of order.
+FAULT_KINDS: dict[str, str] = {
+    "firefighting_lift": "Firefighting lift", "dry_riser": "Dry riser", "wet_riser": "Wet riser",
+    "evacuation_alert": "Evacuation alert system", "smoke_control": "Smoke control",
+    "sprinklers": "Sprinklers", "other": "Other firefighting equipment"}
+FaultKind = Literal["firefighting_lift", "dry_riser", "wet_riser", "evacuation_alert",
+                    "smoke_control", "sprinklers", "other"]
+
+
+class EquipmentFault(msgspec.Struct, forbid_unknown_fields=True):
+    """An open fault reported through a submission link (`id`: its reference number); it
+    leaves the record when reported repaired (the faults table keeps the history)."""
+
+    id: Id
+    kind: FaultKind
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    since: Date | None = None
+    reported_by: Text = ""
+    reported_at: Text = ""
+
+
 class Premises(msgspec.Struct, forbid_unknown_fields=True):
     """A whole premises record as stored and as pulled by devices."""
 
@@ -187,6 +209,7 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     observations: list[Observation] = []
     attachments: list[Attachment] = []
     high_rise: HighRise | None = None
+    equipment_faults: list[EquipmentFault] | None = None
     version: int = 0
     deleted: bool = False
     updated_at: str = ""
@@ -212,6 +235,7 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset({"key_box", "entry_codes"})
 SERVER_FIELDS: frozenset[str] = frozenset({
     "id", "version", "deleted", "updated_at", "updated_by", "next_review_due",
     "hazards", "observations", "attachments", "high_rise",
+    "equipment_faults",
 })
 
 DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}
@@ -235,13 +259,13 @@ def validate(doc: dict[str, object]) -> Premises:
 
 # Optional fields added later: left out of a record's dict while unset, so records without
 # them stay as they were, byte for byte (on the wire, in storage and in the audit).
-OMITTED_WHEN_UNSET: frozenset[str] = frozenset({"high_rise"})
+OMITTED_WHEN_UNSET: frozenset[str] = frozenset({"high_rise", "equipment_faults"})
 
 
 def to_dict(record: Premises) -> dict[str, object]:
     doc: dict[str, object] = msgspec.to_builtins(record)
     for name in OMITTED_WHEN_UNSET:
-        if doc.get(name) is None:
+        if doc.get(name) in (None, []):
             doc.pop(name, None)
     return doc
 

@@ -96,6 +96,13 @@ def form(path: str, **fields: str) -> Call:
     return call
 
 
+def portal_post(path: str) -> Call:
+    """A portal form POST: no account, only a submission link's token in the path."""
+    async def call(c: Callers, persona: str) -> httpx.Response:
+        return await c.console[persona].post(path, data={"kind": "dry_riser"})
+    return call
+
+
 def console_user_action(action: str) -> Call:
     async def call(c: Callers, persona: str) -> httpx.Response:
         uid = c.world.user_ids["crew"]
@@ -230,6 +237,17 @@ ROWS: dict[tuple[str, str], Row] = {
                                                               CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/high-rise"): Row(
         form(P1 + "/high-rise", storeys="9"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/links"): Row(form(P1 + "/links", days="90"),
+                                                          CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/links/{link_id}/revoke"): Row(
+        form(P1 + "/links/1/revoke"), CONSOLE_A01),
+    # The responsible person's portal: the submission link's token, not the caller, decides
+    # (an unknown token is a 404 for everyone; tests/test_portal.py has the rest).
+    ("GET", "/portal/{token}"): Row(get("/portal/unknown"), OPEN),
+    ("POST", "/portal/{token}/faults"): Row(portal_post("/portal/unknown/faults"), OPEN),
+    ("GET", "/portal/{token}/faults/{reference}"): Row(get("/portal/unknown/faults/F-1"), OPEN),
+    ("POST", "/portal/{token}/faults/{reference}/repaired"): Row(
+        portal_post("/portal/unknown/faults/F-1/repaired"), OPEN),
     ("GET", "/console/premises/{premises_id}/hazards"): Row(get(P1 + "/hazards"), CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/hazards/add"): Row(
         form(P1 + "/hazards/add", type="asbestos", location="Roof"), CONSOLE_A01),

@@ -6,14 +6,18 @@ The write is server/owners.py's, through the one premises writer. Must not hold 
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import owners
+from server import clock, owners, submissions
 from server.auth import Principal
 from server.console.page import flash, page, render, see_other, text
 from server.console.premises import load_in_scope
+from server.errors import ApiError
+from server.store import owner_links
 
 FIELDS = list(owners.LABELS)
 
@@ -26,7 +30,7 @@ async def high_rise_edit(request: Request, who: Principal) -> Response:
     values = {f: "" if current.get(f) is None else str(current.get(f)) for f in FIELDS}
     if request.method == "GET":
         return render(request, "high_rise_edit.html", who, doc=doc, values=values, errors={},
-                      labels=owners.LABELS)
+                      labels=owners.LABELS, **await _links(request, premises_id))
     form = await request.form()
     if text(form, "action", 20) == "unmark":
         await owners.set_high_rise(request.app.state.sync, who, premises_id, None)
@@ -36,13 +40,51 @@ async def high_rise_edit(request: Request, who: Principal) -> Response:
     high_rise, errors = owners.parse(values)
     if high_rise is None:
         return render(request, "high_rise_edit.html", who, 422, doc=doc, values=values,
-                      errors=errors, labels=owners.LABELS)
+                      errors=errors, labels=owners.LABELS, **await _links(request, premises_id))
     await owners.set_high_rise(request.app.state.sync, who, premises_id, high_rise)
     flash(request, "ok", "Marked as a high-rise residential building.")
     return see_other(request, "premises", premises_id=premises_id)
 
 
+async def _links(request: Request, premises_id: str) -> dict[str, Any]:
+    db = request.app.state.db
+    now = clock.now("seconds")
+    links = [{**row, "state": submissions.link_state(row, now)}
+             for row in await owner_links.links_for(db, premises_id)]
+    return {"links": links, "faults": await owner_links.faults_for(db, premises_id),
+            "link_days": submissions.LINK_DAYS, "default_days": submissions.DEFAULT_LINK_DAYS}
+
+
+@page("admin", "supervisor")
+async def issue_link(request: Request, who: Principal) -> Response:
+    """Issue a submission link; its URL is shown this once (only its digest is kept)."""
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    raw = text(await request.form(), "days", 4)
+    days = int(raw) if raw.isdigit() else 0
+    token = await submissions.issue(request.app.state.db, who, doc, days)
+    url = str(request.base_url).rstrip("/") + str(request.app.url_path_for("portal",
+                                                                           token=token))
+    return render(request, "submission_link.html", who, doc=doc, url=url, days=days)
+
+
+@page("admin", "supervisor")
+async def revoke_link(request: Request, who: Principal) -> Response:
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    raw = request.path_params["link_id"]
+    if not raw.isdigit() or len(raw) > 15:
+        raise ApiError(404, "not_found", "There is no such link.")
+    await submissions.revoke(request.app.state.db, who, doc, int(raw))
+    flash(request, "ok", "The submission link is revoked: it no longer opens the portal.")
+    return see_other(request, "high_rise_edit", premises_id=premises_id)
+
+
 routes = [
     Route("/premises/{premises_id}/high-rise", high_rise_edit, methods=["GET", "POST"],
           name="high_rise_edit"),
+    Route("/premises/{premises_id}/links", issue_link, methods=["POST"],
+          name="submission_link_issue"),
+    Route("/premises/{premises_id}/links/{link_id}/revoke", revoke_link, methods=["POST"],
+          name="submission_link_revoke"),
 ]

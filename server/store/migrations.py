@@ -381,6 +381,38 @@ CREATE TABLE signin_known (
     PRIMARY KEY (account, address)
 );
 """),
+    (20, """
+-- building owners (issue 16; server/store/owner_links.py): submission links for a high-rise
+-- building's responsible person (the token stored only as its digest; expiry, revocation and
+-- a per-link rate window), and the faults of lifts for firefighters and key firefighting
+-- equipment they report, kept after repair as the history.
+CREATE TABLE submission_links (
+    id            INTEGER PRIMARY KEY,
+    premises_id   TEXT NOT NULL,
+    token_hash    TEXT NOT NULL UNIQUE,
+    created_by    TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    revoked_at    TEXT,
+    revoked_by    TEXT,
+    window_start  REAL NOT NULL DEFAULT 0,
+    window_count  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX submission_links_premises ON submission_links(premises_id);
+CREATE TABLE equipment_faults (
+    reference    TEXT PRIMARY KEY,
+    premises_id  TEXT NOT NULL,
+    link_id      INTEGER NOT NULL REFERENCES submission_links(id),
+    kind         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    since        TEXT,
+    reported_by  TEXT NOT NULL,
+    reported_at  TEXT NOT NULL,
+    repaired_at  TEXT,
+    repair_note  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
+"""),
 ]
 
 

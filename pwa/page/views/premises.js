@@ -13,6 +13,11 @@ import { attentionSection } from './attention.js';
 import { dataAge } from './badge.js';
 import { conflictMark, pendingMark, riskLevel, row } from './parts.js';
 
+// Lift and firefighting-equipment faults a building's responsible person reported (issue 16).
+const FAULTS = { firefighting_lift: 'Firefighting lift', dry_riser: 'Dry riser', wet_riser: 'Wet riser',
+  evacuation_alert: 'Evacuation alert system', smoke_control: 'Smoke control', sprinklers: 'Sprinklers',
+  other: 'Firefighting equipment' };
+
 const SEVERITY = { high: 'High', medium: 'Medium', low: 'Low' };
 const ORDER = { high: 0, medium: 1, low: 2 };
 const SUMMARY_HAZARDS = 8; // icons on the first screen; the rest are one jump away
@@ -140,6 +145,9 @@ export function premisesView(app, { id }) {
     underConflict('deleted') ? h('p', { class: 'banner conflict', role: 'note' },
       'Being resolved: this record was deleted on one device and edited on another.') : null,
     attentionSection(app, id),
+    ...(r.equipment_faults || []).map((f) => h('p', { class: 'banner overdue equipment-fault', role: 'note' },
+      h('strong', null, `${FAULTS[f.kind] || 'Firefighting equipment'} out of order${f.since ? ` since ${longDate(f.since)}` : ''}`),
+      ` (reported by ${f.reported_by || 'the responsible person'}, reference ${f.id})${f.description ? `: ${f.description}` : ''}`)),
     isOverdue(r.next_review_due) ? h('p', { class: 'banner overdue', role: 'note' },
       `Review overdue: this record was due for review on ${longDate(r.next_review_due)}. Check it on site.`) : null,
     expired.length ? h('p', { class: 'banner overdue', role: 'note', id: 'expired-banner' },

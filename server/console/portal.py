@@ -1,0 +1,132 @@
+"""The responsible person's portal (issue 16): pages reached only through a submission link
+(/portal/{token}), without an account: report a fault of a lift for firefighters or of key
+firefighting equipment, get a reference number, and report it repaired later.
+
+Server-rendered, no JavaScript. CSRF: the session cookie's token (SameSite, set on the first
+GET) in every form. A wrong token is a plain 404 page, a revoked or expired one 410, too many
+requests 429; never a 500. Rules are server/submissions.py's. Must not hold SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server import submissions
+from server.auth import check_csrf
+from server.console.page import render, templates, text
+from server.errors import ApiError
+from server.store import records
+from sync.record import FAULT_KINDS
+
+
+def long_date(value: object) -> str:
+    """`2026-12-03` as people read it: `3 Dec 2026` (anything else as it is)."""
+    try:
+        return dt.date.fromisoformat(str(value)).strftime("%-d %b %Y")
+    except ValueError:
+        return str(value or "")
+
+
+templates.env.filters["long_date"] = long_date
+templates.env.filters["fault_label"] = lambda kind: FAULT_KINDS.get(kind, kind)
+
+TITLES = {404: "This link is not known", 410: "This link no longer works",
+          429: "Too many requests", 409: "Already done", 403: "The form has expired",
+          422: "Something is missing"}
+Portal = Callable[[Request, submissions.Link], Awaitable[Response]]
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    return response
+
+
+def portal_page(fn: Portal) -> Callable[[Request], Awaitable[Response]]:
+    """Resolve the link (rate counted), check CSRF on a POST, and turn an ApiError into a
+    plain page with its status."""
+    @functools.wraps(fn)
+    async def endpoint(request: Request) -> Response:
+        try:
+            link = await submissions.resolve(request.app.state.db,
+                                             request.path_params["token"])
+            if request.method == "POST":
+                check_csrf(request, text(await request.form(), "csrf", 200))
+            response = await fn(request, link)
+        except ApiError as exc:
+            response = render(request, "portal_error.html", None, exc.status,
+                              title=TITLES.get(exc.status, "That did not work"),
+                              message=exc.message)
+            for name, value in (exc.headers or {}).items():
+                response.headers[name] = value
+        return _private(response)
+    return endpoint
+
+
+async def _building(request: Request, link: submissions.Link) -> dict[str, Any]:
+    doc = await request.app.state.db.read(lambda c: records.get(c, link.premises_id))
+    if doc is None or doc.get("deleted"):
+        raise ApiError(410, "gone", "This building is no longer on the fire service's records.")
+    return dict(doc)
+
+
+def _here(request: Request) -> str:
+    return str(request.app.url_path_for("portal", token=request.path_params["token"]))
+
+
+@portal_page
+async def portal(request: Request, link: submissions.Link) -> Response:
+    doc = await _building(request, link)
+    open_faults = doc.get("equipment_faults") or []
+    values = {"reported_by": (doc.get("high_rise") or {}).get("responsible_person", ""),
+              "kind": "", "description": "", "since": ""}
+    return render(request, "portal.html", None, doc=doc, kinds=FAULT_KINDS,
+                  open_faults=open_faults, values=values, errors={}, here=_here(request))
+
+
+@portal_page
+async def report_fault(request: Request, link: submissions.Link) -> Response:
+    doc = await _building(request, link)
+    form = await request.form()
+    values = {f: text(form, f, 2100) for f in ("kind", "description", "since", "reported_by")}
+    fault, errors = submissions.parse_fault(values)
+    if errors:
+        return render(request, "portal.html", None, 422, doc=doc, kinds=FAULT_KINDS,
+                      open_faults=doc.get("equipment_faults") or [], values=values,
+                      errors=errors, here=_here(request))
+    ref = await submissions.report(request.app.state.db, request.app.state.sync, link, fault)
+    return RedirectResponse(_here(request) + f"/faults/{ref}?new=1", 303)
+
+
+@portal_page
+async def fault_page(request: Request, link: submissions.Link) -> Response:
+    doc = await _building(request, link)
+    fault = await submissions.fault_of(request.app.state.db, link,
+                                       request.path_params["reference"])
+    return render(request, "portal_fault.html", None, doc=doc, fault=fault, kinds=FAULT_KINDS,
+                  new=request.query_params.get("new") == "1", here=_here(request))
+
+
+@portal_page
+async def report_repaired(request: Request, link: submissions.Link) -> Response:
+    ref = request.path_params["reference"]
+    form = await request.form()
+    await submissions.repaired(request.app.state.db, request.app.state.sync, link, ref,
+                               text(form, "note", 2000))
+    return RedirectResponse(_here(request) + f"/faults/{ref}", 303)
+
+
+routes = [
+    Route("/{token}", portal, name="portal"),
+    Route("/{token}/faults", report_fault, methods=["POST"], name="portal_report_fault"),
+    Route("/{token}/faults/{reference}", fault_page, name="portal_fault"),
+    Route("/{token}/faults/{reference}/repaired", report_repaired, methods=["POST"],
+          name="portal_repaired"),
+]

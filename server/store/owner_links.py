@@ -1,0 +1,90 @@
+"""Submission links and equipment faults (migration 20): every SQL statement on
+`submission_links` and `equipment_faults`. A link's token is only ever held as its digest.
+Must not decide whether a link is live or who may issue one (server/submissions.py does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.store.database import Database
+
+Row = dict[str, Any]
+
+
+async def add_link(db: Database, premises_id: str, token_hash: str, by: str, now: str,
+                   expires_at: str) -> int:
+    return await db.execute_write(
+        "INSERT INTO submission_links (premises_id, token_hash, created_by, created_at, "
+        "expires_at) VALUES (?, ?, ?, ?, ?)", (premises_id, token_hash, by, now, expires_at))
+
+
+async def links_for(db: Database, premises_id: str) -> list[Row]:
+    """A premises' links, newest first (never their tokens: only digests are stored)."""
+    rows = await db.execute("SELECT * FROM submission_links WHERE premises_id = ? "
+                            "ORDER BY id DESC", (premises_id,))
+    return [dict(r) for r in rows]
+
+
+async def link_by_hash(db: Database, token_hash: str) -> Row | None:
+    row = (await db.execute("SELECT * FROM submission_links WHERE token_hash = ?",
+                            (token_hash,))).first()
+    return dict(row) if row else None
+
+
+async def revoke(db: Database, link_id: int, premises_id: str, by: str, now: str) -> bool:
+    """Revoke a live link of that premises; False when there is none to revoke."""
+    def run(conn: Any) -> bool:
+        cur = conn.execute("UPDATE submission_links SET revoked_at = ?, revoked_by = ? "
+                           "WHERE id = ? AND premises_id = ? AND revoked_at IS NULL",
+                           (now, by, link_id, premises_id))
+        return bool(cur.rowcount)
+    return bool(await db.write(run))
+
+
+async def spend(db: Database, link_id: int, now: float, window: int) -> tuple[int, float]:
+    """Count one request against the link's current window (a new one starts after `window`
+    seconds); returns the count in the window and when the window began."""
+    def run(conn: Any) -> tuple[int, float]:
+        conn.execute(
+            "UPDATE submission_links SET "
+            "window_count = CASE WHEN ? - window_start >= ? THEN 1 ELSE window_count + 1 END, "
+            "window_start = CASE WHEN ? - window_start >= ? THEN ? ELSE window_start END "
+            "WHERE id = ?", (now, window, now, window, now, link_id))
+        row = conn.execute("SELECT window_count, window_start FROM submission_links "
+                           "WHERE id = ?", (link_id,)).fetchone()
+        return int(row[0]), float(row[1])
+    return await db.write(run)
+
+
+async def add_fault(db: Database, fault: Row) -> None:
+    await db.execute_write(
+        "INSERT INTO equipment_faults (reference, premises_id, link_id, kind, description, "
+        "since, reported_by, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (fault["reference"], fault["premises_id"], fault["link_id"], fault["kind"],
+         fault["description"], fault["since"], fault["reported_by"], fault["reported_at"]))
+
+
+async def fault(db: Database, reference: str) -> Row | None:
+    row = (await db.execute("SELECT * FROM equipment_faults WHERE reference = ?",
+                            (reference,))).first()
+    return dict(row) if row else None
+
+
+async def faults_for(db: Database, premises_id: str, *, open_only: bool = False) -> list[Row]:
+    """A premises' faults, oldest report first; with `open_only`, those not yet repaired."""
+    sql = "SELECT * FROM equipment_faults WHERE premises_id = ?"
+    if open_only:
+        sql += " AND repaired_at IS NULL"
+    rows = await db.execute(sql + " ORDER BY reported_at, reference", (premises_id,))
+    return [dict(r) for r in rows]
+
+
+async def repair(db: Database, reference: str, now: str, note: str) -> bool:
+    """Mark an open fault repaired; False when it was already repaired."""
+    def run(conn: Any) -> bool:
+        cur = conn.execute("UPDATE equipment_faults SET repaired_at = ?, repair_note = ? "
+                           "WHERE reference = ? AND repaired_at IS NULL",
+                           (now, note, reference))
+        return bool(cur.rowcount)
+    return bool(await db.write(run))
