@@ -108,7 +108,7 @@ def split(before: Doc, after: Doc) -> tuple[Doc, Doc, list[Doc]]:
 
 def rewrite(entry: Doc) -> Doc | None:
     """An entry written before items (whole lists before and after) in the item form; None
-    when it has nothing to rewrite (schema migration 15 applies it to every stored entry)."""
+    when it has nothing to rewrite (schema migration 14 applies it to every stored entry)."""
     before, after = entry.get("before") or {}, entry.get("after") or {}
     lists = [k for k in after if k in LIST_FIELDS]
     if not before or not lists or "items" in entry:

@@ -332,13 +332,13 @@ CREATE TABLE share_keys (
     revoked_at  TEXT
 );
 """),
-    (15, """
+    (14, """
 -- storage (sync/audit.py, server/store/housekeeping.py): history entries record list fields
 -- item by item (REWRITES below rewrites the stored ones); each device's acknowledged seq
 -- (every receipt up to it has reached the device) bounds the receipts housekeeping keeps
 ALTER TABLE sync_devices ADD COLUMN acked_seq INTEGER NOT NULL DEFAULT 0;
 """),
-    (16, """
+    (15, """
 -- console imports (server/store/imports.py): each upload is a job whose state survives a
 -- restart; a job found checking or writing at start was interrupted (its write is one
 -- transaction with its `done` status, so an interrupted job wrote nothing)
@@ -359,7 +359,7 @@ CREATE TABLE import_jobs (
 );
 CREATE INDEX import_jobs_status ON import_jobs(status);
 """),
-    (17, """
+    (16, """
 -- sign-in throttling (server/store/throttle.py): failures kept in the database, so every server
 -- process (PostgreSQL: several) counts the same ones; and the addresses an account signed in
 -- from before. The PostgreSQL form also makes the few SQL functions that SQLite has built in
@@ -381,7 +381,7 @@ CREATE TABLE signin_known (
     PRIMARY KEY (account, address)
 );
 """),
-    (20, """
+    (17, """
 -- building owners (issue 16; server/store/owner_links.py): submission links for a high-rise
 -- building's responsible person (the token stored only as its digest; expiry, revocation and
 -- a per-link rate window), and the faults of lifts for firefighters and key firefighting
@@ -418,7 +418,7 @@ CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported
 
 def rewrite_history(select: Callable[[int], list[tuple[int, str]]],
                     update: Callable[[str, int], object]) -> None:
-    """Version 15 on either engine: every stored history entry of a list field in the item
+    """Version 14 on either engine: every stored history entry of a list field in the item
     form, a page at a time (the table may be large). `select(last)` gives the next page of
     (id, entry) rows of old-form entries after id `last`; `update(entry, id)` stores one."""
     last = 0
@@ -439,13 +439,12 @@ def _items_in_audit(conn: sqlite3.Connection) -> None:
                                           (entry, rowid)))
 
 
-REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {15: _items_in_audit}
+REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {14: _items_in_audit}
 
 LATEST = MIGRATIONS[-1][0]
-# Numbers only rise: a branch takes its given number and the lead renumbers at merge.
 _VERSIONS = [v for v, _ in MIGRATIONS]
-if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:
-    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
+if _VERSIONS != list(range(1, len(_VERSIONS) + 1)):
+    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3, ... with no gap")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:

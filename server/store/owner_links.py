@@ -1,4 +1,4 @@
-"""Submission links and equipment faults (migration 20): every SQL statement on
+"""Submission links and equipment faults (migration 17): every SQL statement on
 `submission_links` and `equipment_faults`. A link's token is only ever held as its digest.
 Must not decide whether a link is live or who may issue one (server/submissions.py does).
 """

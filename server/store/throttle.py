@@ -1,4 +1,4 @@
-"""Sign-in throttling's state in the database (migration 17): failed sign-ins by account and
+"""Sign-in throttling's state in the database (migration 16): failed sign-ins by account and
 address, and the addresses each account signed in from before, so every server process (several
 on PostgreSQL) counts the same failures. Owns the SQL only; the rules are server/throttle.py's
 (`SharedThrottle`). Times are UNIX seconds; rows older than the window are forgotten.
