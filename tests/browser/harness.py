@@ -117,6 +117,19 @@ def wait_synced(page: Any, timeout: float = 45000) -> None:
                            timeout=timeout)
 
 
+def wait_until(page: Any, condition: str, arg: Any = None, timeout: float = 30.0) -> Any:
+    """Poll an async page condition until it is truthy. `wait_for_function` cannot: it takes
+    the Promise an async condition returns as truthy at once, and returns before it settles."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(condition, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout:.0f} s: {condition.strip()[:200]}")
+        page.wait_for_timeout(200)
+
+
 def pending(page: Any) -> int:
     return int(page.get_attribute("#pending-count", "data-count") or 0)
 

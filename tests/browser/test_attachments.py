@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from harness import new_device, sign_in
+from harness import new_device, sign_in, wait_until
 from PIL import Image
 
 pytestmark = pytest.mark.browser
@@ -106,8 +106,7 @@ def test_a_cached_floor_plan_opens_offline_on_another_device_of_the_station(brow
     second = new_device(browser, server)
     page = second.new_page()
     sign_in(page, "crew")
-    page.wait_for_function(
-        f"import('/pwa/db.js').then(db => db.getFile('{sha}')).then(f => Boolean(f))")
+    wait_until(page, "sha => import('/pwa/db.js').then(db => db.getFile(sha)).then(f => Boolean(f))", sha)
     second.set_offline(True)
     page.reload()
     page.goto(f"/#/p/{record['id']}/a/plan1")

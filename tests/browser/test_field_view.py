@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import ROOT, new_device, sign_in, wait_synced
+from harness import ROOT, new_device, sign_in, wait_synced, wait_until
 from test_accessibility import violations
 
 pytestmark = pytest.mark.browser
@@ -158,9 +158,8 @@ def test_a_crew_device_marks_a_field_under_conflict_until_it_is_resolved(browser
     page.goto("/#/sync")
     page.click("#sync-now")
     # The click starts a sync a moment later: wait for the resolution to reach the replica.
-    page.wait_for_function("""id => import('/pwa/db.js').then(db => db.snapshot())
-      .then(s => s.conflicts.every(c => c.id !== id || c.status !== 'open'))""",
-                           arg=clash["conflict_ids"][0], timeout=30000, polling=250)
+    wait_until(page, """id => import('/pwa/db.js').then(db => db.snapshot())
+      .then(s => s.conflicts.every(c => c.id !== id || c.status !== 'open'))""", clash["conflict_ids"][0])
     wait_synced(page)
     page.goto(f"/#/p/{record['id']}")
     page.wait_for_selector("#summary-rvp")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import new_device, sign_in
+from harness import new_device, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +56,7 @@ def test_a_fault_reported_through_the_portal_reaches_a_crew_device(
 
     crew.goto("/#/sync")
     crew.click("#sync-now")
-    crew.wait_for_function(HAS_FAULT, arg=record["id"])
+    wait_until(crew, HAS_FAULT, record["id"])
     crew.context.set_offline(True)
     crew.goto(f"/#/p/{record['id']}")
     banner = crew.locator(".equipment-fault")
