@@ -15,14 +15,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/watchbook serve --demo
 
-# The in-process suite keeps a coverage floor on sync/ (just under the measured figure); the
-# browser tests run the server in a subprocess, so they run apart, without coverage.
+# The in-process suite keeps a coverage floor on sync/ (just under the measured figure) and runs
+# on every core (pytest-xdist; each worker has its own temp dirs and PostgreSQL cluster); the
+# browser tests run the server in a subprocess, so they run apart, one at a time, without coverage.
 SYNC_COVERAGE_FLOOR := 97
 
 test: $(STAMP)
 	$(BIN)/ruff check server sync tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -m "not browser" --cov=sync --cov-report=term:skip-covered \
+	$(BIN)/pytest -m "not browser" -n auto --cov=sync --cov-report=term:skip-covered \
 		--cov-fail-under=$(SYNC_COVERAGE_FLOOR)
 	$(BIN)/pytest -m browser
 
