@@ -8,6 +8,7 @@ leader's app). Must not hold SQL (server/store/follows.py) nor decide what devic
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,8 +86,9 @@ async def follow_once(db: Database, client: httpx.AsyncClient, url: str, key: st
             return await _failed(db, follow_id, f"{target} did not answer with a feed page")
         service = name or str(page.get("service") or "")
         now = clock.now("seconds")
-        stored, dropped = await db.write(lambda c: _store(
-            c, follow_id, served, page.get("ages") or {}, gone, cursor, service, now))
+        stored, dropped = await db.write(functools.partial(
+            _store, follow_id=follow_id, served=served, ages=page.get("ages") or {}, gone=gone,
+            cursor=cursor, service=service, now=now))
         out.stored += stored
         out.dropped += dropped
         out.pages += 1
