@@ -177,6 +177,8 @@ class CrossBorder:
         page = await self.db.read(lambda c: self._page(c, srcs, shared, rows))
         await self._note(who, srcs, page)
         tail.more = page.more
+        if tail.total is not None:  # a pass from the start: "N of M" counts these too
+            tail.total += len(page.records)
         tail.left_scope = list(dict.fromkeys([*tail.left_scope, *page.left]))
         tail.cursor = join_cursor(tail.cursor, SharedCursor(page.top, [s.key for s in srcs]))
         items = b",".join(b'{"type":"premises","seq":%d,"record":%s}' % (seq, encoder.encode(r))

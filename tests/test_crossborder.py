@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engines import engine  # noqa: F401
 from world import World
 
 from server import clock, partners

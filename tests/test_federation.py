@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from engines import engine  # noqa: F401
 from world import World, fast_settings
 
 from server import clock, follow, partners
