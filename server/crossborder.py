@@ -140,7 +140,8 @@ class CrossBorder:
 
         def find(conn: sqlite3.Connection) -> dict[str, str]:
             out: dict[str, str] = {}
-            docs = shares.docs(conn, ids)
+            docs = [(owner, d) for owner, d in shares.docs(conn, ids)
+                    if d.get("station") not in who.grounds]  # its own: the engine decides
             for s in srcs:
                 if s.share is not None:
                     out.update({d["id"]: s.service for owner, d in docs
@@ -174,12 +175,15 @@ class CrossBorder:
             tail.cursor = join_cursor(tail.cursor, shared or SharedCursor(0, []))
             return head + b"]," + encoder.encode(tail)[1:]
         rows = max(1, min(limit or self.page_rows, self.page_rows))
-        page = await self.db.read(lambda c: self._page(c, srcs, shared, rows))
+        grounds = frozenset(who.grounds)
+        page = await self.db.read(lambda c: self._page(c, srcs, shared, rows, grounds))
         await self._note(who, srcs, page)
         tail.more = page.more
         if tail.total is not None:  # a pass from the start: "N of M" counts these too
             tail.total += len(page.records)
-        tail.left_scope = list(dict.fromkeys([*tail.left_scope, *page.left]))
+        given = {r["id"] for _, r in page.records}  # shared now: not gone from the device
+        tail.left_scope = list(dict.fromkeys([*(x for x in tail.left_scope if x not in given),
+                                              *page.left]))
         tail.cursor = join_cursor(tail.cursor, SharedCursor(page.top, [s.key for s in srcs]))
         items = b",".join(b'{"type":"premises","seq":%d,"record":%s}' % (seq, encoder.encode(r))
                           for seq, r in page.records)
@@ -187,11 +191,13 @@ class CrossBorder:
         return head + glue + items + b"]," + encoder.encode(tail)[1:]
 
     def _page(self, conn: sqlite3.Connection, srcs: Sequence[Source],
-              cur: SharedCursor | None, rows: int) -> Page:
+              cur: SharedCursor | None, rows: int, grounds: frozenset[str] = frozenset()
+              ) -> Page:
         """The shared changes after the cursor, read in one snapshot. A source the cursor did
         not know restarts the shared part from the beginning (records are sent again, which
         a device takes as updates); a source gone (a share ended or expired) names every
-        record it gave as leaving, unless another source still gives it."""
+        record it gave as leaving, unless another source still gives it. A record of
+        the device's own grounds is the engine's to send, whole: never shared, never named."""
         today, now = clock.today(), clock.now("seconds")
         keys = [s.key for s in srcs]
         known = set(cur.sources) if cur is not None else set()
@@ -229,7 +235,7 @@ class CrossBorder:
             src = by_key[key]
             if src.share is not None:
                 view = _view(doc, src.share, today) if doc is not None else None
-                if view is not None:
+                if view is not None and view["station"] not in grounds:
                     views.append((seq, src, view, doc or {}))
             elif doc is not None:
                 out[pid] = (seq, mark(doc, src, age, device_id=pid))
@@ -246,7 +252,8 @@ class CrossBorder:
         if left:  # still given by a live share (a record in two shares): it stays
             live = [s.share for s in srcs if s.share is not None]
             shown = {d["id"] for owner, d in shares.docs(conn, left)
-                     if any(owner == sh.owner_id and _view(d, sh, today) is not None
+                     if d.get("station") in grounds
+                     or any(owner == sh.owner_id and _view(d, sh, today) is not None
                             for sh in live)}
             left = [pid for pid in left if pid not in shown]
         return Page(sorted(out.values(), key=lambda x: x[0]), left, top, more, given)
