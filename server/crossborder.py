@@ -118,17 +118,18 @@ class CrossBorder:
         (who has no device) nor an organisation of another kind."""
         if who.role == PARTNER:
             return []
-        org = await organisations.get(self.db, who.organisation_id)
-        if org is None or org["kind"] not in RECEIVING_KINDS:
-            return []
-        today = clock.today()
-        found = [Source(f"s{s.id}", s.owner_name, share=s)
-                 for s in await shares.listing(self.db, partner_id=who.organisation_id)
-                 if is_live(s, today) and s.owner_id != who.organisation_id]
-        fed = await self.db.read(lambda c: follows.of_organisation(c, who.organisation_id))
-        found += [Source(f"f{f['id']}", f["service"] or f["url"], follow_id=int(f["id"]))
-                  for f in fed]
-        return sorted(found, key=lambda s: s.key)
+        today, org = clock.today(), who.organisation_id
+
+        def find(conn: sqlite3.Connection) -> list[Source]:  # one read: every pull asks
+            if organisations.kind_of(conn, org) not in RECEIVING_KINDS:
+                return []
+            found = [Source(f"s{s.id}", s.owner_name, share=s)
+                     for s in shares.given_to(conn, org)
+                     if is_live(s, today) and s.owner_id != org]
+            found += [Source(f"f{f['id']}", f["service"] or f["url"], follow_id=int(f["id"]))
+                      for f in follows.of_organisation(conn, org)]
+            return sorted(found, key=lambda s: s.key)
+        return await self.db.read(find)
 
     async def read_only(self, who: Principal, premises_ids: Iterable[str]) -> dict[str, str]:
         """Which of these records the user's devices hold read-only: id -> owning service."""

@@ -32,6 +32,11 @@ async def get(db: Database, org_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def kind_of(conn: sqlite3.Connection, org_id: int) -> str | None:
+    row = conn.execute("SELECT kind FROM organisations WHERE id = ?", (org_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
 async def named(db: Database, name: str) -> dict[str, Any] | None:
     row = (await db.execute("SELECT * FROM organisations WHERE lower(name) = lower(?)",
                             (name,))).first()

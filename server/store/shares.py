@@ -61,6 +61,13 @@ async def listing(db: Database, owner_id: int | None = None,
     return [_share(r) for r in await db.execute(sql, tuple(params))]
 
 
+def given_to(conn: sqlite3.Connection, partner_id: int) -> list[Share]:
+    """The shares (live or not) given to one organisation, with its kind checked by the
+    caller: inside another read (a pull's)."""
+    return [_share(r) for r in conn.execute(SELECT + " WHERE s.partner_id = ? ORDER BY s.id",
+                                            (partner_id,))]
+
+
 async def end(db: Database, share_id: int, by: str, now: str) -> bool:
     """End a live share; False if it was ended already."""
     def go(conn: sqlite3.Connection) -> bool:
