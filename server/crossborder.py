@@ -169,6 +169,8 @@ class CrossBorder:
         if not srcs and (shared is None or not shared.sources):
             return body  # nothing shared, now or at the cursor: the engine's page as it is
         at = body.rfind(_TAIL)
+        if at < 0:  # not an engine page (never): leave it as it is
+            return body
         head, tail = body[:at], msgspec.json.decode(b"{" + body[at + 2:], type=PullTail)
         if tail.reset:
             shared = None  # the whole scope restarts: the shared part too
