@@ -183,3 +183,14 @@ async def test_an_unreadable_shared_cursor_restarts_the_whole_scope(world: World
     page = await pull(world, token, cursor.split(".")[0] + ".%%%")
     assert page["reset"] is True
     assert sorted(c["record"]["id"] for c in page["changes"]) == ["p1", "p2"]
+
+
+async def test_a_record_in_two_shares_stays_when_one_of_them_ends(world: World) -> None:
+    org, token, _ = await neighbour(world)
+    wide = await share(world, org, stations=["A01", "B02"])
+    await share(world, org, stations=["A01"], purpose="Second share")
+    got, cursor = await pull_all(world, token)
+    assert sorted(k for k in got if k) == ["p1", "p2", "p3"]
+    assert await partners.end_share(world.db, 1, wide, "admin")
+    later, _ = await pull_all(world, token, cursor)
+    assert later.pop(None) == ["p3"]  # p1 and p2 are still given by the second share
