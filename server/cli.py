@@ -23,6 +23,7 @@ from server import (
     blobs,
     clock,
     demo,
+    followcli,
     grounds,
     housekeeping,
     passwords,
@@ -792,6 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_device_revoke)
 
     sharecli.add_parsers(sub, db, _settings, _run)  # partner, share
+    followcli.add_parsers(sub, db, _settings, _run)  # follow
 
     p = sub.add_parser("migrate", parents=[db], help="bring the database schema up to date",
                        description="Apply pending schema migrations: to PostgreSQL when "

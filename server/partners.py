@@ -37,6 +37,7 @@ from sync.record import OBSERVATION_CATEGORIES, Observation
 from sync.roles import PARTNER
 
 COMMAND = "watchbook command"  # who made or ended a share from the command line
+NEIGHBOUR_CREW = "crew"  # a neighbouring fire service's crew: devices, read-only shared records
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -68,8 +69,10 @@ async def partner_named(db: Database, name: str) -> dict[str, Any]:
 
 
 async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
-                           password: str) -> int:
-    """A partner organisation's user: the partner view only (no device, no grounds)."""
+                           password: str, role: str = PARTNER) -> int:
+    """A partner organisation's user: the partner view only (no device, no grounds); or,
+    with role `crew` in a neighbouring fire service, a crew user whose devices hold what is
+    shared with that service, read-only (server/crossborder.py), and nothing else."""
     username, name = username.strip(), name.strip()
     if not username or len(username) > 64 or not username.replace(".", "").replace(
             "-", "").replace("_", "").isalnum():
@@ -79,13 +82,19 @@ async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
     org = await organisations.get(auth.db, org_id)
     if org is None or org["kind"] == organisations.OWNER:
         raise _invalid("organisation", "Choose a partner organisation")
+    if role not in (PARTNER, NEIGHBOUR_CREW):
+        raise _invalid("role", f"A partner organisation's user is a {PARTNER} or, in a "
+                       f"neighbouring fire service, {NEIGHBOUR_CREW}")
+    if role == NEIGHBOUR_CREW and org["kind"] != "fire":
+        raise _invalid("role", "Only a neighbouring fire service's users may be crew (their "
+                       "devices hold the shared premises)")
     problem = policy.problem(password, username)
     if problem:
         raise ApiError(422, "weak_password", problem, "password")
     try:
         return await organisations.add_partner_user(
             auth.db, username, name, org_id, await auth.passwords.hash_async(password),
-            clock.now("seconds"))
+            clock.now("seconds"), role)
     except organisations.NameTaken:
         raise ApiError(409, "invalid", f"The username {username!r} is taken",
                        "username") from None
@@ -293,8 +302,9 @@ async def feed_page(db: Database, share: Share, key_id: int, cursor: str, limit:
                              f"cursor {after} to {top}: {len(records)} records "
                              f"({', '.join(v['id'] for v in records)[:4000]}); fields "
                              f"{','.join(fields_of(share))}", key_id)
-    return {"records": records, "ages": await ages(db, share, served), "deleted": deleted,
-            "left": left, "cursor": str(top), "more": more}
+    return {"service": share.owner_name, "records": records,
+            "ages": await ages(db, share, served), "deleted": deleted, "left": left,
+            "cursor": str(top), "more": more}
 
 
 async def geojson(db: Database, share: Share, key_id: int) -> dict[str, Any]:

@@ -60,12 +60,13 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
             auth = Auth(d, settings)
             try:
                 return await partners.add_partner_user(auth, args.username, args.name,
-                                                       int(org["id"]), password)
+                                                       int(org["id"]), password, args.role)
             finally:
                 auth.close()
         if _job(run, settings, job) is None:
             return 1
-        print(f"Added partner user {args.username} of {args.organisation}")
+        print(f"Added {'crew' if args.role == 'crew' else 'partner'} user {args.username} "
+              f"of {args.organisation}")
         return 0
 
     def cmd_add(args: argparse.Namespace) -> int:
@@ -123,10 +124,15 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     p.set_defaults(func=cmd_partner_add)
     p = actions.add_parser("user-add", parents=[db], help="add a partner user",
                            description="Add a user of a partner organisation: the partner "
-                                       "view only, no device, no station grounds.")
+                                       "view only, no device, no station grounds; or, "
+                                       "with --role crew, a neighbouring fire service's "
+                                       "crew, whose devices hold what is shared with it, "
+                                       "read-only.")
     p.add_argument("username", metavar="USERNAME")
     p.add_argument("--organisation", required=True, help="the partner organisation's name")
     p.add_argument("--name", required=True, help="full name")
+    p.add_argument("--role", choices=("partner", "crew"), default="partner",
+                   help="partner (the default) or crew (a neighbouring fire service only)")
     p.add_argument("--password", help="the password (prompted for if left out; prefer that)")
     p.set_defaults(func=cmd_partner_user)
 

@@ -35,6 +35,9 @@ receipt, written in the same transaction as the mutation's effects:
           the start of the push. A mutation that would go beyond is rejected
           `too_many_conflicts` like Rule 6a, saying that the device's conflicts must be
           resolved first; it opens again as they are resolved.
+  Rule 6c a mutation on a record the actor holds read-only (`Actor.read_only`: shared by
+          another service, or followed from another server) is rejected `forbidden`, naming
+          the service that owns it; nothing is written (its seq is used, Rule 3).
 Pull, over the server's change sequence (one number per write, shared by records and
 conflicts):
   Rule 7  an empty cursor starts the scope from the beginning, with `total`.
@@ -107,6 +110,8 @@ class Actor:
     grounds: tuple[str, ...]
     device_id: str
     device_name: str = ""  # shown beside the user where an edit is named (conflicts)
+    # records this device holds read-only, by id: the name of the service that owns each
+    read_only: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def can_edit(self) -> bool:
@@ -277,6 +282,10 @@ class _Apply:
 
     def run(self) -> Receipt:
         m, actor = self.m, self.actor
+        owner = actor.read_only.get(m.premises_id)
+        if owner is not None:  # Rule 6c
+            raise _Reject("forbidden", f"This premises is shared with you read only by {owner}: "
+                          f"it cannot be changed here. Tell {owner} what needs changing.")
         if not actor.can_edit and not isinstance(m, (AddObservation, Attach)):
             raise _Reject("forbidden", f"a {actor.role} may only add observations")
         if isinstance(m, CreatePremises):

@@ -198,6 +198,11 @@ class Step:
 
     def run(self) -> Receipt:
         m, pid = self.m, self.m.premises_id
+        owner = (getattr(self.actor, "read_only", None) or {}).get(pid)
+        if owner is not None:  # shared by another service or followed: never changed here
+            raise Rejected("forbidden", f"This premises is shared with you read only by "
+                           f"{owner}: it cannot be changed here. Tell {owner} what needs "
+                           "changing.")
         if not self.editor and self.kind not in ("add_observation", "attach"):
             raise Rejected("forbidden", f"a {self.actor.role} may only add observations")
         if self.kind == "create":

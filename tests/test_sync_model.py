@@ -96,7 +96,26 @@ def seed_docs() -> list[dict[str, Any]]:
 
 def actor(i: int) -> engine.Actor:
     role = "crew" if i == 0 else "supervisor"
-    return engine.Actor(i + 1, f"user{i}", f"User {i}", role, ("A01",), f"dev{i}")
+    # the third device holds p3 read-only (shared by another service): Rule 6c
+    read_only = {"p3": "Neighbour Fire and Rescue"} if i == 2 else {}
+    return engine.Actor(i + 1, f"user{i}", f"User {i}", role, ("A01",), f"dev{i}",
+                        read_only=read_only)
+
+
+class HeldReadOnly:
+    """What each model device holds read-only (its actor's `read_only`), told to the server
+    as server/crossborder.py would (the records shared by another service); pulls pass."""
+
+    def __init__(self) -> None:
+        self.by_device: dict[str, dict[str, str]] = {}
+
+    async def read_only(self, who: Principal, ids: Any) -> dict[str, str]:
+        held = self.by_device.get(who.device_id or "", {})
+        return {pid: held[pid] for pid in set(ids) if pid in held}
+
+    async def pull(self, who: Principal, cursor: str, limit: int | None,
+                   own: Any) -> bytes:
+        return await own(cursor)  # type: ignore[no-any-return]
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -227,6 +246,7 @@ class SqliteBackend:
             records.insert_many(conn, seed_docs())
         await self.db.write(seed)
         self.service = await make_service(self.db, self.settings)
+        self.service.shared = self.held = HeldReadOnly()  # type: ignore[assignment]
 
     async def close(self) -> None:
         clock.now = self.real_now
@@ -235,6 +255,7 @@ class SqliteBackend:
 
     def enrol(self, a: engine.Actor) -> str:
         token = f"wb_{a.device_id}_secret"
+        self.held.by_device[a.device_id] = dict(a.read_only)
         self.principals[token] = Principal(a.user_id, a.username, a.name, a.role, "A01",
                                            a.grounds, a.device_id)
         return token
@@ -298,6 +319,7 @@ class PostgresBackend(SqliteBackend):
             pg_sync.ensure_epoch(conn)
         await self.pg.write(seed)
         self.service = SyncService(None, self.settings, pg_sync.PgStore(self.pg))
+        self.service.shared = self.held = HeldReadOnly()  # type: ignore[assignment]
 
     async def close(self) -> None:
         clock.now = self.real_now

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from server import clock
 from server.api.openapi import operation
 from server.auth import Principal
+from server.crossborder import CrossBorder, with_read_only
 from server.errors import ApiError
 from server.settings import Settings
 from server.store import accounts, engines
@@ -71,6 +72,8 @@ class SyncService:
         self.max_waiting = 4 * settings.max_concurrent_pushes
         self.waiting = 0
         self.body_seconds = float(settings.push_body_seconds)
+        # Records devices hold read-only from other services (server/crossborder.py), if wired
+        self.shared: CrossBorder | None = None
 
     async def acquire_push_slot(self) -> bool:
         """Take one of the concurrent push slots, waiting a bounded time; False: refuse."""
@@ -107,6 +110,9 @@ class SyncService:
             req = engine.decode_push(body, actor, self.config)
         except engine.Refused as exc:
             raise _api_error(exc) from None
+        if self.shared is not None:  # Rule 6c: what the device holds read-only
+            actor = with_read_only(actor, await self.shared.read_only(
+                principal, (m.premises_id for m in req.mutations)))
         now = clock.now()
         return await self.store.write(
             lambda tx: engine.push(tx, actor, req.mutations, now, self.config))
@@ -115,8 +121,13 @@ class SyncService:
                    ) -> bytes:
         """One page of PullResponse JSON for the principal's device, from one read snapshot."""
         actor = self.actor(principal)
-        return await self.store.read(
-            lambda reader: engine.pull(reader, actor, cursor, limit, self.config))
+
+        async def own(engine_cursor: str) -> bytes:
+            return await self.store.read(
+                lambda reader: engine.pull(reader, actor, engine_cursor, limit, self.config))
+        if self.shared is None:
+            return await own(cursor)
+        return await self.shared.pull(principal, cursor, limit, own)  # + read-only records
 
     async def apply_local(self, principal: Principal, mutations: Sequence[Mutation]
                           ) -> list[Receipt]:
@@ -136,7 +147,9 @@ class SyncService:
 
 async def make_service(db: Database, settings: Settings) -> SyncService:
     await engines.ensure_epoch(db)
-    return SyncService(db, settings)
+    service = SyncService(db, settings)
+    service.shared = CrossBorder(db, settings.pull_page_rows)
+    return service
 
 
 # The HTTP status of each way the engine refuses a whole request (docs/sync-protocol.md).

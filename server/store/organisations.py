@@ -32,8 +32,13 @@ async def get(db: Database, org_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def kind_of(conn: sqlite3.Connection, org_id: int) -> str | None:
+    row = conn.execute("SELECT kind FROM organisations WHERE id = ?", (org_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
 async def named(db: Database, name: str) -> dict[str, Any] | None:
-    row = (await db.execute("SELECT * FROM organisations WHERE name = ? COLLATE NOCASE",
+    row = (await db.execute("SELECT * FROM organisations WHERE lower(name) = lower(?)",
                             (name,))).first()
     return dict(row) if row else None
 
@@ -53,14 +58,14 @@ async def partners(db: Database) -> list[dict[str, Any]]:
 
 
 async def add_partner_user(db: Database, username: str, name: str, org_id: int,
-                           password_hash: str, now: str) -> int:
-    """A partner user: role 'partner', no station, no extra grounds. Raises NameTaken for a
-    username in use."""
+                           password_hash: str, now: str, role: str = "partner") -> int:
+    """A partner organisation's user: role 'partner' (or a neighbouring service's 'crew'),
+    no station, no extra grounds. Raises NameTaken for a username in use."""
     try:
         return await db.execute_write(
             "INSERT INTO users (username, name, role, station, password_hash, created_at, "
-            "organisation_id) VALUES (?, ?, 'partner', NULL, ?, ?, ?)",
-            (username, name, password_hash, now, org_id))
+            "organisation_id) VALUES (?, ?, ?, NULL, ?, ?, ?)",
+            (username, name, role, password_hash, now, org_id))
     except sqlite3.IntegrityError:
         raise NameTaken(username) from None
 

@@ -57,6 +57,12 @@ def next_change_seq(conn: sqlite3.Connection, count: int = 1) -> int:
     return int(row[0]) - count + 1
 
 
+def last_change_seq(conn: sqlite3.Connection) -> int:
+    """The last number the server-wide change sequence gave (0 before any)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'change_seq'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def attachment_shas(doc: dict[str, Any]) -> frozenset[str]:
     """The blobs a record's attachments reference."""
     return frozenset(a["sha256"] for a in doc.get("attachments") or [] if a.get("sha256"))

@@ -1,6 +1,7 @@
 """Shares and partner reads (migration 13): every SQL statement on `shares` and
-`partner_reads`, and the premises a share may cover (the owning service's live records,
-narrowed in SQL by station, level and box; server/sharing.py's pure rules decide the rest).
+`partner_reads` (which also notes the records a share first gave its partner's devices), and
+the premises a share may cover (the owning service's live records, narrowed in SQL by
+station, level and box; server/sharing.py's pure rules decide the rest).
 Must not decide what a partner may see of a record.
 """
 
@@ -60,6 +61,13 @@ async def listing(db: Database, owner_id: int | None = None,
     return [_share(r) for r in await db.execute(sql, tuple(params))]
 
 
+def given_to(conn: sqlite3.Connection, partner_id: int) -> list[Share]:
+    """The shares (live or not) given to one organisation, with its kind checked by the
+    caller: inside another read (a pull's)."""
+    return [_share(r) for r in conn.execute(SELECT + " WHERE s.partner_id = ? ORDER BY s.id",
+                                            (partner_id,))]
+
+
 async def end(db: Database, share_id: int, by: str, now: str) -> bool:
     """End a live share; False if it was ended already."""
     def go(conn: sqlite3.Connection) -> bool:
@@ -108,18 +116,45 @@ async def record_read(db: Database, at: str, share_id: int, user_id: int | None,
         (at, share_id, user_id, key_id, kind, premises_id, detail))
 
 
-def changes(conn: sqlite3.Connection, owner_id: int, after: int, limit: int
-            ) -> list[tuple[int, str, dict[str, Any]]]:
+def changes(conn: sqlite3.Connection, owner_id: int, after: int, limit: int,
+            scope: Scope | None = None) -> list[tuple[int, str, dict[str, Any]]]:
     """(change_seq, id, doc) of the owning service's records changed after `after`, live or
-    deleted, in change order: what a feed page is cut from."""
-    return [(r[0], r[1], json.loads(r[2])) for r in conn.execute(
-        "SELECT p.change_seq, p.id, p.doc FROM premises p "
-        "JOIN stations st ON st.code = p.station "
-        "WHERE st.organisation_id = ? AND p.change_seq > ? ORDER BY p.change_seq LIMIT ?",
-        (owner_id, after, limit))]
+    deleted, in change order: what a feed page is cut from. With `scope` (a pass from the
+    start, which names nothing as leaving), live records narrowed as `candidates` does."""
+    sql = ["SELECT p.change_seq, p.id, p.doc FROM premises p "
+           "JOIN stations st ON st.code = p.station "
+           "WHERE st.organisation_id = ? AND p.change_seq > ?"]
+    params: list[Any] = [owner_id, after]
+    if scope is not None:
+        sql.append("AND p.deleted = 0")
+        if scope.stations:
+            sql.append(f"AND p.station IN ({', '.join('?' * len(scope.stations))})")
+            params.extend(scope.stations)
+        if scope.levels:
+            sql.append(f"AND p.risk_level IN ({', '.join('?' * len(scope.levels))})")
+            params.extend(scope.levels)
+        if scope.bbox is not None:
+            w, s, e, n = scope.bbox
+            sql.append("AND p.lon BETWEEN ? AND ? AND p.lat BETWEEN ? AND ?")
+            params.extend((w, e, s, n))
+    sql.append("ORDER BY p.change_seq LIMIT ?")
+    params.append(limit)
+    return [(r[0], r[1], json.loads(r[2])) for r in conn.execute(" ".join(sql), params)]
+
+
+def docs(conn: sqlite3.Connection, premises_ids: Sequence[str]
+         ) -> list[tuple[int, dict[str, Any]]]:
+    """(owning service, record as stored) of these records, live or deleted."""
+    if not premises_ids:
+        return []
+    return [(int(r[0]), json.loads(r[1])) for r in conn.execute(
+        "SELECT st.organisation_id, p.doc FROM premises p JOIN stations st "
+        f"ON st.code = p.station WHERE p.id IN ({', '.join('?' * len(premises_ids))})",
+        tuple(premises_ids))]
 
 
 FEED_RECORD = "feed_record"  # one row per record a feed page served (the `left` rule's memory)
+DEVICE_RECORD = "device_record"  # one row per record a share first gave a partner's devices
 
 
 async def record_delivered(db: Database, at: str, share_id: int, key_id: int,
@@ -134,14 +169,37 @@ async def record_delivered(db: Database, at: str, share_id: int, key_id: int,
         await db.write(go)
 
 
-def delivered(conn: sqlite3.Connection, share_id: int, premises_ids: Sequence[str]) -> set[str]:
-    """Which of these records the share's feed has ever served (by any of its keys)."""
+def delivered(conn: sqlite3.Connection, share_id: int, premises_ids: Sequence[str],
+              kind: str = FEED_RECORD) -> set[str]:
+    """Which of these records the share's feed (or, with DEVICE_RECORD, its partner's
+    devices) has ever been served."""
     if not premises_ids:
         return set()
     return {r[0] for r in conn.execute(
         "SELECT DISTINCT premises_id FROM partner_reads WHERE share_id = ? AND kind = ? "
         f"AND premises_id IN ({', '.join('?' * len(premises_ids))})",
-        (share_id, FEED_RECORD, *premises_ids))}
+        (share_id, kind, *premises_ids))}
+
+
+def delivered_all(conn: sqlite3.Connection, share_id: int, kind: str = DEVICE_RECORD
+                  ) -> list[str]:
+    """Every record the share has ever given (its partner's devices, by default)."""
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT premises_id FROM partner_reads WHERE share_id = ? AND kind = ? "
+        "ORDER BY 1", (share_id, kind))]
+
+
+def record_device_page(conn: sqlite3.Connection, at: str, share_id: int, user_id: int,
+                       premises_ids: Sequence[str], detail: str) -> None:
+    """A pull page that gave a partner's device records of the share: one `device` row in
+    the access log, and a note of each record given for the first time (so only those are
+    ever named as leaving; a record noted once is not noted again)."""
+    conn.execute("INSERT INTO partner_reads (at, share_id, user_id, kind, premises_id, "
+                 "detail) VALUES (?, ?, ?, 'device', NULL, ?)", (at, share_id, user_id, detail))
+    new = sorted(set(premises_ids) - delivered(conn, share_id, premises_ids, DEVICE_RECORD))
+    conn.executemany(
+        "INSERT INTO partner_reads (at, share_id, user_id, kind, premises_id) "
+        "VALUES (?, ?, ?, ?, ?)", [(at, share_id, user_id, DEVICE_RECORD, p) for p in new])
 
 
 def history(conn: sqlite3.Connection, premises_ids: Sequence[str]) -> dict[str, list[Any]]:
@@ -195,8 +253,8 @@ async def reads(db: Database, share_ids: Sequence[int], limit: int = 200,
            "coalesce(u.name, 'partner system') AS user_name, p.name AS premises_name "
            "FROM partner_reads r "
            "LEFT JOIN users u ON u.id = r.user_id LEFT JOIN premises p ON p.id = r.premises_id "
-           f"WHERE r.share_id IN ({', '.join('?' * len(share_ids))}) AND r.kind != ?")
-    params: list[Any] = [*share_ids, FEED_RECORD]
+           f"WHERE r.share_id IN ({', '.join('?' * len(share_ids))}) AND r.kind NOT IN (?, ?)")
+    params: list[Any] = [*share_ids, FEED_RECORD, DEVICE_RECORD]
     if user_id is not None:
         sql += " AND r.user_id = ?"
         params.append(user_id)

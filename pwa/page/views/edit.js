@@ -10,6 +10,7 @@ import { h } from '../dom.js';
 import { hazardMutations, newId, updateMutation } from '../edits.js';
 import { today } from '../time.js';
 import { field, listEditor, locationFields, readList } from './fields.js';
+import { isShared, readOnlyNotice } from './shared.js';
 
 const GROUPS = [
   ['Premises', 'identity', [['name', 'Name'], ['address', 'Address'], ['postcode', 'Postcode'], ['uprn', 'UPRN'], ['use', 'Use / occupancy']]],
@@ -137,6 +138,7 @@ function refused(entry) {
 
 export function editView(app, { id, fix, observation }) {
   const r = app.replica.get(id);
+  if (isShared(r)) return { node: readOnlyNotice(r) };
   if (!r || !app.session.canEdit) {
     return { node: h('section', { class: 'card' }, h('h1', null, 'Cannot edit'),
       h('p', null, r ? 'Only supervisors can edit records.' : 'This premises is not on this device.')) };

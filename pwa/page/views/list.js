@@ -6,6 +6,7 @@ import { h, replace } from '../dom.js';
 import { splitHazards } from '../hazards.js';
 import { isOverdue, today } from '../time.js';
 import { hazardChip, pendingMark, riskLevel } from './parts.js';
+import { sharedChip } from './shared.js';
 
 const PAGE = 100;
 
@@ -14,7 +15,7 @@ export function resultItem(app, r, extra = null) {
   const types = [...new Set(live.map((x) => x.type))];
   return h('li', null, h('a', { class: 'result', href: `#/p/${encodeURIComponent(r.id)}` },
     h('span', { class: 'result-head' }, h('strong', { class: 'result-name' }, r.name),
-      extra, riskLevel(r.risk_level), pendingMark(Boolean(r._pending && r._pending.size)),
+      extra, riskLevel(r.risk_level), sharedChip(r), pendingMark(Boolean(r._pending && r._pending.size)),
       isOverdue(r.next_review_due) ? h('span', { class: 'chip overdue' }, 'Review overdue') : null,
       expired.length ? h('span', { class: 'chip overdue' }, 'Hazard expired: review') : null),
     h('span', { class: 'result-address' }, [r.address, r.postcode].filter(Boolean).join(', '),

@@ -3,12 +3,14 @@
 import { h } from '../dom.js';
 import { prepare } from '../attachments.js';
 import { observationMutation } from '../edits.js';
+import { isShared, readOnlyNotice } from './shared.js';
 
 const LABELS = { access: 'Access', hazard: 'Hazard', water: 'Water', contact: 'Contact', building_works: 'Building works', other: 'Other' };
 
 export function observeView(app, { id }) {
   const r = app.replica.get(id);
   if (!r) return { node: h('p', null, 'This premises is not on this device.') };
+  if (isShared(r)) return { node: readOnlyNotice(r) };
   const note = h('textarea', { id: 'obs-note', rows: 4, maxlength: 2000, required: true });
   const photo = h('input', { id: 'obs-photo', type: 'file', accept: 'image/*', capture: 'environment' });
   const category = h('select', { id: 'obs-category' }, app.vocab.categories.map((c) => h('option', { value: c }, LABELS[c] || c)));

@@ -12,6 +12,7 @@ import { attachmentsSection } from './attachments.js';
 import { attentionSection } from './attention.js';
 import { dataAge } from './badge.js';
 import { conflictMark, pendingMark, riskLevel, row } from './parts.js';
+import { isShared, sharedBanner } from './shared.js';
 
 // Lift and firefighting-equipment faults a building's responsible person reported (issue 16).
 const FAULTS = { firefighting_lift: 'Firefighting lift', dry_riser: 'Dry riser', wet_riser: 'Wet riser',
@@ -79,9 +80,10 @@ function summary(app, r, marks) {
   const water = r.water_supplies || [];
   const people = (r.harms || []).filter((x) => x.startsWith('life_')).map((x) => HARMS[x]);
   const age = dataAge(app);
+  const absent = (path) => isShared(r) && path && !(path in r); // a field the share leaves out
   const fact = (label, value, path, { sensitive = false, id = null } = {}) => h('div', { class: 'fact', id },
     h('dt', null, label, sensitive ? h('span', { class: 'sensitive' }, 'Sensitive') : null),
-    h('dd', null, value || h('span', { class: 'muted' }, 'Not recorded'), path ? marks(path) : null));
+    h('dd', null, value || h('span', { class: 'muted' }, absent(path) ? 'Not shared' : 'Not recorded'), path ? marks(path) : null));
   return h('section', { class: 'card summary', id: 'summary', 'aria-label': 'At a glance' },
     h('div', { class: 'summary-hazards', id: 'summary-hazards' },
       h('h2', { class: 'summary-title' }, live.length ? `Hazards (${live.length})` : 'Hazards', marks('hazards')),
@@ -105,9 +107,10 @@ function summary(app, r, marks) {
       fact('Evacuation strategy', v.evacuation[r.evacuation_strategy] || '', 'evacuation_strategy', { id: 'summary-evacuation' })),
     h('div', { class: 'summary-foot' },
       h('p', { class: `data-stamp age-${age.level}`, id: 'summary-age' }, age.text,
-        ` · record version ${r.version}${r.updated_at ? `, updated ${longDate(r.updated_at)}` : ''}`),
+        isShared(r) ? ` · shared by ${r.shared.service}` : ` · record version ${r.version}${r.updated_at ? `, updated ${longDate(r.updated_at)}` : ''}`),
       h('nav', { class: 'jump', 'aria-label': 'Sections of this premises' },
-        SECTIONS.map(([id, label]) => h('a', { href: `#${id}`, onclick: jump(id) }, label)))));
+        SECTIONS.filter(([id]) => !isShared(r) || !['h-observations', 'h-attachments'].includes(id))
+          .map(([id, label]) => h('a', { href: `#${id}`, onclick: jump(id) }, label)))));
 }
 
 function firstLine(text) {
@@ -125,9 +128,11 @@ export function premisesView(app, { id }) {
   const marks = (path) => [pendingMark(p(path)), conflictMark(underConflict(path))];
   const v = app.vocab;
   const receipts = app.replica.entriesFor(id).slice(-10).reverse();
-  const canEdit = app.session.canEdit;
+  const shared = isShared(r); // another service's, read-only: no Edit, no observations
+  const canEdit = app.session.canEdit && !shared;
   const { expired } = splitHazards(r.hazards, today());
-  const stamp = `Record version ${r.version}${r.updated_at ? `, updated ${longDate(r.updated_at)}` : ''}`;
+  const stamp = shared ? `Shared by ${r.shared.service}${r.updated_at ? `, updated ${longDate(r.updated_at)}` : ''}`
+    : `Record version ${r.version}${r.updated_at ? `, updated ${longDate(r.updated_at)}` : ''}`;
   const printStamp = h('p', { class: 'print-stamp', id: 'print-stamp' });
   const stampNow = () => { printStamp.textContent = `${stamp}. Printed ${new Date().toLocaleString('en-GB')} from this device's copy. ${dataAge(app).text}.`; };
   stampNow();
@@ -139,9 +144,10 @@ export function premisesView(app, { id }) {
         r.uprn ? h('span', null, `UPRN ${r.uprn}`) : null, h('span', null, `Station ${r.station}`)),
       h('div', { class: 'actions no-print' },
         canEdit ? h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/edit` }, 'Edit') : null,
-        h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/observe` }, 'Add observation'),
+        shared ? null : h('a', { class: 'button', href: `#/p/${encodeURIComponent(id)}/observe` }, 'Add observation'),
         h('button', { type: 'button', id: 'print-sheet', onclick: () => { stampNow(); window.print(); } }, 'Print sheet')),
       printStamp),
+    sharedBanner(r),
     underConflict('deleted') ? h('p', { class: 'banner conflict', role: 'note' },
       'Being resolved: this record was deleted on one device and edited on another.') : null,
     attentionSection(app, id),
@@ -178,10 +184,10 @@ export function premisesView(app, { id }) {
       row('Tactical plan', r.tactical_plan, { pending: p('tactical_plan'), conflict: underConflict('tactical_plan'), multiline: true }),
       row('Environmental protection', r.environmental_plan, { pending: p('environmental_plan'), conflict: underConflict('environmental_plan'), multiline: true }))),
     section('Risk notes', 'h-notes', r.risk_notes ? h('p', { class: 'multiline', id: 'risk-notes' }, r.risk_notes, marks('risk_notes')) : null),
-    section('Observations', 'h-observations', (r.observations || []).length ? h('ul', { class: 'plain' },
+    shared ? null : section('Observations', 'h-observations', (r.observations || []).length ? h('ul', { class: 'plain' },
       r.observations.map((o) => h('li', null, h('strong', null, o.category.replace(/_/g, ' ')), `: ${o.note}`,
         h('span', { class: 'muted' }, ` — ${o.by || 'crew'}, ${o.status}`), pendingMark(Boolean(o._pending))))) : null),
-    attachmentsSection(app, r),
+    shared ? null : attachmentsSection(app, r),
     receipts.length ? noPrint(section('Changes from this device', 'h-receipts', h('ul', { class: 'receipts' },
       receipts.map((e) => h('li', { class: `receipt receipt-${e.status}` },
         h('span', { class: 'receipt-status' }, RECEIPT[e.status] || e.status),
