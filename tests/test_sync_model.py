@@ -2,12 +2,17 @@
 requests, loses responses after the server committed, delivers twice, delivers late (after newer
 batches) and delivers a batch's tail first; pushes and pulls interleave. Every mutation kind is
 made (multi-field updates with unchanged fields, list fields, every resolution choice), pushes
-sit at the size limit and one past it, and tombstones are purged up to the newest change.
+sit at the size limit and one past it, tombstones are purged up to the newest change, and
+`watchbook housekeeping` runs between requests (and once before the final syncs), removing
+reviewed observations, acknowledged receipts and old last-writer rows; premises hold few open
+observations (CONFIG), so adds beyond the bound are refused (engine Rule 6c).
 
 The oracle (tests/syncoracle.py) replays every request the server got, in its order, and says
 what each push must answer; afterwards every record, conflict, receipt, device sequence and
 audit entry must equal the oracle's. After everyone syncs, also:
-  - every mutation has exactly one receipt, on the device and on the server;
+  - every mutation has exactly one receipt, on the device and on the server (unless
+    housekeeping forgot it after the device showed it held it), and no device was ever
+    answered with one housekeeping had forgotten;
   - nothing was lost or applied twice (audit versions run 2, 3, ... to the record's version,
     and each device seq changed a record at most once);
   - every conflict receipt names conflicts that hold both values, each from one receipt;
