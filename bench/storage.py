@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import random
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ class Mix:
         self.open: dict[str, list[str]] = {}
         self.notes: dict[str, str] = {}
         self.n = 0
+        self.rejected = 0  # add_observation refused (Rule 6d)
         self.actors = [engine.Actor(i + 1, f"bench{i}", f"Bench {i}", "supervisor", stations,
                                     f"bench-{i}") for i in range(DEVICES)]
 
@@ -71,6 +73,16 @@ class Mix:
         if self.hot and self.rng.random() < 0.8:
             return self.rng.choice(self.hot_ids)
         return self.rng.choice(self.ids)
+
+    def answered(self, batch: list[Any], receipts: list[Any]) -> None:
+        """An observation the server refused (engine Rule 6d: the record has as many waiting
+        as it may) is not there to review: the device keeps it as needing attention."""
+        for m, r in zip(batch, receipts, strict=False):
+            if r.status == "rejected" and isinstance(m, AddObservation):
+                waiting = self.open.get(m.premises_id, [])
+                if m.observation.id in waiting:
+                    waiting.remove(m.observation.id)
+                self.rejected += 1
 
     def make(self, dev: int, now: str) -> Any:
         self.seq[dev] += 1
@@ -115,8 +127,9 @@ async def _run(path: Path, mutations: int, hot: bool) -> dict[str, Any]:
             now = (base + dt.timedelta(seconds=done)).isoformat().replace("+00:00", "Z")
             batch = [mix.make(dev, now) for _ in range(min(BATCH, mutations - done))]
             actor = mix.actors[dev]
-            await store.write(lambda tx, b=batch, a=actor, t=now: engine.push(
+            resp = await store.write(lambda tx, b=batch, a=actor, t=now: engine.push(
                 tx, a, b, t, engine.Config()))
+            mix.answered(batch, resp.receipts)
             done += len(batch)
             if done % max(BATCH, mutations // 10) == 0 or done == mutations:
                 row = (await db.execute(  # the mean add_observation entry of this tenth
@@ -125,10 +138,15 @@ async def _run(path: Path, mutations: int, hot: bool) -> dict[str, Any]:
                 if row and row[1]:
                     obs_bytes.append((done, int(row[0])))
                     last_id = int(row[1])
+                print(f"storage {'hot' if hot else 'spread'}: {done:,} in "
+                      f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         out["seconds"] = time.perf_counter() - t0
         out["wchar"] = _wchar() - w0
         out["obs_bytes"] = obs_bytes
         out["end"] = now
+        out["rejected"] = mix.rejected
+        out["largest"] = int((await db.execute(
+            "SELECT max(length(doc)) FROM premises")).single_value())
     finally:
         await db.close()
     return out
@@ -176,11 +194,13 @@ def report(results: list[dict[str, Any]]) -> str:
             f"{a['file'] / mb:.0f}", f"{(a['used'] - b['used']) / m:,.0f}",
             f"{r['wchar'] / m:,.0f}", f"{(a['audit'] - b['audit']) / m:,.0f}",
             " → ".join(f"{x:,}" for _, x in (r["obs_bytes"][0], r["obs_bytes"][-1])),
-            f"{a['live'] / mb:.0f}",
+            f"{a['live'] / mb:.0f}", f"{r.get('largest', 0) / 1024:,.0f}",
+            f"{r.get('rejected', 0):,}",
             f"{k['file'] / mb:.0f} ({k['file'] / k['live']:.1f}×)" if k else "no housekeeping",
             f"{a['receipts']:,} → {k['receipts']:,}" if k else f"{a['receipts']:,}"])
     return table(f"STORAGE: database growth under {results[0]['mutations']:,} mixed mutations",
                  ["pattern", "mutations", "s", "MB before", "MB after",
                   "stored bytes / mutation", "written bytes / mutation",
                   "audit bytes / mutation", "add_observation entry bytes, first → last tenth",
-                  "live JSON MB", "MB after housekeeping (× live JSON)", "receipts"], rows)
+                  "live JSON MB", "largest record KB", "observations refused (Rule 6d)",
+                  "MB after housekeeping (× live JSON)", "receipts"], rows)

@@ -34,6 +34,7 @@ INT_SETTINGS = (
     "review_due_soon_days", "argon2_time_cost", "argon2_memory_cost", "argon2_parallelism",
     "signin_max_failures", "signin_window_seconds", "session_max_age_seconds", "max_body_bytes",
     "max_push_mutations", "max_conflicts_per_push", "max_open_conflicts_per_device",
+    "max_open_observations",
     "max_concurrent_pushes", "push_queue_seconds", "pull_page_rows",
     "pull_page_bytes", "api_page_max", "read_connections", "gzip_level", "zstd_level",
     "brotli_level", "blob_max_bytes", "attachment_cache_bytes", "blob_gc_grace_days",
@@ -76,6 +77,7 @@ class Settings:
     max_push_mutations: int = 500
     max_conflicts_per_push: int = 100       # conflicts one push may open; beyond: rejected
     max_open_conflicts_per_device: int = 500  # open conflicts one device may have; beyond: rejected
+    max_open_observations: int = 200        # open observations one premises may hold; beyond: rejected
     max_concurrent_pushes: int = 32
     push_queue_seconds: int = 5
     push_body_seconds: int = 30             # a push body must arrive whole within this; else 408

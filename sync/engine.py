@@ -38,6 +38,11 @@ receipt, written in the same transaction as the mutation's effects:
   Rule 6c a mutation on a record the actor holds read-only (`Actor.read_only`: shared by
           another service, or followed from another server) is rejected `forbidden`, naming
           the service that owns it; nothing is written (its seq is used, Rule 3).
+  Rule 6d a premises holds at most `max_open_observations` open (unreviewed) observations: an
+          `add_observation` of a new one beyond it is rejected `too_many_open_observations`
+          (its seq is used, Rule 3), saying that a supervisor must review them first; so a busy
+          record, and every write and pull page carrying it, stays bounded (reviewed ones leave
+          it after retention, server/housekeeping.py).
 Pull, over the server's change sequence (one number per write, shared by records and
 conflicts):
   Rule 7  an empty cursor starts the scope from the beginning, with `total`.
@@ -124,6 +129,7 @@ class Config:
     max_push_mutations: int = 500
     max_conflicts_per_push: int = 100
     max_open_conflicts_per_device: int = 500
+    max_open_observations: int = 200  # open observations one premises may hold (Rule 6d)
     pull_page_rows: int = 1000
     pull_page_bytes: int = 2 * 1024 * 1024
 
@@ -335,7 +341,9 @@ class _Apply:
                 raise _Reject("invalid", f"no observation {m.observation_id}")
         elif isinstance(m, Attach):
             self.check_attach(m, current)
-        elif not isinstance(m, (AddHazard, RemoveHazard, AddObservation, Detach)):
+        elif isinstance(m, AddObservation):
+            self.check_open_observations(m, current)
+        elif not isinstance(m, (AddHazard, RemoveHazard, Detach)):
             raise _Reject("invalid", f"unsupported mutation {type(m).__name__}")
         out = paths.changes(m, current)
         for _, _, new in out:
@@ -354,6 +362,18 @@ class _Apply:
         """Whether the blob is here, who attached it and when: the server's, never a client's."""
         att.update(available=self.tx.blob_available(att["sha256"]), by=self.actor.name,
                    at=self.now)
+
+    def check_open_observations(self, m: AddObservation, current: Doc) -> None:
+        """Rule 6d: a new observation only while the record holds fewer than the bound open."""
+        limit = self.cfg.max_open_observations
+        if merge.get_path(current, f"observations/{m.observation.id}") is not None:
+            return  # already there (a re-sent add): the merge says what it comes to
+        waiting = sum(1 for o in current.get("observations") or []
+                      if o.get("status", "open") == "open")
+        if waiting >= limit:
+            raise _Reject("too_many_open_observations",
+                          f"this premises already has {waiting} observations waiting for a "
+                          "supervisor; ask one to review them")
 
     def check_attach(self, m: Attach, current: Doc) -> None:
         """Crews may attach only a photo of their observation; `available` is the server's."""

@@ -76,6 +76,7 @@ REASONS: dict[str, str] = {
     "conflict_closed": "Someone has already resolved this conflict",
     "exists": "A premises with this id already exists",
     "too_many_conflicts": "This sync would open too many conflicts at once",
+    "too_many_open_observations": "This premises has too many observations waiting for review",
 }
 
 _RULES: list[tuple[re.Pattern[str], str]] = [

@@ -121,7 +121,8 @@ def kind_of(m: Mutation) -> str:
 
 ReceiptStatus = Literal["applied", "merged", "conflict", "rejected"]
 RejectReason = Literal["forbidden", "invalid", "unknown_premises", "unknown_hazard",
-                       "unknown_conflict", "conflict_closed", "exists", "too_many_conflicts"]
+                       "unknown_conflict", "conflict_closed", "exists", "too_many_conflicts",
+                       "too_many_open_observations"]
 
 
 class Receipt(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -3,17 +3,22 @@ client's transport signature, with no HTTP stack (the endpoint tests cover that)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from server.api.sync import REFUSAL_STATUS
 from server.errors import error_body
 from sync import engine
 from sync.protocol import encoder
-from sync.store import MemoryStore
+from sync.store import MemoryStore, Tx
+
+T = TypeVar("T")
 
 CONFIG = engine.Config(review_interval_days={1: 365, 2: 730, 3: 1095, 4: 1095},
                        max_push_mutations=50, pull_page_rows=3, pull_page_bytes=4000,
-                       max_open_conflicts_per_device=1)  # low: the model reaches it
+                       max_open_conflicts_per_device=1,  # low: the model reaches them
+                       max_open_observations=1)
 
 
 class MemoryServer:
@@ -59,3 +64,42 @@ class MemoryServer:
             return REFUSAL_STATUS[exc.code], {}, error_body(exc.code, exc.message, exc.field,
                                                             **exc.extra)
         return 404, {}, error_body("not_found", path)
+
+
+class MemoryHousekeeping:
+    """server/store/housekeeping.py's rules over a MemoryStore (the `sql` and `store` that
+    server/housekeeping.py `run` takes), so the model test can interleave housekeeping on the
+    memory store too. The memory store has no devices table: no device is revoked or unseen."""
+
+    def __init__(self, store: MemoryStore):
+        self.store = store
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        return self.store.write(fn)
+
+    async def with_reviewed_observations(self, _db: object) -> list[str]:
+        return sorted(pid for pid in self.store.premises
+                      if not (doc := self.store.get(pid) or {}).get("deleted")
+                      and any(o.get("status") in ("accepted", "dismissed")
+                              for o in doc.get("observations") or []))
+
+    async def prune(self, _db: object, _quiet_before: str, writers_before: str,
+                    audit_before: str | None, views_before: str | None) -> dict[str, int]:
+        s = self.store
+        held = {k: r for k, r in s.receipts.items() if k[1] > s.acked.get(k[0], 0)}
+        out = {"receipts": len(s.receipts) - len(held), "field writers": 0,
+               "history entries": 0, "sensitive views": 0}
+        s.receipts = held
+        disputed = {c["premises_id"] for c in s.list_conflicts(sorted(s.stations))}
+        for pid in list(s.writers):
+            doc = s.get(pid)
+            there = {o["id"] for o in (doc or {}).get("observations") or []}
+            paths = s.writers[pid]
+            for path, author in list(paths.items()):
+                if doc is None or (path.split("/")[1] not in there
+                                   if path.startswith("observations/")
+                                   else pid not in disputed and author.get("at", "") < writers_before):
+                    del paths[path]
+                    out["field writers"] += 1
+        assert audit_before is None and views_before is None  # the model keeps history
+        return out

@@ -124,11 +124,14 @@ class Oracle:
     """Expected server state, advanced one push at a time in the order the server got them."""
 
     def __init__(self, seed: list[Doc], stations: set[str], intervals: dict[int, int],
-                 max_push: int, max_conflicts: int = 100, max_open_per_device: int = 500):
+                 max_push: int, max_conflicts: int = 100, max_open_per_device: int = 500,
+                 max_open_observations: int = 200):
         self.premises: dict[str, Doc] = {d["id"]: copy.deepcopy(d) for d in seed}
         self.conflicts: dict[str, Doc] = {}
         self.writers: dict[tuple[str, str], Doc] = {}
         self.last: dict[str, int] = {}
+        self.acked: dict[str, int] = {}  # what each device holds every receipt up to (4a)
+        self.forgotten: set[tuple[str, int]] = set()  # receipts housekeeping removed
         self.receipts: dict[tuple[str, int], Receipt] = {}
         self.audit: list[Doc] = []
         self.stations, self.intervals, self.max_push = stations, intervals, max_push
@@ -136,6 +139,7 @@ class Oracle:
         self.max_conflicts = max_conflicts  # conflicts one push may open (engine Rule 6a)
         self.max_open_per_device = max_open_per_device  # ... one device may have open (6b)
         self.device_left = max_open_per_device  # what the pushing device may still open
+        self.max_open_observations = max_open_observations  # ... one premises may hold (6d)
 
     # -- requests ---------------------------------------------------------------------------
     def push(self, actor: Any, body: bytes, now: str) -> tuple[int, PushResponse | None]:
@@ -152,8 +156,10 @@ class Oracle:
         self.device_left = self.max_open_per_device - opened
         for m in request.mutations:
             last = self.last.get(device, 0)
-            if m.seq <= last:
-                receipts.append(self.receipts[(device, m.seq)])
+            if m.seq <= last:  # its receipt, or, housekeeping having forgotten it, the answer
+                receipts.append(self.receipts.get((device, m.seq)) or Receipt(  # that says so
+                    seq=m.seq, status="rejected", premises_id=m.premises_id, reason="invalid",
+                    message="this seq was applied; receipt expired"))
                 continue
             if m.seq > last + 1:
                 gap = True
@@ -164,6 +170,9 @@ class Oracle:
             self.receipts[(device, m.seq)] = receipt
             self.last[device] = m.seq
             receipts.append(receipt)
+        if request.mutations:  # the device holds every receipt below the oldest it sends
+            self.acked[device] = min(min(m.seq for m in request.mutations) - 1,
+                                     self.last.get(device, 0))
         return 200, PushResponse(receipts=receipts, next_seq=self.last.get(device, 0) + 1,
                                  gap=gap)
 
@@ -172,6 +181,46 @@ class Oracle:
         for pid in [p for p, d in self.premises.items() if d.get("deleted")]:
             del self.premises[pid]
             self.purged.add(pid)
+
+    def housekeep(self, now: str, before: str, written_before: str) -> None:
+        """`watchbook housekeeping` as docs/operations.md says, at `now`: observations reviewed
+        before `before` leave their live records (a version and a history entry each, by
+        "watchbook", records in id order), receipts each device holds are forgotten, and so are
+        last-writer rows older than `written_before`, but for records with an open conflict and
+        for observations still there."""
+        for pid in sorted(self.premises):
+            doc = self.premises[pid]
+            if doc.get("deleted"):
+                continue
+            old = doc.get("observations") or []
+            gone = [o["id"] for o in old if o.get("status") in ("accepted", "dismissed") and (
+                self.writers.get((pid, f"observations/{o['id']}/status"), {}).get("at")
+                or o.get("at") or "") < before]
+            if not gone:
+                continue
+            new = {**copy.deepcopy(doc), "observations": [o for o in old if o["id"] not in gone],
+                   "version": doc.get("version", 0) + 1, "updated_at": now,
+                   "updated_by": "watchbook"}
+            new = to_dict(msgspec.convert(new, Premises))
+            self.premises[pid] = new
+            self.audit.append({
+                "premises_id": pid, "kind": "housekeeping", "user": "watchbook",
+                "device_id": None, "seq": None, "replayed": False, "client_time": None,
+                "server_time": now, "version": new["version"], "before": {}, "after": {},
+                "items": items("observations", old, new["observations"]), "conflict_ids": [],
+                "resolved_conflict": None})
+        held = {(d, q): r for (d, q), r in self.receipts.items() if q > self.acked.get(d, 0)}
+        self.forgotten |= set(self.receipts) - set(held)
+        self.receipts = held
+        disputed = {c["premises_id"] for c in self.conflicts.values() if c["status"] == "open"}
+
+        def kept(pid: str, path: str, author: Doc) -> bool:
+            if pid not in self.premises:
+                return False
+            if path.startswith("observations/"):
+                return get(self.premises[pid], "/".join(path.split("/")[:2])) is not None
+            return pid in disputed or author.get("at", "") >= written_before
+        self.writers = {k: a for k, a in self.writers.items() if kept(*k, a)}
 
     # -- one mutation -----------------------------------------------------------------------
     def apply(self, actor: Any, m: Mutation, now: str, budget: int | None = None) -> Receipt:
@@ -276,6 +325,13 @@ class Step:
                     raise Rejected("invalid", f"{c.field} is not a hazard field")
             return [(f"hazards/{m.hazard_id}/{c.field}", c.old, c.new) for c in m.changes]
         if k == "add_observation":
+            waiting = sum(1 for o in current.get("observations") or []
+                          if o.get("status", "open") == "open")
+            if (get(current, f"observations/{m.observation.id}") is None
+                    and waiting >= self.o.max_open_observations):
+                raise Rejected("too_many_open_observations",
+                               f"this premises already has {waiting} observations waiting for "
+                               "a supervisor; ask one to review them")
             obs = {**msgspec.to_builtins(m.observation), "status": "open",
                    "by": self.actor.name, "at": self.now}
             return [(f"observations/{m.observation.id}", None, obs)]

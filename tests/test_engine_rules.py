@@ -5,13 +5,13 @@ audit and authorship, and pull's cursor rules at their boundaries."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
 
 from server.api.sync import REFUSAL_STATUS
-from sync import engine
+from sync import engine, problems
 from sync.protocol import (
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
@@ -895,3 +895,36 @@ def test_rule_6b_a_device_at_its_bound_of_open_conflicts_is_refused_more_in_plai
                     base_version=doc(store)["version"]).status == "applied"
     [again] = push(ola.make(Update, changes=[FieldChange("rvp", "", "b")]))
     assert again.status == "conflict"  # resolved: room again
+
+
+def test_rule_6d_a_premises_at_its_bound_of_open_observations_refuses_another_in_plain_words(
+        ) -> None:
+    store = world(record(observations=[
+        {"id": "o1", "category": "access", "note": "Gate chained", "status": "open"},
+        {"id": "o2", "category": "access", "note": "Old", "status": "accepted"}]))
+    small = dataclasses.replace(CFG, max_open_observations=2)
+    cat, sam = Dev(store, CAT), Dev(store, SAM)
+
+    def push(dev: Dev, *mutations: Mutation) -> list[Receipt]:
+        return store.write(lambda tx: engine.push(tx, dev.actor, list(mutations), "T",
+                                                  small)).receipts
+
+    def obs(dev: Dev, oid: str) -> Mutation:
+        return cast(Mutation, dev.make(AddObservation, observation=Observation(
+            id=oid, category="access", note="Key box moved")))
+    [second] = push(cat, obs(cat, "o3"))  # the reviewed one does not count
+    assert second.status in ("applied", "merged")
+    refused, resent = push(cat, obs(cat, "o4"), obs(cat, "o3"))
+    assert (refused.status, refused.reason) == ("rejected", "too_many_open_observations")
+    assert refused.message == ("this premises already has 2 observations waiting for a "
+                               "supervisor; ask one to review them")
+    assert resent.status != "rejected"  # an add of one already there is not counted
+    assert [o["id"] for o in doc(store)["observations"]] == ["o1", "o2", "o3"]
+    assert problems.reason(refused.reason, refused.message).startswith(
+        "This premises has too many observations waiting for review: this premises")
+    [reviewed] = push(sam, sam.make(ReviewObservation, observation_id="o1", status="accepted"))
+    assert reviewed.status in ("applied", "merged")
+    [room] = push(cat, obs(cat, "o4"))  # one reviewed: room for one
+    assert room.status in ("applied", "merged")
+    [full] = push(cat, obs(cat, "o5"))
+    assert full.reason == "too_many_open_observations"

@@ -2,12 +2,17 @@
 requests, loses responses after the server committed, delivers twice, delivers late (after newer
 batches) and delivers a batch's tail first; pushes and pulls interleave. Every mutation kind is
 made (multi-field updates with unchanged fields, list fields, every resolution choice), pushes
-sit at the size limit and one past it, and tombstones are purged up to the newest change.
+sit at the size limit and one past it, tombstones are purged up to the newest change, and
+`watchbook housekeeping` runs between requests (and once before the final syncs), removing
+reviewed observations, acknowledged receipts and old last-writer rows; premises hold few open
+observations (CONFIG), so adds beyond the bound are refused (engine Rule 6d).
 
 The oracle (tests/syncoracle.py) replays every request the server got, in its order, and says
 what each push must answer; afterwards every record, conflict, receipt, device sequence and
 audit entry must equal the oracle's. After everyone syncs, also:
-  - every mutation has exactly one receipt, on the device and on the server;
+  - every mutation has exactly one receipt, on the device and on the server (unless
+    housekeeping forgot it after the device showed it held it), and no device was ever
+    answered with one housekeeping had forgotten;
   - nothing was lost or applied twice (audit versions run 2, 3, ... to the record's version,
     and each device seq changed a record at most once);
   - every conflict receipt names conflicts that hold both values, each from one receipt;
@@ -33,17 +38,19 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pg import Cluster
-from syncfake import CONFIG, MemoryServer
+from syncfake import CONFIG, MemoryHousekeeping, MemoryServer
 from syncoracle import Oracle
 
-from server import clock
+from server import clock, housekeeping
 from server.api.sync import SyncService, make_service
 from server.auth import Principal
 from server.errors import ApiError, error_body
 from server.settings import Settings
+from server.store import housekeeping as housekeeping_sql
 from server.store import records
 from server.store.database import Database
 from server.store.migrations import migrate
+from server.store.postgres import housekeeping as pg_housekeeping_sql
 from server.store.postgres import records as pg_records
 from server.store.postgres import sync as pg_sync
 from server.store.postgres.database import PgDatabase
@@ -86,12 +93,22 @@ VALUES: dict[str, list[Any]] = {
 }
 SHAS = ["a" * 64, "b" * 64]
 FAULTS = ["ok", "ok", "ok", "lose_request", "lose_response", "duplicate", "delay", "tail_first"]
+# Housekeeping runs 91 days after the scenario's day, so every observation reviewed, receipt
+# acknowledged and last-writer row is past its retention; the history is kept (the oracle's).
+KEEP = housekeeping.Retention(observations=90, receipts=30, audit=0, sensitive_views=0)
+LATER = "2026-04-02T00:00:00.000Z"
 Handler = Callable[[str, str, dict[str, str], bytes], Awaitable[tuple[int, dict[str, str], bytes]]]
 
 
 def seed_docs() -> list[dict[str, Any]]:
-    return [{"id": p, "station": "A01", "name": "Alpha", "version": 1, "risk_level": 2,
+    """Four records; p0 holds an open observation (at its bound: CONFIG allows one) and p1 one
+    reviewed long ago (housekeeping's to remove)."""
+    docs = [{"id": p, "station": "A01", "name": "Alpha", "version": 1, "risk_level": 2,
              "hazards": [{"id": f"h-{p}", "type": "lpg"}]} for p in PREMISES]
+    for doc, status in zip(docs, ["open", "accepted"], strict=False):
+        doc["observations"] = [{"id": f"o-{doc['id']}", "category": "access", "note": "Gate",
+                                "by": "Seed", "at": "2025-12-01T00:00:00Z", "status": status}]
+    return docs
 
 
 def actor(i: int) -> engine.Actor:
@@ -194,6 +211,10 @@ class MemoryBackend:
         self.store.purge_tombstones(self.store.seq)
         return True
 
+    async def housekeep(self) -> None:
+        twin = MemoryHousekeeping(self.store)
+        await housekeeping.run(None, twin, twin, KEEP, LATER)
+
     def expects_reset(self, cursor: str) -> bool | None:
         s, cur = self.store, decode_cursor(cursor)
         return bool(cursor) and (cur is None or cur.epoch != s.epoch_value or cur.seq > s.seq
@@ -216,7 +237,8 @@ class SqliteBackend:
                                  pull_page_bytes=CONFIG.pull_page_bytes,
                                  max_push_mutations=CONFIG.max_push_mutations,
                                  max_open_conflicts_per_device=(
-                                     CONFIG.max_open_conflicts_per_device))
+                                     CONFIG.max_open_conflicts_per_device),
+                                 max_open_observations=CONFIG.max_open_observations)
         self.db = Database(self.settings.db_path, read_connections=1)
         self.principals: dict[str, Principal] = {}
         self.service: SyncService | None = None
@@ -232,6 +254,10 @@ class SqliteBackend:
 
     def purge(self) -> bool:
         return False  # the memory runs cover purging
+
+    async def housekeep(self) -> None:
+        assert self.service
+        await housekeeping.run(self.db, self.service.store, housekeeping_sql, KEEP, LATER)
 
     def expects_reset(self, cursor: str) -> bool | None:
         return None
@@ -301,7 +327,8 @@ class PostgresBackend(SqliteBackend):
                                  pull_page_bytes=CONFIG.pull_page_bytes,
                                  max_push_mutations=CONFIG.max_push_mutations,
                                  max_open_conflicts_per_device=(
-                                     CONFIG.max_open_conflicts_per_device))
+                                     CONFIG.max_open_conflicts_per_device),
+                                 max_open_observations=CONFIG.max_open_observations)
         self.pg = PgDatabase(url, size=2)
         self.principals = {}
         self.service = None
@@ -324,6 +351,10 @@ class PostgresBackend(SqliteBackend):
     async def close(self) -> None:
         clock.now = self.real_now
         await self.pg.close()
+
+    async def housekeep(self) -> None:
+        assert self.service
+        await housekeeping.run(self.pg, self.service.store, pg_housekeeping_sql, KEEP, LATER)
 
     async def snapshot(self) -> Snapshot:
         def read(c: Any) -> Snapshot:
@@ -402,14 +433,14 @@ actions = st.one_of(
     st.tuples(st.just("edit"), st.integers(0, 5), premises_index,
               st.lists(st.sampled_from(sorted(VALUES)), min_size=1, max_size=3, unique=True),
               st.integers(0, 2), st.booleans()),
-    st.tuples(st.sampled_from(["hazard_add", "hazard_remove", "hazard_edit", "delete", "obs",
+    st.tuples(st.sampled_from(["hazard_add", "hazard_remove", "hazard_edit", "delete", "obs", "obs",
                                "review", "attach", "detach", "create"]),
               st.integers(0, 5), premises_index),
     st.tuples(st.just("resolve"), st.integers(1, 5), st.integers(0, 5)),
     st.tuples(st.just("resolve"), st.integers(1, 5), st.integers(0, 5)),
     st.tuples(st.sampled_from(["push", "pull", "sync", "sync"]), st.integers(0, 5)),
     st.tuples(st.sampled_from(["flood", "flood_over"]), st.integers(0, 5)),
-    st.tuples(st.sampled_from(["late", "reset", "purge"])),
+    st.tuples(st.sampled_from(["late", "reset", "purge", "housekeeping"])),
 )
 
 
@@ -492,6 +523,13 @@ async def flood(d: Device, scene: Scene, over: bool) -> None:
     assert status == (413 if over else 200)
 
 
+async def housekeep(scene: Scene) -> None:
+    """`watchbook housekeeping` between requests, and the oracle's twin of it."""
+    await scene.backend.housekeep()
+    scene.server.oracle.housekeep(LATER, housekeeping.ago(LATER, KEEP.observations),
+                                  housekeeping.ago(LATER, KEEP.receipts))
+
+
 async def act(scene: Scene, action: tuple[Any, ...], n: int) -> None:
     kind = action[0]
     if kind == "late":
@@ -504,6 +542,9 @@ async def act(scene: Scene, action: tuple[Any, ...], n: int) -> None:
     if kind == "purge":
         if scene.backend.purge():
             scene.server.oracle.purge()
+        return
+    if kind == "housekeeping":
+        await housekeep(scene)
         return
     d = scene.devices[action[1] % len(scene.devices)]
     c = d.client
@@ -531,7 +572,8 @@ async def run(backend: Any, n_devices: int, script: list[tuple[Any, ...]],
     try:
         oracle = Oracle(seed_docs(), {"A01"}, CONFIG.review_interval_days,
                         CONFIG.max_push_mutations,
-                        max_open_per_device=CONFIG.max_open_conflicts_per_device)
+                        max_open_per_device=CONFIG.max_open_conflicts_per_device,
+                        max_open_observations=CONFIG.max_open_observations)
         server = Checked(backend, oracle)
         scene = Scene([], [], backend, server)
         for i in range(n_devices):
@@ -553,13 +595,14 @@ async def run(backend: Any, n_devices: int, script: list[tuple[Any, ...]],
             d.transport.enabled = False
         while scene.late:
             await server.handle(*scene.late.pop(0))
+        await housekeep(scene)  # then every device's last answers come from what it kept
         for _ in range(3):
             for d in scene.devices:
                 await d.client.push()
         for d in scene.devices:
             await d.client.pull()
         snap = await backend.snapshot()
-        check(snap, scene.devices, oracle.purged)
+        check(snap, scene.devices, oracle.purged, oracle.forgotten)
         check_oracle(snap, oracle)
     finally:
         await backend.close()
@@ -574,7 +617,8 @@ def check_oracle(snap: Snapshot, oracle: Oracle) -> None:
     assert snap.audit == oracle.audit
 
 
-def check(snap: Snapshot, devices: list[Device], purged: set[str]) -> None:
+def check(snap: Snapshot, devices: list[Device], purged: set[str],
+          forgotten: set[tuple[str, int]]) -> None:
     referenced: list[str] = []
     for d in devices:
         dev, c = d.actor.device_id, d.client
@@ -583,7 +627,12 @@ def check(snap: Snapshot, devices: list[Device], purged: set[str]) -> None:
         assert c.outbox == [] and sorted(c.receipts) == made, "every mutation has a receipt"
         assert snap.last_seq.get(dev, 0) == len(made)
         server = {s: r for (dv, s), r in snap.receipts.items() if dv == dev}
-        assert server == c.receipts, "exactly one receipt per mutation, the same on both sides"
+        assert all(c.receipts[s] == r for s, r in server.items()), \
+            "exactly one receipt per mutation, the same on both sides"
+        assert {(dev, s) for s in set(c.receipts) - set(server)} <= forgotten, \
+            "housekeeping forgot only receipts the device had shown it holds"
+        assert not [r for r in c.receipts.values() if "receipt expired" in r.message], \
+            "no device was ever answered with a receipt housekeeping had forgotten"
         for seq, r in c.receipts.items():
             m = d.made[seq]
             if d.actor.role == "crew" and m.__struct_config__.tag not in ("add_observation",
@@ -609,7 +658,7 @@ def check(snap: Snapshot, devices: list[Device], purged: set[str]) -> None:
                                                              doc["version"] + 1)), \
             "each applied change made exactly one version"
     once = [(a["device_id"], a["seq"]) for a in snap.audit
-            if (a["after"] or a.get("items")) and not a["replayed"]]
+            if (a["after"] or a.get("items")) and not a["replayed"] and a["device_id"]]
     assert len(once) == len(set(once)), "no mutation applied twice"
 
     def norm(conflict: dict[str, Any]) -> Any:

@@ -60,6 +60,7 @@ class SyncService:
                                     max_conflicts_per_push=settings.max_conflicts_per_push,
                                     max_open_conflicts_per_device=(
                                         settings.max_open_conflicts_per_device),
+                                    max_open_observations=settings.max_open_observations,
                                     pull_page_rows=settings.pull_page_rows,
                                     pull_page_bytes=settings.pull_page_bytes)
         self.active_pushes = 0
