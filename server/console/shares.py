@@ -44,7 +44,9 @@ async def _organisations_page(request: Request, who: Principal, status_code: int
                               entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
     return render(request, "partners.html", who, status_code, nav="partners",
-                  organisations=await organisations.listing(db),
+                  organisations=[o for o in await organisations.listing(db)  # no other owner
+                                 if o["kind"] != organisations.OWNER
+                                 or o["id"] == who.organisation_id],
                   partner_users=await organisations.partner_users(db),
                   partner_orgs=await organisations.partners(db), kinds=KINDS,
                   errors=errors or {}, entered=entered or {}, min_length=MIN_LENGTH)
@@ -120,7 +122,8 @@ async def _new_form(request: Request, who: Principal, status_code: int = 200,
                     entered: dict[str, Any] | None = None) -> Response:
     db = request.app.state.db
     codes = await db.read(lambda c: organisations.station_codes(c, who.organisation_id))
-    station_rows = [s for s in await stations_store.listing(db) if s["code"] in codes]
+    station_rows = [s for s in await stations_store.listing(db, who.organisation_id)
+                    if s["code"] in codes]
     return render(request, "share_new.html", who, status_code, nav="shares",
                   partner_orgs=await organisations.partners(db), stations=station_rows,
                   profiles=PROFILES, profile_labels=PROFILE_LABELS, levels=LEVELS,

@@ -33,7 +33,7 @@ async def get(db: Database, org_id: int) -> dict[str, Any] | None:
 
 
 async def named(db: Database, name: str) -> dict[str, Any] | None:
-    row = (await db.execute("SELECT * FROM organisations WHERE name = ? COLLATE NOCASE",
+    row = (await db.execute("SELECT * FROM organisations WHERE lower(name) = lower(?)",
                             (name,))).first()
     return dict(row) if row else None
 
@@ -84,3 +84,45 @@ async def set_station_owner(db: Database, code: str, org_id: int) -> None:
     deployment's set-up)."""
     await db.execute_write("UPDATE stations SET organisation_id = ? WHERE code = ?",
                            (org_id, code))
+
+
+# -- owning services (server/services.py) -----------------------------------------------------
+
+async def owners(db: Database) -> list[dict[str, Any]]:
+    """Every owning service with its counts of stations (in service) and staff, by id."""
+    return (await db.execute(
+        "SELECT o.id, o.name, o.created_at, "
+        "(SELECT count(*) FROM stations s WHERE s.organisation_id = o.id "
+        " AND s.retired_at IS NULL) AS stations, "
+        "(SELECT count(*) FROM users u WHERE u.organisation_id = o.id) AS users "
+        "FROM organisations o WHERE o.kind = 'owner' ORDER BY o.id")).dicts()
+
+
+async def add_owner(db: Database, name: str, now: str, username: str, full_name: str,
+                    password_hash: str) -> int:
+    """A new owning service and its first admin, in one transaction; raises NameTaken with
+    the name or the username that is in use (nothing is written then)."""
+    def run(conn: sqlite3.Connection) -> int:
+        if conn.execute("SELECT 1 FROM organisations WHERE lower(name) = lower(?)",
+                        (name,)).fetchone():
+            raise NameTaken(name)
+        if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            raise NameTaken(username)
+        cur = conn.execute("INSERT INTO organisations (name, kind, created_at) "
+                           "VALUES (?, 'owner', ?)", (name, now))
+        service = int(cur.lastrowid or 0)
+        conn.execute("INSERT INTO users (username, name, role, station, password_hash, "
+                     "created_at, organisation_id) VALUES (?, ?, 'admin', NULL, ?, ?, ?)",
+                     (username, full_name, password_hash, now, service))
+        return service
+    return int(await db.write(run))
+
+
+async def rename(db: Database, org_id: int, name: str) -> None:
+    """Rename an organisation; raises NameTaken if another has the name."""
+    def run(conn: sqlite3.Connection) -> None:
+        if conn.execute("SELECT 1 FROM organisations WHERE lower(name) = lower(?) "
+                        "AND id != ?", (name, org_id)).fetchone():
+            raise NameTaken(name)
+        conn.execute("UPDATE organisations SET name = ? WHERE id = ?", (name, org_id))
+    await db.write(run)
