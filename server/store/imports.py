@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from server.store.postgres.compat import is_pg
+
 RUNNING = ("checking", "writing")
 COLUMNS = ("id", "user_id", "filename", "format", "status", "problems", "preview", "result",
            "error", "created_at", "updated_at")
@@ -70,9 +72,10 @@ def file_of(conn: sqlite3.Connection, job_id: int) -> str | None:
 def recent(conn: sqlite3.Connection, service: int, limit: int = 20) -> list[dict[str, Any]]:
     """The latest jobs started by users of one owning service, newest first, without their
     problems (a list may be long)."""
+    count = "json_array_length(problems::json)" if is_pg(conn) else "json_array_length(problems)"
     rows = conn.execute(
         "SELECT id, filename, format, status, result, created_at, updated_at, "
-        "json_array_length(problems) FROM import_jobs "
+        f"{count} FROM import_jobs "
         "WHERE user_id IN (SELECT id FROM users WHERE organisation_id = ?) "
         "ORDER BY id DESC LIMIT ?", (service, limit))
     return [{"id": r[0], "filename": r[1], "format": r[2], "status": r[3],
