@@ -41,7 +41,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     """Add `partner` and `share` to the `watchbook` command's subparsers."""
     def cmd_partner_add(args: argparse.Namespace) -> int:
         async def job(d: Database) -> int:
-            return await partners.add_organisation(d, args.name, args.kind)
+            return await partners.add_organisation(d, args.name, args.kind,
+                                                   await servicecli.service_id(d, args))
         made = _job(run, settings_of(args), job)
         if made is None:
             return 1
@@ -55,11 +56,13 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
             password = getpass.getpass(f"Password for {args.username}: ")
 
         async def job(d: Database) -> int:
-            org = await partners.partner_named(d, args.organisation)
+            service = await servicecli.service_id(d, args)
+            org = await partners.partner_named(d, args.organisation, service)
             auth = Auth(d, settings)
             try:
                 return await partners.add_partner_user(auth, args.username, args.name,
-                                                       int(org["id"]), password)
+                                                       int(org["id"]), password,
+                                                       service=service)
             finally:
                 auth.close()
         if _job(run, settings, job) is None:
@@ -69,7 +72,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
 
     def cmd_add(args: argparse.Namespace) -> int:
         async def job(d: Database) -> int:
-            org = await partners.partner_named(d, args.partner)
+            service = await servicecli.service_id(d, args)
+            org = await partners.partner_named(d, args.partner, service)
             form = {"partner": str(org["id"]), "purpose": args.purpose,
                     "profile": args.profile, "expires_on": args.expires,
                     "stations": (args.stations or "").split(","),
@@ -79,8 +83,7 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
                     "sensitive": (args.sensitive or "").split(","),
                     "sensitive_reason": args.reason or "",
                     "contribute": "1" if args.contribute else ""}
-            return await partners.make_share(d, await servicecli.service_id(d, args), form,
-                                             partners.COMMAND)
+            return await partners.make_share(d, service, form, partners.COMMAND)
         made = _job(run, settings_of(args), job)
         if made is None:
             return 1
@@ -118,13 +121,13 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     partner = sub.add_parser("partner", help="manage partner organisations",
                              description="Partner organisations and their users.")
     actions = partner.add_subparsers(dest="partner_command", required=True, metavar="ACTION")
-    p = actions.add_parser("add", parents=[db], help="add a partner organisation",
+    p = actions.add_parser("add", parents=[db, servicecli.option()], help="add a partner organisation",
                            description="Add a police force, council, ambulance trust or "
                                        "neighbouring fire service.")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--kind", required=True, choices=KINDS)
     p.set_defaults(func=cmd_partner_add)
-    p = actions.add_parser("user-add", parents=[db], help="add a partner user",
+    p = actions.add_parser("user-add", parents=[db, servicecli.option()], help="add a partner user",
                            description="Add a user of a partner organisation: the partner "
                                        "view only, no device, no station grounds.")
     p.add_argument("username", metavar="USERNAME")

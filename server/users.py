@@ -15,7 +15,7 @@ from typing import Any
 from server import clock
 from server.errors import ApiError
 from server.grounds import check_codes, invalid, parse_codes
-from server.store import accounts
+from server.store import accounts, organisations
 from server.store.database import Database
 from sync.roles import PARTNER, ROLES
 
@@ -38,8 +38,8 @@ async def edit(db: Database, user_id: int, *, name: str | None = None,
     user of another service is a 404. Returns the profile as stored."""
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         row = accounts.user(conn, user_id)
-        if row is None or (service is not None and row["organisation_id"] != service
-                           and row["role"] != PARTNER):
+        if row is None or (service is not None and service not in (
+                row["organisation_id"], organisations.owner_of(conn, row["organisation_id"]))):
             raise ApiError(404, "not_found", "there is no such user", "username")
         if row["role"] == PARTNER and (role is not None or station or extra):
             raise invalid("role", "a partner organisation's user keeps the partner role, with "

