@@ -401,3 +401,27 @@ async def test_an_import_refuses_another_services_ids_and_stations(world: World,
     q1 = await world.db.read(lambda c: records.get(c, "q1"))
     assert q1 is not None and q1["station"] == "X01" and q1["name"] == "Xylo Warehouse"
     assert json.dumps(q1).count("Stolen") == 0
+
+
+async def test_a_console_import_of_another_services_ids_writes_nothing(
+        world: World, bravo: Bravo, clients: dict[str, httpx.AsyncClient]) -> None:
+    admin = clients["admin"]
+    page = await admin.get("/console/import")
+    assert "bravo-file" not in page.text  # B's import job is not listed for A
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    sent = await admin.post("/console/import", data={"csrf": csrf.group(1)}, files={
+        "file": ("a.csv", b"id,station,name\nq1,A01,Stolen\n", "text/csv")})
+    assert sent.status_code == 303
+    job_id = int(sent.headers["location"].rstrip("/").rsplit("/", 1)[1])
+    for _attempt in range(300):
+        job = await world.app.state.imports.get(job_id)
+        if job and job["status"] not in ("checking", "writing"):
+            break
+        await _sleep()
+    assert job is not None and job["status"] == "invalid"
+    assert any(p.startswith("line 2, field id") for p in job["problems"]), job["problems"]
+    shown = await admin.get(f"/console/import/{job_id}")
+    assert _leaks(shown.text, "", bravo) == []
+    q1 = await world.db.read(lambda c: records.get(c, "q1"))
+    assert q1 is not None and q1["name"] == "Xylo Warehouse" and q1["station"] == "X01"
