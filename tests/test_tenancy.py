@@ -143,11 +143,12 @@ async def _state(world: World, b: Bravo) -> list[Any]:
 async def bravo(world: World) -> AsyncIterator[Bravo]:
     b = await _bravo(world)
     # the import job checks in the background: let it settle before comparing states
-    for _attempt in range(200):
+    for _attempt in range(6000):
         job = await world.app.state.imports.get(b.job_id)
         if job and job["status"] not in ("checking", "writing"):
             break
         await _sleep()
+    assert job and job["status"] == "ready", job
     yield b
 
 
@@ -414,7 +415,7 @@ async def test_a_console_import_of_another_services_ids_writes_nothing(
         "file": ("a.csv", b"id,station,name\nq1,A01,Stolen\n", "text/csv")})
     assert sent.status_code == 303
     job_id = int(sent.headers["location"].rstrip("/").rsplit("/", 1)[1])
-    for _attempt in range(300):
+    for _attempt in range(6000):
         job = await world.app.state.imports.get(job_id)
         if job and job["status"] not in ("checking", "writing"):
             break
