@@ -1,6 +1,7 @@
 """Authentication and roles: sign-in, password changes and resets, device tokens, CSRF.
 
-Owns who the caller is (`Principal`) and what they may reach (their station grounds).
+Owns who the caller is (`Principal`) and what they may reach (their station grounds, computed
+by server/tenancy.py within their owning service).
 Passwords are argon2id hashes checked in a bounded pool (server/passwords.py); device tokens,
 256-bit random secrets, are stored as SHA-256 and compared in constant time. Secrets are never
 logged. Users and devices are read and written through server/store/accounts.py: no SQL here.
@@ -20,12 +21,12 @@ from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 
-from server import clock
+from server import clock, tenancy
 from server import passwords as policy
 from server.errors import ApiError
 from server.passwords import Passwords
 from server.settings import Settings
-from server.store import accounts, events, stations
+from server.store import accounts, events
 from server.store.database import Database
 from server.throttle import SharedThrottle, SignInThrottle
 from sync.roles import EDITORS, PARTNER, ROLES
@@ -51,6 +52,8 @@ class Principal:
     must_change_password: bool = False  # an admin reset it: choose a new one before anything
     organisation_id: int = 1  # the owning service (staff) or partner organisation (partners)
     retiring: bool = False  # an admin retired the device: it sends what it holds, then clears
+    # every station (retired too) of the caller's owning service (server/tenancy.py)
+    service_stations: frozenset[str] = frozenset()
 
     @property
     def can_edit(self) -> bool:
@@ -58,6 +61,11 @@ class Principal:
 
     def in_scope(self, station: str) -> bool:
         return station in self.grounds
+
+    def in_service(self, station: str) -> bool:
+        """Is `station` one of the caller's own service's? Another service's stations, and
+        everything under them, do not exist for the caller (404, not 403)."""
+        return station in self.service_stations
 
 
 TOKEN_HASH_PREFIX = "sha256:"
@@ -73,28 +81,17 @@ def _unauthorized(message: str = "unknown device token") -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _grounds(conn: sqlite3.Connection, role: str, station: str | None,
-             own: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """An admin's grounds are every station; anyone else's their home, what it covers and the
-    extra grounds of their own (`own`), each once. A partner has none: what a partner sees
-    comes through shares (server/partners.py), never a station's grounds."""
-    if role == PARTNER:
-        return ()
-    if role == "admin":
-        return tuple(stations.codes(conn))
-    extra = (stations.extra_grounds(conn, station) or []) if station else []
-    return tuple(dict.fromkeys(s for s in (station, *extra, *own) if s))
-
-
 def _principal(conn: sqlite3.Connection, user: accounts.Row, device_id: str | None,
                device_name: str = "") -> Principal:
+    scope = tenancy.scope_of(conn, user["role"], user["station"],
+                             tuple(accounts.extra_grounds_of(user)),
+                             int(user["organisation_id"]))
     return Principal(user_id=user["id"], username=user["username"], name=user["name"],
-                     role=user["role"], station=user["station"],
-                     grounds=_grounds(conn, user["role"], user["station"],
-                                      tuple(accounts.extra_grounds_of(user))),
+                     role=user["role"], station=user["station"], grounds=scope.grounds,
                      device_id=device_id, device_name=device_name,
                      must_change_password=bool(user["must_change_password"]),
-                     organisation_id=int(user["organisation_id"]))
+                     organisation_id=int(user["organisation_id"]),
+                     service_stations=scope.service_stations)
 
 
 class Auth:
@@ -315,16 +312,18 @@ class Auth:
                          principal.device_id, "retired: sent everything, signed out and cleared")
 
     async def add_user(self, username: str, name: str, role: str, station: str | None,
-                       password: str, check_password: bool = True) -> int:
-        """Add a user; the password must pass the policy unless `check_password` is False
-        (demo accounts, whose passwords are printed in demo mode only, and test fixtures)."""
+                       password: str, check_password: bool = True, *, service: int) -> int:
+        """Add a user of an owning service (their home station must be one of its); the
+        password must pass the policy unless `check_password` is False (demo accounts, whose
+        passwords are printed in demo mode only, and test fixtures)."""
         if role not in ROLES:
             raise ApiError(422, "invalid", f"role must be one of {', '.join(ROLES)}", "role")
         if check_password:
             self._check_policy(password, username, "password")
         try:
             return await accounts.add_user(self.db, username, name, role, station,
-                                           await self.passwords.hash_async(password), clock.now("seconds"))
+                                           await self.passwords.hash_async(password),
+                                           clock.now("seconds"), service)
         except accounts.AccountConflict as exc:
             field = exc.field
             raise ApiError(409 if field == "username" else 422, "invalid",

@@ -27,6 +27,7 @@ from server import (
     grounds,
     housekeeping,
     passwords,
+    servicecli,
     sharecli,
     transfer,
     users,
@@ -171,8 +172,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     bar = ProgressBar()
     try:
-        result = _run(settings, lambda db: transfer.import_file(
-            db, settings, args.file, fmt, args.skip_invalid, bar))
+        async def job(db: Database) -> transfer.ImportResult:
+            return await transfer.import_file(db, settings, args.file, fmt, args.skip_invalid,
+                                              bar, service=await servicecli.service_id(db, args))
+        result = _run(settings, job)
+    except ApiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     except transfer.InvalidImport as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -196,12 +202,19 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     async def job(db: Database) -> int:
-        n = await transfer.export_file(db, args.file, fmt, args.include_sensitive)
-        await events.add(db, clock.now("seconds"), "export", None, detail=(
-            f"{n} premises to {args.file} ({fmt})"
-            + (", sensitive fields included" if args.include_sensitive else "")))
+        service = await servicecli.service_id(db, args)
+        n = await transfer.export_file(db, args.file, fmt, args.include_sensitive,
+                                       service=service)
+        for code in await db.read(lambda c: stations_store.codes(c, service)):
+            await events.add(db, clock.now("seconds"), "export", None, station=code, detail=(
+                f"{n} premises of the service to {args.file} ({fmt}, command)"
+                + (", sensitive fields included" if args.include_sensitive else "")))
         return int(n)
-    count = _run(settings, job)
+    try:
+        count = _run(settings, job)
+    except ApiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     print(f"Exported {count} premises to {args.file}"
           + ("" if args.include_sensitive else
              " (sensitive fields left out; --include-sensitive to keep them)"))
@@ -234,11 +247,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     extra = grounds.parse_codes(args.grounds or "")
 
     async def job(db: Database) -> None:
-        await db.read(lambda c: grounds.check_codes(c, extra, "grounds"))  # before adding
+        service = await servicecli.service_id(db, args)
+        await db.read(lambda c: grounds.check_codes(c, extra, "grounds", service))  # first
         if args.station:
-            await db.read(lambda c: grounds.check_not_retired(c, args.station, "station"))
+            await db.read(lambda c: grounds.check_not_retired(c, args.station, "station",
+                                                              service))
         user_id = await Auth(db, settings).add_user(args.username, args.name, args.role,
-                                                    args.station, password)
+                                                    args.station, password, service=service)
         if extra:
             await users.edit(db, user_id, extra=extra)
     try:
@@ -268,7 +283,13 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 
 def cmd_user_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    rows = sorted(_run(settings, accounts.list_users), key=lambda r: r["username"])
+    async def job(db: Database) -> list[dict[str, Any]]:
+        return await accounts.list_users(db, await servicecli.service_id(db, args))
+    try:
+        rows = sorted(_run(settings, job), key=lambda r: r["username"])
+    except ApiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     print(f"{'USERNAME':<20} {'NAME':<28} {'ROLE':<11} {'STATION':<8} {'ALSO COVERS':<16} "
           "STATUS")
     for r in rows:
@@ -280,8 +301,14 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_device_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    rows = sorted(_run(settings, lambda db: accounts.list_devices(db, username=args.user)),
-                  key=lambda r: (r["username"], r["created_at"]))
+    async def job(db: Database) -> list[dict[str, Any]]:
+        return await accounts.list_devices(db, await servicecli.service_id(db, args),
+                                           username=args.user)
+    try:
+        rows = sorted(_run(settings, job), key=lambda r: (r["username"], r["created_at"]))
+    except ApiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     print(f"{'DEVICE':<18} {'USER':<16} {'LAST SEEN':<21} {'STATUS':<9} NAME")
     for r in rows:
         print(f"{r['id']:<18} {r['username']:<16} {r['last_seen'] or '-':<21} "
@@ -383,8 +410,11 @@ def _station_job(settings: Settings, job: Callable[[Database], Awaitable[T]]) ->
 
 
 def cmd_station_add(args: argparse.Namespace) -> int:
-    code = _station_job(_settings(args), lambda db: grounds.add(
-        db, args.code, args.name, args.lat, args.lon, grounds.parse_codes(args.grounds or "")))
+    async def job(db: Database) -> str:
+        return await grounds.add(db, args.code, args.name, args.lat, args.lon,
+                                 grounds.parse_codes(args.grounds or ""),
+                                 service=await servicecli.service_id(db, args))
+    code = _station_job(_settings(args), job)
     if code is None:
         return 1
     print(f"Added station {code} {args.name}")
@@ -392,7 +422,11 @@ def cmd_station_add(args: argparse.Namespace) -> int:
 
 
 def cmd_station_list(args: argparse.Namespace) -> int:
-    rows = _run(_settings(args), stations_store.overview)
+    async def job(db: Database) -> list[dict[str, Any]]:
+        return await stations_store.overview(db, await servicecli.service_id(db, args))
+    rows = _station_job(_settings(args), job)
+    if rows is None:
+        return 1
     print(f"{'CODE':<8} {'NAME':<24} {'POSITION':<20} {'ALSO COVERS':<20} {'PREMISES':>8} "
           f"{'USERS':>5} STATUS")
     for s in rows:
@@ -474,7 +508,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         await engines.ensure_epoch(db)
         if await db.read(accounts.user_count):  # another init got there first
             raise ApiError(409, "invalid", "the database already has users", "username")
-        await Auth(db, settings).add_user(args.username, args.name, "admin", None, password)
+        await Auth(db, settings).add_user(args.username, args.name, "admin", None, password,
+                                          service=1)  # the first owning service (migration 13)
     try:
         _run(settings, job)
     except ApiError as exc:
@@ -645,6 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="PATH",
                     help="SQLite database file (default: $WATCHBOOK_DB or var/watchbook.db)")
+    svc = servicecli.option()
     parser = argparse.ArgumentParser(
         prog="watchbook", description="Watchbook: offline-first site-specific risk information.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -680,7 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_data)
 
     formats = {"choices": transfer.FORMATS, "help": "file format (default: from the extension)"}
-    p = sub.add_parser("import", parents=[db], help="import premises from CSV or GeoJSON",
+    p = sub.add_parser("import", parents=[db, svc], help="import premises from CSV or GeoJSON",
                        description="Check the whole file, then import it in one transaction. "
                                    "Every bad row is reported as 'line N, field F: problem'.")
     p.add_argument("file", metavar="FILE")
@@ -689,8 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import the valid rows and report the ones skipped")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", parents=[db], help="export every live premises",
-                       description="Export every live premises as CSV or GeoJSON.")
+    p = sub.add_parser("export", parents=[db, svc], help="export every live premises",
+                       description="Export every live premises of the service as CSV or "
+                                   "GeoJSON.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", **formats)  # type: ignore[arg-type]
     p.add_argument("--include-sensitive", action="store_true",
@@ -699,7 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = sub.add_parser("user", help="manage users", description="Manage users.")
     users = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    p = users.add_parser("add", parents=[db], help="add a user", description="Add a user.")
+    p = users.add_parser("add", parents=[db, svc], help="add a user", description="Add a user.")
     p.add_argument("username", metavar="USERNAME")
     p.add_argument("--name", required=True, help="full name")
     p.add_argument("--role", required=True, choices=ROLES)
@@ -708,7 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra stations covered beyond the home station's, comma-separated")
     p.add_argument("--password", help="the password (prompted for if left out; prefer that)")
     p.set_defaults(func=cmd_user_add)
-    p = users.add_parser("list", parents=[db], help="list users", description="List users.")
+    p = users.add_parser("list", parents=[db, svc], help="list users", description="List users.")
     p.set_defaults(func=cmd_user_list)
     p = users.add_parser("disable", parents=[db], help="disable a user",
                          description="Disable a user: sign-in and sync stop working, and "
@@ -742,7 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     station = sub.add_parser("station", help="manage stations and their grounds",
                              description="Add, list, edit and retire stations.")
     stations = station.add_subparsers(dest="station_command", required=True, metavar="ACTION")
-    p = stations.add_parser("add", parents=[db], help="add a station",
+    p = stations.add_parser("add", parents=[db, svc], help="add a station",
                             description="Add a station. Its grounds are its own premises "
                                         "plus the extra grounds it covers.")
     p.add_argument("code", metavar="CODE", help="1-16 letters or digits, such as WIS")
@@ -752,7 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grounds", metavar="CODES",
                    help="other stations it also covers, comma-separated")
     p.set_defaults(func=cmd_station_add)
-    p = stations.add_parser("list", parents=[db], help="list stations",
+    p = stations.add_parser("list", parents=[db, svc], help="list stations",
                             description="List stations with their grounds, premises and users.")
     p.set_defaults(func=cmd_station_list)
     p = stations.add_parser("edit", parents=[db], help="change a station",
@@ -777,7 +814,7 @@ def build_parser() -> argparse.ArgumentParser:
     device = sub.add_parser("device", help="manage enrolled devices",
                             description="List and revoke enrolled devices.")
     devices = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
-    p = devices.add_parser("list", parents=[db], help="list devices",
+    p = devices.add_parser("list", parents=[db, svc], help="list devices",
                            description="List enrolled devices with their last contact.")
     p.add_argument("--user", help="only this user's devices")
     p.set_defaults(func=cmd_device_list)
@@ -794,6 +831,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sharecli.add_parsers(sub, db, _settings, _run)  # partner, share
     followcli.add_parsers(sub, db, _settings, _run)  # follow
+    servicecli.add_parsers(sub, db, _settings, _run)  # service
 
     p = sub.add_parser("migrate", parents=[db], help="bring the database schema up to date",
                        description="Apply pending schema migrations: to PostgreSQL when "

@@ -647,6 +647,7 @@ async def load_demo(db: Database, settings: Settings, premises: int = 2000, stat
         if username in existing:
             continue
         station = None if role == "admin" else station_rows[0]["code"]
-        await auth.add_user(username, name, role, station, password, check_password=False)
+        await auth.add_user(username, name, role, station, password, check_password=False,
+                            service=1)  # demo data is the first owning service's
         made.append((username, password, role))
     return made

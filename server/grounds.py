@@ -40,19 +40,22 @@ def parse_codes(raw: str | Iterable[str]) -> list[str]:
     return list(dict.fromkeys(p.strip().upper() for p in parts if p.strip()))
 
 
-def check_codes(conn: sqlite3.Connection, codes: Iterable[str], field: str) -> None:
-    """Every code names a station in service, or ApiError 422 on `field`."""
-    live = set(stations.codes(conn))
+def check_codes(conn: sqlite3.Connection, codes: Iterable[str], field: str,
+                service: int) -> None:
+    """Every code names a station of the owning service, in service, or ApiError 422 on
+    `field` (another service's station reads as no station at all)."""
+    live = set(stations.codes(conn, service))
     unknown = [c for c in codes if c not in live]
     if unknown:
         raise invalid(field, f"no station in service with code {', '.join(unknown)}")
 
 
-def check_not_retired(conn: sqlite3.Connection, code: str, field: str) -> None:
-    """ApiError 422 on `field` if `code` names a retired station (it takes nobody and
-    nothing new); an unknown code is left for the caller to report."""
+def check_not_retired(conn: sqlite3.Connection, code: str, field: str, service: int) -> None:
+    """ApiError 422 on `field` if `code` names a retired station of the service (it takes
+    nobody and nothing new); an unknown code, or another service's, is left for the caller
+    to report."""
     found = stations.get(conn, code)
-    if found is not None and found["retired_at"]:
+    if found is not None and found["retired_at"] and stations.service_of(conn, code) == service:
         raise invalid(field, f"station {code} was retired on {found['retired_at']}")
 
 
@@ -69,7 +72,7 @@ def position(lat: float | None, lon: float | None) -> tuple[float | None, float 
 
 
 def _details(conn: sqlite3.Connection, code: str, name: str, lat: float | None,
-             lon: float | None, extra: Iterable[str]) -> list[str]:
+             lon: float | None, extra: Iterable[str], service: int) -> list[str]:
     name = name.strip()
     if not name:
         raise invalid("name", "enter the station's name")
@@ -77,20 +80,21 @@ def _details(conn: sqlite3.Connection, code: str, name: str, lat: float | None,
         raise invalid("name", "the name is longer than 200 characters")
     position(lat, lon)
     covered = [c for c in parse_codes(extra) if c != code]
-    check_codes(conn, covered, "grounds")
+    check_codes(conn, covered, "grounds", service)
     return covered
 
 
 async def add(db: Database, code: str, name: str, lat: float | None = None,
-              lon: float | None = None, extra: Iterable[str] = ()) -> str:
-    """Add a station; returns its code (upper-cased)."""
+              lon: float | None = None, extra: Iterable[str] = (), *, service: int) -> str:
+    """Add a station to an owning service; returns its code (upper-cased). Codes are
+    unique across the whole deployment, so a code another service holds is taken."""
     code = code.strip().upper()
     if not CODE.match(code):
         raise invalid("code", "a station code is 1 to 16 letters or digits, such as WIS or A01")
 
     def run(conn: sqlite3.Connection) -> str:
-        covered = _details(conn, code, name, lat, lon, extra)
-        if not stations.add(conn, code, name.strip(), lat, lon, covered):
+        covered = _details(conn, code, name, lat, lon, extra, service)
+        if not stations.add(conn, code, name.strip(), lat, lon, covered, service):
             raise invalid("code", f"station code {code} is taken", 409)
         return code
     return await db.write(run)
@@ -98,39 +102,49 @@ async def add(db: Database, code: str, name: str, lat: float | None = None,
 
 async def edit(db: Database, code: str, *, name: str | None = None,
                lat: float | None = None, lon: float | None = None, clear_position: bool = False,
-               extra: Iterable[str] | None = None) -> dict[str, Any]:
+               extra: Iterable[str] | None = None, service: int | None = None
+               ) -> dict[str, Any]:
     """Change a station's name, position or extra grounds (None: keep as it is); devices of
-    its grounds see the new scope at their next pull. Returns the station as stored."""
+    its grounds see the new scope at their next pull. Extra grounds are stations of the
+    station's own service. With `service`, a station of another service is a 404. Returns
+    the station as stored."""
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
-        now = _live(conn, code, "code")
+        now = _live(conn, code, "code", service)
         new_lat, new_lon = (None, None) if clear_position else (
             (lat, lon) if lat is not None or lon is not None else (now["lat"], now["lon"]))
         covered = _details(conn, code, now["name"] if name is None else name, new_lat,
-                           new_lon, now["extra_grounds"] if extra is None else extra)
+                           new_lon, now["extra_grounds"] if extra is None else extra,
+                           now["service"])
         stations.update(conn, code, (now["name"] if name is None else name).strip(),
                         new_lat, new_lon, covered)
         return stations.get(conn, code) or {}
     return await db.write(run)
 
 
-def _live(conn: sqlite3.Connection, code: str, field: str) -> dict[str, Any]:
+def _live(conn: sqlite3.Connection, code: str, field: str,
+          service: int | None = None) -> dict[str, Any]:
+    """The station in service with its owning service (`service` key); 404 if there is none,
+    or it is not `service`'s (when given)."""
     found = stations.get(conn, code)
-    if found is None:
+    owner = stations.service_of(conn, code)
+    if found is None or (service is not None and owner != service):
         raise ApiError(404, "not_found", f"no station {code}", field)
+    found["service"] = owner
     if found["retired_at"]:
         raise invalid(field, f"station {code} was retired on {found['retired_at']}", 409)
     return found
 
 
 async def retire(db: Database, code: str, move_to: str | None, by: str,
-                 intervals: dict[int, int] | None = None) -> int:
-    """Retire a station: its premises (tombstones too) move to `move_to` through the one
-    writer, it leaves every extra-grounds list, and it takes no new premises. Refused while
-    users are based there. Returns how many records moved."""
+                 intervals: dict[int, int] | None = None, service: int | None = None) -> int:
+    """Retire a station: its premises (tombstones too) move to `move_to`, a station of the
+    same service, through the one writer; it leaves every extra-grounds list, and it takes
+    no new premises. Refused while users are based there. With `service`, a station of
+    another service is a 404. Returns how many records moved."""
     move_to = (move_to or "").strip().upper() or None
 
     def run(conn: sqlite3.Connection) -> int:
-        _live(conn, code, "code")
+        owner = _live(conn, code, "code", service)["service"]
         based = accounts.based_at(conn, code)
         if based:
             raise invalid("code", f"{len(based)} user(s) are based at {code} "
@@ -143,7 +157,7 @@ async def retire(db: Database, code: str, move_to: str | None, by: str,
         if ids and move_to:
             if move_to == code:
                 raise invalid("move_to", "choose another station to move the premises to")
-            _live(conn, move_to, "move_to")
+            _live(conn, move_to, "move_to", owner)
             stamp = writer.Stamp(kind=RETIRE_KIND, user=by, now=_now())
 
             def move(tx: Tx) -> None:

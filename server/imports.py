@@ -6,7 +6,8 @@ discarded; a server that stops mid-job finds it checking or writing at its next 
 reports it interrupted. The write is one transaction with the job's `done` status, so an
 interrupted or failed job wrote nothing. Progress (phase, done, total) lives in memory while a
 job runs; states are in the database (server/store/imports.py). The file formats and checks are
-server/transfer.py's, shared with `watchbook import`. Must not know HTTP or hold SQL.
+server/transfer.py's, shared with `watchbook import`. A job belongs to the owning service of
+the admin who started it and touches only its records. Must not know HTTP or hold SQL.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ class ImportJobs:
     async def _check(self, job_id: int, progress: Progress) -> None:
         job = await self.get(job_id)
         fmt = job["format"] if job else "csv"
+        service = await self.db.read(lambda c: store.service_of(c, job_id))
         docs, problems = await transfer.check_text(self.db, await self._text(job_id), fmt,
-                                                   progress)
+                                                   service, progress)
         if problems:
             await self.db.write(lambda c: store.update(
                 c, job_id, "invalid", clock.now(), keep_file=False,
@@ -115,8 +117,9 @@ class ImportJobs:
         await self.db.write(lambda c: store.update(c, job_id, "writing", clock.now()))
 
         async def write(job_id: int, progress: Progress) -> None:
+            service = await self.db.read(lambda c: store.service_of(c, job_id))
             docs, problems = await transfer.check_text(
-                self.db, await self._text(job_id), job["format"], progress)
+                self.db, await self._text(job_id), job["format"], service, progress)
             if problems:
                 await self.db.write(lambda c: store.update(
                     c, job_id, "invalid", clock.now(), keep_file=False,
@@ -141,14 +144,16 @@ class ImportJobs:
                                                    keep_file=False))
         return True
 
-    async def get(self, job_id: int) -> dict[str, Any] | None:
-        """A job as stored, with `progress` (phase, done, total) while it runs here."""
-        job = await self.db.read(lambda c: store.get(c, job_id))
+    async def get(self, job_id: int, service: int | None = None) -> dict[str, Any] | None:
+        """A job as stored (with `service`, only one that service's admin started), with
+        `progress` (phase, done, total) while it runs here."""
+        job = await self.db.read(lambda c: store.get(c, job_id, service))
         if job is not None:
             live = self.live.get(job_id)
             job["progress"] = live.__dict__.copy() if live else None
         return job
 
-    async def recent(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = await self.db.read(lambda c: store.recent(c, limit))
+    async def recent(self, service: int, limit: int = 20) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await self.db.read(lambda c: store.recent(c, service,
+                                                                             limit))
         return rows

@@ -44,7 +44,10 @@ def _invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid", message, field)
 
 
-async def add_organisation(db: Database, name: str, kind: str) -> int:
+async def add_organisation(db: Database, name: str, kind: str, service: int | None = None
+                           ) -> int:
+    """A partner organisation of the owning service `service` (or, of kind owner, another
+    owning service: server/services.py adds one with its admin)."""
     name = name.strip()
     if not name:
         raise _invalid("name", "The organisation needs a name")
@@ -55,21 +58,25 @@ async def add_organisation(db: Database, name: str, kind: str) -> int:
     try:
         if await organisations.named(db, name):
             raise organisations.NameTaken(name)
-        return await organisations.add(db, name, kind, clock.now("seconds"))
+        if kind != organisations.OWNER and service is None:
+            raise _invalid("service", "A partner organisation belongs to an owning service")
+        return await organisations.add(db, name, kind, clock.now("seconds"),
+                                       None if kind == organisations.OWNER else service)
     except organisations.NameTaken:
         raise ApiError(409, "invalid", f"There is an organisation named {name!r} already",
                        "name") from None
 
 
-async def partner_named(db: Database, name: str) -> dict[str, Any]:
+async def partner_named(db: Database, name: str, service: int) -> dict[str, Any]:
+    """A partner organisation of `service` by name (another service's does not exist)."""
     org = await organisations.named(db, name)
-    if org is None or org["kind"] == organisations.OWNER:
+    if org is None or org["kind"] == organisations.OWNER or org["owner_id"] != service:
         raise _invalid("partner", f"There is no partner organisation {name!r}")
     return org
 
 
 async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
-                           password: str, role: str = PARTNER) -> int:
+                           password: str, role: str = PARTNER, *, service: int) -> int:
     """A partner organisation's user: the partner view only (no device, no grounds); or,
     with role `crew` in a neighbouring fire service, a crew user whose devices hold what is
     shared with that service, read-only (server/crossborder.py), and nothing else."""
@@ -80,7 +87,7 @@ async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
     if not name:
         raise _invalid("name", "The user needs a full name")
     org = await organisations.get(auth.db, org_id)
-    if org is None or org["kind"] == organisations.OWNER:
+    if org is None or org["kind"] == organisations.OWNER or org["owner_id"] != service:
         raise _invalid("organisation", "Choose a partner organisation")
     if role not in (PARTNER, NEIGHBOUR_CREW):
         raise _invalid("role", f"A partner organisation's user is a {PARTNER} or, in a "
@@ -102,7 +109,7 @@ async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
 
 async def make_share(db: Database, owner_id: int, form: dict[str, Any], by: str) -> int:
     """Check the form (ApiError 422 naming the field) and record the share."""
-    partner_ids = [o["id"] for o in await organisations.partners(db)]
+    partner_ids = [o["id"] for o in await organisations.partners(db, owner_id)]
     codes = await db.read(lambda c: organisations.station_codes(c, owner_id))
     req: ShareRequest = parse_request(form, clock.today(), partner_ids, codes)
     return await shares.add(db, owner_id, req, by, clock.now("seconds"))

@@ -1,8 +1,8 @@
 """The `watchbook partner` and `watchbook share` commands: partner organisations and their
 users, and shares made, listed and ended from the command line (server/cli.py delegates
 here). Owns their arguments and what the operator sees; the work is server/partners.py's.
-Shares made here belong to the default owning service and name 'watchbook command' as who
-made or ended them. Must not print or log a password.
+Shares made, listed and ended here are of the owning service `--service` names (the only one
+when there is just one) and name 'watchbook command' as who made or ended them. Must not print or log a password.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from server import clock, partners
+from server import clock, partners, servicecli
 from server.auth import Auth
 from server.errors import ApiError
 from server.settings import Settings
@@ -23,7 +23,6 @@ from server.store.database import Database
 
 T = TypeVar("T")
 Run = Callable[[Settings, Callable[[Database], Awaitable[Any]]], Any]
-OWNER = 1  # the default owning service (migration 13)
 
 
 def _job(run: Run, settings: Settings, job: Callable[[Database], Awaitable[T]]) -> T | None:
@@ -42,7 +41,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     """Add `partner` and `share` to the `watchbook` command's subparsers."""
     def cmd_partner_add(args: argparse.Namespace) -> int:
         async def job(d: Database) -> int:
-            return await partners.add_organisation(d, args.name, args.kind)
+            return await partners.add_organisation(d, args.name, args.kind,
+                                                   await servicecli.service_id(d, args))
         made = _job(run, settings_of(args), job)
         if made is None:
             return 1
@@ -56,11 +56,13 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
             password = getpass.getpass(f"Password for {args.username}: ")
 
         async def job(d: Database) -> int:
-            org = await partners.partner_named(d, args.organisation)
+            service = await servicecli.service_id(d, args)
+            org = await partners.partner_named(d, args.organisation, service)
             auth = Auth(d, settings)
             try:
                 return await partners.add_partner_user(auth, args.username, args.name,
-                                                       int(org["id"]), password, args.role)
+                                                       int(org["id"]), password, args.role,
+                                                       service=service)
             finally:
                 auth.close()
         if _job(run, settings, job) is None:
@@ -71,7 +73,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
 
     def cmd_add(args: argparse.Namespace) -> int:
         async def job(d: Database) -> int:
-            org = await partners.partner_named(d, args.partner)
+            service = await servicecli.service_id(d, args)
+            org = await partners.partner_named(d, args.partner, service)
             form = {"partner": str(org["id"]), "purpose": args.purpose,
                     "profile": args.profile, "expires_on": args.expires,
                     "stations": (args.stations or "").split(","),
@@ -81,7 +84,7 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
                     "sensitive": (args.sensitive or "").split(","),
                     "sensitive_reason": args.reason or "",
                     "contribute": "1" if args.contribute else ""}
-            return await partners.make_share(d, OWNER, form, partners.COMMAND)
+            return await partners.make_share(d, service, form, partners.COMMAND)
         made = _job(run, settings_of(args), job)
         if made is None:
             return 1
@@ -90,8 +93,10 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
 
     def cmd_list(args: argparse.Namespace) -> int:
         async def job(d: Database) -> list[Any]:
-            return await shares.listing(d, owner_id=OWNER)
-        found = run(settings_of(args), job)
+            return await shares.listing(d, owner_id=await servicecli.service_id(d, args))
+        found = _job(run, settings_of(args), job)
+        if found is None:
+            return 1
         today = clock.today()
         print(f"{'id':>4}  {'status':8}  {'until':10}  {'partner':24}  {'fields':24}  purpose")
         for s in found:
@@ -105,7 +110,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
 
     def cmd_end(args: argparse.Namespace) -> int:
         async def job(d: Database) -> bool:
-            return await partners.end_share(d, OWNER, args.share, partners.COMMAND)
+            return await partners.end_share(d, await servicecli.service_id(d, args),
+                                            args.share, partners.COMMAND)
         ended = _job(run, settings_of(args), job)
         if ended is None:
             return 1
@@ -116,13 +122,13 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     partner = sub.add_parser("partner", help="manage partner organisations",
                              description="Partner organisations and their users.")
     actions = partner.add_subparsers(dest="partner_command", required=True, metavar="ACTION")
-    p = actions.add_parser("add", parents=[db], help="add a partner organisation",
+    p = actions.add_parser("add", parents=[db, servicecli.option()], help="add a partner organisation",
                            description="Add a police force, council, ambulance trust or "
                                        "neighbouring fire service.")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--kind", required=True, choices=KINDS)
     p.set_defaults(func=cmd_partner_add)
-    p = actions.add_parser("user-add", parents=[db], help="add a partner user",
+    p = actions.add_parser("user-add", parents=[db, servicecli.option()], help="add a partner user",
                            description="Add a user of a partner organisation: the partner "
                                        "view only, no device, no station grounds; or, "
                                        "with --role crew, a neighbouring fire service's "
@@ -139,7 +145,7 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     share = sub.add_parser("share", help="manage shares with partners",
                            description="Make, list and end shares of records with partners.")
     actions = share.add_subparsers(dest="share_command", required=True, metavar="ACTION")
-    p = actions.add_parser("add", parents=[db], help="make a share",
+    p = actions.add_parser("add", parents=[db, servicecli.option()], help="make a share",
                            description="Share part of the records with a partner "
                                        "organisation until an expiry date. Each part left "
                                        "out means all of it. Key box and entry codes only "
@@ -161,11 +167,11 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     p.add_argument("--contribute", action="store_true",
                    help="let the partner send observations for supervisors to accept")
     p.set_defaults(func=cmd_add)
-    p = actions.add_parser("list", parents=[db], help="list shares",
+    p = actions.add_parser("list", parents=[db, servicecli.option()], help="list shares",
                            description="List shares, newest first, with their status.")
     p.add_argument("--verbose", action="store_true", help="also list each share's fields")
     p.set_defaults(func=cmd_list)
-    p = actions.add_parser("end", parents=[db], help="end a share now",
+    p = actions.add_parser("end", parents=[db, servicecli.option()], help="end a share now",
                            description="End a share: its partner cannot open it from now.")
     p.add_argument("share", type=int, metavar="SHARE_ID")
     p.set_defaults(func=cmd_end)

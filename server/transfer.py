@@ -21,6 +21,7 @@ import io
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +30,7 @@ import msgspec
 
 from server import clock
 from server.settings import Settings
+from server.store import imports as imports_store
 from server.store import records
 from server.store import stations as stations_store
 from server.store.database import Database
@@ -168,10 +170,10 @@ def write_geojson(docs: Iterable[dict[str, Any]], out: TextIO,
 
 
 async def export_file(db: Database, path: str | Path, fmt: str | None = None,
-                      include_sensitive: bool = False) -> int:
-    """Write every live premises to `path`; returns how many."""
+                      include_sensitive: bool = False, *, service: int) -> int:
+    """Write every live premises of one owning service to `path`; returns how many."""
     fmt = format_for(path, fmt)
-    docs = await db.read(records.live_docs)
+    docs = await db.read(lambda c: records.live_docs(c, service))
     with open(path, "w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
             return write_csv(docs, out, include_sensitive)
@@ -277,7 +279,8 @@ class Checked:
     present: frozenset[str]
 
 
-def _row_problems(row: Row, stations: set[str], seen: dict[str, str]
+def _row_problems(row: Row, stations: set[str], seen: dict[str, str],
+                  foreign: AbstractSet[str] = frozenset()
                   ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Every problem of one row (sync/problems.py words them), and its record if none."""
     problems = list(row.problems)
@@ -294,7 +297,10 @@ def _row_problems(row: Row, stations: set[str], seen: dict[str, str]
             and station not in stations:
         problems.append(Problem(row.where, "station", f"unknown station code {station!r}"))
     if isinstance(pid, str) and "id" not in bad:
-        if pid in seen:
+        if pid in foreign:  # worded as if it were free: another service's ids do not exist
+            problems.append(Problem(row.where, "id", f"{pid!r} cannot be used: choose "
+                                    "another id"))
+        elif pid in seen:
             problems.append(Problem(row.where, "id", f"{pid!r} repeats {seen[pid]}"))
         else:
             seen[pid] = row.where
@@ -303,16 +309,18 @@ def _row_problems(row: Row, stations: set[str], seen: dict[str, str]
 
 def check(rows: Iterable[Row], stations: set[str],
           progress: Progress | None = None, total: int = 0,
+          foreign: AbstractSet[str] = frozenset(),
           ) -> tuple[list[Checked], list[Problem]]:
-    """Validate every row; returns (valid records, every problem of every row, in file
-    order)."""
+    """Validate every row against the importing service's `stations`; an id in `foreign`
+    (held by another owning service) is refused. Returns (valid records, every problem of
+    every row, in file order)."""
     valid: list[Checked] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for n, row in enumerate(rows, 1):
         if progress and n % 500 == 0:
             progress("checking", n, total)
-        doc, found = _row_problems(row, stations, seen)
+        doc, found = _row_problems(row, stations, seen, foreign)
         problems += found
         if doc is not None:
             valid.append(Checked(doc, row.present))
@@ -420,16 +428,17 @@ def read_rows(text: str, fmt: str) -> list[Row]:
     return list(read_csv(text) if fmt == "csv" else read_geojson(text))
 
 
-async def check_text(db: Database, text: str, fmt: str, progress: Progress | None = None
+async def check_text(db: Database, text: str, fmt: str, service: int,
+                     progress: Progress | None = None
                      ) -> tuple[list[Checked], list[Problem]]:
-    """Read and check a whole file's text against the stations stored now, off the event
-    loop; (valid records, every problem)."""
-    stations = set(await db.read(stations_store.codes))
-
-    def run() -> tuple[list[Checked], list[Problem]]:
-        rows = read_rows(text, fmt)
-        return check(rows, stations, progress, len(rows))
-    return await asyncio.to_thread(run)
+    """Read and check a whole file's text against the owning service's stations stored now,
+    off the event loop; (valid records, every problem). Ids another service holds are
+    refused, so an import never reaches past its own service."""
+    stations = set(await db.read(lambda c: stations_store.codes(c, service)))
+    rows = await asyncio.to_thread(read_rows, text, fmt)
+    ids = [r.doc["id"] for r in rows if r.doc and isinstance(r.doc.get("id"), str)]
+    foreign = await db.read(lambda c: imports_store.foreign_ids(c, ids, service))
+    return await asyncio.to_thread(check, rows, stations, progress, len(rows), foreign)
 
 
 Finish = Callable[[sqlite3.Connection, "ImportResult"], None]
@@ -455,12 +464,13 @@ async def write_checked(db: Database, settings: Settings, docs: list[Checked],
 
 async def import_text(db: Database, settings: Settings, text: str, fmt: str,
                       skip_invalid: bool = False, progress: Progress | None = None,
-                      by: str = "import", now: str | None = None) -> ImportResult:
+                      by: str = "import", now: str | None = None, *, service: int
+                      ) -> ImportResult:
     """Check and import a whole file's text; raises InvalidImport when rows are bad
     (unless `skip_invalid`, which writes the good rows and lists the bad ones).
 
     `by` and `now` stamp the records the import changes (`now` defaults to the clock)."""
-    docs, problems = await check_text(db, text, fmt, progress)
+    docs, problems = await check_text(db, text, fmt, service, progress)
     if problems and not skip_invalid:
         raise InvalidImport(problems)
     if not docs:
@@ -470,8 +480,10 @@ async def import_text(db: Database, settings: Settings, text: str, fmt: str,
 
 async def import_file(db: Database, settings: Settings, path: str | Path,
                       fmt: str | None = None, skip_invalid: bool = False,
-                      progress: Progress | None = None, by: str = "import") -> ImportResult:
+                      progress: Progress | None = None, by: str = "import", *,
+                      service: int) -> ImportResult:
     fmt = format_for(path, fmt)
     with open(path, encoding="utf-8-sig", newline="") as f:  # a CR inside a cell stays a CR
         text = f.read()
-    return await import_text(db, settings, text, fmt, skip_invalid, progress, by)
+    return await import_text(db, settings, text, fmt, skip_invalid, progress, by,
+                             service=service)

@@ -15,27 +15,31 @@ from typing import Any
 from server import clock
 from server.errors import ApiError
 from server.grounds import check_codes, invalid, parse_codes
-from server.store import accounts
+from server.store import accounts, organisations
 from server.store.database import Database
 from sync.roles import PARTNER, ROLES
 
 
-async def find(db: Database, username: str) -> accounts.Row:
+async def find(db: Database, username: str, service: int | None = None) -> accounts.Row:
+    """The user named; 404 if there is none, or (with `service`) not that service's."""
     row = await accounts.user_named(db, username)
-    if row is None:
+    if row is None or (service is not None and row["organisation_id"] != service):
         raise ApiError(404, "not_found", f"no user {username!r}", "username")
     return row
 
 
 async def edit(db: Database, user_id: int, *, name: str | None = None,
                role: str | None = None, station: str | None = None,
-               extra: Iterable[str] | None = None) -> dict[str, Any]:
+               extra: Iterable[str] | None = None, service: int | None = None
+               ) -> dict[str, Any]:
     """Change what is given (None: keep it; station "" clears it, for an admin). A crew or
-    supervisor needs a home station in service; extra grounds must be stations in service.
-    Returns the profile as stored."""
+    supervisor needs a home station in service; extra grounds must be stations in service,
+    both of the user's own owning service (another's read as unknown). With `service`, a
+    user of another service is a 404. Returns the profile as stored."""
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         row = accounts.user(conn, user_id)
-        if row is None:
+        if row is None or (service is not None and service not in (
+                row["organisation_id"], organisations.owner_of(conn, row["organisation_id"]))):
             raise ApiError(404, "not_found", "there is no such user", "username")
         if row["role"] == PARTNER and (role is not None or station or extra):
             raise invalid("role", "a partner organisation's user keeps the partner role, with "
@@ -53,10 +57,10 @@ async def edit(db: Database, user_id: int, *, name: str | None = None,
         if new["role"] != "admin" and not new["station"]:
             raise invalid("station", f"a {new['role']} needs a home station")
         if station is not None and new["station"]:
-            check_codes(conn, [new["station"]], "station")
+            check_codes(conn, [new["station"]], "station", row["organisation_id"])
         new["extra"] = [s for s in new["extra"] if s != new["station"]]
         if extra is not None:
-            check_codes(conn, new["extra"], "grounds")
+            check_codes(conn, new["extra"], "grounds", row["organisation_id"])
         accounts.set_profile(conn, user_id, new["name"], new["role"], new["station"],
                              new["extra"])
         return new

@@ -96,7 +96,7 @@ async def _stopped_server_db(tmp_path: Path, name: str) -> Path:
     settings = fast_settings(tmp_path / name)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        await app.state.auth.add_user(name, name, "admin", None, "pw", check_password=False)
+        await app.state.auth.add_user(name, name, "admin", None, "pw", check_password=False, service=1)
     return settings.db_path
 
 

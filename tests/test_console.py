@@ -358,7 +358,7 @@ async def test_a_first_sign_in_on_an_empty_service_shows_the_setup_checklist(
     app = create_app(fast_settings(tmp_path))
     async with app.router.lifespan_context(app):
         await app.state.auth.add_user("ada", "Ada Admin", "admin", None, "pw-ada",
-                                      check_password=False)
+                                      check_password=False, service=1)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://test") as client:
             assert (await sign_in(client, "ada")).status_code == 303

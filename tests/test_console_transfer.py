@@ -100,7 +100,7 @@ async def test_an_export_by_station_leaves_out_sensitive_fields_unless_an_admin_
     features = json.loads(full.text)["features"]
     assert {f["properties"]["station"] for f in features} == {"A01", "B02"}
     assert any(f["properties"].get("key_box") == "4512" for f in features)
-    logged = await world.db.read(lambda c: events.log(c, events.LogFilter(), 50, 0))
+    logged = await world.db.read(lambda c: events.log(c, events.LogFilter(), 50, 0, 1))
     exports = [e for e in logged if e["kind"] == "export"]
     assert sorted(e["station"] for e in exports) == ["A01", "A01", "B02"]
     assert any("sensitive fields included" in e["detail"] for e in exports)
@@ -157,7 +157,7 @@ async def test_a_file_over_the_import_limit_is_refused_with_413(
     app = create_app(settings.with_(import_max_bytes=1000))
     async with app.router.lifespan_context(app):
         await app.state.auth.add_user("ada", "Ada Admin", "admin", None, "pw-ada",
-                                      check_password=False)
+                                      check_password=False, service=1)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://test") as client:
             form = await client.get("/console/signin")
@@ -165,4 +165,4 @@ async def test_a_file_over_the_import_limit_is_refused_with_413(
                 "csrf": csrf_of(form.text), "username": "ada", "password": "pw-ada"})
             refused = await _upload(client, "big.csv", "id,station,name\n" + "x" * 2000)
             assert refused.status_code == 413 and "larger than 1,000 bytes" in refused.text
-            assert await app.state.imports.recent() == []
+            assert await app.state.imports.recent(1) == []

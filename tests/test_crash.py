@@ -93,7 +93,7 @@ async def _seed(tmp: Path) -> tuple[Path, dict[str, tuple[str, str]]]:
         ids = {}
         for username, name, role, station in USERS:
             ids[username] = await state.auth.add_user(username, name, role, station, "pw",
-                                                      check_password=False)
+                                                      check_password=False, service=1)
         for username, label in DEVICES:
             who = await state.auth.principal_for_user(ids[username])
             device_id, token = await state.auth.enrol_device(who, f"pump {label}")

@@ -24,9 +24,9 @@ async def neighbour(world: World, username: str = "nb.crew") -> tuple[int, str, 
     """The neighbouring service, one crew user of it with an enrolled device: (org id,
     token, device id)."""
     await world.db.execute_write("UPDATE organisations SET name = ? WHERE id = 1", (OWNER,))
-    org = await partners.add_organisation(world.db, "Barset Fire and Rescue", "fire")
+    org = await partners.add_organisation(world.db, "Barset Fire and Rescue", "fire", 1)
     uid = await partners.add_partner_user(world.auth, username, "Nell Neighbour", org, PW,
-                                          role="crew")
+                                          role="crew", service=1)
     who = await world.auth.principal_for_user(uid)
     device, token = await world.auth.enrol_device(who, "Pump 1 Barset")
     return org, token, device

@@ -32,7 +32,7 @@ async def follower(tmp_path: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient
         await app.state.db.execute_write(
             "INSERT INTO stations (code, name, lat, lon) VALUES ('Z09', 'Zeal', 52.1, 0.0)")
         uid = await app.state.auth.add_user("zcrew", "Zed Crew", "crew", "Z09", "pw-zcrew",
-                                            check_password=False)
+                                            check_password=False, service=1)
         who = await app.state.auth.principal_for_user(uid)
         device, token = await app.state.auth.enrol_device(who, "Pump 1 Zeal")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -44,7 +44,7 @@ async def leader_share(world: World, **form: Any) -> tuple[int, str]:
     """The leader names itself, adds the neighbour as a fire partner and shares with it;
     (share id, feed key)."""
     await world.db.execute_write("UPDATE organisations SET name = ? WHERE id = 1", (LEADER,))
-    org = await partners.add_organisation(world.db, "Zeal Fire and Rescue", "fire")
+    org = await partners.add_organisation(world.db, "Zeal Fire and Rescue", "fire", 1)
     base: dict[str, Any] = {"partner": str(org), "purpose": "Cross-border attendance",
                             "profile": "operational_summary", "expires_on": clock.today(30),
                             "stations": ["A01", "B02"], "levels": ["2"]}

@@ -61,7 +61,7 @@ async def test_retiring_a_station_moves_its_premises_through_the_one_writer(
     assert history[-1]["kind"] == grounds.RETIRE_KIND and history[-1]["user"] == "ada"
     assert history[-1]["before"] == {"station": "C03"}
     assert history[-1]["after"] == {"station": "B02"}
-    assert await world.db.read(stations.codes) == ["A01", "B02"]
+    assert await world.db.read(lambda c: stations.codes(c, 1)) == ["A01", "B02"]
     retired = await world.db.read(lambda c: stations.get(c, "C03"))
     assert retired is not None and retired["retired_at"]
 
@@ -90,7 +90,7 @@ async def test_retiring_is_refused_with_the_reason(world: World, code: str,
     with pytest.raises(ApiError) as refused:
         await grounds.retire(world.db, code, move_to, "ada")
     assert (refused.value.field, refused.value.status) == (field, status)
-    assert await world.db.read(stations.codes) == ["A01", "B02", "C03"]
+    assert await world.db.read(lambda c: stations.codes(c, 1)) == ["A01", "B02", "C03"]
 
 
 async def test_a_station_with_premises_is_retired_only_with_somewhere_to_move_them(
@@ -116,12 +116,12 @@ async def test_adding_a_station_names_the_bad_field(world: World, code: str, nam
                                                     lat: float | None, lon: float | None,
                                                     extra: list[str], field: str) -> None:
     with pytest.raises(ApiError) as refused:
-        await grounds.add(world.db, code, name, lat, lon, extra)
+        await grounds.add(world.db, code, name, lat, lon, extra, service=1)
     assert refused.value.field == field and refused.value.status < 500
 
 
 async def test_a_station_may_be_added_before_its_position_is_known(world: World) -> None:
-    assert await grounds.add(world.db, "d04", "Dunton", extra=["a01"]) == "D04"
+    assert await grounds.add(world.db, "d04", "Dunton", extra=["a01"], service=1) == "D04"
     row = await world.db.read(lambda c: stations.get(c, "D04"))
     assert row is not None and (row["lat"], row["lon"]) == (None, None)
     assert row["extra_grounds"] == ["A01"]

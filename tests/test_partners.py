@@ -17,7 +17,7 @@ from world import PREMISES, World
 
 from server import clock, partners
 from server.api.partnerfeed import KeyRate
-from server.store import accounts, organisations, records, shares
+from server.store import organisations, records, shares
 
 PW = "a long partner password"
 PREMISES_P1_HAZARDS = PREMISES[0]["hazards"]
@@ -45,8 +45,8 @@ async def _csrf(client: httpx.AsyncClient, path: str = "/console/shares/new") ->
 
 async def _partner(world: World, org: str = "Shire Police", kind: str = "police",
                    username: str = "pc.jones") -> int:
-    org_id = await partners.add_organisation(world.db, org, kind)
-    await partners.add_partner_user(world.auth, username, "PC Jones", org_id, PW)
+    org_id = await partners.add_organisation(world.db, org, kind, 1)
+    await partners.add_partner_user(world.auth, username, "PC Jones", org_id, PW, service=1)
     return org_id
 
 
@@ -83,12 +83,14 @@ async def test_a_partner_cannot_enrol_a_device_nor_use_the_crew_api(world: World
     error = enrol.json()["error"]
     assert enrol.status_code == 403 and error["field"] == "username"
     assert "partner" in error["message"]
-    assert await accounts.list_devices(world.db, username="pc.jones") == []
+    assert (await world.db.execute(
+        "SELECT count(*) FROM devices d JOIN users u ON u.id = d.user_id "
+        "WHERE u.username = 'pc.jones'")).single_value() == 0
 
 
 async def test_a_partner_is_in_no_station_grounds(world: World) -> None:
     await _partner(world)
-    row = await organisations.partner_users(world.db)
+    row = await organisations.partner_users(world.db, 1)
     who = await world.auth.principal_for_user(row[0]["id"])
     assert who.role == "partner" and who.grounds == () and who.station is None
     assert all(not who.in_scope(code) for code in ("A01", "B02", "C03"))
@@ -261,18 +263,30 @@ async def test_bad_partner_input_is_a_4xx_naming_the_field(world: World) -> None
 async def test_two_owning_services_cannot_see_each_others_shares_or_records(
         world: World) -> None:
     """A second owning service (a regional deployment) holds C03; service 1's shares never
-    reach C03's records, and its admin sees none of service 2's shares."""
+    reach C03's records, and its admin sees none of service 2's shares. Each service shares
+    with partner organisations of its own (migration 20): the same police force is a
+    partner of each, with its own users for each."""
     second = await partners.add_organisation(world.db, "Other Fire and Rescue", "owner")
     await organisations.set_station_owner(world.db, "C03", second)
     org_id = await _partner(world)
+    their_police = await partners.add_organisation(world.db, "Shire Police (Other)", "police",
+                                                   second)
+    await partners.add_partner_user(world.auth, "pc.other", "PC Other", their_police, PW,
+                                    service=second)
     own = await _share(world, org_id)  # service 1, every station it owns
-    other_req = {"partner": str(org_id), "purpose": "Theirs", "profile": "operational_summary",
-                 "expires_on": clock.today(9)}
+    other_req = {"partner": str(their_police), "purpose": "Theirs",
+                 "profile": "operational_summary", "expires_on": clock.today(9)}
     theirs = await partners.make_share(world.db, second, other_req, "other admin")
     with pytest.raises(Exception, match="no station"):
-        await partners.make_share(world.db, 1, {**other_req, "stations": ["C03"]}, "admin")
+        await partners.make_share(world.db, 1, {**other_req, "partner": str(org_id),
+                                                "stations": ["C03"]}, "admin")
+    with pytest.raises(Exception, match="partner organisation"):  # not service 1's partner
+        await partners.make_share(world.db, 1, other_req, "admin")
     async with _client(world, "pc.jones", PW) as pc:
         assert (await pc.get(f"/console/partner/shares/{own}/premises/p4")).status_code == 404
+        assert (await pc.get(f"/console/partner/shares/{theirs}/premises/p4")
+                ).status_code == 404
+    async with _client(world, "pc.other", PW) as pc:
         assert (await pc.get(f"/console/partner/shares/{theirs}/premises/p4")
                 ).status_code == 200
         assert (await pc.get(f"/console/partner/shares/{theirs}/premises/p1")
@@ -438,7 +452,7 @@ async def test_the_admin_makes_a_key_shown_once_and_revokes_it(world: World) -> 
 
 async def test_an_admin_cannot_turn_a_partner_user_into_staff(world: World) -> None:
     await _partner(world)
-    uid = (await organisations.partner_users(world.db))[0]["id"]
+    uid = (await organisations.partner_users(world.db, 1))[0]["id"]
     async with _client(world, "admin", "pw-admin") as admin:
         csrf = await _csrf(admin, f"/console/admin/users/{uid}")
         got = await admin.post(f"/console/admin/users/{uid}", data={

@@ -254,7 +254,7 @@ async def test_an_import_of_5000_premises_keeps_the_index_exact(
     out = io.StringIO()
     transfer.write_csv(generated, out)
     result = await transfer.import_text(world.db, world.app.state.settings, out.getvalue(),
-                                        "csv")
+                                        "csv", service=1)
     assert result.written == 5_000
     _assert_index_is_exact(world.db.path, examples=10, shortest=3)
 
@@ -267,7 +267,7 @@ async def test_imports_pushes_deletes_and_purges_keep_the_index_exact(
     out = io.StringIO()
     transfer.write_csv(generated, out)
     settings_ = world.app.state.settings
-    result = await transfer.import_text(world.db, settings_, out.getvalue(), "csv")
+    result = await transfer.import_text(world.db, settings_, out.getvalue(), "csv", service=1)
     assert result.written == 400
     _assert_index_is_exact(world.db.path)
 
@@ -301,7 +301,7 @@ async def test_imports_pushes_deletes_and_purges_keep_the_index_exact(
     renamed = [{**d, "name": "Renamed " + d["name"]} for d in list(current.values())[:100]]
     out = io.StringIO()
     transfer.write_csv(renamed, out)
-    assert (await transfer.import_text(world.db, settings_, out.getvalue(), "csv")).written == 100
+    assert (await transfer.import_text(world.db, settings_, out.getvalue(), "csv", service=1)).written == 100
     top = (await world.db.execute("SELECT max(change_seq) FROM premises")).single_value()
     assert await purge_tombstones(world.db, top) == 15
     await world.db.execute_write(  # a REPLACE (delete and insert) by code that writes raw SQL

@@ -72,7 +72,7 @@ async def test_the_session_cookie_is_httponly_and_samesite_and_not_secure_over_h
 async def test_behind_https_the_cookie_is_secure_and_hsts_is_sent(tmp_path: Path) -> None:
     app = create_app(fast_settings(tmp_path, https=True))
     async with app.router.lifespan_context(app):
-        await app.state.auth.add_user("admin", "Ada", "admin", None, "pw-admin")
+        await app.state.auth.add_user("admin", "Ada", "admin", None, "pw-admin", service=1)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="https://test") as client:
             r = await client.post("/console/signin", data={
@@ -285,8 +285,8 @@ async def test_sensitive_access_fields_reach_every_role_in_scope_through_the_api
 async def test_exports_leave_sensitive_fields_out_unless_asked(
         world: World, tmp_path: Path) -> None:
     plain, full = tmp_path / "plain.csv", tmp_path / "full.csv"
-    await transfer.export_file(world.db, plain)
-    await transfer.export_file(world.db, full, include_sensitive=True)
+    await transfer.export_file(world.db, plain, service=1)
+    await transfer.export_file(world.db, full, include_sensitive=True, service=1)
     plain_text, full_text = plain.read_text(), full.read_text()
     header = next(csv.reader(io.StringIO(plain_text)))
     assert not set(SECRET_CODES) & set(header)

@@ -72,17 +72,17 @@ def _csv(*rows: str) -> str:
 async def test_export_then_import_gives_the_same_records(
         source: Database, target: Database, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
-    assert await transfer.export_file(source, path, include_sensitive=True) == 150
-    result = await transfer.import_file(target, _settings(tmp_path), path)
+    assert await transfer.export_file(source, path, include_sensitive=True, service=1) == 150
+    result = await transfer.import_file(target, _settings(tmp_path), path, service=1)
     assert result.written == 150 and result.skipped == []
     assert await _all(target) == await _all(source)
 
 
 async def test_export_leaves_out_sensitive_fields_unless_asked(
         source: Database, tmp_path: Path) -> None:
-    await transfer.export_file(source, tmp_path / "a.csv")
-    await transfer.export_file(source, tmp_path / "a.geojson")
-    await transfer.export_file(source, tmp_path / "b.csv", include_sensitive=True)
+    await transfer.export_file(source, tmp_path / "a.csv", service=1)
+    await transfer.export_file(source, tmp_path / "a.geojson", service=1)
+    await transfer.export_file(source, tmp_path / "b.csv", include_sensitive=True, service=1)
     header = next(csv.reader(io.StringIO((tmp_path / "a.csv").read_text())))
     props = json.loads((tmp_path / "a.geojson").read_text())["features"][0]["properties"]
     for name in ("key_box", "entry_codes"):
@@ -93,7 +93,7 @@ async def test_export_leaves_out_sensitive_fields_unless_asked(
 
 async def test_geojson_export_puts_lon_then_lat_in_point_geometry(
         source: Database, tmp_path: Path) -> None:
-    await transfer.export_file(source, tmp_path / "a.geojson")
+    await transfer.export_file(source, tmp_path / "a.geojson", service=1)
     data = json.loads((tmp_path / "a.geojson").read_text())
     first = (await _all(source))[0]
     assert data["type"] == "FeatureCollection" and len(data["features"]) == 150
@@ -104,8 +104,8 @@ async def test_geojson_export_puts_lon_then_lat_in_point_geometry(
 async def test_reimporting_an_unchanged_export_changes_nothing(
         source: Database, tmp_path: Path) -> None:
     before = await _all(source)
-    await transfer.export_file(source, tmp_path / "a.csv")
-    result = await transfer.import_file(source, _settings(tmp_path), tmp_path / "a.csv")
+    await transfer.export_file(source, tmp_path / "a.csv", service=1)
+    result = await transfer.import_file(source, _settings(tmp_path), tmp_path / "a.csv", service=1)
     assert (result.written, result.unchanged) == (0, 150)
     assert await _all(source) == before
 
@@ -113,10 +113,10 @@ async def test_reimporting_an_unchanged_export_changes_nothing(
 async def test_reimport_without_sensitive_fields_keeps_codes_bumps_version_and_audits(
         source: Database, tmp_path: Path) -> None:
     before = await _all(source)
-    await transfer.export_file(source, tmp_path / "a.csv")
+    await transfer.export_file(source, tmp_path / "a.csv", service=1)
     text = (tmp_path / "a.csv").read_text().replace(before[0]["name"], "Renamed Premises", 1)
     result = await transfer.import_text(source, _settings(tmp_path), text, "csv",
-                                        by="admin", now="2025-06-02T10:00:00Z")
+                                        by="admin", now="2025-06-02T10:00:00Z", service=1)
     assert (result.written, result.unchanged) == (1, 149)
     after = await _all(source)
     assert [a["key_box"] for a in after] == [b["key_box"] for b in before]
@@ -141,7 +141,7 @@ async def test_import_reports_every_bad_row_with_its_file_line_and_field(
         'a7,WIS,Bad date,2,1 May 2024,',                      # line 9
     )
     with pytest.raises(transfer.InvalidImport) as caught:
-        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+        await transfer.import_text(target, _settings(tmp_path), text, "csv", service=1)
     assert [str(p).split(":")[0] for p in caught.value.problems] == [
         "line 3, field risk_level", "line 5, field station", "line 6, field hazards",
         "line 7, field hazards[0].type", "line 8, field id", "line 9, field assessed_at"]
@@ -151,7 +151,7 @@ async def test_import_reports_every_bad_row_with_its_file_line_and_field(
 async def test_invalid_import_writes_nothing(target: Database, tmp_path: Path) -> None:
     text = _csv('a1,WIS,Good,2,2024-01-01,', 'a2,WIS,,2,2024-01-01,')
     with pytest.raises(transfer.InvalidImport) as caught:
-        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+        await transfer.import_text(target, _settings(tmp_path), text, "csv", service=1)
     assert str(caught.value.problems[0]) .startswith("line 3, field name:")
     assert await _all(target) == []
 
@@ -161,7 +161,7 @@ async def test_skip_invalid_writes_the_good_rows_and_lists_the_rest(
     text = _csv('a1,WIS,Good,2,2024-01-01,', 'a2,NOPE,Bad,2,2024-01-01,',
                 'a3,MAR,Also good,4,,')
     result = await transfer.import_text(target, _settings(tmp_path), text, "csv",
-                                        skip_invalid=True)
+                                        skip_invalid=True, service=1)
     assert result.written == 2
     assert [str(p).split(":")[0] for p in result.skipped] == ["line 3, field station"]
     assert [d["id"] for d in await _all(target)] == ["a1", "a3"]
@@ -171,7 +171,7 @@ async def test_csv_with_unknown_column_is_rejected_naming_the_column(
         target: Database, tmp_path: Path) -> None:
     text = "id,station,name,colour\na1,WIS,Good,red\n"
     with pytest.raises(transfer.InvalidImport) as caught:
-        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+        await transfer.import_text(target, _settings(tmp_path), text, "csv", service=1)
     assert str(caught.value.problems[0]) == "line 1, field colour: unknown column"
 
 
@@ -187,7 +187,7 @@ async def test_geojson_problems_name_the_feature_index(target: Database, tmp_pat
          "geometry": {"type": "LineString", "coordinates": [[0, 52], [1, 52]]}},
     ]}
     with pytest.raises(transfer.InvalidImport) as caught:
-        await transfer.import_text(target, _settings(tmp_path), json.dumps(data), "geojson")
+        await transfer.import_text(target, _settings(tmp_path), json.dumps(data), "geojson", service=1)
     assert [str(p).split(":")[0] for p in caught.value.problems] == [
         "feature 1, field lat", "feature 2, field risk_level", "feature 3, field geometry"]
 
@@ -197,7 +197,7 @@ async def test_import_computes_review_due_from_the_assessment(
     text = ("id,station,name,risk_level,assessed_at,next_review_due\n"
             "a1,WIS,Care home,1,2024-03-01,2099-01-01\n")
     settings = _settings(tmp_path).with_(review_interval_days={1: 100, 2: 200, 3: 300, 4: 400})
-    await transfer.import_text(target, settings, text, "csv")
+    await transfer.import_text(target, settings, text, "csv", service=1)
     [doc] = await _all(target)
     assert doc["next_review_due"] == "2024-06-09" and doc["version"] == 1
 
@@ -206,7 +206,7 @@ async def test_progress_reports_checking_and_writing(target: Database, tmp_path:
     text = _csv(*(f"a{i},WIS,Premises {i},3,2024-01-01," for i in range(1200)))
     seen: list[tuple[str, int, int]] = []
     await transfer.import_text(target, _settings(tmp_path), text, "csv",
-                               progress=lambda *a: seen.append(a))
+                               progress=lambda *a: seen.append(a), service=1)
     assert ("checking", 500, 1200) in seen and seen[-1] == ("writing", 1200, 1200)
 
 
@@ -225,11 +225,11 @@ async def test_csv_cells_that_look_like_formulas_are_quoted_and_come_back_unchan
         "UPDATE premises SET doc = json_set(doc, '$.risk_notes', ?) WHERE id = "
         "(SELECT min(id) FROM premises)", (formula,)))
     path = tmp_path / "out.csv"
-    await transfer.export_file(source, path, include_sensitive=True)
+    await transfer.export_file(source, path, include_sensitive=True, service=1)
     cells = [cell for row in csv.reader(io.StringIO(path.read_text())) for cell in row]
     assert "'" + formula in cells and formula not in cells   # a spreadsheet shows it as text
     assert not any(c.startswith(("=", "+", "@")) for c in cells)
-    await transfer.import_file(target, _settings(tmp_path), path)
+    await transfer.import_file(target, _settings(tmp_path), path, service=1)
     assert await _all(target) == await _all(source)           # negative longitudes included
 
 
@@ -246,7 +246,7 @@ async def test_an_import_stamps_and_audits_a_changed_record_as_an_engine_edit_do
     text = (f"id,station,name,risk_level,assessed_at\n{first['id']},{first['station']},"
             f"Imported,{first['risk_level']},{first['assessed_at'] or ''}\n")
     await transfer.import_text(source, _settings(tmp_path), text, "csv", by="admin",
-                               now="2025-06-02T10:00:00Z")
+                               now="2025-06-02T10:00:00Z", service=1)
     after = {d["id"]: d for d in await _all(source)}
     imported, edited = after[first["id"]], after[second["id"]]
     assert (imported["version"], imported["updated_at"], imported["updated_by"]) == (
@@ -265,10 +265,10 @@ async def test_an_import_stamps_and_audits_a_changed_record_as_an_engine_edit_do
 async def test_an_import_that_moves_a_record_tells_the_old_station_it_left(
         source: Database, tmp_path: Path) -> None:
     first = (await _all(source))[0]
-    other = next(s for s in await source.read(stations.codes) if s != first["station"])
+    other = next(s for s in await source.read(lambda c: stations.codes(c, 1)) if s != first["station"])
     text = f"id,station,name\n{first['id']},{other},{first['name']}\n"
     seq = await SqliteStore(source).read(lambda r: r.max_seq())
-    await transfer.import_text(source, _settings(tmp_path), text, "csv")
+    await transfer.import_text(source, _settings(tmp_path), text, "csv", service=1)
     left = await SqliteStore(source).read(lambda r: r.left(seq, r.max_seq(), [first["station"]]))
     assert left == [first["id"]]
 
@@ -288,7 +288,7 @@ async def test_csv_quotes_every_cell_a_spreadsheet_would_run_and_keeps_numbers_n
                      "WHERE id = ?", (ids[-1],))
     await source.write(plant)
     path = tmp_path / "out.csv"
-    await transfer.export_file(source, path, include_sensitive=True)
+    await transfer.export_file(source, path, include_sensitive=True, service=1)
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     notes = {r["id"]: r["risk_notes"] for r in rows}
@@ -296,7 +296,7 @@ async def test_csv_quotes_every_cell_a_spreadsheet_would_run_and_keeps_numbers_n
         assert notes[pid] == "'" + note, note                 # shown as text, never run
     last = next(r for r in rows if r["id"] == ids[-1])
     assert last["lon"] == "-0.015" and last["lat"] == "51.5"  # numbers stay numbers
-    await transfer.import_file(target, _settings(tmp_path), path)
+    await transfer.import_file(target, _settings(tmp_path), path, service=1)
     assert await _all(target) == await _all(source)           # the quote comes off again
     back = (await target.execute("SELECT doc FROM premises WHERE id = ?", (ids[-1],))).first()
     assert json.loads(back[0])["lon"] == -0.015
@@ -308,7 +308,7 @@ async def test_every_problem_of_a_row_is_listed_in_plain_words_not_only_the_firs
             'a1,XXX,,NOPE,9,"[{""id"":""h1"",""type"":""dragons""},'
             '{""id"":""h2"",""type"":""lpg""},{""id"":""h3"",""type"":""trolls""}]"\n')
     with pytest.raises(transfer.InvalidImport) as caught:
-        await transfer.import_text(target, _settings(tmp_path), text, "csv")
+        await transfer.import_text(target, _settings(tmp_path), text, "csv", service=1)
     assert [str(p) for p in caught.value.problems] == [
         "line 2, field name: Name is required",
         "line 2, field postcode: Postcode is not in the right form: use a UK postcode in "
@@ -324,14 +324,14 @@ async def test_postcodes_are_normalised_rather_than_rejected(
         target: Database, tmp_path: Path) -> None:
     text = ("id,station,name,postcode\n"
             "a1,WIS,Lower case,pe15 9zz\na2,WIS,No space,pe159zz\na3,WIS,Spaced, PE15  9ZZ \n")
-    await transfer.import_text(target, _settings(tmp_path), text, "csv")
+    await transfer.import_text(target, _settings(tmp_path), text, "csv", service=1)
     assert [d["postcode"] for d in await _all(target)] == ["PE15 9ZZ"] * 3
 
 
 async def test_every_imported_new_record_has_a_history_entry(
         target: Database, tmp_path: Path) -> None:
     await transfer.import_text(target, _settings(tmp_path), _csv("a1,WIS,New one,2,,"),
-                               "csv", by="ada", now="2025-06-02T10:00:00Z")
+                               "csv", by="ada", now="2025-06-02T10:00:00Z", service=1)
     [entry] = await history(target, "a1")
     assert (entry["kind"], entry["user"], entry["before"]) == ("import", "ada", {})
     assert entry["after"]["name"] == "New one" and entry["version"] == 1

@@ -87,7 +87,7 @@ async def seed(app: Starlette, device_name: str = "test device"
     user_ids, tokens = {}, {}
     for username, name, role, station in USERS:
         uid = await state.auth.add_user(username, name, role, station, "pw-" + username,
-                                        check_password=False)
+                                        check_password=False, service=1)
         user_ids[username] = uid
         who = await state.auth.principal_for_user(uid)
         _, tokens[username] = await state.auth.enrol_device(who, device_name)

@@ -32,7 +32,8 @@ async def coverage_endpoint(request: Request) -> Response:
         raise ApiError(403, "forbidden", f"station {station} is not in your grounds", "station")
     wanted = {station} if station else set(who.grounds)
     await request.app.state.auth.flush_seen()  # last contact as of this request
-    rows = [s for s in await stations_store.listing(request.app.state.db) if s["code"] in wanted]
+    rows = [s for s in await stations_store.listing(request.app.state.db, who.organisation_id)
+            if s["code"] in wanted]
     stations = await coverage(request.app.state.db, rows,
                               request.app.state.settings.review_due_soon_days)
     body = {"as_of": clock.now("seconds"),

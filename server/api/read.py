@@ -166,6 +166,8 @@ def _stations_filter(request: Request, who: Principal) -> list[str]:
     station = request.query_params.get("station")
     if station:
         if station not in who.grounds:
+            if not who.in_service(station):
+                raise ApiError(404, "not_found", f"no station {station}", "station")
             raise ApiError(403, "forbidden", f"station {station} is not in your grounds",
                            "station")
         return [station]
@@ -263,7 +265,7 @@ async def get_premises(request: Request) -> Response:
     who = await principal(request)
     premises_id = request.path_params["premises_id"]
     doc = await request.app.state.db.read(lambda c: records.get(c, premises_id))
-    if doc is None or doc.get("deleted"):
+    if doc is None or doc.get("deleted") or not who.in_service(doc["station"]):
         raise ApiError(404, "not_found", f"no premises {premises_id}", "premises_id")
     if not who.in_scope(doc["station"]):
         raise ApiError(403, "forbidden", "this premises is outside your station grounds")
@@ -286,8 +288,8 @@ async def nearest(request: Request) -> Response:
 
 @operation("Stations and their grounds", response=StationList)
 async def stations(request: Request) -> Response:
-    await principal(request)
-    rows = await stations_store.listing(request.app.state.db)
+    who = await principal(request)
+    rows = await stations_store.listing(request.app.state.db, who.organisation_id)
     return json_response(StationList([
         Station(r["code"], r["name"], r["lat"], r["lon"], r["extra_grounds"]) for r in rows]))
 

@@ -3,7 +3,8 @@ their devices, disable, enable) and devices (list; retire — it sends what it h
 itself — or revoke a lost one with the wipe order, each after a confirmation page); password
 resets are in password.py.
 
-Admins only. Accounts are added and devices retired or revoked through Auth; profiles, disabling (which
+Admins only, of their own owning service: a user or device of another service is a 404.
+Accounts are added and devices retired or revoked through Auth; profiles, disabling (which
 revokes the user's devices with the wipe order) and enabling through server/users.py. Must not
 hold SQL or touch premises records.
 """
@@ -37,9 +38,10 @@ async def _render_users(request: Request, who: Principal, status: int = 200,
                         errors: dict[str, str] | None = None,
                         entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
-    station_rows = await stations.listing(db)
+    station_rows = await stations.listing(db, who.organisation_id)
     return render(request, "users.html", who, status, nav="users",
-                  users=await accounts.list_users(db), stations=station_rows,
+                  users=await accounts.list_users(db, who.organisation_id),
+                  stations=station_rows,
                   roles=ROLES, errors=errors or {}, min_length=passwords.MIN_LENGTH,
                   entered=entered or _new_user_defaults(station_rows))
 
@@ -68,14 +70,15 @@ async def add_user(request: Request, who: Principal) -> Response:
     if not errors and entered["station"]:
         try:  # a station in service (a retired one takes nobody)
             await request.app.state.db.read(
-                lambda c: grounds.check_not_retired(c, entered["station"], "station"))
+                lambda c: grounds.check_not_retired(c, entered["station"], "station",
+                                                    who.organisation_id))
         except ApiError as exc:
             errors["station"] = exc.message.capitalize() + "."
     if not errors:
         try:
             await request.app.state.auth.add_user(
                 entered["username"], entered["name"], entered["role"],
-                entered["station"] or None, password)
+                entered["station"] or None, password, service=who.organisation_id)
         except ApiError as exc:
             errors[exc.field or "username"] = exc.message.capitalize() + "."
     if errors:
@@ -84,9 +87,10 @@ async def add_user(request: Request, who: Principal) -> Response:
     return see_other(request, "users")
 
 
-async def _the_user(request: Request) -> dict[str, Any]:
+async def _the_user(request: Request, who: Principal) -> dict[str, Any]:
+    """The user of the path if they are of the admin's service; else 404."""
     user_id = int(request.path_params["user_id"])
-    found = [u for u in await accounts.list_users(request.app.state.db) if u["id"] == user_id]
+    found = await accounts.list_users(request.app.state.db, who.organisation_id, user_id)
     if not found:
         raise ApiError(404, "not_found", "There is no such user.")
     return found[0]
@@ -96,11 +100,13 @@ async def _render_user(request: Request, who: Principal, status: int = 200,
                        errors: dict[str, str] | None = None,
                        entered: dict[str, Any] | None = None) -> Response:
     db = request.app.state.db
-    person = await _the_user(request)
+    person = await _the_user(request, who)
     return render(request, "user.html", who, status, nav="users", person=person,
-                  stations=await stations.listing(db), roles=ROLES, errors=errors or {},
+                  stations=await stations.listing(db, who.organisation_id), roles=ROLES,
+                  errors=errors or {},
                   entered=entered or {**person, "station": person["station"] or ""},
-                  devices=await accounts.list_devices(db, user_id=person["id"]))
+                  devices=await accounts.list_devices(db, who.organisation_id,
+                                                      user_id=person["id"]))
 
 
 @page("admin")
@@ -110,7 +116,7 @@ async def user_page(request: Request, who: Principal) -> Response:
 
 @page("admin")
 async def edit_user(request: Request, who: Principal) -> Response:
-    person = await _the_user(request)
+    person = await _the_user(request, who)
     form = await request.form()
     entered: dict[str, Any] = {k: text(form, k, 200) for k in ("name", "role", "station")}
     entered["extra_grounds"] = [v for v in form.getlist("grounds") if isinstance(v, str)][:200]
@@ -120,7 +126,7 @@ async def edit_user(request: Request, who: Principal) -> Response:
     try:
         await people.edit(request.app.state.db, person["id"], name=entered["name"],
                           role=entered["role"], station=entered["station"],
-                          extra=entered["extra_grounds"])
+                          extra=entered["extra_grounds"], service=who.organisation_id)
     except ApiError as exc:
         message = exc.message[:1].upper() + exc.message[1:] + "."
         return await _render_user(request, who, exc.status if exc.status < 500 else 422,
@@ -135,9 +141,7 @@ async def _set_disabled(request: Request, who: Principal, disabled: bool) -> Res
     if user_id == who.user_id and disabled:
         raise ApiError(409, "invalid", "You cannot disable your own account.")
     db = request.app.state.db
-    username = await accounts.username_of(db, user_id)
-    if username is None:
-        raise ApiError(404, "not_found", "There is no such user.")
+    username = (await _the_user(request, who))["username"]
     if disabled:
         revoked = await people.disable(db, user_id)
         flash(request, "ok", f"Disabled {username}. " + (
@@ -168,7 +172,8 @@ async def devices(request: Request, who: Principal) -> Response:
         if not (user_filter.isascii() and user_filter.isdigit() and len(user_filter) <= 15):
             raise ApiError(400, "invalid", "The user filter must be a user's number.", "user")
         user_id = int(user_filter)
-    rows = await accounts.list_devices(request.app.state.db, user_id=user_id)
+    rows = await accounts.list_devices(request.app.state.db, who.organisation_id,
+                                       user_id=user_id)
     return render(request, "devices.html", who, nav="devices", devices=rows,
                   user_filter=user_filter)
 
@@ -176,10 +181,7 @@ async def devices(request: Request, who: Principal) -> Response:
 @page("admin")
 async def revoke_device(request: Request, who: Principal) -> Response:
     device_id = request.path_params["device_id"]
-    db = request.app.state.db
-    row = await accounts.device_row(db, device_id)
-    if row is None:
-        raise ApiError(404, "not_found", "There is no such device.")
+    row = await _device(request, who)
     wipe = text(await request.form(), "wipe", 10) == "1"
     await request.app.state.auth.revoke_device(device_id, wipe=wipe, by=who.username)
     flash(request, "ok", f"Revoked {row['name']} ({device_id})"
@@ -189,22 +191,20 @@ async def revoke_device(request: Request, who: Principal) -> Response:
     return see_other(request, "devices")
 
 
-async def _device(request: Request) -> dict[str, Any]:
-    """The device of the path, with its user, or 404."""
-    device_id = request.path_params["device_id"]
-    row = await accounts.device_row(request.app.state.db, device_id)
-    if row is None:
+async def _device(request: Request, who: Principal) -> dict[str, Any]:
+    """The device of the path, with its user, if its user is of the admin's service; else
+    404."""
+    found = await accounts.list_devices(request.app.state.db, who.organisation_id,
+                                        device_id=request.path_params["device_id"])
+    if not found:
         raise ApiError(404, "not_found", "There is no such device.")
-    [device] = [d for d in await accounts.list_devices(request.app.state.db,
-                                                        user_id=row["user_id"])
-                if d["id"] == device_id]
-    return device
+    return found[0]
 
 
 async def _confirm(request: Request, who: Principal, action: str) -> Response:
     """The confirmation page of a retire or a revoke: the device, its user, its last sync and
     how many changes it last reported unsent."""
-    device = await _device(request)
+    device = await _device(request, who)
     back = "user" if request.query_params.get("back") == "user" else ""
     return render(request, "device_confirm.html", who, nav="devices", device=device,
                   action=action, back=back,
@@ -223,7 +223,7 @@ async def confirm_revoke(request: Request, who: Principal) -> Response:
 
 @page("admin")
 async def retire_device(request: Request, who: Principal) -> Response:
-    device = await _device(request)
+    device = await _device(request, who)
     if await request.app.state.auth.retire_device(device["id"], by=who.username):
         flash(request, "ok", f"Retiring {device['name']} ({device['id']}): at its next sync it "
               "sends what it holds, then signs out and clears itself.")

@@ -47,7 +47,7 @@ async def audit_log(request: Request, who: Principal) -> Response:
     f = _filter(request)
     db = request.app.state.db
     if request.query_params.get("format") == "csv":
-        rows = await db.read(lambda c: events.log(c, f, CSV_MAX, 0))
+        rows = await db.read(lambda c: events.log(c, f, CSV_MAX, 0, who.organisation_id))
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(HEADINGS)
@@ -61,7 +61,8 @@ async def audit_log(request: Request, who: Principal) -> Response:
         number = max(1, min(100_000, int(request.query_params.get("page", "1"))))
     except ValueError:
         raise ApiError(400, "invalid", "page must be a whole number", "page") from None
-    rows = await db.read(lambda c: events.log(c, f, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE))
+    rows = await db.read(lambda c: events.log(c, f, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE,
+                                              who.organisation_id))
     filters = {k: getattr(f, k) for k in ("user", "device", "premises", "station", "since",
                                           "until")}
     query = urlencode({k: v for k, v in filters.items() if v})

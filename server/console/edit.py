@@ -416,7 +416,7 @@ async def conflicts(request: Request, who: Principal) -> Response:
 async def _load_conflict(request: Request, who: Principal) -> dict[str, Any]:
     conflict = await sync_store.get_conflict(request.app.state.db,
                                                request.path_params["conflict_id"])
-    if conflict is None:
+    if conflict is None or not who.in_service(conflict["station"]):
         raise ApiError(404, "not_found", "There is no such conflict.")
     if not who.in_scope(conflict["station"]):
         raise ApiError(403, "forbidden", "This conflict is outside your station grounds.")

@@ -47,7 +47,7 @@ async def _apply(request: Request, who: Principal, mutation: Mutation) -> Receip
 
 
 async def _stations_in_grounds(request: Request, who: Principal) -> list[dict[str, Any]]:
-    return [s for s in await stations_store.listing(request.app.state.db)
+    return [s for s in await stations_store.listing(request.app.state.db, who.organisation_id)
             if who.in_scope(s["code"])]
 
 
@@ -172,9 +172,9 @@ async def deleted_premises(request: Request, who: Principal) -> Response:
 async def restore_premises(request: Request, who: Principal) -> Response:
     premises_id = request.path_params["premises_id"]
     doc = await request.app.state.db.read(lambda c: records.get(c, premises_id))
-    if doc is None:
-        raise ApiError(404, "not_found", f"There is no premises {premises_id} any more: its "
-                       "tombstone was purged.")
+    if doc is None or not who.in_service(doc["station"]):
+        raise ApiError(404, "not_found", f"There is no premises {premises_id} (or no longer: "
+                       "its tombstone was purged).")
     if not who.in_scope(doc["station"]):
         raise ApiError(403, "forbidden", "This premises is outside your station grounds.")
     receipt = await _apply(request, who, RestorePremises(

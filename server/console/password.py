@@ -52,9 +52,11 @@ async def change_password(request: Request, who: Principal) -> Response:
 @page("admin")
 async def reset_password(request: Request, who: Principal) -> Response:
     db = request.app.state.db
-    username = await accounts.username_of(db, int(request.path_params["user_id"]))
-    if username is None:
+    found = await accounts.list_users(db, who.organisation_id,
+                                      int(request.path_params["user_id"]))
+    if not found:  # none, or another service's
         raise ApiError(404, "not_found", "There is no such user.")
+    username = found[0]["username"]
     if request.method == "GET":
         return _form(request, who, target=username)
     try:

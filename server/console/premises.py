@@ -46,8 +46,10 @@ async def dashboard(request: Request, who: Principal) -> Response:
                                                 dict[str, bool] | None]:
         setup = None
         if who.role == "admin":  # the day-one checklist, until each step is done
-            setup = {"stations": stations_store.count(conn) > 0,
-                     "users": accounts.user_count(conn) > 1, "premises": records.count(conn) > 0}
+            service = who.organisation_id
+            setup = {"stations": stations_store.count(conn, service) > 0,
+                     "users": accounts.user_count(conn, service) > 1,
+                     "premises": records.count(conn, service) > 0}
         return (records.review_counts(conn, stations, now, soon),
                 records.due_for_review(conn, stations, soon, DASHBOARD_LIMIT), setup)
     counts, due, setup = await request.app.state.db.read(load)
@@ -77,6 +79,8 @@ async def premises_list(request: Request, who: Principal) -> Response:
     q = params.get("q", "").strip()[:200]
     station = params.get("station", "")
     if station and station not in who.grounds:
+        if not who.in_service(station):
+            raise ApiError(404, "not_found", f"There is no station {station}.")
         raise ApiError(403, "forbidden", f"Station {station} is not in your grounds.")
     level = _int(params.get("risk_level"), 1, 4)
     review = params.get("review", "")
@@ -118,7 +122,7 @@ def hazards_for_view(doc: dict[str, Any], now: str) -> list[dict[str, Any]]:
 async def load_in_scope(request: Request, who: Principal, premises_id: str) -> dict[str, Any]:
     doc: dict[str, Any] | None = await request.app.state.db.read(
         lambda c: records.get(c, premises_id))
-    if doc is None or doc.get("deleted"):
+    if doc is None or doc.get("deleted") or not who.in_service(doc["station"]):
         raise ApiError(404, "not_found", f"There is no premises {premises_id}.")
     if not who.in_scope(doc["station"]):
         raise ApiError(403, "forbidden", "This premises is outside your station grounds.")

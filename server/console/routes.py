@@ -25,6 +25,7 @@ from server.console import (
     partner,
     password,
     premises,
+    service,
     shares,
     stations,
     transfer,
@@ -109,4 +110,5 @@ routes: list[BaseRoute] = [
     *shares.routes,
     *partner.routes,
     *owners.routes,
+    *service.routes,
 ]

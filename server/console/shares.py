@@ -44,9 +44,10 @@ async def _organisations_page(request: Request, who: Principal, status_code: int
                               entered: dict[str, str] | None = None) -> Response:
     db = request.app.state.db
     return render(request, "partners.html", who, status_code, nav="partners",
-                  organisations=await organisations.listing(db),
-                  partner_users=await organisations.partner_users(db),
-                  partner_orgs=await organisations.partners(db), kinds=KINDS,
+                  organisations=await organisations.listing(db, who.organisation_id),
+                  partner_users=await organisations.partner_users(db, who.organisation_id),
+                  partner_orgs=await organisations.partners(db, who.organisation_id),
+                  kinds=KINDS,
                   errors=errors or {}, entered=entered or {}, min_length=MIN_LENGTH)
 
 
@@ -60,8 +61,10 @@ async def organisation_add(request: Request, who: Principal) -> Response:
     form = await request.form()
     entered = {"org_name": text(form, "name", 300), "kind": text(form, "kind", 40)}
     try:
+        if entered["kind"] == organisations.OWNER:  # a service is added by the operator
+            raise ApiError(422, "invalid", "Choose the partner's kind", "kind")
         await partners.add_organisation(request.app.state.db, entered["org_name"],
-                                        entered["kind"])
+                                        entered["kind"], who.organisation_id)
     except ApiError as exc:
         field = {"name": "org_name"}.get(exc.field or "", exc.field or "org_name")
         return await _organisations_page(request, who, exc.status, {field: exc.message},
@@ -81,7 +84,8 @@ async def partner_user_add(request: Request, who: Principal) -> Response:
             raise ApiError(422, "invalid", "Choose a partner organisation", "organisation")
         await partners.add_partner_user(request.app.state.auth, entered["username"],
                                         entered["user_name"], int(raw_org),
-                                        text(form, "password", 256))
+                                        text(form, "password", 256),
+                                        service=who.organisation_id)
     except ApiError as exc:
         field = {"name": "user_name"}.get(exc.field or "", exc.field or "username")
         return await _organisations_page(request, who, exc.status, {field: exc.message},
@@ -120,9 +124,11 @@ async def _new_form(request: Request, who: Principal, status_code: int = 200,
                     entered: dict[str, Any] | None = None) -> Response:
     db = request.app.state.db
     codes = await db.read(lambda c: organisations.station_codes(c, who.organisation_id))
-    station_rows = [s for s in await stations_store.listing(db) if s["code"] in codes]
+    station_rows = [s for s in await stations_store.listing(db, who.organisation_id)
+                    if s["code"] in codes]
     return render(request, "share_new.html", who, status_code, nav="shares",
-                  partner_orgs=await organisations.partners(db), stations=station_rows,
+                  partner_orgs=await organisations.partners(db, who.organisation_id),
+                  stations=station_rows,
                   profiles=PROFILES, profile_labels=PROFILE_LABELS, levels=LEVELS,
                   sensitive=SENSITIVE, sensitive_labels=SENSITIVE_LABELS,
                   errors=errors or {},

@@ -1,7 +1,7 @@
 """Console admin pages for stations: list, add, edit a station's name, position and extra
 grounds, and retire one (its premises moved to another station).
 
-Admins only. Every change goes through server/grounds.py, shared with the command line; a
+Admins only, of their own owning service (another's station is a 404). Every change goes through server/grounds.py, shared with the command line; a
 station with premises is never deleted, only retired with them moved. Must not hold SQL.
 """
 
@@ -52,7 +52,7 @@ def _message(exc: ApiError) -> str:
 async def _render_list(request: Request, who: Principal, status: int = 200,
                        errors: dict[str, str] | None = None,
                        entered: dict[str, Any] | None = None) -> Response:
-    rows = await stations_store.overview(request.app.state.db)
+    rows = await stations_store.overview(request.app.state.db, who.organisation_id)
     return render(request, "stations.html", who, status, nav="stations", stations=rows,
                   live=[s for s in rows if not s["retired_at"]], errors=errors or {},
                   entered=entered or {"extra_grounds": []})
@@ -71,7 +71,8 @@ async def add_station(request: Request, who: Principal) -> Response:
     if not errors:
         try:
             code = await grounds.add(request.app.state.db, entered["code"], entered["name"],
-                                     lat, lon, entered["extra_grounds"])
+                                     lat, lon, entered["extra_grounds"],
+                                     service=who.organisation_id)
         except ApiError as exc:
             errors[exc.field or "code"] = _message(exc)
     if errors:
@@ -80,9 +81,10 @@ async def add_station(request: Request, who: Principal) -> Response:
     return see_other(request, "admin_stations")
 
 
-async def _the_station(request: Request) -> dict[str, Any]:
+async def _the_station(request: Request, who: Principal) -> dict[str, Any]:
+    """The station of the path if it is of the admin's service; else 404."""
     code = request.path_params["code"]
-    found = [s for s in await stations_store.overview(request.app.state.db)
+    found = [s for s in await stations_store.overview(request.app.state.db, who.organisation_id)
              if s["code"] == code]
     if not found:
         raise ApiError(404, "not_found", f"There is no station {code}.")
@@ -92,8 +94,8 @@ async def _the_station(request: Request) -> dict[str, Any]:
 async def _render_station(request: Request, who: Principal, status: int = 200,
                           errors: dict[str, str] | None = None,
                           entered: dict[str, Any] | None = None) -> Response:
-    station = await _the_station(request)
-    others = [s for s in await stations_store.listing(request.app.state.db)
+    station = await _the_station(request, who)
+    others = [s for s in await stations_store.listing(request.app.state.db, who.organisation_id)
               if s["code"] != station["code"]]
     shown = entered or {**station, "lat": "" if station["lat"] is None else station["lat"],
                         "lon": "" if station["lon"] is None else station["lon"]}
@@ -108,7 +110,7 @@ async def station_page(request: Request, who: Principal) -> Response:
 
 @page("admin")
 async def edit_station(request: Request, who: Principal) -> Response:
-    station = await _the_station(request)
+    station = await _the_station(request, who)
     entered = {**_entered(await request.form()), "code": station["code"]}
     errors: dict[str, str] = {}
     lat, lon = _position(entered, errors)
@@ -116,7 +118,7 @@ async def edit_station(request: Request, who: Principal) -> Response:
         try:
             await grounds.edit(request.app.state.db, station["code"], name=entered["name"],
                                lat=lat, lon=lon, clear_position=lat is None and lon is None,
-                               extra=entered["extra_grounds"])
+                               extra=entered["extra_grounds"], service=who.organisation_id)
         except ApiError as exc:
             errors[exc.field or "form"] = _message(exc)
     if errors:
@@ -128,7 +130,7 @@ async def edit_station(request: Request, who: Principal) -> Response:
 
 @page("admin")
 async def retire_station(request: Request, who: Principal) -> Response:
-    station = await _the_station(request)
+    station = await _the_station(request, who)
     form = await request.form()
     move_to = text(form, "move_to", 20)
     if text(form, "confirm", 10) != "yes":
@@ -137,7 +139,8 @@ async def retire_station(request: Request, who: Principal) -> Response:
     try:
         moved = await grounds.retire(request.app.state.db, station["code"], move_to,
                                      who.username,
-                                     dict(request.app.state.settings.review_interval_days))
+                                     dict(request.app.state.settings.review_interval_days),
+                                     service=who.organisation_id)
     except ApiError as exc:
         return await _render_station(request, who, exc.status if exc.status < 500 else 422,
                                      {"retire": _message(exc)})

@@ -5,7 +5,7 @@ progress (a page that refreshes itself: no JavaScript needed); export by station
 Imports are admins only and run as jobs (server/imports.py over server/transfer.py, the
 checks `watchbook import` uses). Exports: admins any station, sensitive fields when asked;
 supervisors their own grounds, never sensitive fields (docs/deployment.md); each export is
-audited per station. A bad upload (no file, wrong type, too big, not UTF-8, empty) gets a 4xx
+audited per station. Imports and exports touch only the caller's owning service. A bad upload (no file, wrong type, too big, not UTF-8, empty) gets a 4xx
 page saying which. Must not hold SQL.
 """
 
@@ -40,7 +40,7 @@ def _size(limit: int) -> str:
 
 async def _render_upload(request: Request, who: Principal, status: int = 200,
                          error: str = "") -> Response:
-    jobs = await request.app.state.imports.recent()
+    jobs = await request.app.state.imports.recent(who.organisation_id)
     return render(request, "import.html", who, status, nav="import", jobs=jobs, error=error,
                   max_size=_size(request.app.state.settings.import_max_bytes))
 
@@ -93,9 +93,10 @@ async def upload(request: Request, who: Principal) -> Response:
     return see_other(request, "import_job", job_id=job_id)
 
 
-async def _job(request: Request) -> dict[str, Any]:
+async def _job(request: Request, who: Principal) -> dict[str, Any]:
+    """The import of the path if an admin of the caller's service started it; else 404."""
     job: dict[str, Any] | None = await request.app.state.imports.get(
-        request.path_params["job_id"])
+        request.path_params["job_id"], who.organisation_id)
     if job is None:
         raise ApiError(404, "not_found", "There is no such import.")
     return job
@@ -103,7 +104,7 @@ async def _job(request: Request) -> dict[str, Any]:
 
 @page("admin")
 async def job_page(request: Request, who: Principal) -> Response:
-    job = await _job(request)
+    job = await _job(request, who)
     running = job["status"] in imports_store.RUNNING
     return render(request, "import_job.html", who, nav="import", job=job, running=running,
                   refresh=REFRESH_SECONDS if running else None,
@@ -114,7 +115,7 @@ async def job_page(request: Request, who: Principal) -> Response:
 @page("admin")
 async def confirm(request: Request, who: Principal) -> Response:
     job_id = request.path_params["job_id"]
-    await _job(request)
+    await _job(request, who)
     if not await request.app.state.imports.confirm(job_id, who.username):
         flash(request, "error", "This import is not waiting for confirmation.")
     return see_other(request, "import_job", job_id=job_id)
@@ -123,7 +124,7 @@ async def confirm(request: Request, who: Principal) -> Response:
 @page("admin")
 async def discard(request: Request, who: Principal) -> Response:
     job_id = request.path_params["job_id"]
-    await _job(request)
+    await _job(request, who)
     if await request.app.state.imports.discard(job_id):
         flash(request, "ok", "Import discarded; nothing was written.")
     return see_other(request, "import_page")
@@ -131,7 +132,8 @@ async def discard(request: Request, who: Principal) -> Response:
 
 # -- export ---------------------------------------------------------------------------------
 async def _exportable(request: Request, who: Principal) -> list[dict[str, Any]]:
-    stations = await stations_store.listing(request.app.state.db, include_retired=False)
+    stations = await stations_store.listing(request.app.state.db, who.organisation_id,
+                                            include_retired=False)
     return stations if who.role == "admin" else [s for s in stations if who.in_scope(s["code"])]
 
 

@@ -1,4 +1,5 @@
 """Users and devices: every SQL statement on the `users` and `devices` tables (migrations 1, 10).
+Every listing is of one owning service (`users.organisation_id`, migration 13).
 
 Look-ups for sign-in and token checks, the listings the console and the command line show, and
 the writes of sign-in (rehash), enrolment, last-seen, revocation, profiles (role, home station,
@@ -53,14 +54,23 @@ async def username_of(db: Database, user_id: int) -> str | None:
 
 
 async def add_user(db: Database, username: str, name: str, role: str, station: str | None,
-                   password_hash: str, now: str) -> int:
-    """The new user's id; raises AccountConflict for a taken username or an unknown station."""
-    try:
-        return await db.execute_write(
-            "INSERT INTO users (username, name, role, station, password_hash, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (username, name, role, station, password_hash, now))
-    except sqlite3.IntegrityError as exc:
-        raise AccountConflict("username" if "UNIQUE" in str(exc) else "station") from None
+                   password_hash: str, now: str, service: int) -> int:
+    """The new user of an owning service; raises AccountConflict for a username taken
+    anywhere on the deployment, or a station that is not one of the service's."""
+    def run(conn: sqlite3.Connection) -> int:
+        if station is not None and conn.execute(
+                "SELECT 1 FROM stations WHERE code = ? AND organisation_id = ?",
+                (station, service)).fetchone() is None:
+            raise AccountConflict("station")
+        try:
+            cur = conn.execute(
+                "INSERT INTO users (username, name, role, station, password_hash, created_at, "
+                "organisation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (username, name, role, station, password_hash, now, service))
+        except sqlite3.IntegrityError as exc:
+            raise AccountConflict("username" if "UNIQUE" in str(exc) else "station") from None
+        return int(cur.lastrowid or 0)
+    return int(await db.write(run))
 
 
 async def set_password_hash(db: Database, user_id: int, password_hash: str) -> None:
@@ -125,19 +135,29 @@ def drop_ground(conn: sqlite3.Connection, station: str) -> None:
                      (json.dumps(kept), user_id))
 
 
-def user_count(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+def user_count(conn: sqlite3.Connection, service: int | None = None) -> int:
+    """Users on the whole deployment, or of one owning service."""
+    if service is None:
+        return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+    return int(conn.execute("SELECT count(*) FROM users WHERE organisation_id = ?",
+                            (service,)).fetchone()[0])
 
 
-async def list_users(db: Database) -> list[dict[str, Any]]:
-    """Every user with their count of live devices and when one was last seen; active users
-    first, then by username."""
-    rows = (await db.execute(
-        "SELECT u.id, u.username, u.name, u.role, u.station, u.extra_grounds, u.disabled, "
-        "u.created_at, "
-        "(SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL) "
-        "AS active_devices, (SELECT max(d.last_seen) FROM devices d WHERE d.user_id = u.id) "
-        "AS last_seen FROM users u ORDER BY u.disabled, u.username")).dicts()
+async def list_users(db: Database, service: int, user_id: int | None = None
+                     ) -> list[dict[str, Any]]:
+    """The staff of one owning service and the users of its partner organisations, or only
+    `user_id` if it is one of them, with their count of live devices and when one was last seen; active
+    users first, then by username. Another owning service's staff are never listed."""
+    sql = ("SELECT u.id, u.username, u.name, u.role, u.station, u.extra_grounds, u.disabled, "
+           "u.created_at, "
+           "(SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL) "
+           "AS active_devices, (SELECT max(d.last_seen) FROM devices d WHERE d.user_id = u.id) "
+           "AS last_seen FROM users u WHERE (u.organisation_id = ? OR (u.role = 'partner' "
+           "AND u.organisation_id IN (SELECT id FROM organisations WHERE owner_id = ?)))")
+    params: tuple[object, ...] = (service, service)
+    if user_id is not None:
+        sql, params = sql + " AND u.id = ?", (service, service, user_id)
+    rows = (await db.execute(sql + " ORDER BY u.disabled, u.username", params)).dicts()
     return [{**r, "extra_grounds": json.loads(r["extra_grounds"])} for r in rows]
 
 
@@ -207,18 +227,19 @@ async def end_retirement(db: Database, device_id: str, now: str) -> None:
         "AND wipe = ?", (now, device_id, RETIRE_ORDERED))
 
 
-async def list_devices(db: Database, user_id: int | None = None,
-                       username: str | None = None) -> list[dict[str, Any]]:
-    """Devices with their user, of one user if asked (by id or name): by username, live
-    devices first, most recently seen first."""
+async def list_devices(db: Database, service: int, user_id: int | None = None,
+                       username: str | None = None, device_id: str | None = None
+                       ) -> list[dict[str, Any]]:
+    """The devices of one owning service's users, with their user; of one user if asked (by
+    id or name), or one device: by username, live devices first, most recently seen first."""
     sql = ("SELECT d.id, d.name, d.created_at, d.last_seen, d.revoked_at, d.wipe, "
            "d.pending_count, d.pending_reported_at, "
            "u.id AS user_id, u.username, u.name AS user_name, u.role, u.station, u.disabled "
-           "FROM devices d JOIN users u ON u.id = d.user_id")
-    params: tuple[object, ...] = ()
-    if user_id is not None:
-        sql, params = sql + " WHERE u.id = ?", (user_id,)
-    elif username is not None:
-        sql, params = sql + " WHERE u.username = ?", (username,)
+           "FROM devices d JOIN users u ON u.id = d.user_id WHERE u.organisation_id = ?")
+    params: list[object] = [service]
+    for column, value in (("u.id", user_id), ("u.username", username), ("d.id", device_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
     sql += " ORDER BY u.username, d.revoked_at IS NOT NULL, d.last_seen DESC"
     return (await db.execute(sql, params)).dicts()

@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from server.store.postgres.compat import is_pg
+
 RUNNING = ("checking", "writing")
 COLUMNS = ("id", "user_id", "filename", "format", "status", "problems", "preview", "result",
            "error", "created_at", "updated_at")
@@ -43,10 +45,23 @@ def _dict(row: Sequence[Any]) -> dict[str, Any]:
     return job
 
 
-def get(conn: sqlite3.Connection, job_id: int) -> dict[str, Any] | None:
-    row = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM import_jobs WHERE id = ?",
-                       (job_id,)).fetchone()
+def get(conn: sqlite3.Connection, job_id: int, service: int | None = None
+        ) -> dict[str, Any] | None:
+    """A job; with `service`, only if a user of that owning service started it."""
+    sql = f"SELECT {', '.join(COLUMNS)} FROM import_jobs WHERE id = ?"
+    params: tuple[Any, ...] = (job_id,)
+    if service is not None:
+        sql += " AND user_id IN (SELECT id FROM users WHERE organisation_id = ?)"
+        params = (job_id, service)
+    row = conn.execute(sql, params).fetchone()
     return _dict(row) if row else None
+
+
+def service_of(conn: sqlite3.Connection, job_id: int) -> int:
+    """The owning service of the admin who started a job (its records are that service's)."""
+    row = conn.execute("SELECT u.organisation_id FROM import_jobs j JOIN users u "
+                       "ON u.id = j.user_id WHERE j.id = ?", (job_id,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def file_of(conn: sqlite3.Connection, job_id: int) -> str | None:
@@ -54,11 +69,15 @@ def file_of(conn: sqlite3.Connection, job_id: int) -> str | None:
     return row[0] if row else None
 
 
-def recent(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest jobs, newest first, without their problems (a list may be long)."""
+def recent(conn: sqlite3.Connection, service: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest jobs started by users of one owning service, newest first, without their
+    problems (a list may be long)."""
+    count = "json_array_length(problems::json)" if is_pg(conn) else "json_array_length(problems)"
     rows = conn.execute(
         "SELECT id, filename, format, status, result, created_at, updated_at, "
-        "json_array_length(problems) FROM import_jobs ORDER BY id DESC LIMIT ?", (limit,))
+        f"{count} FROM import_jobs "
+        "WHERE user_id IN (SELECT id FROM users WHERE organisation_id = ?) "
+        "ORDER BY id DESC LIMIT ?", (service, limit))
     return [{"id": r[0], "filename": r[1], "format": r[2], "status": r[3],
              "result": json.loads(r[4]), "created_at": r[5], "updated_at": r[6],
              "problems": r[7]} for r in rows]
@@ -71,6 +90,20 @@ def interrupt_running(conn: sqlite3.Connection, now: str) -> int:
         "error = 'The server stopped while this job ran; nothing was written.' "
         f"WHERE status IN ({', '.join('?' * len(RUNNING))})", (now, *RUNNING))
     return cur.rowcount
+
+
+def foreign_ids(conn: sqlite3.Connection, ids: Sequence[str], service: int) -> set[str]:
+    """Those of `ids` held (tombstones too) under another owning service's stations: an
+    import of this service must not touch them."""
+    found: set[str] = set()
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        found.update(r[0] for r in conn.execute(
+            "SELECT p.id FROM premises p JOIN stations s ON s.code = p.station "
+            f"WHERE s.organisation_id != ? AND p.id IN ({', '.join('?' * len(part))})",
+            [service, *part]))
+    return found
 
 
 def live_docs_of(conn: sqlite3.Connection, stations: Sequence[str]) -> list[dict[str, Any]]:

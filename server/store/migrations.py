@@ -413,6 +413,13 @@ CREATE TABLE equipment_faults (
 );
 CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
 """),
+    (20, """
+-- tenancy (issue 15; server/tenancy.py, server/store/organisations.py): a partner
+-- organisation belongs to the owning service that added it, so one service's admins never
+-- see, nor add users to, another service's partners. Partners so far are the first service's.
+ALTER TABLE organisations ADD COLUMN owner_id INTEGER REFERENCES organisations(id);
+UPDATE organisations SET owner_id = 1 WHERE kind != 'owner';
+"""),
     (21, """
 -- federation (issue 15; server/store/follows.py): the feeds of other Watchbook servers this
 -- server follows (`watchbook follow`), each with its feed cursor, and the records followed,

@@ -111,9 +111,13 @@ def get(conn: sqlite3.Connection, premises_id: str) -> dict[str, Any] | None:
     return _decode(row[0]) if row else None
 
 
-def count(conn: sqlite3.Connection) -> int:
-    """Records stored, tombstones included."""
-    return int(conn.execute("SELECT count(*) FROM premises").fetchone()[0])
+def count(conn: sqlite3.Connection, service: int | None = None) -> int:
+    """Records stored, tombstones included: on the deployment, or of one owning service."""
+    if service is None:
+        return int(conn.execute("SELECT count(*) FROM premises").fetchone()[0])
+    return int(conn.execute(
+        "SELECT count(*) FROM premises p JOIN stations s ON s.code = p.station "
+        "WHERE s.organisation_id = ?", (service,)).fetchone()[0])
 
 
 def names(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
@@ -128,9 +132,11 @@ def names(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def live_docs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every live record, by id (exports)."""
-    rows = conn.execute("SELECT doc FROM premises WHERE deleted = 0 ORDER BY id").fetchall()
+def live_docs(conn: sqlite3.Connection, service: int) -> list[dict[str, Any]]:
+    """Every live record of one owning service, by id (exports)."""
+    rows = conn.execute(
+        "SELECT p.doc FROM premises p JOIN stations s ON s.code = p.station "
+        "WHERE p.deleted = 0 AND s.organisation_id = ? ORDER BY p.id", (service,)).fetchall()
     return [_decode(r[0]) for r in rows]
 
 

@@ -364,6 +364,11 @@ CREATE TABLE equipment_faults (
 );
 CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
 """,
+    20: """
+-- tenancy: a partner organisation belongs to the owning service that added it
+ALTER TABLE organisations ADD COLUMN owner_id BIGINT REFERENCES organisations(id);
+UPDATE organisations SET owner_id = 1 WHERE kind != 'owner';
+""",
     21: """
 -- federation: the feeds this server follows and the records followed (server/store/follows.py)
 CREATE TABLE follows (
