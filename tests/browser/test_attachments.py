@@ -10,7 +10,8 @@ import time
 
 import httpx
 import pytest
-from harness import new_device, sign_in, wait_until
+from harness import new_device, pending, sign_in, wait_until
+from playwright.sync_api import expect
 from PIL import Image
 
 pytestmark = pytest.mark.browser
@@ -156,10 +157,36 @@ def test_signing_out_offline_counts_photos_waiting_to_upload(browser, server):
     page.set_input_files("#attach-file", files=[{
         "name": "gate.png", "mimeType": "image/png", "buffer": png((300, 200), (200, 40, 40))}])
     page.click(".attach-form button[type=submit]")
-    page.wait_for_selector("#attachments li:has-text('uploading')")
+    page.wait_for_selector("#pending-count[data-count='1']")
     page.goto("/#/sync")
     page.click("#sign-out")
     page.wait_for_selector("dialog[open]:has-text('1 change and 1 photo or plan could not be sent')")
     page.click("dialog >> text=Stay signed in")
     assert page.evaluate("import('/pwa/db.js').then(db => db.uploads()).then(u => u.length)") == 1
+    context.close()
+
+
+def test_signing_out_while_a_photo_is_still_being_queued_counts_its_change(browser, server):
+    """Sign out pressed while the photo is stored but its change not yet queued (the outbox is
+    busy: another tab or the service worker settling receipts): the dialog waits for the change
+    and counts it, never "1 photo" alone with the change arriving after."""
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "supervisor")
+    record = home_record(page)
+    context.set_offline(True)
+    page.goto(f"/#/p/{record['id']}")
+    page.evaluate("""() => new Promise((held) => navigator.locks.request('watchbook-outbox',
+        () => { held(); return new Promise((release) => { window.releaseOutbox = release; }); }))""")
+    page.set_input_files("#attach-file", files=[{
+        "name": "gate.png", "mimeType": "image/png", "buffer": png((300, 200), (40, 40, 200))}])
+    page.click(".attach-form button[type=submit]")
+    wait_until(page, "import('/pwa/db.js').then(db => db.uploads()).then(u => u.length === 1)")
+    assert pending(page) == 0  # the photo is stored, its change is still waiting for the outbox
+    page.click("#nav a[href='#/sync']")
+    page.click("#sign-out")
+    page.evaluate("window.releaseOutbox()")
+    page.wait_for_selector("dialog[open]:has-text('1 change and 1 photo or plan could not be sent')")
+    page.click("dialog >> text=Stay signed in")
+    expect(page.locator("#pending-count")).to_have_attribute("data-count", "1")
     context.close()
