@@ -61,7 +61,8 @@ def test_a_photo_attached_offline_survives_a_reload_and_uploads_online(browser, 
         "name": "door.png", "mimeType": "image/png", "buffer": png((2400, 1200))}])
     page.fill("#attach-caption", "Side door")
     page.click(".attach-form button[type=submit]")
-    page.wait_for_selector("#attachments li:has-text('uploading')")
+    page.wait_for_selector("#attachments li:has-text('Side door'):has-text('uploading')")
+    page.wait_for_selector("#pending-count[data-count='1']")  # queued before the reload
     page.reload()
     page.wait_for_selector("#attachments li:has-text('Side door')")
     queued = page.evaluate("import('/pwa/db.js').then(db => db.uploads())"
@@ -74,7 +75,8 @@ def test_a_photo_attached_offline_survives_a_reload_and_uploads_online(browser, 
 
     def arrived() -> bool:
         atts = server_record(server, token, record["id"]).get("attachments", [])
-        return any(a["sha256"] == sha and a["available"] for a in atts)
+        return any(a["sha256"] == sha and a["available"] and a["caption"] == "Side door"
+                   for a in atts)
     wait_for(arrived, timeout=45)
     blob = httpx.get(f"{server.url}/api/blobs/{sha}", headers={"Authorization": f"Bearer {token}"})
     assert hashlib.sha256(blob.content).hexdigest() == sha
