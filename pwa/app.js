@@ -64,6 +64,7 @@ function track(promise) {
   promise.then(() => working.delete(promise), () => working.delete(promise));
   return promise;
 }
+sync.preparing = () => working.size > 0; // a retire never clears a photo still being queued
 
 const app = {
   state: {}, vocab: null, checks: null, session, replica, sync, files,

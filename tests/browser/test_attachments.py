@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 from harness import new_device, pending, sign_in, wait_until
-from playwright.sync_api import expect
 from PIL import Image
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
