@@ -56,22 +56,37 @@ const files = new Attachments(session);
 let current = null;
 let currentHash = null;
 let update = { reg: null, blocked: null };
+// Edits being prepared and queued (a photo shrunk, stored, then its `attach` queued): signing
+// out waits for them, so it never counts the photo without the change that references it.
+const working = new Set();
+function track(promise) {
+  working.add(promise);
+  promise.then(() => working.delete(promise), () => working.delete(promise));
+  return promise;
+}
+sync.preparing = () => working.size > 0; // a retire never clears a photo still being queued
 
 const app = {
   state: {}, vocab: null, checks: null, session, replica, sync, files,
   go(hash) { if (location.hash === hash) render(); else location.hash = hash; },
-  async queue(mutations, notes) {
-    await outbox.enqueue(session.deviceId, mutations, notes);
-    await replica.reloadOutbox();
-    sync.requestWake();
-    if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
+  queue(mutations, notes) {
+    return track((async () => {
+      await outbox.enqueue(session.deviceId, mutations, notes);
+      await replica.reloadOutbox();
+      sync.requestWake();
+      if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
+    })());
   },
+  // Work that ends in app.queue (preparing a photo, then queueing it): tracked as one.
+  work: (fn) => track(fn()),
   // Send a refused entry again as `mutations` (its fix); the entry stops needing attention.
-  async resend(n, mutations) {
-    await outbox.resend(session.deviceId, n, mutations);
-    await replica.reloadOutbox();
-    sync.requestWake();
-    if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
+  resend(n, mutations) {
+    return track((async () => {
+      await outbox.resend(session.deviceId, n, mutations);
+      await replica.reloadOutbox();
+      sync.requestWake();
+      if (navigator.onLine) setTimeout(() => sync.run('edit', { force: true }), 300);
+    })());
   },
   async discard(entry) {
     if (!await ask('Discard this change?', `“${describe(entry)}” was not saved on the server. Discarding it removes it from this device for good.`,
@@ -87,6 +102,7 @@ const app = {
     sync.run('signin', { force: true });
   },
   async signOut() {
+    while (working.size) await Promise.allSettled([...working]); // an attach still being queued
     if (replica.pending().length) await sync.run('manual', { force: true });
     await files.upload();
     await replica.reloadOutbox();

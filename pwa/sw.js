@@ -17,6 +17,7 @@ useStore(db);
 const outbox = { pending, prune, renumber, settle }; // what push.js uses of page/outbox.js
 
 const PREFIX = 'watchbook-shell-';
+const REVOKED = 'This device was revoked by an administrator; its data has been removed.';
 const CACHE = PREFIX + VERSION;
 
 self.addEventListener('install', (event) => {
@@ -76,7 +77,10 @@ self.addEventListener('message', (event) => {
 
 // Background Sync: the signal is back. Push the outbox here, with the page's own push code and
 // under its lock, so edits leave even with the app closed; then wake any open page to pull.
-// A failure rejects, so the browser tries again later; a refused token waits for the app.
+// A failure rejects, so the browser tries again later; a refused token waits for the app,
+// except a revoked device's wipe order, obeyed at once (protocol obligation 8: a lost device
+// must not keep its data until someone opens the app). A retire order is the page's to act on
+// (docs/sync-protocol.md, Retiring a device): pushing for a retiring device is what it must do.
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'watchbook-sync') return;
   event.waitUntil(backgroundPush());
@@ -89,7 +93,11 @@ async function backgroundPush() {
     try {
       await pushOutbox(call, outbox, { token: m.token, deviceId: m.device_id, protocol: PROTOCOL });
     } catch (err) {
-      if (err.status !== 401) throw err; // the page signs in again (or wipes) when it opens
+      if (err.status !== 401) throw err; // the page signs in again when it opens
+      if (err.revoked && err.wipe) {
+        await db.wipe();
+        await db.setMeta({ wiped: REVOKED });
+      }
     }
   });
   const pages = await self.clients.matchAll({ type: 'window' });

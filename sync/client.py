@@ -3,7 +3,8 @@ transport `(method, path, headers, body) -> (status, headers, body)`.
 
 Executable documentation of the client obligations in docs/sync-protocol.md: number mutations
 1, 2, 3 ..., keep them until a receipt arrives, retry with jittered back-off, restart on reset,
-and never drop a record that holds pending edits or open conflicts. No sockets, no server code.
+never drop a record that holds pending edits or open conflicts, keep refused edits until the
+person deals with them, and honour a retire order (8a). No sockets, no server code.
 """
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ class DeviceRevoked(Exception):
     """The server revoked this device; local data has been wiped if it asked."""
 
 
+class _RetireOrder(msgspec.Struct):
+    """The top-level `retire` key a retiring device's push and pull answers carry."""
+
+    retire: bool = False
+
+
+_retire_decoder = msgspec.json.Decoder(_RetireOrder)
+
+
 class SyncClient:
     def __init__(self, transport: Transport, token: str, device_id: str, *,
                  batch_size: int = 100, page_limit: int | None = None, max_attempts: int = 6,
@@ -86,6 +96,9 @@ class SyncClient:
         self.total: int | None = None            # progress: `received` of `total`
         self.received = 0
         self._resync: set[str] | None = None     # ids seen since a reset, until its last page
+        self.refused: dict[int, Receipt] = {}    # rejected edits the person has not dealt with
+        self.retiring = False                    # an answer said `retire` (obligation 8a)
+        self.retired = False                     # acknowledged, signed out and cleared
 
     # -- reading ----------------------------------------------------------------------------
     def view(self, premises_id: str) -> Doc | None:
@@ -175,10 +188,35 @@ class SyncClient:
         self.outbox.append(m)
         return m
 
+    def discard(self, seq: int) -> None:
+        """The person dealt with a refused edit (gave it up, or queued its fix as a new edit)."""
+        self.refused.pop(seq, None)
+
+    def unsent(self) -> str:
+        """What keeps a retiring device from clearing itself, in plain words ('' for nothing)."""
+        parts = [f"{n} {what}{'' if n == 1 else 's'}" for n, what in (
+            (len(self.outbox), "change not yet sent"),
+            (len(self.refused), "change the server refused, to fix or discard")) if n]
+        return " and ".join(parts)
+
     # -- sync -------------------------------------------------------------------------------
     async def sync(self) -> None:
         await self.push()
         await self.pull()
+        if self.retiring:
+            await self.retire()
+
+    async def retire(self) -> bool:
+        """Obligation 8a: once nothing is unsent, acknowledge the retire order and clear
+        everything; with anything unsent, keep it all (`unsent()` says why). True if cleared."""
+        if self.retired:
+            return True
+        if not self.retiring or self.unsent():
+            return False
+        await self._request("POST", "/api/sync/retired", b"")
+        self.wipe()
+        self.retiring, self.retired, self.token = False, True, ""
+        return True
 
     async def push(self) -> list[Receipt]:
         """Send the outbox in batches until every mutation has a receipt."""
@@ -188,8 +226,11 @@ class SyncClient:
             body = await self._request("POST", "/api/sync/push", encoder.encode(
                 PushRequest(mutations=batch, protocol=PROTOCOL_VERSION)))
             resp = push_response_decoder.decode(body)
+            self.retiring = self.retiring or _retire_decoder.decode(body).retire
             for r in resp.receipts:
                 self.receipts[r.seq] = r
+                if r.status == "rejected":
+                    self.refused[r.seq] = r
             got += resp.receipts
             done = {r.seq for r in resp.receipts}
             self.outbox = [m for m in self.outbox if m.seq not in done]
@@ -210,8 +251,9 @@ class SyncClient:
             query = {"cursor": self.cursor}
             if self.page_limit:
                 query["limit"] = str(self.page_limit)
-            page = pull_response_decoder.decode(
-                await self._request("GET", "/api/sync/pull?" + urlencode(query), b""))
+            body = await self._request("GET", "/api/sync/pull?" + urlencode(query), b"")
+            page = pull_response_decoder.decode(body)
+            self.retiring = self.retiring or _retire_decoder.decode(body).retire
             if page.reset:
                 self._resync = set()
             if page.total is not None:
@@ -249,6 +291,7 @@ class SyncClient:
         self.conflicts.clear()
         self.outbox.clear()
         self.receipts.clear()
+        self.refused.clear()
         self.cursor = ""
 
     async def _request(self, method: str, path: str, body: bytes) -> bytes:

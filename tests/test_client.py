@@ -177,3 +177,51 @@ async def test_console_and_device_clash_resolves_back_to_the_device(world: World
     kinds = [(h["kind"], h["device_id"]) for h in await history(world.db, "p1")]
     assert kinds[0] == ("update", f"console-{world.user_ids['super']}")
     assert [k for k, _ in kinds] == ["update", "update", "resolve_conflict"]
+
+
+def world_device(world: World, username: str) -> SyncClient:
+    async def transport(method: str, path: str, headers: dict[str, str], body: bytes
+                        ) -> tuple[int, dict[str, str], bytes]:
+        r = await world.client.request(method, path, headers=headers, content=body or None)
+        return r.status_code, dict(r.headers), r.content
+    token = world.tokens[username]
+    return SyncClient(transport, token, token[3:].split("_", 1)[0])
+
+
+async def test_a_retired_device_sends_what_it_holds_then_acknowledges_and_clears(
+        world: World) -> None:
+    device = world_device(world, "super")
+    await device.pull()
+    device.update("p1", risk_notes="handover note")
+    assert await world.auth.retire_device(device.device_id, by="admin")
+    await device.sync()
+    assert device.retired and device.replica == {} and device.outbox == [] and device.cursor == ""
+    doc = (await world.client.get("/api/premises/p1", headers=world.as_("admin"))).json()
+    assert doc["risk_notes"] == "handover note"
+    after = await world.client.get("/api/sync/pull", headers=world.as_("super"))
+    assert after.status_code == 401 and after.json()["error"]["wipe"] is True
+
+
+async def test_a_retiring_device_keeps_a_refused_edit_until_the_person_discards_it(
+        world: World) -> None:
+    device = world_device(world, "super")
+    await device.pull()
+    refused = device.update("p1", tactical_plan="x" * 20001)
+    assert await world.auth.retire_device(device.device_id, by="admin")
+    await device.sync()
+    assert device.receipts[refused.seq].status == "rejected"
+    assert not device.retired and device.retiring and "p1" in device.replica
+    assert device.unsent() == "1 change the server refused, to fix or discard"
+    still = await world.client.get("/api/sync/pull", headers=world.as_("super"))
+    assert still.status_code == 200  # the token lives on, so a fix can still be sent
+    device.discard(refused.seq)
+    await device.sync()
+    assert device.retired and device.replica == {}
+
+
+async def test_a_device_not_ordered_to_retire_never_clears_itself(world: World) -> None:
+    device = world_device(world, "super")
+    await device.sync()
+    assert not device.retiring
+    assert await device.retire() is False
+    assert device.replica and not device.retired and device.token

@@ -26,9 +26,11 @@ export class Session extends EventTarget {
   emit() { this.dispatchEvent(new Event('change')); }
 
   async load() {
-    const m = await db.getMetas(['token', 'user', 'device_id', 'expired']);
+    const m = await db.getMetas(['token', 'user', 'device_id', 'expired', 'wiped']);
     Object.assign(this, { token: m.token || null, user: m.user || null,
       deviceId: m.device_id || null, expired: Boolean(m.expired) });
+    // Cleared by the service worker (a revoke's wipe order with the app closed): say why.
+    if (m.wiped && !this.token) { this.wiped = m.wiped; localStorage.removeItem(MARKER); }
     // IndexedDB empty but this browser held a replica: the browser evicted it. Say so.
     const marker = localStorage.getItem(MARKER);
     this.evicted = Boolean(marker) && !this.token;
@@ -51,7 +53,8 @@ export class Session extends EventTarget {
       body: { username, password, device_name: name.slice(0, 100),
         device_id: this.deviceId && this.user?.username === username ? this.deviceId : undefined } });
     const reenrol = this.expired && this.deviceId && this.deviceId !== res.device_id;
-    const meta = { token: res.token, user: res.user, device_id: res.device_id, expired: undefined };
+    const meta = { token: res.token, user: res.user, device_id: res.device_id, expired: undefined,
+      wiped: undefined };
     if (!this.user || this.user.username !== res.user.username) meta.next_seq = 1;
     if (reenrol) meta.next_seq = 1; // a new device: the server counts its seq from 1 again
     await db.setMeta(meta);

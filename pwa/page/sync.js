@@ -122,6 +122,7 @@ export class Sync extends EventTarget {
   // unsent — no pending or refused edit, no queued photo — tell the server (its token then stops
   // working) and sign out, clearing the device. Anything unsent keeps the data, and says why.
   async retire() {
+    if (this.preparing?.()) return 'retiring'; // an edit is being queued (app.js): the next sync
     const unsent = (await outbox.entries()).filter((e) => outbox.isPending(e) || outbox.needsAttention(e)).length;
     const photos = (await db.uploads()).length;
     if (unsent || photos) {

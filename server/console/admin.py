@@ -23,7 +23,7 @@ from server.auth import Principal
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
 from server.store import accounts, stations
-from sync.roles import ROLES
+from sync.roles import PARTNER, ROLES
 
 
 def _new_user_defaults(station_rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -120,9 +120,26 @@ async def edit_user(request: Request, who: Principal) -> Response:
     form = await request.form()
     entered: dict[str, Any] = {k: text(form, k, 200) for k in ("name", "role", "station")}
     entered["extra_grounds"] = [v for v in form.getlist("grounds") if isinstance(v, str)][:200]
+    errors: dict[str, str] = {}  # every problem at once; users.edit stops at the first
+    if not entered["name"].strip():
+        errors["name"] = "Enter the person's name."
+    elif len(entered["name"].strip()) > 200:
+        errors["name"] = "The name is longer than 200 characters."
     if person["id"] == who.user_id and entered["role"] != "admin":
-        return await _render_user(request, who, 422, {"role": "You cannot take away your own "
-                                                      "admin role."}, entered)
+        errors["role"] = "You cannot take away your own admin role."
+    elif person["role"] != PARTNER and entered["role"] not in ROLES:
+        errors["role"] = "Choose a role."
+    if entered["role"] in ROLES and entered["role"] != "admin" and not entered["station"]:
+        errors["station"] = f"A {entered['role']} needs a home station."
+    live = {s["code"] for s in await stations.listing(request.app.state.db)
+            if not s["retired_at"]}
+    if entered["station"] and entered["station"].strip().upper() not in live:
+        errors["station"] = f"No station in service with code {entered['station']}."
+    unknown = [c for c in grounds.parse_codes(entered["extra_grounds"]) if c not in live]
+    if unknown:
+        errors["grounds"] = f"No station in service with code {', '.join(unknown)}."
+    if errors:
+        return await _render_user(request, who, 422, errors, entered)
     try:
         await people.edit(request.app.state.db, person["id"], name=entered["name"],
                           role=entered["role"], station=entered["station"],

@@ -127,7 +127,7 @@ def _parse(kind: str, form: Any, name: str) -> Any:
     if kind == "harms":
         chosen = set(form.getlist(name))
         return [h for h in HARMS if h in chosen]
-    raw = text(form, name)
+    raw = text(form, name, 200_000)  # past every limit, so a too-long text is refused, not cut
     if kind in ROW_KEYS:
         return _rows(kind, raw)
     if kind == "text" and name == "postcode":
@@ -167,6 +167,24 @@ def _flash_receipt(request: Request, receipt: Receipt) -> None:
     flash(request, kind, f"{message} Version {receipt.version}.", href)
 
 
+def _every_problem(changed: dict[str, Any], fields: set[str]) -> dict[str, str]:
+    """Every problem of an edited record, by form field (each beside its field, all at once);
+    a problem outside the edited fields is the form's."""
+    _, found = problems.every_problem(changed)
+    if not found:
+        try:
+            validate(changed)
+        except msgspec.ValidationError as exc:
+            found = [problems.explain(str(exc), changed)]
+    errors: dict[str, str] = {}
+    for where, message in found:
+        name = re.split(r"[\[.]", where)[0]
+        key = name if name in fields else "form"
+        message = message if message.endswith(".") else message + "."
+        errors[key] = f"{errors[key]} {message}" if key in errors else message
+    return errors
+
+
 async def _field_form(request: Request, who: Principal,
                       groups: list[tuple[str, list[tuple[str, str, str]]]], template: str,
                       ) -> Response:
@@ -196,13 +214,10 @@ async def _field_form(request: Request, who: Principal,
         changes = [FieldChange(field=name, old=seen.get(name), new=values[name])
                    for name, _, kind in fields
                    if values[name] != _canon(kind, seen.get(name))]
-        if not errors and changes:
-            try:
-                validate({**doc, **{c.field: c.new for c in changes}})
-            except msgspec.ValidationError as exc:
-                where, message = problems.explain(str(exc), {**doc, **{c.field: c.new
-                                                                        for c in changes}})
-                errors[re.split(r"[\[.]", where)[0] or "form"] = message
+        changes = [c for c in changes if c.field not in errors]
+        if changes:
+            errors.update(_every_problem({**doc, **{c.field: c.new for c in changes}},
+                                         {c.field for c in changes}))
         if not errors:
             if not changes:
                 flash(request, "ok", "Nothing changed.")
@@ -255,6 +270,32 @@ async def hazards_edit(request: Request, who: Principal) -> Response:
     return _hazards_page(request, who, doc)
 
 
+_SOUND_HAZARD: dict[str, Any] = {"id": "h0", "type": next(iter(HAZARD_TYPES))}
+
+
+def _hazard_of(values: dict[str, Any]) -> tuple[Hazard | None, dict[str, str]]:
+    """The hazard, or every problem of it by field: each field is checked on a sound hazard,
+    so one wrong field never hides another."""
+    errors: dict[str, str] = {}
+    if not values.get("type"):
+        errors["type"] = "Choose a hazard type."
+    for name, value in values.items():
+        if name in errors:
+            continue
+        probe = {**_SOUND_HAZARD, name: value}
+        try:
+            msgspec.convert(probe, Hazard)
+        except msgspec.ValidationError as exc:
+            errors[name] = problems.explain(str(exc), probe)[1] + "."
+    if errors:
+        return None, errors
+    try:
+        return msgspec.convert(values, Hazard), {}
+    except msgspec.ValidationError as exc:
+        found = problem_of(exc)
+        return None, {found.path or "type": found.message}
+
+
 @page()
 async def hazard_add(request: Request, who: Principal) -> Response:
     premises_id = request.path_params["premises_id"]
@@ -262,14 +303,11 @@ async def hazard_add(request: Request, who: Principal) -> Response:
     form = await request.form()
     entered = {k: text(form, k, 2000) for k in
                ("type", "severity", "location", "hazchem", "expires", "description")}
-    try:
-        hazard = msgspec.convert({"id": "h" + secrets.token_hex(5), **entered,
-                                  "hazchem": entered["hazchem"].upper(),
-                                  "expires": entered["expires"] or None}, Hazard)
-    except msgspec.ValidationError as exc:
-        found = problem_of(exc)
-        return _hazards_page(request, who, doc, 422, entered,
-                             {found.path or "type": found.message})
+    hazard, errors = _hazard_of({"id": "h" + secrets.token_hex(5), **entered,
+                                 "hazchem": entered["hazchem"].upper(),
+                                 "expires": entered["expires"] or None})
+    if hazard is None:
+        return _hazards_page(request, who, doc, 422, entered, errors)
     receipt = await _apply(request, who, AddHazard(
         premises_id=premises_id, base_version=whole_number(form, "base_version"),
         hazard=hazard))

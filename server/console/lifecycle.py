@@ -8,6 +8,7 @@ pull. Supervisors and admins, within their grounds. Never SQL here.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -22,6 +23,7 @@ from server.console.premises import load_in_scope
 from server.errors import ApiError
 from server.store import records
 from server.store import stations as stations_store
+from sync import problems
 from sync.protocol import (
     CreatePremises,
     DeletePremises,
@@ -77,13 +79,19 @@ def _record(entered: dict[str, str], errors: dict[str, str]) -> Premises | None:
         errors["risk_level"] = "Choose a risk level."
     if not entered["name"]:
         errors["name"] = "Enter the premises name."
+    # Every other problem too, at once: the fields already found wrong are left out of the check.
+    probe = {k: v for k, v in values.items() if k not in errors}
+    _, found = problems.every_problem(probe)
+    for where, message in found:
+        name = re.split(r"[.\[]", where)[0]
+        errors.setdefault(name if name in entered else "form", message + ".")
     if errors:
         return None
     try:
         return msgspec.convert(values, Premises)
     except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `$.")
-        errors[where.rstrip("`").split("[")[0] or "name"] = message + "."
+        where, message = problems.explain(str(exc), values)
+        errors[re.split(r"[.\[]", where)[0] or "name"] = message + "."
         return None
 
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from server.auth import Principal, new_csrf_token
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
-from server.passwords import MIN_LENGTH
+from server.passwords import MIN_LENGTH, problem
 from server.store import accounts
 from sync.roles import PARTNER
 
@@ -32,8 +32,15 @@ async def change_password(request: Request, who: Principal) -> Response:
         return _form(request, who)
     form = await request.form()
     new = text(form, "new_password", 300)
+    errors: dict[str, str] = {}  # every problem at once, beside its field
+    if not text(form, "current_password", 300):
+        errors["current_password"] = "Enter your current password."
+    if weak := problem(new, who.username):
+        errors["new_password"] = weak
     if new != text(form, "confirm_password", 300):
-        return _form(request, who, 422, {"confirm_password": "The two new passwords differ."})
+        errors["confirm_password"] = "The two new passwords differ."
+    if errors:
+        return _form(request, who, 422, errors)
     try:
         await request.app.state.auth.change_password(who, text(form, "current_password", 300),
                                                      new)

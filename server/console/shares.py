@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import clock, partners
+from server import clock, partners, sharing
 from server.auth import Principal
+from server.console.formcheck import every_error
 from server.console.page import flash, page, render, see_other, text
 from server.errors import ApiError
 from server.passwords import MIN_LENGTH
@@ -143,6 +144,17 @@ async def share_new(request: Request, who: Principal) -> Response:
     if request.method == "GET":
         return await _new_form(request, who)
     entered = _form_values(await request.form())
+    db = request.app.state.db
+    partner_ids = [o["id"] for o in await organisations.partners(db)]
+    codes = await db.read(lambda c: organisations.station_codes(c, who.organisation_id))
+    _, errors = every_error(lambda form: sharing.parse_request(
+        form, clock.today(), partner_ids, codes), entered, {
+            "partner": str(partner_ids[0]) if partner_ids else "", "purpose": "a purpose",
+            "profile": next(iter(PROFILES)), "stations": [], "levels": [], "uses": "",
+            "bbox": "", "polygon": "", "sensitive": [], "sensitive_reason": "a reason",
+            "expires_on": clock.today(90)})
+    if errors:  # every problem at once; make_share checks again and stops at the first
+        return await _new_form(request, who, 422, errors, entered)
     try:
         share_id = await partners.make_share(request.app.state.db, who.organisation_id,
                                              entered, who.username)

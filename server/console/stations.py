@@ -45,6 +45,29 @@ def _position(entered: dict[str, Any], errors: dict[str, str]) -> tuple[float | 
     return tuple(out)
 
 
+async def _problems(request: Request, entered: dict[str, Any], lat: float | None,
+                    lon: float | None, errors: dict[str, str], *, adding: bool) -> None:
+    """Every problem of the form at once, beside its field, before grounds.py is asked (it
+    stops at the first)."""
+    if adding and not grounds.CODE.match(entered["code"].strip().upper()):
+        errors["code"] = "A station code is 1 to 16 letters or digits, such as WIS or A01."
+    name = entered["name"].strip()
+    if not name:
+        errors["name"] = "Enter the station's name."
+    elif len(name) > 200:
+        errors["name"] = "The name is longer than 200 characters."
+    if "lat" not in errors and "lon" not in errors:
+        try:
+            grounds.position(lat, lon)
+        except ApiError as exc:
+            errors[exc.field or "lat"] = _message(exc)
+    live = {s["code"] for s in await stations_store.listing(request.app.state.db)
+            if not s["retired_at"]}
+    unknown = [c for c in grounds.parse_codes(entered["extra_grounds"]) if c not in live]
+    if unknown:
+        errors["grounds"] = f"No station in service with code {', '.join(unknown)}."
+
+
 def _message(exc: ApiError) -> str:
     return exc.message[:1].upper() + exc.message[1:] + "."
 
@@ -68,6 +91,7 @@ async def add_station(request: Request, who: Principal) -> Response:
     entered = _entered(await request.form())
     errors: dict[str, str] = {}
     lat, lon = _position(entered, errors)
+    await _problems(request, entered, lat, lon, errors, adding=True)
     if not errors:
         try:
             code = await grounds.add(request.app.state.db, entered["code"], entered["name"],
@@ -114,6 +138,7 @@ async def edit_station(request: Request, who: Principal) -> Response:
     entered = {**_entered(await request.form()), "code": station["code"]}
     errors: dict[str, str] = {}
     lat, lon = _position(entered, errors)
+    await _problems(request, entered, lat, lon, errors, adding=False)
     if not errors:
         try:
             await grounds.edit(request.app.state.db, station["code"], name=entered["name"],

@@ -51,3 +51,33 @@ def test_screens_reflow_at_200_percent_zoom(browser, server, artifacts):
     page.goto(f"/#/p/{pid}")
     page.screenshot(path=artifacts / "premises-200pc.png")
     context.close()
+
+
+def test_console_history_and_a_form_with_every_problem_have_no_axe_violations(browser, server, artifacts):
+    """The console's new screens: a premises history in local time with items added and
+    removed, and a form sent with several mistakes (the summary linking to each field)."""
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/console/signin")
+    page.fill("#username", "admin")
+    page.fill("#password", "admin")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/**")
+    page.goto("/console/premises")
+    page.click("table a[href*='/console/premises/']")
+    page.wait_for_selector("main h1")
+    page.goto(page.url.split("?")[0].rstrip("/") + "/history")
+    page.wait_for_selector("main h1")
+    assert violations(page) == [], "history"
+    page.goto("/console/admin/stations")
+    page.fill("#st-code", "no good!")
+    page.fill("#st-lat", "91")
+    page.click("text=Add station")
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert "3 problems" in summary.inner_text()
+    page.click(".error-summary a[href='#st-name']")
+    assert page.evaluate("location.hash") == "#st-name"
+    page.screenshot(path=artifacts / "console-form-every-problem.png", full_page=True)
+    assert violations(page) == [], "a form with every problem shown"
+    context.close()

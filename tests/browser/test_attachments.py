@@ -10,8 +10,9 @@ import time
 
 import httpx
 import pytest
-from harness import new_device, sign_in, wait_until
+from harness import new_device, pending, sign_in, wait_until
 from PIL import Image
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +61,8 @@ def test_a_photo_attached_offline_survives_a_reload_and_uploads_online(browser, 
         "name": "door.png", "mimeType": "image/png", "buffer": png((2400, 1200))}])
     page.fill("#attach-caption", "Side door")
     page.click(".attach-form button[type=submit]")
-    page.wait_for_selector("#attachments li:has-text('uploading')")
+    page.wait_for_selector("#attachments li:has-text('Side door'):has-text('uploading')")
+    page.wait_for_selector("#pending-count[data-count='1']")  # queued before the reload
     page.reload()
     page.wait_for_selector("#attachments li:has-text('Side door')")
     queued = page.evaluate("import('/pwa/db.js').then(db => db.uploads())"
@@ -73,7 +75,8 @@ def test_a_photo_attached_offline_survives_a_reload_and_uploads_online(browser, 
 
     def arrived() -> bool:
         atts = server_record(server, token, record["id"]).get("attachments", [])
-        return any(a["sha256"] == sha and a["available"] for a in atts)
+        return any(a["sha256"] == sha and a["available"] and a["caption"] == "Side door"
+                   for a in atts)
     wait_for(arrived, timeout=45)
     blob = httpx.get(f"{server.url}/api/blobs/{sha}", headers={"Authorization": f"Bearer {token}"})
     assert hashlib.sha256(blob.content).hexdigest() == sha
@@ -156,10 +159,36 @@ def test_signing_out_offline_counts_photos_waiting_to_upload(browser, server):
     page.set_input_files("#attach-file", files=[{
         "name": "gate.png", "mimeType": "image/png", "buffer": png((300, 200), (200, 40, 40))}])
     page.click(".attach-form button[type=submit]")
-    page.wait_for_selector("#attachments li:has-text('uploading')")
+    page.wait_for_selector("#pending-count[data-count='1']")
     page.goto("/#/sync")
     page.click("#sign-out")
     page.wait_for_selector("dialog[open]:has-text('1 change and 1 photo or plan could not be sent')")
     page.click("dialog >> text=Stay signed in")
     assert page.evaluate("import('/pwa/db.js').then(db => db.uploads()).then(u => u.length)") == 1
+    context.close()
+
+
+def test_signing_out_while_a_photo_is_still_being_queued_counts_its_change(browser, server):
+    """Sign out pressed while the photo is stored but its change not yet queued (the outbox is
+    busy: another tab or the service worker settling receipts): the dialog waits for the change
+    and counts it, never "1 photo" alone with the change arriving after."""
+    context = new_device(browser, server)
+    page = context.new_page()
+    sign_in(page, "supervisor")
+    record = home_record(page)
+    context.set_offline(True)
+    page.goto(f"/#/p/{record['id']}")
+    page.evaluate("""() => new Promise((held) => navigator.locks.request('watchbook-outbox',
+        () => { held(); return new Promise((release) => { window.releaseOutbox = release; }); }))""")
+    page.set_input_files("#attach-file", files=[{
+        "name": "gate.png", "mimeType": "image/png", "buffer": png((300, 200), (40, 40, 200))}])
+    page.click(".attach-form button[type=submit]")
+    wait_until(page, "import('/pwa/db.js').then(db => db.uploads()).then(u => u.length === 1)")
+    assert pending(page) == 0  # the photo is stored, its change is still waiting for the outbox
+    page.click("#nav a[href='#/sync']")
+    page.click("#sign-out")
+    page.evaluate("window.releaseOutbox()")
+    page.wait_for_selector("dialog[open]:has-text('1 change and 1 photo or plan could not be sent')")
+    page.click("dialog >> text=Stay signed in")
+    expect(page.locator("#pending-count")).to_have_attribute("data-count", "1")
     context.close()

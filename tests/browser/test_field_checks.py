@@ -110,6 +110,10 @@ def test_a_server_rejected_edit_is_kept_as_needing_attention_and_resent_after_a_
     page.wait_for_function("() => document.activeElement && document.activeElement.id === 'f-tactical_plan'")
     assert "at most 20,000" in page.locator("#group-tactics .field-error").inner_text()
     page.screenshot(path=artifacts / "needs-attention-fix.png")
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert violations(page) == [], f"fix form {scheme}"
+    page.emulate_media(color_scheme="light")
     page.fill("#f-tactical_plan", "Ventilate from the roof hatch; cylinders at the rear.")
     page.click("text=Save and send again")
     page.wait_for_selector(".receipt-saved >> text=Changed tactical plan", timeout=20000)

@@ -55,9 +55,11 @@ export function attachForm(app, r, { observationId = null, after = null } = {}) 
     if (!chosen) return;
     status.textContent = 'Preparing…';
     try {
-      const attachment = await prepare(chosen, { kind: kind ? kind.value : 'photo',
-        caption: caption.value.trim(), observationId, station: r.station });
-      await app.queue([attachMutation(r, attachment)]);
+      await app.work(async () => {
+        const attachment = await prepare(chosen, { kind: kind ? kind.value : 'photo',
+          caption: caption.value.trim(), observationId, station: r.station });
+        await app.queue([attachMutation(r, attachment)]);
+      });
       app.files.upload();
       status.textContent = 'Attached; it will upload when online.';
       form.reset();

@@ -19,11 +19,13 @@ export function observeView(app, { id }) {
     if (!note.value.trim()) return;
     const obs = observationMutation(r, { category: category.value, note: note.value.trim(), by: app.session.user?.name });
     const mutations = [obs];
-    if (photo.files[0]) {  // a photo of what was seen: shrunk and queued, sent in the background
-      const attachment = await prepare(photo.files[0], { kind: 'photo', observationId: obs.observation.id, station: r.station });
-      mutations.push({ kind: 'attach', premises_id: r.id, base_version: r.version || 0, attachment });
-    }
-    await app.queue(mutations);
+    await app.work(async () => {
+      if (photo.files[0]) {  // a photo of what was seen: shrunk and queued, sent in the background
+        const attachment = await prepare(photo.files[0], { kind: 'photo', observationId: obs.observation.id, station: r.station });
+        mutations.push({ kind: 'attach', premises_id: r.id, base_version: r.version || 0, attachment });
+      }
+      await app.queue(mutations);
+    });
     if (mutations.length > 1) app.files.upload();
     app.go(`#/p/${encodeURIComponent(id)}`);
   } },
