@@ -58,7 +58,7 @@ def recent(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:
     """The latest jobs, newest first, without their problems (a list may be long)."""
     rows = conn.execute(
         "SELECT id, filename, format, status, result, created_at, updated_at, "
-        "json_array_length(problems) FROM import_jobs ORDER BY id DESC LIMIT ?", (limit,))
+        "(SELECT count(*) FROM json_each(problems)) FROM import_jobs ORDER BY id DESC LIMIT ?", (limit,))
     return [{"id": r[0], "filename": r[1], "format": r[2], "status": r[3],
              "result": json.loads(r[4]), "created_at": r[5], "updated_at": r[6],
              "problems": r[7]} for r in rows]

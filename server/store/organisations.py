@@ -33,7 +33,7 @@ async def get(db: Database, org_id: int) -> dict[str, Any] | None:
 
 
 async def named(db: Database, name: str) -> dict[str, Any] | None:
-    row = (await db.execute("SELECT * FROM organisations WHERE name = ? COLLATE NOCASE",
+    row = (await db.execute("SELECT * FROM organisations WHERE lower(name) = lower(?)",
                             (name,))).first()
     return dict(row) if row else None
 
