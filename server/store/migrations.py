@@ -413,6 +413,11 @@ CREATE TABLE equipment_faults (
 );
 CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
 """),
+    (22, """
+-- search on PostgreSQL (issue 14): its form makes word vectors of premises.search, whose text
+-- is now the folded words (server/store/records.py search_text). SQLite reads its FTS5 index
+-- (version 9) and needs nothing here.
+"""),
 ]
 
 
@@ -442,9 +447,10 @@ def _items_in_audit(conn: sqlite3.Connection) -> None:
 REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {14: _items_in_audit}
 
 LATEST = MIGRATIONS[-1][0]
+# Numbers only rise: a branch takes its given number and the lead renumbers at merge.
 _VERSIONS = [v for v, _ in MIGRATIONS]
-if _VERSIONS != list(range(1, len(_VERSIONS) + 1)):
-    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3, ... with no gap")
+if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:
+    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:
