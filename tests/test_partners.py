@@ -149,6 +149,15 @@ async def test_an_admin_makes_a_share_and_the_partner_sees_only_its_records_and_
         assert "pc.jones" in audit.text and "Maple Court Care Home" in audit.text
 
 
+@on_both
+async def test_a_partners_search_ignores_case_accents_and_punctuation(world: World) -> None:
+    share_id = await _share(world, await _partner(world), stations=["A01"], levels=["2"])
+    async with _client(world, "pc.jones", PW) as pc:
+        for q in ("maple", "MAPLE, court", "mäple", "maple-court"):
+            found = await pc.get(f"/console/partner/shares/{share_id}", params={"q": q})
+            assert "Maple Court" in found.text and "Ashby Engineering" not in found.text, q
+
+
 async def test_a_record_just_outside_the_level_or_area_is_refused(world: World) -> None:
     org_id = await _partner(world)
     by_level = await _share(world, org_id, levels=["1"])

@@ -14,7 +14,7 @@ import psycopg
 
 from server.store.migrations import MIGRATIONS, rewrite_history
 from server.store.postgres.database import PgDatabase
-from server.store.postgres.search import refresh_words
+from server.store.postgres.records import refresh_words
 
 MIGRATE_LOCK = 0x77617463  # pg_advisory_xact_lock key held while migrating
 

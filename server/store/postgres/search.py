@@ -15,12 +15,10 @@ import msgspec
 import psycopg
 
 from server.store import search as base  # its bounds are read at each call (tests set them)
-from server.store.records import search_text
 from server.store.search import Filters, Found, exact_key, folded, words
 
 Conn = psycopg.Connection[Any]
 _decode = msgspec.json.decode
-REFRESH_PAGE = 2000  # rows read at a time by refresh_words
 
 
 def tsquery(ws: list[str]) -> str:
@@ -113,21 +111,3 @@ def listing(conn: Conn, f: Filters, limit: int = 50, offset: int = 0) -> Found:
         f"SELECT p.doc FROM premises p WHERE p.deleted = 0{where} ORDER BY p.name, p.id "
         "LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()
     return Found(min(n, base.COUNT_CAP), n > base.COUNT_CAP, [_decode(r[0]) for r in rows])
-
-
-def refresh_words(conn: Conn) -> int:
-    """Write each premises row's `search` text as records.search_text makes it now, where it
-    differs (an upgrade, a copy from SQLite); a page at a time. Returns the rows changed."""
-    last, changed = "", 0
-    while True:
-        rows = conn.execute("SELECT id, doc, search FROM premises WHERE id > %s ORDER BY id "
-                            "LIMIT %s", (last, REFRESH_PAGE)).fetchall()
-        if not rows:
-            return changed
-        stale = [(text, pid) for pid, doc, old in rows
-                 if (text := search_text(_decode(doc))) != old]
-        if stale:
-            with conn.cursor() as cur:
-                cur.executemany("UPDATE premises SET search = %s WHERE id = %s", stale)
-            changed += len(stale)
-        last = rows[-1][0]

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from server.store.postgres.search import refresh_words
+from server.store.postgres.records import refresh_words
 
 Conn = psycopg.Connection[Any]
 SKIP = ("schema_version",)  # each engine records its own schema version
