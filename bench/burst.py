@@ -149,6 +149,15 @@ async def _burst(server: Server, devices: list[Device]) -> tuple[float, AiohttpT
 def _audit(db: Path, devices: list[Device]) -> tuple[dict[str, int], dict[str, int]]:
     """Receipt statuses on the devices, and what the server holds: receipts, audit entries,
     and each added observation and hazard counted in the final records."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return audit_on(conn, devices)
+    finally:
+        conn.close()
+
+
+def audit_on(conn: Any, devices: list[Device]) -> tuple[dict[str, int], dict[str, int]]:
+    """`_audit` over an open connection of either engine (its `execute` and rows)."""
     statuses: dict[str, int] = {}
     client_receipts = 0
     for d in devices:
@@ -157,7 +166,6 @@ def _audit(db: Path, devices: list[Device]) -> tuple[dict[str, int], dict[str, i
         for r in d.client.receipts.values():
             statuses[r.status] = statuses.get(r.status, 0) + 1
     ids = {_device_id(d.token) for d in devices}
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     rows = conn.execute("SELECT device_id, count(*), count(DISTINCT seq) FROM sync_receipts "
                         "GROUP BY device_id").fetchall()
     server_receipts = sum(r[1] for r in rows if r[0] in ids)
@@ -170,7 +178,6 @@ def _audit(db: Path, devices: list[Device]) -> tuple[dict[str, int], dict[str, i
         for item in rec.get("observations", []) + rec.get("hazards", []):
             if item["id"][:2] in ("o-", "h-"):
                 added[item["id"]] = added.get(item["id"], 0) + 1
-    conn.close()
     wanted = {m.observation.id if hasattr(m, "observation") else m.hazard.id  # type: ignore[attr-defined]
               for d in devices for m in d.sent if hasattr(m, "observation") or hasattr(m, "hazard")}
     mutations = sum(len(d.sent) for d in devices)

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from server import api, console, shell
 from server.api.sync import make_service
 from server.auth import Auth
+from server.blobfiles import LocalDirectory
 from server.console import portal
 from server.errors import ApiError, handle_api_error
 from server.imports import ImportJobs
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.blob_files = LocalDirectory(settings.blobs_path)  # server/blobfiles.py
     app.state.metrics = metrics
     root.append(app)
     return app

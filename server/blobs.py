@@ -1,8 +1,8 @@
 """Attachment blobs: content-addressed files named by the SHA-256 of the uploaded bytes, their
 checks (hash, type by magic bytes, size), metadata stripping, thumbnails and garbage collection.
 
-Files are written atomically (temp file, fsync, rename), so nobody sees half a blob; the
-`blobs` row is written only once the file is durable. Records change only through
+The bytes are kept through server/blobfiles.py (a local directory by default), whose writes
+are atomic, so nobody sees half a blob; the `blobs` row is written only once they are durable. Records change only through
 sync/writer.py (`mark_available`). Must not know HTTP.
 Images that carry metadata (EXIF, GPS, XMP, comments) are stored as an upright re-encode
 without it: what the server keeps and serves never holds where or with what a photo was taken.
@@ -18,10 +18,8 @@ import ctypes.util
 import datetime as dt
 import hashlib
 import io
-import os
 import re
 import sqlite3
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from server.blobfiles import BlobFiles, LocalDirectory
 from server.store import records
 from server.store.sync import run_tx
 from sync import writer
@@ -221,49 +220,26 @@ def thumbnail(data: bytes, content_type: str, max_px: int = THUMB_PX,
 
 # -- files ----------------------------------------------------------------------------------
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform lets a directory be fsynced
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def thumb_key(sha256: str) -> str:
+    check_name(sha256)
+    return sha256 + ".thumb.jpg"
 
 
 @dataclass(frozen=True)
 class BlobStore:
-    """Blob files under `root`: `ab/<sha256>` and its thumbnail `ab/<sha256>.thumb.jpg`;
-    images over `max_pixels` are refused."""
+    """Blobs kept in `files` (server/blobfiles.py): `<sha256>` and its thumbnail
+    `<sha256>.thumb.jpg`; images over `max_pixels` are refused."""
 
-    root: Path
+    files: BlobFiles
     max_pixels: int = MAX_PIXELS
 
-    def path(self, sha256: str) -> Path:
-        check_name(sha256)
-        return self.root / sha256[:2] / sha256
-
-    def thumb_path(self, sha256: str) -> Path:
-        return self.path(sha256).with_name(sha256 + ".thumb.jpg")
+    @classmethod
+    def local(cls, root: Path, max_pixels: int = MAX_PIXELS) -> BlobStore:
+        return cls(LocalDirectory(root), max_pixels)
 
     def exists(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
-
-    def write(self, path: Path, data: bytes) -> None:
-        """Write `path` whole or not at all: temp file beside it, fsync, rename, fsync dir.
-        Two writers of the same blob each rename a complete file; the last one wins."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)
+        check_name(sha256)
+        return self.files.exists(sha256)
 
     def save(self, sha256: str, data: bytes, content_type: str) -> bool:
         """Store a checked upload and its thumbnail; False (and nothing written) if the blob
@@ -276,55 +252,41 @@ class BlobStore:
         finally:
             give_back_memory()
         if thumb is not None:
-            self.write(self.thumb_path(sha256), thumb)
-        self.write(self.path(sha256), kept)
+            self.files.put(thumb_key(sha256), thumb)
+        self.files.put(sha256, kept)
         return True
 
-    def ensure_thumb(self, sha256: str, content_type: str) -> Path | None:
-        """The thumbnail's path, made now if it is missing; None for a PDF or a missing blob."""
-        thumb = self.thumb_path(sha256)
-        if thumb.is_file():
+    def ensure_thumb(self, sha256: str, content_type: str) -> str | None:
+        """The thumbnail's key, made now if it is missing; None for a PDF or a missing blob."""
+        thumb = thumb_key(sha256)
+        if self.files.exists(thumb):
             return thumb
-        if content_type not in IMAGE_TYPES or not self.exists(sha256):
+        if content_type not in IMAGE_TYPES:
+            return None
+        data = self.files.get(sha256)
+        if data is None:
             return None
         try:
-            made = thumbnail(self.path(sha256).read_bytes(), content_type,
-                             max_pixels=self.max_pixels)
+            made = thumbnail(data, content_type, max_pixels=self.max_pixels)
         finally:
             give_back_memory()
         if made is None:
             return None
-        self.write(thumb, made)
+        self.files.put(thumb, made)
         return thumb
 
     def touch(self, sha256: str) -> None:
         """Make a blob young again (a re-upload): gc keeps it another grace period."""
-        os.utime(self.path(sha256))
+        check_name(sha256)
+        self.files.touch(sha256)
 
     def remove(self, sha256: str) -> None:
-        for p in (self.path(sha256), self.thumb_path(sha256)):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        self.files.delete(thumb_key(sha256))
+        self.files.delete(sha256)
 
     def names(self) -> Iterator[tuple[str, float]]:
-        """Every stored blob as (sha256, modification time)."""
-        if not self.root.is_dir():
-            return
-        for shard in self.root.iterdir():
-            if not shard.is_dir() or len(shard.name) != 2:
-                continue
-            for f in shard.iterdir():
-                if SHA256.match(f.name):
-                    with contextlib.suppress(FileNotFoundError):
-                        yield f.name, f.stat().st_mtime
-
-    def stale_parts(self, before: float) -> Iterator[Path]:
-        """Temp files left by a crash mid-write, older than `before`."""
-        if self.root.is_dir():
-            for f in self.root.glob("*/.*.part"):
-                with contextlib.suppress(FileNotFoundError):
-                    if f.stat().st_mtime < before:
-                        yield f
+        """Every stored blob (not thumbnail) as (sha256, time last stored or touched)."""
+        return ((k, t) for k, t in self.files.listing() if SHA256.match(k))
 
 
 # -- the blobs table and availability -------------------------------------------------------
@@ -407,12 +369,9 @@ def collect(conn: sqlite3.Connection, store: BlobStore, grace_seconds: int,
             kept_recent += 1
         else:
             removed.append(sha)
-    parts = list(store.stale_parts(cutoff))
+    parts = store.files.sweep(cutoff, dry_run=dry_run)
     if not dry_run:
         conn.executemany("DELETE FROM blobs WHERE sha256 = ?", [(s,) for s in removed])
         for sha in removed:
             store.remove(sha)
-        for p in parts:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-    return GcReport(kept_refs, kept_recent, removed, len(parts))
+    return GcReport(kept_refs, kept_recent, removed, parts)

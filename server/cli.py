@@ -605,7 +605,7 @@ def _migrate_postgres(url: str) -> int:
 def cmd_gc(args: argparse.Namespace) -> int:
     settings = _settings(args)
     days = settings.blob_gc_grace_days if args.grace_days is None else args.grace_days
-    store = blobs.BlobStore(settings.blobs_path)
+    store = blobs.BlobStore.local(settings.blobs_path)
     report = _run(settings, lambda db: db.write(
         lambda c: blobs.collect(c, store, days * 86400, dry_run=args.dry_run)))
     print(f"{'Would remove' if args.dry_run else 'Removed'} {len(report.removed)} unreferenced "

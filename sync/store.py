@@ -93,6 +93,12 @@ class Tx(ABC):
         """Whether the server holds the attachment blob `sha256` (stores without blobs: no)."""
         return False
 
+    def lock_first(self, premises_ids: Iterable[str]) -> None:
+        """Take, before anything else, the locks writing these records will need, all in one
+        order, so two transactions running at once never wait on each other in a cycle (a
+        store with row locks: PostgreSQL). Nothing where writes run one at a time."""
+        return None
+
     # -- the engine's interface ---------------------------------------------------------------
     def premises(self, premises_id: str) -> Doc | None:
         if premises_id not in self._premises:

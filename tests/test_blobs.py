@@ -20,6 +20,7 @@ from PIL import ExifTags, Image, ImageFile
 from world import World, fast_settings
 
 from server import blobs
+from server.blobfiles import LocalDirectory
 from server.settings import Settings
 from server.store.sync import history
 from sync import writer
@@ -367,7 +368,8 @@ async def test_a_crew_may_attach_a_photo_to_their_observation(world: World) -> N
 
 def _age(store: blobs.BlobStore, digest: str, days: float) -> None:
     then = time.time() - days * 86400
-    os.utime(store.path(digest), (then, then))
+    assert isinstance(store.files, LocalDirectory)
+    os.utime(store.files.path(digest), (then, then))
 
 
 async def test_gc_keeps_referenced_and_recent_blobs_and_removes_old_unreferenced_ones(
@@ -376,7 +378,7 @@ async def test_gc_keeps_referenced_and_recent_blobs_and_removes_old_unreferenced
     for data in (live, tomb, recent, orphan):
         await put(world, data, "image/png")
     await push(world, "super", {"kind": "attach", "attachment": attachment(live)})
-    store = blobs.BlobStore(world.app.state.settings.blobs_path)
+    store = blobs.BlobStore.local(world.app.state.settings.blobs_path)
     for data in (live, tomb, orphan):
         _age(store, sha(data), 30)
     _age(store, sha(recent), 1)
@@ -389,7 +391,7 @@ async def test_gc_keeps_referenced_and_recent_blobs_and_removes_old_unreferenced
     report = await world.db.write(lambda c: blobs.collect(c, store, 14 * 86400))
     assert report.removed == [sha(orphan)]
     assert (report.kept_referenced, report.kept_recent) == (2, 1)
-    assert not store.exists(sha(orphan)) and not store.thumb_path(sha(orphan)).exists()
+    assert not store.exists(sha(orphan)) and not store.files.exists(blobs.thumb_key(sha(orphan)))
     assert all(store.exists(sha(d)) for d in (live, tomb, recent))
     assert (await world.db.execute("SELECT count(*) FROM blobs")).single_value() == 3
 
@@ -405,7 +407,7 @@ async def test_gc_keeps_referenced_and_recent_blobs_and_removes_old_unreferenced
 async def test_a_re_upload_makes_an_unreferenced_blob_young_again(world: World) -> None:
     data = png()
     await put(world, data, "image/png")
-    store = blobs.BlobStore(world.app.state.settings.blobs_path)
+    store = blobs.BlobStore.local(world.app.state.settings.blobs_path)
     _age(store, sha(data), 30)
     await put(world, data, "image/png")
     report = await world.db.write(lambda c: blobs.collect(c, store, 14 * 86400))
@@ -415,7 +417,7 @@ async def test_a_re_upload_makes_an_unreferenced_blob_young_again(world: World) 
 async def test_an_upload_after_gc_removed_the_file_stores_it_again(world: World) -> None:
     data = png()
     await put(world, data, "image/png")
-    store = blobs.BlobStore(world.app.state.settings.blobs_path)
+    store = blobs.BlobStore.local(world.app.state.settings.blobs_path)
     _age(store, sha(data), 30)
     await world.db.write(lambda c: blobs.collect(c, store, 14 * 86400))
     assert not store.exists(sha(data))
@@ -428,7 +430,7 @@ def test_watchbook_gc_removes_old_unreferenced_blobs(tmp_path: Path,
     from server import cli
     db = str(tmp_path / "w.db")
     assert cli.main(["migrate", "--db", db]) == 0
-    store = blobs.BlobStore(tmp_path / "blobs")
+    store = blobs.BlobStore.local(tmp_path / "blobs")
     old, young = png((5, 5, 5)), png((6, 6, 6))
     for data in (old, young):
         store.save(sha(data), data, "image/png")
@@ -474,7 +476,7 @@ async def test_a_small_file_declaring_a_huge_image_is_refused_before_any_pixel_i
     assert error["code"] == "too_many_pixels" and error["field"] == "file"
     assert sha(data) in error["message"] and "7700×7700" in error["message"]
     assert "40 megapixels" in error["message"]
-    assert decoded == [] and not blobs.BlobStore(world.app.state.settings.blobs_path).exists(
+    assert decoded == [] and not blobs.BlobStore.local(world.app.state.settings.blobs_path).exists(
         sha(data))
     fits = huge_png(6000, 6000)                 # 36 megapixels: a big floor plan is taken
     assert (await put(world, fits, "image/png")).status_code == 201

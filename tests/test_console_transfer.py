@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+from engines import on_both
 from test_console import Browser, as_user, csrf_of, post_form
 
 from server import clock
@@ -44,6 +45,7 @@ async def _premises(world: World, pid: str) -> httpx.Response:
     return await world.client.get(f"/api/premises/{pid}", headers=world.as_("admin"))
 
 
+@on_both
 async def test_a_checked_import_writes_nothing_until_the_admin_confirms(
         as_user: Browser, world: World) -> None:
     admin = await as_user("admin")
@@ -71,6 +73,7 @@ async def test_a_checked_import_writes_nothing_until_the_admin_confirms(
     assert (await _premises(world, "n1")).json()["name"] == "New Mill"
 
 
+@on_both
 async def test_a_job_running_when_the_server_stopped_is_reported_interrupted(
         settings: Settings, tmp_path: Path) -> None:
     app = create_app(settings)
@@ -89,6 +92,7 @@ async def _export(client: httpx.AsyncClient, **fields: str | list[str]) -> httpx
     return await client.post("/console/export", data={"csrf": csrf_of(page.text), **fields})
 
 
+@on_both
 async def test_an_export_by_station_leaves_out_sensitive_fields_unless_an_admin_asks(
         as_user: Browser, world: World) -> None:
     admin = await as_user("admin")

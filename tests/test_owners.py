@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
+from engines import on_both
 from test_console import Browser, as_user, csrf_of
 
 from server import owners
@@ -48,6 +49,7 @@ async def test_a_supervisor_marks_a_high_rise_building_as_a_new_version(
     assert "responsible person Priya Shah, 01603 555 010" in page.text
 
 
+@on_both
 async def test_a_device_receives_the_high_rise_marking_on_its_next_pull(
         world: World, as_user: Browser) -> None:
     first = await world.client.get("/api/sync/pull", headers=world.as_("crew"))

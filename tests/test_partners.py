@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from engines import on_both
 from world import PREMISES, World
 
 from server import clock, partners
@@ -58,6 +59,7 @@ async def _share(world: World, org_id: int, **form: Any) -> int:
     return await partners.make_share(world.db, 1, base, "admin")
 
 
+@on_both
 async def test_a_partner_signs_in_to_the_partner_view_and_never_reaches_the_console(
         world: World) -> None:
     await _partner(world)
@@ -103,6 +105,7 @@ async def test_only_admins_make_shares(world: World) -> None:
         assert (await client.get("/console/shares/new")).status_code == 403
 
 
+@on_both
 async def test_an_admin_makes_a_share_and_the_partner_sees_only_its_records_and_fields(
         world: World) -> None:
     org_id = await _partner(world)
@@ -148,6 +151,15 @@ async def test_an_admin_makes_a_share_and_the_partner_sees_only_its_records_and_
         assert "pc.jones" in audit.text and "Maple Court Care Home" in audit.text
 
 
+@on_both
+async def test_a_partners_search_ignores_case_accents_and_punctuation(world: World) -> None:
+    share_id = await _share(world, await _partner(world), stations=["A01"], levels=["2"])
+    async with _client(world, "pc.jones", PW) as pc:
+        for q in ("maple", "MAPLE, court", "mäple", "maple-court"):
+            found = await pc.get(f"/console/partner/shares/{share_id}", params={"q": q})
+            assert "Maple Court" in found.text and "Ashby Engineering" not in found.text, q
+
+
 async def test_a_record_just_outside_the_level_or_area_is_refused(world: World) -> None:
     org_id = await _partner(world)
     by_level = await _share(world, org_id, levels=["1"])
@@ -171,6 +183,7 @@ async def test_sensitive_fields_appear_only_when_ticked(world: World) -> None:
         assert "4512" in boxed.text and "C1234" not in boxed.text
 
 
+@on_both
 async def test_ending_or_expiry_stops_access_at_once(world: World,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     org_id = await _partner(world)
@@ -229,6 +242,7 @@ async def test_bad_share_input_is_a_4xx_naming_the_field(world: World) -> None:
         assert await shares.listing(world.db, owner_id=1) == []
 
 
+@on_both
 async def test_bad_partner_input_is_a_4xx_naming_the_field(world: World) -> None:
     async with _client(world, "admin", "pw-admin") as admin:
         csrf = await _csrf(admin, "/console/partners")
@@ -260,6 +274,7 @@ async def test_bad_partner_input_is_a_4xx_naming_the_field(world: World) -> None
         assert made.status_code == 303
 
 
+@on_both
 async def test_two_owning_services_cannot_see_each_others_shares_or_records(
         world: World) -> None:
     """A second owning service (a regional deployment) holds C03; service 1's shares never
@@ -299,6 +314,7 @@ async def test_two_owning_services_cannot_see_each_others_shares_or_records(
         assert ended.status_code == 404
 
 
+@on_both
 async def test_a_police_contribution_lands_in_the_supervisors_inbox_naming_the_partner(
         world: World) -> None:
     org_id = await _partner(world)
@@ -361,6 +377,7 @@ async def _key(world: World, share_id: int) -> str:
     return token
 
 
+@on_both
 async def test_a_feed_key_pages_the_shares_changes_with_tombstones_and_records_leaving(
         world: World) -> None:
     org_id = await _partner(world)
@@ -470,6 +487,7 @@ def test_a_feed_key_over_its_rate_waits_until_the_next_minute() -> None:
     assert KeyRate(0).wait(1, 1.0) == 0
 
 
+@on_both
 async def test_the_feed_answers_429_with_retry_after_beyond_the_rate(world: World) -> None:
     world.app.state.partner_feed_rate = KeyRate(1)
     org_id = await _partner(world)

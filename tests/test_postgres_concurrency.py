@@ -223,3 +223,48 @@ def test_pushes_locking_two_records_in_opposite_orders_both_land(db: PgDatabase)
         record = db.read_now(lambda c, p=pid: pg_records.get(c, p))
         assert record is not None and record["version"] == 3
         assert (record["address"], record["rvp"]) == ("side 0", "side 1")
+
+
+def test_pushes_over_the_same_records_in_opposite_orders_queue_instead_of_deadlocking(
+        db: PgDatabase) -> None:
+    """The push endpoint locks a push's records first, in id order (PgTx.lock_first): two
+    pushes naming the same records in opposite orders wait for each other, and neither is
+    aborted for a deadlock and run again."""
+    gate = threading.Barrier(2)
+    runs = [0, 0]
+    errors: list[BaseException] = []
+
+    def send(side: int) -> None:
+        a = actor(f"queued{side}", side + 1)
+        order = ["p2-0", "p3-0"] if side == 0 else ["p3-0", "p2-0"]
+
+        def run(conn: Any) -> PushResponse:
+            def fn(tx: Tx) -> PushResponse:
+                runs[side] += 1
+                if runs[side] == 1:
+                    gate.wait(timeout=30)  # both start at once
+                tx.lock_first(order)
+                tx.premises(order[0])
+                time.sleep(0.05)  # without lock_first each would now hold one and want the other
+                tx.premises(order[1])
+                field = "rvp" if side else "address"
+                return engine.push(tx, a, [
+                    Update(device_id=a.device_id, seq=i + 1, premises_id=pid, base_version=1,
+                           changes=[FieldChange(field, "", f"side {side}")])
+                    for i, pid in enumerate(order)], "2026-01-01T00:00:00.000Z", CFG)
+            return run_tx(conn, fn)
+        try:
+            db.write_now(run)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and runs == [1, 1]
+    for pid in ("p2-0", "p3-0"):
+        record = db.read_now(lambda c, p=pid: pg_records.get(c, p))
+        assert record is not None and record["version"] == 3
+        assert (record["address"], record["rvp"]) == ("side 0", "side 1")

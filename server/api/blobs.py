@@ -16,8 +16,9 @@ import datetime as dt
 from typing import Any
 
 import msgspec
+from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from server import blobs, clock
@@ -40,8 +41,9 @@ class BlobInfo(msgspec.Struct):
 
 
 def blob_store(request: Request) -> blobs.BlobStore:
-    settings = request.app.state.settings
-    return blobs.BlobStore(settings.blobs_path, settings.image_max_pixels)
+    """The blobs, kept in the app's `blob_files` (server/blobfiles.py)."""
+    state = request.app.state
+    return blobs.BlobStore(state.blob_files, state.settings.image_max_pixels)
 
 
 def decoders(request: Request) -> asyncio.Semaphore:
@@ -169,7 +171,7 @@ async def blob_response(request: Request, who: Principal, sha256: str, thumb: bo
     if ctype is None or not store.exists(sha256):
         raise ApiError(404, "not_found", f"no blob {sha256}: it may still be uploading",
                        "sha256")
-    path = store.path(sha256)
+    key = sha256
     if thumb:
         try:
             async with decoders(request):
@@ -178,13 +180,23 @@ async def blob_response(request: Request, who: Principal, sha256: str, thumb: bo
             found = None
         if found is None:
             raise ApiError(404, "no_thumbnail", f"a {ctype} attachment has no thumbnail")
-        path, ctype = found, "image/jpeg"
+        key, ctype = found, "image/jpeg"
     etag = f'"{sha256}{"-thumb" if thumb else ""}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_FOREVER}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return FileResponse(path, media_type=ctype, headers={
-        **headers, "Content-Disposition": "inline"})
+    headers["Content-Disposition"] = "inline"
+    path = store.files.local_path(key)
+    if path is not None:  # a file here: sent as it is (ranges, sendfile)
+        return FileResponse(path, media_type=ctype, headers=headers)
+    size = await asyncio.to_thread(store.files.size, key)
+    try:
+        chunks = await asyncio.to_thread(store.files.stream, key)
+    except KeyError:  # removed by gc since it was looked up
+        raise ApiError(404, "not_found", f"no blob {sha256}", "sha256") from None
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    return StreamingResponse(iterate_in_threadpool(chunks), media_type=ctype, headers=headers)
 
 
 @operation("An attachment's bytes (immutable; metadata stripped)",

@@ -115,8 +115,11 @@ class SyncService:
             actor = with_read_only(actor, await self.shared.read_only(
                 principal, (m.premises_id for m in req.mutations)))
         now = clock.now()
-        return await self.store.write(
-            lambda tx: engine.push(tx, actor, req.mutations, now, self.config))
+
+        def run(tx: Tx) -> PushResponse:
+            tx.lock_first(m.premises_id for m in req.mutations)  # PostgreSQL: no deadlocks
+            return engine.push(tx, actor, req.mutations, now, self.config)
+        return await self.store.write(run)
 
     async def pull(self, principal: Principal, cursor: str = "", limit: int | None = None
                    ) -> bytes:
@@ -139,6 +142,7 @@ class SyncService:
         now = clock.now()
 
         def run(tx: Tx) -> list[Receipt]:
+            tx.lock_first(m.premises_id for m in mutations)
             first = tx.last_seq(actor.device_id) + 1
             stamped = [msgspec.structs.replace(m, device_id=actor.device_id, seq=first + i)
                        for i, m in enumerate(mutations)]

@@ -448,6 +448,11 @@ CREATE TABLE followed (
 );
 CREATE INDEX followed_seq ON followed(follow_id, change_seq);
 """),
+    (22, """
+-- search on PostgreSQL (issue 14): its form makes word vectors of premises.search, whose text
+-- is now the folded words (server/store/records.py search_text). SQLite reads its FTS5 index
+-- (version 9) and needs nothing here.
+"""),
 ]
 
 

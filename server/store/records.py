@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from server.store.search import folded
+
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
@@ -29,12 +31,14 @@ UPSERT_SQL = (
 
 
 def search_text(doc: dict[str, Any]) -> str:
-    """The old `search` column's text (no longer read: search uses the FTS5 index)."""
+    """The `search` column: the searched words, folded as SQLite's FTS5 index folds them, the
+    name's, then `|`, then the address's, the postcode's (with and without its space) and the
+    UPRN. PostgreSQL's word vectors are made from it (server/store/postgres/search.py);
+    SQLite reads its FTS5 index instead."""
     postcode = str(doc.get("postcode") or "")
-    return " ".join([
-        str(doc.get("name") or ""), str(doc.get("address") or ""), postcode,
-        postcode.replace(" ", ""), str(doc.get("uprn") or ""),
-    ]).lower()
+    rest = " ".join([str(doc.get("address") or ""), postcode, postcode.replace(" ", ""),
+                     str(doc.get("uprn") or "")])
+    return " ".join(folded(str(doc.get("name") or ""))) + "|" + " ".join(folded(rest))
 
 
 def row_values(doc: dict[str, Any], change_seq: int) -> tuple[Any, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from server.store.postgres.compat import is_pg
 COUNT_CAP = 1000   # matches counted at most; beyond it the total is "1,000+"
 SORT_LIMIT = 200   # matches put in name order within their tier at most (a row read each)
 MAX_WORDS = 12     # words of a query used at most
+WORD_CHARS = 100   # characters of a word PostgreSQL indexes and matches (a lexeme's bound)
 SEARCHED = "{name address postcode uprn}"   # the FTS columns a typed word may match
 
 _WORD = re.compile(r"[^\W_]+")   # runs of letters and digits: what the unicode61 tokenizer keeps
@@ -46,6 +48,15 @@ class Found:
 def words(q: str) -> list[str]:
     """The words of a query: letters and digits only, so no input is FTS5 syntax."""
     return _WORD.findall(q)[:MAX_WORDS]
+
+
+def folded(text: str) -> list[str]:
+    """The words of `text` as FTS5's unicode61 tokenizer indexes them, for an engine without
+    it (PostgreSQL): lower case, accents removed (canonical decomposition, marks dropped),
+    runs of letters and digits, each cut to WORD_CHARS."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text.lower())
+                   if not unicodedata.combining(c))
+    return [w[:WORD_CHARS] for w in _WORD.findall(bare)]
 
 
 def match_all(ws: list[str]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from server.sharing import Scope, Share, ShareRequest
 from server.store.database import Database
+from server.store.search import folded
 
 SELECT = ("SELECT s.*, p.name AS partner_name, o.name AS owner_name FROM shares s "
           "JOIN organisations p ON p.id = s.partner_id "
@@ -99,7 +100,7 @@ def candidates(conn: sqlite3.Connection, owner_id: int, scope: Scope, words: Seq
         params.extend((w, e, s, n))
     elif scope.polygon:
         sql.append("AND p.lat IS NOT NULL AND p.lon IS NOT NULL")
-    for word in words:
+    for word in folded(" ".join(words)):  # as the search column's words are folded
         sql.append("AND p.search LIKE ? ESCAPE '\\'")
         params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%")
                       .replace("_", "\\_") + "%")

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import errors
+from psycopg import IsolationLevel, errors
 from psycopg_pool import ConnectionPool
 
 T = TypeVar("T")
@@ -82,9 +82,15 @@ class PgDatabase:
         raise AssertionError("unreachable")
 
     def read_now(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
-        with self._require_pool().connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            return fn(conn)
+        """Run `fn(conn)` in one REPEATABLE READ, READ ONLY transaction, said in its BEGIN (no
+        round trip of its own: a search is one statement)."""
+        with self._require_pool().connection() as conn:
+            conn.isolation_level, conn.read_only = IsolationLevel.REPEATABLE_READ, True
+            try:
+                with conn.transaction():
+                    return fn(conn)
+            finally:
+                conn.isolation_level, conn.read_only = None, None
 
     # -- async faces -------------------------------------------------------------------
     async def write(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:

@@ -14,10 +14,11 @@ from typing import Any
 import msgspec
 import psycopg
 
-from server.store.records import COLUMNS, attachment_shas, row_values
+from server.store.records import COLUMNS, attachment_shas, row_values, search_text
 
 Conn = psycopg.Connection[Any]
 _decode = msgspec.json.decode
+REFRESH_PAGE = 2000  # rows read at a time by refresh_words
 
 UPSERT_SQL = (
     f"INSERT INTO premises ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
@@ -77,3 +78,21 @@ def get(conn: Conn, premises_id: str, lock: bool = False) -> dict[str, Any] | No
     row = conn.execute("SELECT doc FROM premises WHERE id = %s"
                        + (" FOR UPDATE" if lock else ""), (premises_id,)).fetchone()
     return _decode(row[0]) if row else None
+
+
+def refresh_words(conn: Conn) -> int:
+    """Write each premises row's `search` text as records.search_text makes it now, where it
+    differs (an upgrade, a copy from SQLite); a page at a time. Returns the rows changed."""
+    last, changed = "", 0
+    while True:
+        rows = conn.execute("SELECT id, doc, search FROM premises WHERE id > %s ORDER BY id "
+                            "LIMIT %s", (last, REFRESH_PAGE)).fetchall()
+        if not rows:
+            return changed
+        stale = [(text, pid) for pid, doc, old in rows
+                 if (text := search_text(_decode(doc))) != old]
+        if stale:
+            with conn.cursor() as cur:
+                cur.executemany("UPDATE premises SET search = %s WHERE id = %s", stale)
+            changed += len(stale)
+        last = rows[-1][0]

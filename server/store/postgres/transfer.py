@@ -2,8 +2,9 @@
 copied as it is into an empty, migrated PostgreSQL schema, in one transaction: ids, change
 numbers, the sync epoch, device sequence numbers and stored receipts included, so devices keep
 their cursors (no re-download) and their outboxes (a retry gets its stored receipts). SQLite's
-own tables (the FTS5 index, sqlite_*) are left behind: PostgreSQL indexes its own rows.
-Must not change a row.
+own tables (the FTS5 index, sqlite_*) are left behind: PostgreSQL indexes its own rows
+(the `search` words of rows an older release wrote are made again from their records).
+Must not change a row otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 import psycopg
+
+from server.store.postgres.records import refresh_words
 
 Conn = psycopg.Connection[Any]
 SKIP = ("schema_version",)  # each engine records its own schema version
@@ -69,4 +72,5 @@ def copy_all(src: sqlite3.Connection, dst: Conn) -> dict[str, int]:
         if seq and seq[0]:  # identity columns go on from the highest id copied
             dst.execute(f"SELECT setval(%s, (SELECT coalesce(max(id), 0) + 1 FROM {table}), "
                         "false)", (seq[0],))
+    refresh_words(dst)
     return copied
