@@ -131,7 +131,7 @@ async def edit_user(request: Request, who: Principal) -> Response:
         errors["role"] = "Choose a role."
     if entered["role"] in ROLES and entered["role"] != "admin" and not entered["station"]:
         errors["station"] = f"A {entered['role']} needs a home station."
-    live = {s["code"] for s in await stations.listing(request.app.state.db)
+    live = {s["code"] for s in await stations.listing(request.app.state.db, who.organisation_id)
             if not s["retired_at"]}
     if entered["station"] and entered["station"].strip().upper() not in live:
         errors["station"] = f"No station in service with code {entered['station']}."

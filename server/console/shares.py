@@ -145,7 +145,7 @@ async def share_new(request: Request, who: Principal) -> Response:
         return await _new_form(request, who)
     entered = _form_values(await request.form())
     db = request.app.state.db
-    partner_ids = [o["id"] for o in await organisations.partners(db)]
+    partner_ids = [o["id"] for o in await organisations.partners(db, who.organisation_id)]
     codes = await db.read(lambda c: organisations.station_codes(c, who.organisation_id))
     _, errors = every_error(lambda form: sharing.parse_request(
         form, clock.today(), partner_ids, codes), entered, {

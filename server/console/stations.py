@@ -46,7 +46,8 @@ def _position(entered: dict[str, Any], errors: dict[str, str]) -> tuple[float | 
 
 
 async def _problems(request: Request, entered: dict[str, Any], lat: float | None,
-                    lon: float | None, errors: dict[str, str], *, adding: bool) -> None:
+                    lon: float | None, errors: dict[str, str], *, adding: bool,
+                    service: int) -> None:
     """Every problem of the form at once, beside its field, before grounds.py is asked (it
     stops at the first)."""
     if adding and not grounds.CODE.match(entered["code"].strip().upper()):
@@ -61,7 +62,7 @@ async def _problems(request: Request, entered: dict[str, Any], lat: float | None
             grounds.position(lat, lon)
         except ApiError as exc:
             errors[exc.field or "lat"] = _message(exc)
-    live = {s["code"] for s in await stations_store.listing(request.app.state.db)
+    live = {s["code"] for s in await stations_store.listing(request.app.state.db, service)
             if not s["retired_at"]}
     unknown = [c for c in grounds.parse_codes(entered["extra_grounds"]) if c not in live]
     if unknown:
@@ -91,7 +92,8 @@ async def add_station(request: Request, who: Principal) -> Response:
     entered = _entered(await request.form())
     errors: dict[str, str] = {}
     lat, lon = _position(entered, errors)
-    await _problems(request, entered, lat, lon, errors, adding=True)
+    await _problems(request, entered, lat, lon, errors, adding=True,
+                    service=who.organisation_id)
     if not errors:
         try:
             code = await grounds.add(request.app.state.db, entered["code"], entered["name"],
@@ -138,7 +140,8 @@ async def edit_station(request: Request, who: Principal) -> Response:
     entered = {**_entered(await request.form()), "code": station["code"]}
     errors: dict[str, str] = {}
     lat, lon = _position(entered, errors)
-    await _problems(request, entered, lat, lon, errors, adding=False)
+    await _problems(request, entered, lat, lon, errors, adding=False,
+                    service=who.organisation_id)
     if not errors:
         try:
             await grounds.edit(request.app.state.db, station["code"], name=entered["name"],
