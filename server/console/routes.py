@@ -21,6 +21,7 @@ from server.console import (
     history,
     lifecycle,
     observations,
+    owner_reviews,
     owners,
     partner,
     password,
@@ -109,4 +110,5 @@ routes: list[BaseRoute] = [
     *shares.routes,
     *partner.routes,
     *owners.routes,
+    *owner_reviews.routes,
 ]
