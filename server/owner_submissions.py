@@ -208,9 +208,9 @@ async def submit(db: Database, store_files: blobs.BlobStore, decoders: asyncio.S
 # -- review ----------------------------------------------------------------------------------
 
 def _caption(sub: dict[str, Any]) -> str:
-    where = f": {sub['floor']}" if sub.get("floor") else ""
-    return (f"{KIND_LABELS[sub['kind']]}{where} (version {sub['version']}, from the "
-            "responsible person)")[:200]
+    """`Floor 3 (version 2, from the responsible person)`: the tile already names the kind."""
+    what = sub.get("floor") or KIND_LABELS[sub["kind"]]
+    return f"{what} (version {sub['version']}, from the responsible person)"[:200]
 
 
 def _accept(conn: sqlite3.Connection, who: Principal, sub_id: int, now: str

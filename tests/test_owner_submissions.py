@@ -103,7 +103,7 @@ async def test_accepting_a_plan_puts_it_on_the_record_and_supersedes_the_one_bef
     record = await pulled(world)
     (plan,) = [a for a in record["attachments"] if a["kind"] == "floor_plan"]
     assert plan["id"] == f"bs{one['id']}" and plan["available"] is True
-    assert plan["caption"].startswith("Floor plan: Floor 3 (version 1")
+    assert plan["caption"] == "Floor 3 (version 1, from the responsible person)"
     crew_file = await world.client.get(f"/api/blobs/{plan['sha256']}", headers=world.as_("crew"))
     assert crew_file.status_code == 200 and crew_file.content == PDF
 
