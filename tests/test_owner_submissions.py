@@ -295,6 +295,7 @@ async def test_summary_gives_each_building_its_latest_accepted_version_and_pendi
     person = browser(world)
     await floor_plan(person, path, floor="Ground floor")
     await floor_plan(person, path, floor="Floor 1")
+    await floor_plan(person, path, floor="FLOOR 1")
     await send(person, path, "plans/building", {"submitted_by": "P"},
                [("file", ("site.pdf", PDF, "application/pdf"))])
     ground = next(r for r in await rows(world) if r["floor"] == "Ground floor")
@@ -305,6 +306,7 @@ async def test_summary_gives_each_building_its_latest_accepted_version_and_pendi
     assert p1["floor_plan"]["version"] == 1 and p1["floor_plan"]["pending"] is True
     assert p1["floor_plan"]["accepted_at"] == p1["floor_plan"]["oldest_accepted_at"]
     assert p1["floor_plan"]["floors"]["Ground floor"]["pending"] is False
+    assert set(p1["floor_plan"]["floors"]) == {"Ground floor", "Floor 1"}
     assert p1["floor_plan"]["floors"]["Floor 1"] == {
         "version": None, "accepted_at": None, "submitted_at": None, "pending": True}
     assert p1["building_plan"] == {"version": None, "accepted_at": None, "submitted_at": None,

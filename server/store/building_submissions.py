@@ -122,14 +122,15 @@ def held_blobs(conn: sqlite3.Connection) -> set[str]:
 def _summary(conn: sqlite3.Connection, premises_ids: list[str] | None) -> dict[str, Row]:
     sql = ("SELECT premises_id, kind, floor, version, status, submitted_at, reviewed_at "
            "FROM building_submissions WHERE status IN ('accepted', 'pending')")
+    order = " ORDER BY version, id"
     rows: list[Any] = []
     if premises_ids is None:
-        rows = conn.execute(sql).fetchall()
+        rows = conn.execute(sql + order).fetchall()
     else:
         for at in range(0, len(premises_ids), 500):
             chunk = premises_ids[at:at + 500]
-            rows += conn.execute(sql + f" AND premises_id IN ({', '.join('?' * len(chunk))})",
-                                 chunk).fetchall()
+            rows += conn.execute(sql + f" AND premises_id IN ({', '.join('?' * len(chunk))})"
+                                 + order, chunk).fetchall()
     empty = {"version": None, "accepted_at": None, "submitted_at": None, "pending": False}
     out: dict[str, Row] = {pid: {k: dict(empty) for k in KINDS} for pid in premises_ids or []}
     for pid, kind, floor, version, status, submitted_at, reviewed_at in rows:
@@ -137,7 +138,8 @@ def _summary(conn: sqlite3.Connection, premises_ids: list[str] | None) -> dict[s
         entry = kinds[kind]
         if kind == "floor_plan":
             floors = entry.setdefault("floors", {})
-            name = floor or ""
+            names = entry.setdefault("_names", {})  # "floor 3" is "Floor 3", as first written
+            name = names.setdefault((floor or "").lower(), floor or "")
             entry = floors.setdefault(name, dict(empty))
         if status == "pending":
             entry["pending"] = True
@@ -146,6 +148,7 @@ def _summary(conn: sqlite3.Connection, premises_ids: list[str] | None) -> dict[s
                          submitted_at=submitted_at)
     for kinds in out.values():
         plans = kinds["floor_plan"]
+        plans.pop("_names", None)
         floors = plans.setdefault("floors", {})
         accepted = [f for f in floors.values() if f["accepted_at"]]
         plans["pending"] = any(f["pending"] for f in floors.values())
@@ -171,7 +174,8 @@ async def summary(db: Database, premises_ids: list[str] | None = None) -> dict[s
          "pending": bool}              # a submission is waiting for review
 
     The `floor_plan` entry adds `"floors": {floor name: entry}` (one per floor a plan was
-    sent for, accepted or pending; names as first written) and `"oldest_accepted_at"` (the
+    sent for, accepted or pending; floors compared without regard to case, each named as its
+    earliest such version wrote it) and `"oldest_accepted_at"` (the
     oldest acceptance among the floors' current plans: the one to renew first). Its own
     version/accepted_at/submitted_at are those of the most recently accepted floor, and its
     `pending` is true when any floor's is. Superseded and rejected versions do not count.
