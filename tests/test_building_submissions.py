@@ -322,3 +322,19 @@ def test_floor_names_are_offered_from_the_storeys() -> None:
     assert rules.floor_choices(None) == ["Basement 2", "Basement 1", "Ground floor", "Roof"]
     assert rules.safe_name("C:\\plans\\../x\x00y<>.pdf") == "xy__.pdf"
     assert re.fullmatch(r"[\w .()+,-]+", rules.safe_name("é plan (v2).pdf"))
+
+
+async def test_submissions_sent_at_once_each_take_their_own_version(world: World) -> None:
+    import asyncio
+
+    from server.store import owner_links
+    link = await owner_links.add_link(world.db, "p1", "sha256:at-once", "super",
+                                      "2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z")
+
+    def add(conn: Any) -> tuple[int, int]:
+        return building_submissions.add(conn, {
+            "premises_id": "p1", "link_id": link, "kind": "building_plan", "floor": None,
+            "submitted_at": "2026-01-02T00:00:00Z", "submitted_by": "P", "detail": {}})
+    made = await asyncio.gather(*(world.db.write(add) for _ in range(6)))
+    assert sorted(v for _, v in made) == [1, 2, 3, 4, 5, 6]
+    assert len({i for i, _ in made}) == 6
