@@ -21,9 +21,10 @@ from server import api, console, shell
 from server.api.sync import make_service
 from server.auth import Auth
 from server.blobfiles import LocalDirectory
-from server.console import portal
+from server.console import portal, portal_plans
 from server.errors import ApiError, handle_api_error
 from server.imports import ImportJobs
+from server.owner_submissions import MAX_DOCUMENTS
 from server.settings import Settings
 from server.store import engines
 from server.store.integrity import Integrity, quick_check
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                            max_age=settings.session_max_age_seconds,
                            idle=settings.session_idle_seconds, https=settings.https)]),
             # The responsible person's portal: a submission link, a session only for CSRF.
-            Mount("/portal", routes=portal.routes, middleware=[
+            Mount("/portal", routes=[*portal.routes, *portal_plans.routes], middleware=[
                 Middleware(ServerSessions, cookie="watchbook_portal",
                            max_age=settings.session_max_age_seconds,
                            idle=settings.session_idle_seconds, https=settings.https)]),
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 (r"/api/blobs/", None),  # the upload route enforces blob_max_bytes itself
                 (r"/console/premises/[^/]+/attachments$", settings.blob_max_bytes + 256 * 1024),
                 (r"/console/import$", settings.import_max_bytes + 256 * 1024),
+                (r"/portal/[^/]+/(plans/floor|plans/building|walls)$",
+                 settings.portal_file_max_bytes * MAX_DOCUMENTS + 256 * 1024),
             ]),
             Middleware(Compression, minimum_size=1024, gzip_level=settings.gzip_level,
                        zstd_level=settings.zstd_level, brotli_level=settings.brotli_level),

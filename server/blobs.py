@@ -29,7 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from server.blobfiles import BlobFiles, LocalDirectory
-from server.store import records
+from server.store import building_submissions, records
 from server.store.sync import run_tx
 from sync import writer
 
@@ -328,7 +328,8 @@ def mark_available(conn: sqlite3.Connection, sha256: str, stamp: writer.Stamp) -
 
 def referenced(conn: sqlite3.Connection, since: str) -> set[str]:
     """Blobs a record may still need: attachments of live records, of records deleted at or
-    after `since` (a tombstone that may be restored) and in open conflicts."""
+    after `since` (a tombstone that may be restored) and in open conflicts; and every file
+    a building owner sent (their history is kept)."""
     refs = {r[0] for r in conn.execute(
         "SELECT json_extract(a.value, '$.sha256') FROM premises p, "
         "json_each(p.doc, '$.attachments') a "
@@ -336,7 +337,7 @@ def referenced(conn: sqlite3.Connection, since: str) -> set[str]:
         (since,))}
     for (raw,) in conn.execute("SELECT doc FROM conflicts WHERE status = 'open'"):
         refs.update(re.findall(r"[0-9a-f]{64}", raw))
-    return refs
+    return refs | building_submissions.held_blobs(conn)  # owners' files, whatever their review
 
 
 @dataclass(frozen=True)

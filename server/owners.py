@@ -73,7 +73,13 @@ async def set_high_rise(service: SyncService, who: Principal, premises_id: str,
         current = tx.premises(premises_id)
         if current is None or current.get("deleted"):
             raise ApiError(404, "not_found", f"There is no premises {premises_id}.")
-        if current.get("high_rise") == value:
+        new = value
+        kept = (current.get("high_rise") or {}).get("external_wall")
+        if new is not None:  # the accepted wall information stays (server/owner_submissions.py)
+            new = {k: v for k, v in new.items() if k != "external_wall"}
+            if kept:
+                new["external_wall"] = kept
+        if current.get("high_rise") == new:
             return dict(current)
-        return dict(writer.write(tx, stamp, current, {"high_rise": value}))
+        return dict(writer.write(tx, stamp, current, {"high_rise": new}))
     return await service.store.write(run)

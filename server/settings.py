@@ -43,7 +43,7 @@ INT_SETTINGS = (
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
     "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
     "keep_observations_days", "keep_receipts_days", "keep_audit_days",
-    "keep_sensitive_views_days",
+    "keep_sensitive_views_days", "portal_file_max_bytes", "portal_link_quota_bytes",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
 # WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
@@ -105,6 +105,8 @@ class Settings:
     data_stale_hours: int = 24              # the app shows its data's age in amber after this
     data_old_days: int = 7                  # ... and in red, as out of date, after this
     partner_feed_per_minute: int = 60       # feed requests per share key per minute; 0: none
+    portal_file_max_bytes: int = 20 * 1024 * 1024  # a plan or document sent through the portal
+    portal_link_quota_bytes: int = 500 * 1024 * 1024  # files one submission link may send; 0: none
 
     @property
     def blobs_path(self) -> Path:

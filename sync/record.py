@@ -136,6 +136,24 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True):
     at: Text = ""
 
 
+WallRisk = Literal["low", "medium", "high"]
+WALL_RISKS: dict[str, str] = {"low": "Low", "medium": "Medium", "high": "High"}
+
+
+class ExternalWall(msgspec.Struct, forbid_unknown_fields=True):
+    """The external wall information a responsible person sent (reg. 5) and the service
+    accepted: design and materials, the level of risk they pose, the mitigation taken, and
+    whether it reports a material change. `version` and `accepted_at` name the submission."""
+
+    design_materials: LongText
+    risk: WallRisk
+    mitigation: LongText = ""
+    material_change: bool = False
+    version: Annotated[int, msgspec.Meta(ge=1)] = 1
+    accepted_at: Text = ""
+    submitted_by: Text = ""
+
+
 class HighRise(msgspec.Struct, forbid_unknown_fields=True):
     """A high-rise residential building (at least 18 m or 7 storeys) and its responsible
     person, who sends plans, wall information and faults through a submission link."""
@@ -146,6 +164,7 @@ class HighRise(msgspec.Struct, forbid_unknown_fields=True):
     organisation: Text = ""
     phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
     email: Annotated[str, msgspec.Meta(max_length=254)] = ""
+    external_wall: ExternalWall | None = None  # left out of the record while unset
 
 
 # Lifts for firefighters and key firefighting equipment (Fire Safety (England) Regulations
@@ -267,6 +286,9 @@ def to_dict(record: Premises) -> dict[str, object]:
     for name in OMITTED_WHEN_UNSET:
         if doc.get(name) in (None, []):
             doc.pop(name, None)
+    high_rise = doc.get("high_rise")
+    if isinstance(high_rise, dict) and high_rise.get("external_wall") is None:
+        high_rise.pop("external_wall", None)
     return doc
 
 

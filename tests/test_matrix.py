@@ -248,6 +248,25 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/portal/{token}/faults/{reference}"): Row(get("/portal/unknown/faults/F-1"), OPEN),
     ("POST", "/portal/{token}/faults/{reference}/repaired"): Row(
         portal_post("/portal/unknown/faults/F-1/repaired"), OPEN),
+    ("GET", "/portal/{token}/plans"): Row(get("/portal/unknown/plans"), OPEN),
+    ("GET", "/portal/{token}/plans/floor"): Row(get("/portal/unknown/plans/floor"), OPEN),
+    ("POST", "/portal/{token}/plans/floor"): Row(portal_post("/portal/unknown/plans/floor"),
+                                                 OPEN),
+    ("GET", "/portal/{token}/plans/building"): Row(get("/portal/unknown/plans/building"), OPEN),
+    ("POST", "/portal/{token}/plans/building"): Row(
+        portal_post("/portal/unknown/plans/building"), OPEN),
+    ("GET", "/portal/{token}/walls"): Row(get("/portal/unknown/walls"), OPEN),
+    ("POST", "/portal/{token}/walls"): Row(portal_post("/portal/unknown/walls"), OPEN),
+    # Building owners' submissions (submission 1: a floor plan of p1, seeded by `callers`).
+    ("GET", "/console/submissions"): Row(get("/console/submissions"), CONSOLE),
+    ("GET", "/console/submissions/{submission_id}"): Row(get("/console/submissions/1"),
+                                                         CONSOLE_A01),
+    ("GET", "/console/submissions/{submission_id}/files/{n}"): Row(
+        get("/console/submissions/1/files/0"), CONSOLE_A01),
+    ("POST", "/console/submissions/{submission_id}/accept"): Row(
+        form("/console/submissions/1/accept"), CONSOLE_A01),
+    ("POST", "/console/submissions/{submission_id}/reject"): Row(
+        form("/console/submissions/1/reject", reason="Not legible"), CONSOLE_A01),
     ("GET", "/console/premises/{premises_id}/hazards"): Row(get(P1 + "/hazards"), CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/hazards/add"): Row(
         form(P1 + "/hazards/add", type="asbestos", location="Roof"), CONSOLE_A01),
@@ -414,10 +433,23 @@ async def _conflict_on_p1(world: World) -> str:
     return str(receipt["conflict_ids"][0])
 
 
+async def _submission_on_p1(world: World) -> None:
+    """A floor plan of p1 sent through a submission link, waiting for review (id 1)."""
+    from server.store import building_submissions, owner_links
+    link = await owner_links.add_link(world.db, "p1", "sha256:matrix", "super",
+                                      "2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z")
+    sub = {"premises_id": "p1", "link_id": link, "kind": "floor_plan", "floor": "Floor 1",
+           "submitted_at": "2026-01-02T00:00:00Z", "submitted_by": "Priya Shah",
+           "detail": {"files": [{"sha256": SHA, "name": "plan.pdf", "size": 10,
+                                 "content_type": "application/pdf"}]}, "bytes": 10}
+    assert await world.db.write(lambda conn: building_submissions.add(conn, sub)) == (1, 1)
+
+
 @pytest.fixture
 async def callers(world: World) -> AsyncIterator[Callers]:
     c = Callers(world)
     c.conflict_id = await _conflict_on_p1(world)
+    await _submission_on_p1(world)
     for persona in PERSONAS:
         c.console[persona] = await console_client(world, USERNAME.get(persona))
     try:

@@ -21,6 +21,7 @@ from server.console import (
     history,
     lifecycle,
     observations,
+    owner_reviews,
     owners,
     partner,
     password,
@@ -111,4 +112,5 @@ routes: list[BaseRoute] = [
     *partner.routes,
     *owners.routes,
     *service.routes,
+    *owner_reviews.routes,
 ]

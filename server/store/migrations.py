@@ -413,6 +413,34 @@ CREATE TABLE equipment_faults (
 );
 CREATE INDEX equipment_faults_premises ON equipment_faults(premises_id, reported_at);
 """),
+    (18, """
+-- building owners' submissions (issue 16; server/store/building_submissions.py): floor plans,
+-- the building plan and external wall information sent through a submission link, each a new
+-- version per premises, kind and floor (nothing overwritten), with its review.
+CREATE TABLE building_submissions (
+    id            INTEGER PRIMARY KEY,
+    premises_id   TEXT NOT NULL,
+    uprn          TEXT NOT NULL DEFAULT '',
+    link_id       INTEGER NOT NULL REFERENCES submission_links(id),
+    kind          TEXT NOT NULL
+                  CHECK (kind IN ('floor_plan', 'building_plan', 'external_wall')),
+    floor         TEXT,
+    version       INTEGER NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'accepted', 'rejected', 'superseded')),
+    submitted_at  TEXT NOT NULL,
+    submitted_by  TEXT NOT NULL,
+    detail        TEXT NOT NULL,
+    bytes         INTEGER NOT NULL DEFAULT 0,
+    reviewed_by   TEXT,
+    reviewed_at   TEXT,
+    reason        TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX building_submissions_version
+    ON building_submissions(premises_id, kind, lower(coalesce(floor, '')), version);
+CREATE INDEX building_submissions_status ON building_submissions(status, submitted_at);
+CREATE INDEX building_submissions_link ON building_submissions(link_id);
+"""),
     (20, """
 -- tenancy (issue 15; server/tenancy.py, server/store/organisations.py): a partner
 -- organisation belongs to the owning service that added it, so one service's admins never

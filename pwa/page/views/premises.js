@@ -19,6 +19,10 @@ const FAULTS = { firefighting_lift: 'Firefighting lift', dry_riser: 'Dry riser',
   evacuation_alert: 'Evacuation alert system', smoke_control: 'Smoke control', sprinklers: 'Sprinklers',
   other: 'Firefighting equipment' };
 
+// The external wall information the responsible person sent and a supervisor accepted (reg. 5).
+const wallBanner = (w) => (w ? h('p', { class: `banner${w.risk === 'low' ? '' : ' overdue'} external-wall`, role: 'note' },
+  h('strong', null, `External walls: ${w.risk} risk`), ` (from the responsible person): ${w.design_materials}${w.mitigation ? ` Mitigation: ${w.mitigation}` : ''}`) : null);
+
 const SEVERITY = { high: 'High', medium: 'Medium', low: 'Low' };
 const ORDER = { high: 0, medium: 1, low: 2 };
 const SUMMARY_HAZARDS = 8; // icons on the first screen; the rest are one jump away
@@ -154,6 +158,7 @@ export function premisesView(app, { id }) {
     ...(r.equipment_faults || []).map((f) => h('p', { class: 'banner overdue equipment-fault', role: 'note' },
       h('strong', null, `${FAULTS[f.kind] || 'Firefighting equipment'} out of order${f.since ? ` since ${longDate(f.since)}` : ''}`),
       ` (reported by ${f.reported_by || 'the responsible person'}, reference ${f.id})${f.description ? `: ${f.description}` : ''}`)),
+    wallBanner(r.high_rise && r.high_rise.external_wall),
     isOverdue(r.next_review_due) ? h('p', { class: 'banner overdue', role: 'note' },
       `Review overdue: this record was due for review on ${longDate(r.next_review_due)}. Check it on site.`) : null,
     expired.length ? h('p', { class: 'banner overdue', role: 'note', id: 'expired-banner' },

@@ -1,0 +1,155 @@
+"""The portal's plans and wall pages (issue 16): what the fire service holds for the building
+(accepted, waiting for review, not accepted with the reason, missing floors) and the forms that
+send a floor plan, the building plan and external wall information through the link.
+
+Server-rendered, no JavaScript; every problem of a form at once, in an error summary and beside
+its field, with a 4xx and nothing stored. Files are never served back here: a link is not a
+file host. Rules are server/owner_submissions.py's. Must not hold SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server import owner_submissions as rules
+from server import submissions
+from server.api.blobs import blob_store, decoders
+from server.console.page import render, text
+from server.console.portal import portal_page
+from server.errors import ApiError
+from server.store import building_submissions, records
+from sync.record import WALL_RISKS
+
+FORMS = {"floor_plan": "portal_plan_form.html", "building_plan": "portal_plan_form.html",
+         "external_wall": "portal_wall_form.html"}
+FIELD_LABELS = {"file": "The plan's file", "documents": "Documents", "floor": "Floor",
+                "submitted_by": "Your name", "design_materials": "Design and materials",
+                "risk": "Level of risk", "mitigation": "Mitigation",
+                "material_change": "Material change"}
+
+
+async def _building(request: Request, link: submissions.Link) -> dict[str, Any]:
+    doc = await request.app.state.db.read(lambda c: records.get(c, link.premises_id))
+    if doc is None or doc.get("deleted"):
+        raise ApiError(410, "gone", "This building is no longer on the fire service's records.")
+    return dict(doc)
+
+
+def _here(request: Request) -> str:
+    return str(request.app.url_path_for("portal", token=request.path_params["token"]))
+
+
+@portal_page
+async def plans(request: Request, link: submissions.Link) -> Response:
+    doc = await _building(request, link)
+    history = await request.app.state.db.read(
+        lambda c: building_submissions.for_premises(c, link.premises_id))
+    sent = request.query_params.get("sent", "")
+    return render(request, "portal_plans.html", None, doc=doc, here=_here(request),
+                  held=rules.holdings(doc, history), history=history,
+                  labels=rules.KIND_LABELS, risks=WALL_RISKS,
+                  sent=rules.KIND_LABELS.get(sent, ""))
+
+
+def _form_page(request: Request, doc: dict[str, Any], kind: str, values: dict[str, str],
+               errors: dict[str, str], status: int = 200) -> Response:
+    return render(request, FORMS[kind], None, status, doc=doc, kind=kind, here=_here(request),
+                  label=rules.KIND_LABELS[kind], values=values, errors=errors,
+                  field_labels=FIELD_LABELS, risks=WALL_RISKS,
+                  floors=rules.floor_choices((doc.get("high_rise") or {}).get("storeys")),
+                  max_documents=rules.MAX_DOCUMENTS,
+                  max_mb=request.app.state.settings.portal_file_max_bytes / 1_000_000)
+
+
+async def _files(form: FormData, field: str) -> list[rules.Upload]:
+    out = []
+    for part in form.getlist(field):
+        if isinstance(part, UploadFile) and (part.filename or part.size):
+            out.append(rules.Upload(field, part.filename or "", await part.read()))
+    return out
+
+
+def _defaults(doc: dict[str, Any]) -> dict[str, str]:
+    return {"submitted_by": (doc.get("high_rise") or {}).get("responsible_person", ""),
+            "floor": "", "floor_other": "", "design_materials": "", "risk": "",
+            "mitigation": "", "material_change": ""}
+
+
+def _form(kind: str) -> Any:
+    @portal_page
+    async def endpoint(request: Request, link: submissions.Link) -> Response:
+        doc = await _building(request, link)
+        if request.method == "GET":
+            return _form_page(request, doc, kind, _defaults(doc), {})
+        return await _submit(request, link, doc, kind)
+    endpoint.__name__ = f"portal_{kind}"
+    return endpoint
+
+
+async def _submit(request: Request, link: submissions.Link, doc: dict[str, Any], kind: str
+                  ) -> Response:
+    settings = request.app.state.settings
+    form = await request.form()
+    try:
+        values = {**_defaults(doc), **{f: text(form, f, 10_100) for f in (
+            "floor", "floor_other", "submitted_by", "design_materials", "risk", "mitigation",
+            "material_change")}}
+        uploads = await _files(form, "documents" if kind == "external_wall" else "file")
+    finally:
+        await form.close()
+    errors: dict[str, str] = {}
+    statuses: list[int] = []
+    floor: str | None = None
+    fields: dict[str, Any] = {}
+    if kind == "floor_plan":
+        floor, problem = rules.parse_floor(values)
+        if problem:
+            errors["floor"] = problem
+    if kind == "external_wall":
+        fields, errors = rules.parse_wall(values)
+        if len(uploads) > rules.MAX_DOCUMENTS:
+            errors["documents"] = (f"Documents: send at most {rules.MAX_DOCUMENTS} files at "
+                                   "once.")
+    name, problem = rules.parse_name(values)
+    if problem:
+        errors["submitted_by"] = problem
+    if kind != "external_wall" and len(uploads) != 1:
+        uploads = uploads[:1] or [rules.Upload("file", "", b"")]
+    checked: list[rules.Checked] = []
+    for upload in uploads[:rules.MAX_DOCUMENTS]:
+        found = rules.check_file(upload, FIELD_LABELS[upload.field],
+                                 settings.portal_file_max_bytes, settings.image_max_pixels)
+        if isinstance(found, rules.Problem):
+            errors.setdefault(upload.field, found.message)
+            statuses.append(found.status)
+        else:
+            checked.append(found)
+    if errors:
+        status = next((s for s in (413, 415) if s in statuses), 422)
+        return _form_page(request, doc, kind, values, errors, status)
+    try:
+        await rules.submit(request.app.state.db, blob_store(request), decoders(request),
+                           link.id, doc, kind, floor, name, fields, checked,
+                           settings.portal_link_quota_bytes)
+    except ApiError as exc:
+        if exc.code != "quota_exceeded":
+            raise
+        return _form_page(request, doc, kind, values, {exc.field or "file": exc.message},
+                          exc.status)
+    return RedirectResponse(_here(request) + f"/plans?sent={kind}#held", 303)
+
+
+routes = [
+    Route("/{token}/plans", plans, name="portal_plans"),
+    Route("/{token}/plans/floor", _form("floor_plan"), methods=["GET", "POST"],
+          name="portal_floor_plan"),
+    Route("/{token}/plans/building", _form("building_plan"), methods=["GET", "POST"],
+          name="portal_building_plan"),
+    Route("/{token}/walls", _form("external_wall"), methods=["GET", "POST"],
+          name="portal_external_wall"),
+]
