@@ -42,7 +42,7 @@ INT_SETTINGS = (
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
     "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
     "keep_observations_days", "keep_receipts_days", "keep_audit_days",
-    "keep_sensitive_views_days",
+    "keep_sensitive_views_days", "fault_review_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
 # WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
@@ -101,6 +101,7 @@ class Settings:
     upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none
     integrity_check_seconds: int = 30       # quick_check at start at most this long; 0: off
     data_stale_hours: int = 24              # the app shows its data's age in amber after this
+    fault_review_days: int = 14             # an unrepaired equipment fault: for review after
     data_old_days: int = 7                  # ... and in red, as out of date, after this
     partner_feed_per_minute: int = 60       # feed requests per share key per minute; 0: none
 

@@ -42,7 +42,8 @@ def _concrete(path: str, world: World) -> str:
     """A route template with real ids: p1, h1, station C03, the crew user, the crew device."""
     values = {"premises_id": "p1", "hazard_id": "h1", "observation_id": "o1",
               "attachment_id": "a1", "conflict_id": "c1", "code": "C03", "share_id": "1",
-              "key_id": "1", "link_id": "1", "user_id:int": str(world.user_ids["crew"]),
+              "key_id": "1", "link_id": "1", "reference": "F-AAAAAAAA",
+              "user_id:int": str(world.user_ids["crew"]),
               "job_id:int": "1",
               "device_id": world.tokens["crew"][3:].split("_", 1)[0]}
     return re.sub(r"{([^}]+)}", lambda m: values[m.group(1)], path)

@@ -17,6 +17,7 @@ from server.console import (
     admin,
     attachments,
     auditlog,
+    compliance,
     edit,
     history,
     lifecycle,
@@ -109,4 +110,5 @@ routes: list[BaseRoute] = [
     *shares.routes,
     *partner.routes,
     *owners.routes,
+    *compliance.routes,
 ]
