@@ -650,6 +650,9 @@ def high_rise_demo(docs: list[dict[str, Any]], stations: list[dict[str, Any]], s
 
     def day(n: int) -> str:
         return (today + dt.timedelta(days=n)).isoformat()
+
+    def ref() -> str:
+        return "F-" + "".join(rng.choice(submissions.REFERENCE_ALPHABET) for _ in range(8))
     out, faults, checks, plans = [], [], [], []
     for i, doc in enumerate(chosen):
         person = f"{rng.choice(_FIRST)} {rng.choice(_SURNAMES)}"
@@ -662,13 +665,13 @@ def high_rise_demo(docs: list[dict[str, Any]], stations: list[dict[str, Any]], s
             "phone": f"01632 960{rng.randrange(1000):03d}",
             "email": f"{person.split()[0].lower()}@building-owner.example"}}
         if i == 0:
-            faults.append({"reference": f"F-DEM{i}LIFT1", "premises_id": doc["id"],
+            faults.append({"reference": ref(), "premises_id": doc["id"],
                            "kind": "firefighting_lift", "since": day(-2),
                            "description": "Firefighting lift stuck at the 4th floor; "
                                           "engineer called.",
                            "reported_by": person, "reported_at": f"{day(-1)}T08:40:00Z"})
         if i == 2:
-            faults.append({"reference": f"F-DEM{i}RISR1", "premises_id": doc["id"],
+            faults.append({"reference": ref(), "premises_id": doc["id"],
                            "kind": "dry_riser", "since": day(-24),
                            "description": "Dry riser inlet cabinet vandalised; valve missing.",
                            "reported_by": person, "reported_at": f"{day(-23)}T16:05:00Z"})
