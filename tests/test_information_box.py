@@ -54,6 +54,8 @@ async def test_a_check_with_problems_is_stored_audited_and_shown_to_crews(
     page = await person.get(saved.headers["location"])
     assert "the information-box check is recorded" in page.text
     assert "Last checked on 20 Nov 2026 by Priya Shah: Problems found" in page.text
+    assert page.text.count('id="box-last"') == 1
+    assert "<title>Maple Court Care Home · Fire service building information</title>" in page.text
 
     record = await _pulled(world)
     assert record["information_box"] == {
