@@ -6,17 +6,24 @@ marks it repaired with a note."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from engines import engine  # noqa: F401  (each World test on SQLite and on PostgreSQL)
 from test_console import Browser, as_user
 from test_portal import FAULT, _issue, _post_form, _pulled, _report
+from world import make_premises
 
 from server import clock, fault_review, submissions
-from server.store import records
+from server.cli import main
+from server.housekeeping import ago
+from server.store import owner_links, records
+from server.store.database import Database
+from server.store.migrations import migrate
 
 if TYPE_CHECKING:
     import httpx
@@ -149,3 +156,37 @@ async def test_a_crew_user_or_a_supervisor_of_another_station_cannot_review_a_fa
             assert ("outside your station grounds" if username == "csuper"
                     else "The console is for supervisors and admins") in response.text
     assert "equipment_faults" in await _pulled(world)
+
+
+def test_the_housekeeping_command_flags_faults_past_review(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.db"
+
+    async def a_fault_twenty_days_old() -> None:
+        db = await Database(path).open()
+        await migrate(db)
+
+        def rows(conn: Any) -> None:
+            conn.execute("INSERT INTO stations (code, name, lat, lon) VALUES "
+                         "('A01', 'Ashby', 52.2, 0.12)")
+            records.insert_many(conn, [make_premises("p1", "A01", "Tall Flats")])
+            conn.execute("INSERT INTO submission_links (premises_id, token_hash, created_by, "
+                         "created_at, expires_at) VALUES ('p1', 'sha256:x', 'super', "
+                         "'2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')")
+            owner_links.insert_fault(conn, {
+                **FAULT, "reference": "F-AAAAAAAA", "premises_id": "p1", "link_id": 1,
+                "reported_at": ago(clock.now(), 20)})
+        await db.write(rows)
+        await db.close()
+    asyncio.run(a_fault_twenty_days_old())
+    monkeypatch.delenv("WATCHBOOK_DATABASE_URL", raising=False)
+    assert main(["housekeeping", "--db", str(path)]) == 0
+    assert "1 records with faults now for review" in capsys.readouterr().out
+
+    async def on_record() -> Any:
+        db = await Database(path).open()
+        doc = await db.read(lambda c: records.get(c, "p1"))
+        await db.close()
+        return doc["equipment_faults"]
+    assert asyncio.run(on_record())[0]["for_review"] is True
