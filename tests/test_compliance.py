@@ -175,3 +175,10 @@ async def test_crews_and_supervisors_of_other_stations_are_refused(
     assert [s["code"] for s in own["stations"]] == ["C03"] and own["buildings"] == []
     page = await csuper.get("/console/compliance")
     assert page.status_code == 200 and "Maple Court" not in page.text
+
+
+async def test_the_compliance_route_is_in_the_openapi_document(world: World) -> None:
+    doc = (await world.client.get("/api/openapi.json")).json()
+    op = doc["paths"]["/api/compliance"]["get"]
+    assert "supervisors and admins" in op["summary"]
+    assert [p["name"] for p in op["parameters"]] == ["station"]
