@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from server import api, console, shell
+from server import api, compliance, console, fault_review, shell
 from server.api.sync import make_service
 from server.auth import Auth
 from server.blobfiles import LocalDirectory
@@ -66,6 +66,21 @@ async def check_integrity(settings: Settings) -> Integrity:
     return found
 
 
+FAULT_REVIEW_SECONDS = 3600  # how often "for review" flags are brought up to date
+
+
+async def _fault_reviews(db: engines.AnyDatabase, settings: Settings) -> None:
+    """Hourly: flag on their records the equipment faults with no repair reported in time."""
+    while True:
+        await asyncio.sleep(FAULT_REVIEW_SECONDS)
+        try:
+            changed = await fault_review.flag_due(db, settings.fault_review_days)
+            if changed:
+                log.info("faults for review", extra={"fields": {"records": changed}})
+        except Exception:  # a failed pass is tried again next hour; the server carries on
+            log.exception("fault review pass failed")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     configure_logging()
@@ -83,7 +98,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.sync = await make_service(db, settings)
             app.state.imports = ImportJobs(db, settings)
             await app.state.imports.recover()
+            reviews = asyncio.create_task(_fault_reviews(db, settings))
             yield
+            reviews.cancel()
             await app.state.imports.close()
             await app.state.auth.flush_seen()
             app.state.auth.close()
@@ -127,5 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.blob_files = LocalDirectory(settings.blobs_path)  # server/blobfiles.py
     app.state.metrics = metrics
+    # Plans and wall information held per building, for the compliance view: nothing until
+    # the versioned submissions store is wired here (server/compliance.py `Submissions`).
+    app.state.submissions = compliance.held
     root.append(app)
     return app

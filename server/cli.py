@@ -23,6 +23,7 @@ from server import (
     blobs,
     clock,
     demo,
+    fault_review,
     followcli,
     grounds,
     housekeeping,
@@ -640,10 +641,15 @@ def cmd_housekeeping(args: argparse.Namespace) -> int:
                                          keep, clock.now())
         if args.vacuum:
             await housekeeping_sql.vacuum(db)
+        # equipment faults with no repair reported in time: "for review" on their records
+        flagged["records"] = await fault_review.flag_due(db, settings.fault_review_days)
         return removed
+    flagged = {"records": 0}
     removed = _run(settings, job)
     print("Housekeeping removed " + ", ".join(f"{n:,} {what}" for what, n in removed.items())
-          + (" and gave the space back" if args.vacuum else ""))
+          + (" and gave the space back" if args.vacuum else "")
+          + (f"; {flagged['records']:,} records with faults now for review"
+             if flagged["records"] else ""))
     return 0
 
 

@@ -1,9 +1,10 @@
 """Demo data: a fictional Fenland & Broads Fire and Rescue Service with synthetic premises.
 
 Owns the station list, the catalogue of premises uses and their typical hazards, and loading
-all of it (with the demo sign-ins) into a database. Deterministic: every choice comes from one
-`random.Random(seed)` and `today` is passed in; must not read the clock in the generators or
-touch the global `random`. Phone numbers are Ofcom drama numbers; postcodes are format-valid only.
+all of it (with the demo sign-ins) into a database, with a few high-rise residential buildings
+(responsible persons, submission links, faults, information-box checks: `high_rise_demo`).
+Deterministic: every choice comes from one `random.Random(seed)` and `today` is passed in;
+must not read the clock in the generators or touch the global `random`. Phone numbers are Ofcom drama numbers; postcodes are format-valid only.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from server.auth import Auth
+from server import information_box, submissions
+from server.auth import Auth, token_digest
 from server.settings import Settings
-from server.store import records
+from server.store import building_submissions, owner_links, records
+from server.store import information_box as box_store
 from server.store.database import Database
 from sync.record import DEFAULT_REVIEW_INTERVAL_DAYS, HARMS, next_review_due
 
@@ -615,6 +618,119 @@ def generate_premises(n: int, stations: list[dict[str, Any]], seed: int = 1,
     return [maker.record(i + 1, uprns[i], rng.choice(stations)) for i in range(n)]
 
 
+HIGH_RISE_DEMO = 5  # high-rise residential buildings marked in the demo
+
+
+@dataclass
+class HighRiseDemo:
+    """The demo's high-rise buildings: their records (marked, with responsible persons, open
+    faults and the latest box check on them), and the rows behind them. `plans` are the plans
+    and wall information the demo holds as accepted (premises_id, kind, version, accepted_on):
+    for the versioned submissions store once it is wired; the compliance view shows the rest
+    as missing."""
+
+    docs: list[dict[str, Any]]
+    faults: list[dict[str, Any]]
+    checks: list[dict[str, Any]]
+    plans: list[dict[str, Any]]
+
+
+def high_rise_demo(docs: list[dict[str, Any]], stations: list[dict[str, Any]], seed: int,
+                   today: dt.date, review_days: int = 14) -> HighRiseDemo:
+    """Mark up to HIGH_RISE_DEMO "High-rise flats" records (those of the first station's
+    grounds first, so the demo supervisor sees them) as high-rise residential buildings: the
+    first with an open firefighting-lift fault and a current box check, the second with its
+    check overdue, the third with problems found and a dry-riser fault past review, plans
+    received for some and missing for others. Uses its own rng: other records stay as they are."""
+    rng = random.Random(seed * 7919 + 16)
+    grounds = [stations[0]["code"], *stations[0].get("extra_grounds", [])]
+    flats = [d for d in docs if d["use"] == "High-rise flats"]
+    chosen = sorted(flats, key=lambda d: (d["station"] not in grounds, d["id"]))[:HIGH_RISE_DEMO]
+    chosen.sort(key=lambda d: d["id"])
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    def ref() -> str:
+        return "F-" + "".join(rng.choice(submissions.REFERENCE_ALPHABET) for _ in range(8))
+    out, faults, checks, plans = [], [], [], []
+    for i, doc in enumerate(chosen):
+        person = f"{rng.choice(_FIRST)} {rng.choice(_SURNAMES)}"
+        storeys = rng.randint(7, 22)
+        doc = {**doc, "high_rise": {
+            "height_m": round(storeys * 2.9 + rng.uniform(1, 4), 1), "storeys": storeys,
+            "responsible_person": person,
+            "organisation": rng.choice(("Fenland Homes Ltd", "Broads Housing Association",
+                                        "Ouse Estates Management", "Anglia Residential Ltd")),
+            "phone": f"01632 960{rng.randrange(1000):03d}",
+            "email": f"{person.split()[0].lower()}@building-owner.example"}}
+        if i == 0:
+            faults.append({"reference": ref(), "premises_id": doc["id"],
+                           "kind": "firefighting_lift", "since": day(-2),
+                           "description": "Firefighting lift stuck at the 4th floor; "
+                                          "engineer called.",
+                           "reported_by": person, "reported_at": f"{day(-1)}T08:40:00Z"})
+        if i == 2:
+            faults.append({"reference": ref(), "premises_id": doc["id"],
+                           "kind": "dry_riser", "since": day(-24),
+                           "description": "Dry riser inlet cabinet vandalised; valve missing.",
+                           "reported_by": person, "reported_at": f"{day(-23)}T16:05:00Z"})
+        check_days = {0: -60, 1: -430, 2: -30, 3: -200}.get(i)
+        if check_days is not None:
+            problems = "Floor plans in the box are out of date (before the 2024 refurbishment)." \
+                if i == 2 else ""
+            checks.append({"premises_id": doc["id"], "checked_on": day(check_days),
+                           "outcome": "problems" if problems else "ok", "problems": problems,
+                           "reported_by": person, "reported_at": f"{day(check_days)}T10:00:00Z"})
+        for kind, held in (("floor_plan", i in (0, 1, 3)), ("building_plan", i in (0, 3)),
+                           ("external_wall", i == 0)):
+            if held:
+                plans.append({"premises_id": doc["id"], "kind": kind, "version": 1,
+                              "accepted_on": day(-500 if i == 3 else -rng.randint(20, 200))})
+        mine = [f for f in faults if f["premises_id"] == doc["id"]]
+        if mine:
+            doc["equipment_faults"] = submissions.on_record(mine, f"{day(0)}T00:00:00Z",
+                                                            review_days)
+        check = next((c for c in checks if c["premises_id"] == doc["id"]), None)
+        if check:
+            doc["information_box"] = information_box.on_record(check)
+        out.append(doc)
+    return HighRiseDemo(out, faults, checks, plans)
+
+
+def _insert_high_rise(conn: sqlite3.Connection, found: HighRiseDemo, today: dt.date) -> None:
+    """Each building's submission link (a fresh random token: only its digest is kept), and
+    the faults and box checks its responsible person reported through it."""
+    import secrets  # the links' tokens are secrets, not demo choices
+    links = {}
+    for doc in found.docs:
+        cur = conn.execute(
+            "INSERT INTO submission_links (premises_id, token_hash, created_by, created_at, "
+            "expires_at) VALUES (?, ?, 'demo', ?, ?)",
+            (doc["id"], token_digest(secrets.token_urlsafe(32)),
+             f"{(today - dt.timedelta(days=90)).isoformat()}T09:00:00Z",
+             f"{(today + dt.timedelta(days=275)).isoformat()}T09:00:00Z"))
+        links[doc["id"]] = cur.lastrowid
+    for fault in found.faults:
+        owner_links.insert_fault(conn, {**fault, "link_id": links[fault["premises_id"]]})
+    for check in found.checks:
+        box_store.insert(conn, {**check, "link_id": links[check["premises_id"]]})
+    # the plans and wall information the service holds: accepted versions (no files behind
+    # them in the demo; the compliance view counts them as received)
+    people = {d["id"]: d["high_rise"]["responsible_person"] for d in found.docs}
+    for plan in found.plans:
+        at = f"{plan['accepted_on']}T09:00:00Z"
+        sub_id, _ = building_submissions.add(conn, {
+            "premises_id": plan["premises_id"], "link_id": links[plan["premises_id"]],
+            "kind": plan["kind"], "floor": "Ground floor" if plan["kind"] == "floor_plan" else None,
+            "submitted_at": at, "submitted_by": people[plan["premises_id"]],
+            "detail": {"files": [], **({
+                "design_materials": "Brick outer leaf on a concrete frame; no cladding panels.",
+                "risk": "low", "mitigation": "", "material_change": False}
+                if plan["kind"] == "external_wall" else {})}})
+        building_submissions.review(conn, [sub_id], "accepted", "demo", at)
+
+
 def _insert_stations(conn: sqlite3.Connection, stations: list[dict[str, Any]]) -> None:
     conn.executemany(
         "INSERT INTO stations (code, name, lat, lon, extra_grounds) VALUES (?, ?, ?, ?, ?) "
@@ -634,10 +750,14 @@ async def load_demo(db: Database, settings: Settings, premises: int = 2000, stat
     station_rows = generate_stations(stations, seed)
     docs = generate_premises(premises, station_rows, seed, today,
                              settings.review_interval_days)
+    tall = high_rise_demo(docs, station_rows, seed, today, settings.fault_review_days)
+    marked = {d["id"]: d for d in tall.docs}
+    docs = [marked.get(d["id"], d) for d in docs]
 
     def write(conn: sqlite3.Connection) -> None:
         _insert_stations(conn, station_rows)
         records.insert_many(conn, docs)
+        _insert_high_rise(conn, tall, today)
 
     await db.write(write)
     existing = {r[0] for r in await db.execute("SELECT username FROM users")}

@@ -44,6 +44,7 @@ INT_SETTINGS = (
     "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
     "keep_observations_days", "keep_receipts_days", "keep_audit_days",
     "keep_sensitive_views_days", "portal_file_max_bytes", "portal_link_quota_bytes",
+    "fault_review_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
 # WATCHBOOK_REVIEW_INTERVALS, WATCHBOOK_BLOB_DIR, WATCHBOOK_TRUSTED_PROXIES.
@@ -103,6 +104,7 @@ class Settings:
     upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none
     integrity_check_seconds: int = 30       # quick_check at start at most this long; 0: off
     data_stale_hours: int = 24              # the app shows its data's age in amber after this
+    fault_review_days: int = 14             # an unrepaired equipment fault: for review after
     data_old_days: int = 7                  # ... and in red, as out of date, after this
     partner_feed_per_minute: int = 60       # feed requests per share key per minute; 0: none
     portal_file_max_bytes: int = 20 * 1024 * 1024  # a plan or document sent through the portal

@@ -2,7 +2,8 @@
 (issue 16, docs/building-owners.md): issuing and revoking a link (a random token in the URL,
 stored only as its digest), resolving a token to a live link, the per-link rate, and fault
 and repair reports, each of which rewrites the record's `equipment_faults` (the open ones)
-through the one premises writer so crews get them on their next pull.
+through the one premises writer, in the transaction that changes the fault's row, so crews
+get them on their next pull; and when an unrepaired fault becomes "for review".
 
 Must not know HTTP; SQL is server/store/owner_links.py's; the caller authorises staff.
 """
@@ -25,6 +26,7 @@ from server.errors import ApiError
 from server.store import events
 from server.store import owner_links as store
 from server.store.database import Database
+from server.store.sync import run_tx
 from sync import writer
 from sync.record import DATE_PATTERN, FAULT_KINDS, EquipmentFault
 from sync.store import Tx
@@ -134,36 +136,67 @@ def parse_fault(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             "reported_by": name}, errors
 
 
-async def _publish(db: Database, service: SyncService, premises_id: str, user: str) -> None:
-    """Put the premises' open faults on its record (one new version through the one writer,
-    audited, pulled by devices); nothing changes when they are already there."""
-    open_faults = await store.faults_for(db, premises_id, open_only=True)
-    value = [msgspec.to_builtins(EquipmentFault(
-        id=f["reference"], kind=f["kind"], description=f["description"], since=f["since"],
-        reported_by=f["reported_by"], reported_at=f["reported_at"])) for f in open_faults]
-    stamp = writer.Stamp(kind="equipment_fault", user=user, now=clock.now(),
-                         device_id="submission-link")
+def review_from(fault: dict[str, Any], days: int) -> str:
+    """When an open fault becomes "for review": `days` after its report, or after a
+    supervisor last confirmed it still out of order (ISO UTC time)."""
+    start = str(fault.get("confirmed_at") or fault["reported_at"])
+    at = dt.datetime.fromisoformat(start.replace("Z", "+00:00")) + dt.timedelta(days=days)
+    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
-    def run(tx: Tx) -> None:
+
+def for_review(fault: dict[str, Any], now: str, days: int) -> bool:
+    """No repair reported within the set time (`days`; 0: never flagged)."""
+    return (days > 0 and not fault.get("repaired_at")
+            and review_from(fault, days)[:19] <= now[:19])
+
+
+def on_record(open_faults: list[dict[str, Any]], now: str, days: int) -> list[dict[str, Any]]:
+    """The record's `equipment_faults` for these open fault rows at `now`."""
+    return [msgspec.to_builtins(EquipmentFault(
+        id=f["reference"], kind=f["kind"], description=f["description"], since=f["since"],
+        reported_by=f["reported_by"], reported_at=f["reported_at"],
+        for_review=for_review(f, now, days), confirmed_by=f.get("confirmed_by") or "",
+        confirmed_on=(f.get("confirmed_at") or "")[:10] or None)) for f in open_faults]
+
+
+def publish_in(conn: Any, premises_id: str, stamp: writer.Stamp, days: int) -> bool:
+    """Inside the caller's transaction (the one that changed the fault rows): put the
+    premises' open faults on its record, one new version through the one writer, audited,
+    pulled by devices; nothing changes when they are already there. True if it changed."""
+    value = on_record(store.open_faults_in(conn, premises_id), stamp.now, days)
+
+    def run(tx: Tx) -> bool:
         current = tx.premises(premises_id)
         if current is None or current.get("deleted"):
-            return
+            return False
         if (current.get("equipment_faults") or []) == value:
-            return
+            return False
         writer.write(tx, stamp, current, {"equipment_faults": value or None})
-    await service.store.write(run)
+        return True
+    return run_tx(conn, run)
+
+
+def _stamp(user: str, device: str = "submission-link") -> writer.Stamp:
+    return writer.Stamp(kind="equipment_fault", user=user, now=clock.now(), device_id=device)
 
 
 async def report(db: Database, service: SyncService, link: Link,
                  fault: dict[str, Any]) -> str:
-    """Store a fault reported through a link and publish it to crews; returns its reference."""
+    """Store a fault reported through a link and publish it to crews, in one transaction
+    (a crash leaves neither the row without the record nor the record without the row);
+    returns its reference."""
     ref = reference()
-    await store.add_fault(db, {**fault, "reference": ref, "premises_id": link.premises_id,
-                               "link_id": link.id, "reported_at": clock.now("seconds")})
-    await events.add(db, clock.now("seconds"), "equipment_fault_reported", None,
-                     premises_id=link.premises_id, detail=f"{ref} {fault['kind']} by "
-                     f"{fault['reported_by']} (link {link.id})")
-    await _publish(db, service, link.premises_id, fault["reported_by"])
+    now = clock.now("seconds")
+    days = service.settings.fault_review_days
+
+    def run(conn: Any) -> None:
+        store.insert_fault(conn, {**fault, "reference": ref, "premises_id": link.premises_id,
+                                  "link_id": link.id, "reported_at": now})
+        events.add_in(conn, now, "equipment_fault_reported", None,
+                      premises_id=link.premises_id, detail=f"{ref} {fault['kind']} by "
+                      f"{fault['reported_by']} (link {link.id})")
+        publish_in(conn, link.premises_id, _stamp(fault["reported_by"]), days)
+    await db.write(run)
     return ref
 
 
@@ -178,11 +211,19 @@ async def fault_of(db: Database, link: Link, ref: str) -> dict[str, Any]:
 
 async def repaired(db: Database, service: SyncService, link: Link, ref: str,
                    note: str) -> None:
-    """Report a fault repaired: it leaves the crews' record on their next pull."""
+    """Report a fault repaired: it leaves the crews' record on their next pull (the row and
+    the record change in one transaction)."""
     found = await fault_of(db, link, ref)
     note = CONTROL.sub("", note)[:2000]
-    if not await store.repair(db, found["reference"], clock.now("seconds"), note):
+    now = clock.now("seconds")
+    days = service.settings.fault_review_days
+
+    def run(conn: Any) -> bool:
+        if not store.mark_repaired(conn, found["reference"], now, note):
+            return False
+        events.add_in(conn, now, "equipment_fault_repaired", None,
+                      premises_id=link.premises_id, detail=f"{ref} (link {link.id})")
+        publish_in(conn, link.premises_id, _stamp(found["reported_by"]), days)
+        return True
+    if not await db.write(run):
         raise ApiError(409, "already_repaired", "This fault was already reported repaired.")
-    await events.add(db, clock.now("seconds"), "equipment_fault_repaired", None,
-                     premises_id=link.premises_id, detail=f"{ref} (link {link.id})")
-    await _publish(db, service, link.premises_id, found["reported_by"])

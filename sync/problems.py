@@ -32,7 +32,8 @@ LABELS: dict[str, str] = {
     "environmental_plan": "Environmental protection plan", "risk_notes": "Risk notes",
     "observations": "Observations", "attachments": "Attachments",
     "high_rise": "High-rise building",
-    "equipment_faults": "Equipment faults", "version": "Version",
+    "equipment_faults": "Equipment faults", "information_box": "Information box check",
+    "version": "Version",
     "deleted": "Deleted", "updated_at": "Last changed", "updated_by": "Changed by",
 }
 # List fields: what one item is called, and its fields' labels.

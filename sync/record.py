@@ -177,9 +177,11 @@ FaultKind = Literal["firefighting_lift", "dry_riser", "wet_riser", "evacuation_a
                     "smoke_control", "sprinklers", "other"]
 
 
-class EquipmentFault(msgspec.Struct, forbid_unknown_fields=True):
+class EquipmentFault(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """An open fault reported through a submission link (`id`: its reference number); it
-    leaves the record when reported repaired (the faults table keeps the history)."""
+    leaves the record when reported repaired (the faults table keeps the history).
+    `for_review`: no repair reported within the set time (server/submissions.py);
+    `confirmed_by`/`confirmed_on`: a supervisor confirmed it still out of order."""
 
     id: Id
     kind: FaultKind
@@ -187,6 +189,25 @@ class EquipmentFault(msgspec.Struct, forbid_unknown_fields=True):
     since: Date | None = None
     reported_by: Text = ""
     reported_at: Text = ""
+    for_review: bool = False
+    confirmed_by: Text = ""
+    confirmed_on: Date | None = None
+
+
+# The annual check of a high-rise building's secure information box (reg. 4).
+BOX_OUTCOMES: dict[str, str] = {"ok": "Box present and contents current",
+                                "problems": "Problems found"}
+
+
+class InformationBox(msgspec.Struct, forbid_unknown_fields=True):
+    """The latest information-box check its responsible person recorded: `due` is a year
+    after `checked_on` (the check is overdue after it); `problems` says what was found."""
+
+    checked_on: Date
+    due: Date
+    outcome: Literal["ok", "problems"]
+    problems: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    reported_by: Text = ""
 
 
 class Premises(msgspec.Struct, forbid_unknown_fields=True):
@@ -229,6 +250,7 @@ class Premises(msgspec.Struct, forbid_unknown_fields=True):
     attachments: list[Attachment] = []
     high_rise: HighRise | None = None
     equipment_faults: list[EquipmentFault] | None = None
+    information_box: InformationBox | None = None
     version: int = 0
     deleted: bool = False
     updated_at: str = ""
@@ -254,7 +276,7 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset({"key_box", "entry_codes"})
 SERVER_FIELDS: frozenset[str] = frozenset({
     "id", "version", "deleted", "updated_at", "updated_by", "next_review_due",
     "hazards", "observations", "attachments", "high_rise",
-    "equipment_faults",
+    "equipment_faults", "information_box",
 })
 
 DEFAULT_REVIEW_INTERVAL_DAYS: dict[int, int] = {1: 365, 2: 730, 3: 1095, 4: 1095}
@@ -278,7 +300,8 @@ def validate(doc: dict[str, object]) -> Premises:
 
 # Optional fields added later: left out of a record's dict while unset, so records without
 # them stay as they were, byte for byte (on the wire, in storage and in the audit).
-OMITTED_WHEN_UNSET: frozenset[str] = frozenset({"high_rise", "equipment_faults"})
+OMITTED_WHEN_UNSET: frozenset[str] = frozenset({"high_rise", "equipment_faults",
+                                                "information_box"})
 
 
 def to_dict(record: Premises) -> dict[str, object]:

@@ -23,7 +23,7 @@ from server.app import create_app
 EXAMPLES_PER_ROUTE = 14   # 28 routes: some 450 requests
 IDS = {"premises_id": "p1", "hazard_id": "h1", "observation_id": "o1", "attachment_id": "a1",
        "sha256": "0" * 64, "code": "A01", "share_id": "1", "key_id": "1", "link_id": "1",
-       "submission_id": "1", "n": "0"}
+       "submission_id": "1", "n": "0", "reference": "F-AAAAAAAA"}
 QUERY_NAMES = ["q", "station", "risk_level", "review", "page", "user", "next", "premises"]  # pages read
 DEEP, DIGITS = "\x02deep:", "\x02digits:"
 SKIP_POSTS = ("/console/signout", "/console/signin")  # would end or replace the session

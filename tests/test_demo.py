@@ -102,3 +102,39 @@ async def test_load_demo_inserts_stations_premises_and_scoped_users(tmp_path: Pa
         assert await demo.load_demo(db, settings, premises=10, stations=5, today=TODAY) == []
     finally:
         await db.close()
+
+
+async def test_the_demo_has_high_rise_buildings_with_a_lift_fault_and_an_overdue_box_check(
+        tmp_path: Path) -> None:
+    settings = Settings(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1,
+                        db_path=tmp_path / "demo.db")
+    db = await Database(settings.db_path).open()
+    try:
+        await migrate(db)
+        await demo.load_demo(db, settings, premises=2000, stations=12, today=TODAY)
+        rows = await db.execute("SELECT doc FROM premises WHERE json_extract(doc, "
+                                "'$.high_rise') IS NOT NULL ORDER BY id")
+        docs = [json.loads(r[0]) for r in rows]
+        assert len(docs) == demo.HIGH_RISE_DEMO
+        for doc in docs:
+            hr = doc["high_rise"]
+            assert hr["storeys"] >= 7 and hr["height_m"] >= 18 and hr["responsible_person"]
+            assert doc["station"] in ("WIS", "MAR")  # the demo supervisor's grounds
+        faults = [f for d in docs for f in d.get("equipment_faults") or []]
+        assert [f["kind"] for f in faults] == ["firefighting_lift", "dry_riser"]
+        assert faults[1]["for_review"] is True and "for_review" not in faults[0]
+        boxes = [d.get("information_box") for d in docs]
+        assert sum(1 for b in boxes if b and b["due"] < TODAY.isoformat()) == 1
+        assert sum(1 for b in boxes if b and b["outcome"] == "problems") == 1
+        assert boxes.count(None) == 1
+        open_rows = await db.execute("SELECT premises_id FROM equipment_faults "
+                                     "WHERE repaired_at IS NULL")
+        assert len(list(open_rows)) == 2
+        tall = demo.high_rise_demo(
+            demo.generate_premises(2000, demo.generate_stations(12), 1, TODAY),
+            demo.generate_stations(12), 1, TODAY)
+        held = {p["premises_id"] for p in tall.plans}
+        assert 0 < len(held) < demo.HIGH_RISE_DEMO  # some plans received, some missing
+        assert tall.docs == docs  # deterministic
+    finally:
+        await db.close()

@@ -267,6 +267,17 @@ ROWS: dict[tuple[str, str], Row] = {
         form("/console/submissions/1/accept"), CONSOLE_A01),
     ("POST", "/console/submissions/{submission_id}/reject"): Row(
         form("/console/submissions/1/reject", reason="Not legible"), CONSOLE_A01),
+    ("POST", "/portal/{token}/information-box"): Row(
+        portal_post("/portal/unknown/information-box"), OPEN),
+    # a supervisor's review of a fault, and the compliance view (tests/test_compliance.py)
+    ("POST", "/console/premises/{premises_id}/faults/{reference}/confirm"): Row(
+        form(P1 + "/faults/F-AAAAAAAA/confirm"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/faults/{reference}/repaired"): Row(
+        form(P1 + "/faults/F-AAAAAAAA/repaired", note="Seen working"), CONSOLE_A01),
+    ("GET", "/console/compliance"): Row(get("/console/compliance?station=A01"), CONSOLE_A01),
+    ("GET", "/console/compliance/reminders.csv"): Row(
+        get("/console/compliance/reminders.csv?station=A01"), CONSOLE_A01),
+    ("GET", "/api/compliance"): Row(get("/api/compliance?station=A01"), EDIT_A01),
     ("GET", "/console/premises/{premises_id}/hazards"): Row(get(P1 + "/hazards"), CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/hazards/add"): Row(
         form(P1 + "/hazards/add", type="asbestos", location="Roof"), CONSOLE_A01),

@@ -43,6 +43,7 @@ def _concrete(path: str, world: World) -> str:
     values = {"premises_id": "p1", "hazard_id": "h1", "observation_id": "o1",
               "attachment_id": "a1", "conflict_id": "c1", "code": "C03", "share_id": "1",
               "key_id": "1", "link_id": "1", "submission_id": "1", "n": "0",
+              "reference": "F-AAAAAAAA",
               "user_id:int": str(world.user_ids["crew"]),
               "job_id:int": "1",
               "device_id": world.tokens["crew"][3:].split("_", 1)[0]}

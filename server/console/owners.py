@@ -1,7 +1,10 @@
 """Console pages for building owners: mark a premises as a high-rise residential building and
-name its responsible person (admins and supervisors, within their grounds).
+name its responsible person, issue and revoke submission links, and review its equipment
+faults: confirm one still out of order or mark it repaired (admins and supervisors, within
+their grounds).
 
-The write is server/owners.py's, through the one premises writer. Must not hold SQL.
+The writes are server/owners.py's, submissions.py's and fault_review.py's, through the one
+premises writer. Must not hold SQL.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import clock, owners, submissions
+from server import clock, fault_review, information_box, owners, submissions
 from server.auth import Principal
 from server.console.page import flash, page, render, see_other, text
 from server.console.premises import load_in_scope
 from server.errors import ApiError
+from server.store import information_box as box_store
 from server.store import owner_links
 
 FIELDS = list(owners.LABELS)
@@ -51,7 +55,13 @@ async def _links(request: Request, premises_id: str) -> dict[str, Any]:
     now = clock.now("seconds")
     links = [{**row, "state": submissions.link_state(row, now)}
              for row in await owner_links.links_for(db, premises_id)]
-    return {"links": links, "faults": await owner_links.faults_for(db, premises_id),
+    days = request.app.state.settings.fault_review_days
+    faults = [{**f, "for_review": submissions.for_review(f, now, days)}
+              for f in await owner_links.faults_for(db, premises_id)]
+    checks = await box_store.checks_for(db, premises_id)
+    return {"links": links, "faults": faults, "review_days": days, "box_checks": checks,
+            "box_overdue": information_box.overdue(
+                checks[0]["checked_on"] if checks else None, clock.today()),
             "link_days": submissions.LINK_DAYS, "default_days": submissions.DEFAULT_LINK_DAYS}
 
 
@@ -80,6 +90,33 @@ async def revoke_link(request: Request, who: Principal) -> Response:
     return see_other(request, "high_rise_edit", premises_id=premises_id)
 
 
+async def _review(request: Request, who: Principal, confirm: bool) -> Response:
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    ref = request.path_params["reference"]
+    note = text(await request.form(), "note", 2000)
+    days = request.app.state.settings.fault_review_days
+    if confirm:
+        await fault_review.confirm(request.app.state.db, days, who, doc, ref, note)
+        flash(request, "ok", f"Fault {ref} confirmed still out of order.")
+    else:
+        await fault_review.correct(request.app.state.db, days, who, doc, ref, note)
+        flash(request, "ok", f"Fault {ref} marked repaired: it leaves the crews' record.")
+    return see_other(request, "high_rise_edit", premises_id=premises_id)
+
+
+@page("admin", "supervisor")
+async def confirm_fault(request: Request, who: Principal) -> Response:
+    """The fault is still out of order: no longer for review until the set time passes."""
+    return await _review(request, who, confirm=True)
+
+
+@page("admin", "supervisor")
+async def repaired_fault(request: Request, who: Principal) -> Response:
+    """Correct the report: the fault is repaired (a note says how the supervisor knows)."""
+    return await _review(request, who, confirm=False)
+
+
 routes = [
     Route("/premises/{premises_id}/high-rise", high_rise_edit, methods=["GET", "POST"],
           name="high_rise_edit"),
@@ -87,4 +124,8 @@ routes = [
           name="submission_link_issue"),
     Route("/premises/{premises_id}/links/{link_id}/revoke", revoke_link, methods=["POST"],
           name="submission_link_revoke"),
+    Route("/premises/{premises_id}/faults/{reference}/confirm", confirm_fault,
+          methods=["POST"], name="fault_confirm"),
+    Route("/premises/{premises_id}/faults/{reference}/repaired", repaired_fault,
+          methods=["POST"], name="fault_repaired"),
 ]

@@ -1,6 +1,7 @@
 """The responsible person's portal (issue 16): pages reached only through a submission link
 (/portal/{token}), without an account: report a fault of a lift for firefighters or of key
-firefighting equipment, get a reference number, and report it repaired later.
+firefighting equipment, get a reference number, and report it repaired later; record the
+annual information-box check (server/information_box.py).
 
 Server-rendered, no JavaScript. CSRF: the session cookie's token (SameSite, set on the first
 GET) in every form. A wrong token is a plain 404 page, a revoked or expired one 410, too many
@@ -18,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import submissions
+from server import clock, information_box, submissions
 from server.auth import check_csrf
 from server.console.page import render, templates, text
 from server.errors import ApiError
 from server.store import records
-from sync.record import FAULT_KINDS
+from sync.record import BOX_OUTCOMES, FAULT_KINDS
 
 
 def long_date(value: object) -> str:
@@ -81,14 +82,28 @@ def _here(request: Request) -> str:
     return str(request.app.url_path_for("portal", token=request.path_params["token"]))
 
 
+def _show(request: Request, doc: dict[str, Any], status: int = 200, **over: Any) -> Response:
+    """The portal's page: open faults, the fault form, the information-box check and its form
+    (`over`: a form's values and errors when it comes back)."""
+    name = (doc.get("high_rise") or {}).get("responsible_person", "")
+    context: dict[str, Any] = {
+        "values": {"reported_by": name, "kind": "", "description": "", "since": ""},
+        "errors": {},
+        "box_values": {"reported_by": name, "checked_on": clock.today(), "outcome": "",
+                       "problems": ""},
+        "box_errors": {}, **over}
+    box = doc.get("information_box")
+    return render(request, "portal.html", None, status, doc=doc, kinds=FAULT_KINDS,
+                  outcomes=BOX_OUTCOMES, open_faults=doc.get("equipment_faults") or [],
+                  box=box, box_overdue=information_box.overdue(
+                      (box or {}).get("checked_on"), clock.today()),
+                  box_saved=request.query_params.get("box") == "1",
+                  here=_here(request), **context)
+
+
 @portal_page
 async def portal(request: Request, link: submissions.Link) -> Response:
-    doc = await _building(request, link)
-    open_faults = doc.get("equipment_faults") or []
-    values = {"reported_by": (doc.get("high_rise") or {}).get("responsible_person", ""),
-              "kind": "", "description": "", "since": ""}
-    return render(request, "portal.html", None, doc=doc, kinds=FAULT_KINDS,
-                  open_faults=open_faults, values=values, errors={}, here=_here(request))
+    return _show(request, await _building(request, link))
 
 
 @portal_page
@@ -98,11 +113,23 @@ async def report_fault(request: Request, link: submissions.Link) -> Response:
     values = {f: text(form, f, 2100) for f in ("kind", "description", "since", "reported_by")}
     fault, errors = submissions.parse_fault(values)
     if errors:
-        return render(request, "portal.html", None, 422, doc=doc, kinds=FAULT_KINDS,
-                      open_faults=doc.get("equipment_faults") or [], values=values,
-                      errors=errors, here=_here(request))
+        return _show(request, doc, 422, values=values, errors=errors)
     ref = await submissions.report(request.app.state.db, request.app.state.sync, link, fault)
     return RedirectResponse(_here(request) + f"/faults/{ref}?new=1", 303)
+
+
+@portal_page
+async def record_box_check(request: Request, link: submissions.Link) -> Response:
+    """The annual information-box check: every problem beside its field, or stored."""
+    doc = await _building(request, link)
+    form = await request.form()
+    values = {f: text(form, f, 2100) for f in ("checked_on", "outcome", "problems",
+                                               "reported_by")}
+    check, errors = information_box.parse(values, clock.today())
+    if errors:
+        return _show(request, doc, 422, box_values=values, box_errors=errors)
+    await information_box.record(request.app.state.db, link.premises_id, link.id, check)
+    return RedirectResponse(_here(request) + "?box=1#box", 303)
 
 
 @portal_page
@@ -126,6 +153,8 @@ async def report_repaired(request: Request, link: submissions.Link) -> Response:
 routes = [
     Route("/{token}", portal, name="portal"),
     Route("/{token}/faults", report_fault, methods=["POST"], name="portal_report_fault"),
+    Route("/{token}/information-box", record_box_check, methods=["POST"],
+          name="portal_information_box"),
     Route("/{token}/faults/{reference}", fault_page, name="portal_fault"),
     Route("/{token}/faults/{reference}/repaired", report_repaired, methods=["POST"],
           name="portal_repaired"),

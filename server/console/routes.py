@@ -17,6 +17,7 @@ from server.console import (
     admin,
     attachments,
     auditlog,
+    compliance,
     edit,
     history,
     lifecycle,
@@ -113,4 +114,5 @@ routes: list[BaseRoute] = [
     *owners.routes,
     *service.routes,
     *owner_reviews.routes,
+    *compliance.routes,
 ]

@@ -84,3 +84,12 @@ def log(conn: sqlite3.Connection, f: LogFilter, limit: int, offset: int, service
     rows = conn.execute(LOG.format(where=where),
                         [service, service, service, *params, limit, offset]).fetchall()
     return [dict(r) for r in rows]
+
+
+def add_in(conn: Any, at: str, kind: str, user_id: int | None, device_id: str | None = None,
+           detail: str = "", station: str | None = None, premises_id: str | None = None
+           ) -> None:
+    """`add` inside the caller's transaction (an event that commits with what it records)."""
+    conn.execute("INSERT INTO events (at, kind, user_id, device_id, station, premises_id, "
+                 "detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (at, kind, user_id, device_id, station, premises_id, detail))

@@ -441,6 +441,27 @@ CREATE UNIQUE INDEX building_submissions_version
 CREATE INDEX building_submissions_status ON building_submissions(status, submitted_at);
 CREATE INDEX building_submissions_link ON building_submissions(link_id);
 """),
+    (19, """
+-- building owners (issue 16; server/store/information_box.py, owner_links.py): the annual
+-- information-box checks a responsible person records (reg. 4), kept as the history; and a
+-- supervisor's review of a fault: confirmed still out of order (restarting the review clock),
+-- or marked repaired by them (`repaired_by`; empty: the responsible person, through the link)
+CREATE TABLE information_box_checks (
+    id           INTEGER PRIMARY KEY,
+    premises_id  TEXT NOT NULL,
+    link_id      INTEGER REFERENCES submission_links(id),
+    checked_on   TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    problems     TEXT NOT NULL DEFAULT '',
+    reported_by  TEXT NOT NULL,
+    reported_at  TEXT NOT NULL
+);
+CREATE INDEX information_box_checks_premises ON information_box_checks(premises_id, checked_on);
+ALTER TABLE equipment_faults ADD COLUMN confirmed_at TEXT;
+ALTER TABLE equipment_faults ADD COLUMN confirmed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE equipment_faults ADD COLUMN confirm_note TEXT NOT NULL DEFAULT '';
+ALTER TABLE equipment_faults ADD COLUMN repaired_by TEXT NOT NULL DEFAULT '';
+"""),
     (20, """
 -- tenancy (issue 15; server/tenancy.py, server/store/organisations.py): a partner
 -- organisation belongs to the owning service that added it, so one service's admins never
@@ -510,10 +531,9 @@ def _items_in_audit(conn: sqlite3.Connection) -> None:
 REWRITES: dict[int, Callable[[sqlite3.Connection], None]] = {14: _items_in_audit}
 
 LATEST = MIGRATIONS[-1][0]
-# Numbers only rise: a branch takes its given number and the lead renumbers at merge.
 _VERSIONS = [v for v, _ in MIGRATIONS]
-if _VERSIONS != sorted(set(_VERSIONS)) or _VERSIONS[0] != 1:
-    raise RuntimeError("MIGRATIONS must be numbered from 1, rising, each once")
+if _VERSIONS != list(range(1, len(_VERSIONS) + 1)):
+    raise RuntimeError("MIGRATIONS must be numbered 1, 2, 3, ... with no gap")
 
 
 def _apply(conn: sqlite3.Connection, upto: int) -> int:

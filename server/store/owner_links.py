@@ -57,14 +57,6 @@ async def spend(db: Database, link_id: int, now: float, window: int) -> tuple[in
     return await db.write(run)
 
 
-async def add_fault(db: Database, fault: Row) -> None:
-    await db.execute_write(
-        "INSERT INTO equipment_faults (reference, premises_id, link_id, kind, description, "
-        "since, reported_by, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (fault["reference"], fault["premises_id"], fault["link_id"], fault["kind"],
-         fault["description"], fault["since"], fault["reported_by"], fault["reported_at"]))
-
-
 async def fault(db: Database, reference: str) -> Row | None:
     row = (await db.execute("SELECT * FROM equipment_faults WHERE reference = ?",
                             (reference,))).first()
@@ -80,11 +72,55 @@ async def faults_for(db: Database, premises_id: str, *, open_only: bool = False)
     return [dict(r) for r in rows]
 
 
-async def repair(db: Database, reference: str, now: str, note: str) -> bool:
-    """Mark an open fault repaired; False when it was already repaired."""
-    def run(conn: Any) -> bool:
-        cur = conn.execute("UPDATE equipment_faults SET repaired_at = ?, repair_note = ? "
-                           "WHERE reference = ? AND repaired_at IS NULL",
-                           (now, note, reference))
-        return bool(cur.rowcount)
-    return bool(await db.write(run))
+# -- inside a caller's transaction (server/submissions.py: the fault row and the record's
+# rewrite commit together) ---------------------------------------------------------------------
+
+def insert_fault(conn: Any, fault: Row) -> None:
+    conn.execute(
+        "INSERT INTO equipment_faults (reference, premises_id, link_id, kind, description, "
+        "since, reported_by, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (fault["reference"], fault["premises_id"], fault["link_id"], fault["kind"],
+         fault["description"], fault["since"], fault["reported_by"], fault["reported_at"]))
+
+
+def open_faults_in(conn: Any, premises_id: str) -> list[Row]:
+    """A premises' faults not yet repaired, oldest report first."""
+    rows = conn.execute("SELECT * FROM equipment_faults WHERE premises_id = ? AND "
+                        "repaired_at IS NULL ORDER BY reported_at, reference",
+                        (premises_id,)).fetchall()
+    return [dict(zip(r.keys(), tuple(r), strict=True)) for r in rows]
+
+
+def mark_repaired(conn: Any, reference: str, now: str, note: str, by: str = "") -> bool:
+    """Mark an open fault repaired (`by`: a supervisor; empty: the responsible person);
+    False when it was already repaired."""
+    cur = conn.execute("UPDATE equipment_faults SET repaired_at = ?, repair_note = ?, "
+                       "repaired_by = ? WHERE reference = ? AND repaired_at IS NULL",
+                       (now, note, by, reference))
+    return bool(cur.rowcount)
+
+
+def mark_confirmed(conn: Any, reference: str, now: str, by: str, note: str) -> bool:
+    """A supervisor confirms an open fault still out of order; False when it is repaired."""
+    cur = conn.execute("UPDATE equipment_faults SET confirmed_at = ?, confirmed_by = ?, "
+                       "confirm_note = ? WHERE reference = ? AND repaired_at IS NULL",
+                       (now, by, note, reference))
+    return bool(cur.rowcount)
+
+
+async def open_faults(db: Database, premises_ids: list[str] | None = None) -> list[Row]:
+    """Every open fault (of `premises_ids`, when given), oldest report first."""
+    if premises_ids is not None and not premises_ids:
+        return []
+    sql, params = "SELECT * FROM equipment_faults WHERE repaired_at IS NULL", []
+    if premises_ids is not None:
+        sql += f" AND premises_id IN ({', '.join('?' * len(premises_ids))})"
+        params = list(premises_ids)
+    rows = await db.execute(sql + " ORDER BY reported_at, reference", params)
+    return [dict(r) for r in rows]
+
+
+async def premises_with_open_faults(db: Database) -> list[str]:
+    rows = await db.execute("SELECT DISTINCT premises_id FROM equipment_faults "
+                            "WHERE repaired_at IS NULL ORDER BY premises_id")
+    return [str(r[0]) for r in rows]

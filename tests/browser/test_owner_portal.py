@@ -67,3 +67,58 @@ def test_a_fault_reported_through_the_portal_reaches_a_crew_device(
     crew.screenshot(path=artifacts / "owner-portal-crew-premises.png")
     console.close()
     portal.context.close()
+
+
+LIFT_DOWN = """() => import('/pwa/db.js').then(db => db.allPremises()).then(all => all.find(r =>
+  (r.equipment_faults || []).some(f => f.kind === 'firefighting_lift')) || null)"""
+BOX_AND_NO_FAULT = """(id) => import('/pwa/db.js').then(db => db.allPremises()).then(all =>
+  all.some(r => r.id === id && r.information_box && !(r.equipment_faults || []).length))"""
+
+
+def test_a_box_check_with_problems_shows_on_a_crew_device_and_a_repair_clears_the_fault(
+        browser: Any, server: Any, artifacts: Path) -> None:
+    crew = new_device(browser, server).new_page()
+    sign_in(crew, "crew")
+    building = wait_until(crew, LIFT_DOWN)  # the demo's high-rise building with a lift fault
+    ref = next(f["id"] for f in building["equipment_faults"] if f["kind"] == "firefighting_lift")
+
+    console = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
+    page = console.new_page()
+    page.goto("/console/signin")
+    page.fill("#username", "supervisor")
+    page.fill("#password", "supervisor")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/**")
+    page.goto(f"/console/premises/{building['id']}/high-rise")
+    page.click("text=Issue a submission link")
+    url = page.get_attribute("#link-open", "href")
+    assert url and "/portal/" in url
+
+    portal = browser.new_context(base_url=server.url, java_script_enabled=False,
+                                 viewport={"width": 1366, "height": 900}).new_page()
+    portal.goto(url)
+    portal.fill("#b-checked_on", "2026-11-30")
+    portal.check("#b-outcome-problems")
+    portal.fill("#b-problems", "Box lock broken; plans inside are water damaged.")
+    portal.click("text=Record the check")
+    portal.wait_for_selector("text=the information-box check is recorded")
+    assert "Box lock broken" in portal.locator("#box-last").inner_text()
+    portal.locator("#box").screenshot(path=artifacts / "owner-portal-box-check.png")
+    portal.goto(f"{url}/faults/{ref}")
+    portal.fill("#r-note", "Lift engineer replaced the door controller.")
+    portal.click("button:has-text('Report it repaired')")
+    portal.wait_for_selector("#status:has-text('Repaired')")
+
+    crew.goto("/#/sync")
+    crew.click("#sync-now")
+    wait_until(crew, BOX_AND_NO_FAULT, building["id"])
+    crew.context.set_offline(True)
+    crew.goto(f"/#/p/{building['id']}")
+    box = crew.locator(".information-box")
+    box.wait_for()
+    assert box.inner_text() == ("Information box: problems found at the check on 30 Nov 2026: "
+                                "Box lock broken; plans inside are water damaged.")
+    assert crew.locator(".equipment-fault").count() == 0  # the repair cleared the banner
+    crew.screenshot(path=artifacts / "owner-portal-crew-box-check.png")
+    console.close()
+    portal.context.close()

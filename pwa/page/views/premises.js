@@ -40,6 +40,15 @@ function section(title, id, ...body) {
     h('h2', { id, tabindex: -1 }, title), kids.length ? kids : h('p', { class: 'muted' }, 'Nothing recorded.'));
 }
 
+// The high-rise building's secure information box (reg. 4): shown when its last check found
+// problems or is more than a year old (`due` passed), so crews do not rely on its contents.
+function infoBoxBanner(box) {
+  if (!box || (box.outcome !== 'problems' && !isOverdue(box.due))) return null;
+  return h('p', { class: 'banner overdue information-box', role: 'note' }, h('strong', null, box.outcome === 'problems'
+    ? `Information box: problems found at the check on ${longDate(box.checked_on)}${box.problems ? `: ${box.problems}` : ''}`
+    : `Information box: check overdue, last checked ${longDate(box.checked_on)}; its contents may be out of date`));
+}
+
 function noPrint(el) { el.classList.add('no-print'); return el; }
 
 function dl(...rows) {
@@ -157,8 +166,10 @@ export function premisesView(app, { id }) {
     attentionSection(app, id),
     ...(r.equipment_faults || []).map((f) => h('p', { class: 'banner overdue equipment-fault', role: 'note' },
       h('strong', null, `${FAULTS[f.kind] || 'Firefighting equipment'} out of order${f.since ? ` since ${longDate(f.since)}` : ''}`),
-      ` (reported by ${f.reported_by || 'the responsible person'}, reference ${f.id})${f.description ? `: ${f.description}` : ''}`)),
+      ` (reported by ${f.reported_by || 'the responsible person'}, reference ${f.id})${f.description ? `: ${f.description}` : ''}`,
+      f.for_review ? h('strong', { class: 'for-review' }, ' For review: no repair reported in time; check on site.') : null)),
     wallBanner(r.high_rise && r.high_rise.external_wall),
+    infoBoxBanner(r.information_box),
     isOverdue(r.next_review_due) ? h('p', { class: 'banner overdue', role: 'note' },
       `Review overdue: this record was due for review on ${longDate(r.next_review_due)}. Check it on site.`) : null,
     expired.length ? h('p', { class: 'banner overdue', role: 'note', id: 'expired-banner' },
