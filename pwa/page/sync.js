@@ -188,8 +188,9 @@ export class Sync extends EventTarget {
     try {
       await this.pullPages(cursor, initial, outcome);
     } finally {
-      // What arrived is searchable even if a page failed.
-      if (outcome.changed) this.replica.rebuild();
+      // Each page's records were shown and indexed as it was stored (replica.applyPage);
+      // what arrived stays so even if a page failed.
+      if (outcome.changed) this.replica.changed();
     }
     if (outcome.downloaded) performance.mark('wb:initial-sync-done');
   }
@@ -259,6 +260,7 @@ export class Sync extends EventTarget {
         tx.catch(() => {}); // awaited in stored(); stores nothing if the page before failed
         await this.stored(storing, outcome);
         storing = { page, tx, cursor, counting, initial: { ...initial } };
+        this.stored(storing, outcome).catch(() => {}); // shown once it commits, not a page later
         if (!next) break;
       }
       await this.stored(storing, outcome);
@@ -270,11 +272,16 @@ export class Sync extends EventTarget {
     this.state.downloading = false;
   }
 
-  // A page's transaction committed: apply it in memory, count it for the progress bar.
-  async stored(s, outcome) {
-    if (!s || s.done) return;
+  // A page's transaction committed: apply it in memory, count it for the progress bar. Once
+  // per page, however often it is awaited.
+  stored(s, outcome) {
+    if (!s) return Promise.resolve();
+    s.applied ??= this.applyStored(s, outcome);
+    return s.applied;
+  }
+
+  async applyStored(s, outcome) {
     const records = await s.tx;
-    s.done = true;
     const { removed, conflicts } = s.page;
     this.replica.applyPage({ records, removed, conflicts });
     if (records.length || removed.length || conflicts.length) outcome.changed = true;
