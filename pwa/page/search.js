@@ -11,8 +11,8 @@ export function searchText(r) {
 // The same order as String.prototype.localeCompare with no locale, at a fraction of its cost
 // per comparison (one collator, not one per call): sorting 20,000 names is one main-thread task.
 const byName = new Intl.Collator().compare;
-const order = (a, b) => byName(a.record.name || '', b.record.name || '') || byName(a.record.id, b.record.id);
-const entry = (r) => ({ record: r, text: searchText(r) });
+const order = (a, b) => byName(a.name, b.name) || byName(a.record.id, b.record.id);
+const entry = (r) => ({ record: r, text: searchText(r), name: r.name || '' });
 
 export class SearchIndex {
   constructor(records = []) { this.build(records); }
