@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             after += browser.run(n, rounds=1)
         emit(browser.report(after))
         emit(browser.compare(before, after, rev))
+        from bench import mainthread
+        emit(mainthread.report(n, mainthread.run(n, pwa_dir=old), mainthread.run(n), rev))
     if "SLOW" in parts:
         from bench import slowlink
         emit(slowlink.report(slowlink.run((200,) if args.quick else (2000, 20_000))))

@@ -33,16 +33,17 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) self.__wbLong.push([e.startTime, e.duration]);
 }).observe({ type: 'longtask', buffered: true });"""
 
-# The marks of the initial sync, and the longest main-thread task while it ran.
-SYNC_MARKS = """() => {
+# The marks of the initial sync, and the longest main-thread task from the sign-in click
+# (`from`, the page's clock) to synced (now): a task that started before it and ran into it
+# counts too.
+SYNC_MARKS = """(from) => {
   const at = (name) => performance.getEntriesByName(name).map((e) => e.startTime);
   const stored = at('wb:sync-page-stored');
   const done = at('wb:initial-sync-done')[0] ?? null;
-  const from = stored.length ? stored[0] : 0;
   const gaps = stored.slice(1).map((t, i) => t - stored[i]);
-  const longest = Math.max(0, ...self.__wbLong.filter(([t]) => t >= from && (done === null || t <= done))
-    .map(([, d]) => d));
-  return { stored, done, gap: Math.max(0, ...gaps), longest };
+  const longest = Math.max(0, ...self.__wbLong.filter(([t, d]) => t + d >= from).map(([, d]) => d));
+  const over = self.__wbLong.filter(([t, d]) => t + d >= from && d > 50).length;
+  return { stored, done, gap: Math.max(0, ...gaps), longest, over };
 }"""
 
 # Types each query into the search box and times the handler plus layout of the results.
@@ -96,7 +97,8 @@ class Round:
     search_only_ms: list[float]
     pages_s: float          # first pull page stored to the last (wb:sync-page-stored)
     page_gap_ms: float      # longest wait between two stored pages (progress bar updates)
-    long_task_ms: float     # longest main-thread task from the first page stored to the end
+    long_task_ms: float     # longest main-thread task, sign-in click to synced (wall)
+    long_tasks: int         # main-thread tasks over 50 ms in that time
     loaded_ms: float        # cold open to the whole replica read (wb:replica-loaded)
     seen_ms: float          # cold open to Playwright seeing `#results li`, then performance.now()
 
@@ -134,11 +136,12 @@ def _round(pw: Any, server: Any, qs: list[str]) -> Round:
         page.goto("/")
         page.fill("#username", "admin")
         page.fill("#password", "admin")
+        clicked = page.evaluate("performance.now()")
         c0, t0 = server.cpu(), time.perf_counter()
         page.click("button[type=submit]")
         page.wait_for_selector(SYNCED)
         sync_s, cpu = time.perf_counter() - t0, server.cpu() - c0
-        marks = page.evaluate(SYNC_MARKS)
+        marks = page.evaluate(SYNC_MARKS, clicked)
         records = int(page.evaluate(
             "import('/pwa/db.js').then(db => db.allPremises()).then(a => a.length)"))
         page.wait_for_function("() => navigator.serviceWorker.controller !== null")
@@ -167,7 +170,8 @@ def _round(pw: Any, server: Any, qs: list[str]) -> Round:
                      float(parts["read"]), float(parts["build"]),
                      [float(x) for x in parts["times"]],
                      (stored[-1] - stored[0]) / 1000 if stored else 0.0,
-                     float(marks["gap"]), float(marks["longest"]), float(loaded), seen)
+                     float(marks["gap"]), float(marks["longest"]), int(marks["over"]),
+                     float(loaded), seen)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -203,17 +207,20 @@ def compare(before: list[Round], after: list[Round], rev: str) -> str:
     if not before or not after:
         return ""
     rows = []
-    for name, get in (("initial sync, s", lambda r: r.sync_s),
-                      ("longest main-thread task while pages are stored, ms",
-                       lambda r: r.long_task_ms),
-                      ("first pull page stored to the last, s", lambda r: r.pages_s),
-                      ("offline search p95, ms", lambda r: percentile(r.search_ms, 95)),
-                      ("offline cold open to a usable list, ms", lambda r: r.cold_open_ms)):
+    for name, get, limit in (
+            ("initial sync, sign-in click to synced, s", lambda r: r.sync_s, "<= 1.5"),
+            ("longest main-thread task, sign-in click to synced (wall), ms",
+             lambda r: r.long_task_ms, "<= 50"),
+            ("main-thread tasks over 50 ms (wall) in that time", lambda r: r.long_tasks, "0"),
+            ("first pull page stored to the last, s", lambda r: r.pages_s, "-"),
+            ("offline search p95, ms", lambda r: percentile(r.search_ms, 95), "<= 20"),
+            ("offline cold open to a usable list, ms", lambda r: r.cold_open_ms, "180 today"),
+            ("offline cold open to the whole replica read, ms", lambda r: r.loaded_ms, "-")):
         b, a = median([get(r) for r in before]), median([get(r) for r in after])
-        rows.append([name, b, a, a / b if b else "-"])
+        rows.append([name, b, a, a / b if b else "-", limit])
     return table(f"P3 before ({rev}) and after, {after[0].records:,} premises "
                  f"(medians of {len(after)} alternating rounds)",
-                 ["figure", "before", "after", "after / before"], rows)
+                 ["figure", "before", "after", "after / before", "limit"], rows)
 
 
 def report(rounds: list[Round]) -> str:
@@ -226,10 +233,12 @@ def report(rounds: list[Round]) -> str:
     p95 = median([percentile(r.search_ms, 95) for r in rounds])
     cpu = median([r.server_cpu for r in rounds])
     idb = median([r.idb_bytes for r in rounds]) / 2**20
+    longest = median([r.long_task_ms for r in rounds])
     return table(f"P3 the PWA in headless Chromium, {n:,} premises (medians of {len(rounds)})",
                  ["figure", "value", "target", ""], [
         ["initial sync into IndexedDB, s (sign-in click to synced)", sync, "< 3",
          verdict(sync < 3)],
+        ["  the same against issue 17's target, s", sync, "<= 1.5", verdict(sync <= 1.5)],
         ["server CPU during that sync, s", cpu, "-", "-"],
         [f"offline search p50 over {QUERIES} typed queries, ms", p50, "-", "-"],
         [f"offline search p95 over {QUERIES} typed queries, ms", p95, "< 30", verdict(p95 < 30)],
@@ -241,8 +250,8 @@ def report(rounds: list[Round]) -> str:
          median([r.pages_s for r in rounds]), "-", "-"],
         ["  sync: longest wait between two stored pages (progress), ms",
          median([r.page_gap_ms for r in rounds]), "-", "-"],
-        ["  sync: longest main-thread task while pages are stored, ms",
-         median([r.long_task_ms for r in rounds]), "-", "-"],
+        ["  sync: longest main-thread task, sign-in click to synced (wall), ms", longest,
+         "<= 50", verdict(longest <= 50)],
         ["  search function alone p95 (no DOM), ms",
          median([percentile(r.search_only_ms, 95) for r in rounds]), "-", "-"],
         ["  cold open: #results li seen by Playwright (P3's method before the marks), ms",

@@ -5,7 +5,7 @@
 // task each, to show them. No network here.
 import * as db from '../db.js';
 
-const CHUNK = 500; // records per message back: each is one short task on the page's thread
+const CHUNK = 250; // records per message back: each is one short task on the page's thread
 const parsed = new Map(); // page id -> its records, parsed and not yet applied
 
 function parse({ id, buffer }) {

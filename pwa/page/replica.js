@@ -4,6 +4,8 @@
 // cached first screen, sends nothing.
 // A cold open shows the cached first screen of the list (`first`) until `load()` has read
 // every record; `loaded` says which. It keeps that first screen current in IndexedDB.
+// Only a cold open overlays and indexes every record at once; a pulled page or an edit
+// touches just the records it changes (`refresh(ids)`), so a sync never holds the thread.
 
 import * as db from '../db.js';
 import { overlay } from './edits.js';
@@ -64,29 +66,70 @@ export class Replica extends EventTarget {
     performance.mark('wb:replica-loaded');
   }
 
-  // Rebuilt only if what is pending changed (settled receipts do not change what is shown).
+  // Only the records whose pending edits changed are overlaid again (settled receipts do not
+  // change what is shown).
   async reloadOutbox() {
-    const before = this.pending().map((e) => e.n).join();
+    const before = this.pending();
     this.entries = await outbox.entries();
-    if (this.pending().map((e) => e.n).join() !== before) return this.rebuild();
+    const after = this.pending();
+    if (after.map((e) => e.n).join() !== before.map((e) => e.n).join()) {
+      this.refresh([...before, ...after].map((e) => e.mutation.premises_id));
+    }
     if (this.loaded) this.saveFirstScreen(); // the outbox was written: `gen` moved on
     this.dispatchEvent(new Event('change'));
   }
 
-  // Apply a pulled page in memory (db.applyPage has already stored it).
+  // Apply a pulled page in memory (db.applyPage has already stored it): its records, overlaid
+  // and in the search index at once. No 'change' (the sync says when it ends: `changed()`).
   applyPage({ records, removed, conflicts }) {
     for (const r of records) this.server.set(r.id, r);
     for (const id of removed) this.server.delete(id);
     for (const c of conflicts) this.conflicts.set(c.id, c);
+    const ids = records.map((r) => r.id);
+    for (const id of removed) ids.push(id);
+    for (const c of conflicts) ids.push(c.premises_id); // a queued resolution reads its conflict
+    this.refresh(ids);
   }
 
-  rebuild() {
-    const pendingBy = new Map();
+  // The end of a sync that changed something: show it, keep the first screen current.
+  changed() {
+    if (this.loaded) this.saveFirstScreen();
+    this.dispatchEvent(new Event('change'));
+  }
+
+  pendingBy() {
+    const by = new Map();
     for (const e of this.pending()) {
-      const list = pendingBy.get(e.mutation.premises_id) || [];
+      const list = by.get(e.mutation.premises_id) || [];
       list.push(e);
-      pendingBy.set(e.mutation.premises_id, list);
+      by.set(e.mutation.premises_id, list);
     }
+    return by;
+  }
+
+  // The shown copy of each of `ids` from its server copy and pending edits (a premises created
+  // here from its queued `create`; none: it leaves), and the search index with them.
+  refresh(ids) {
+    const pendingBy = this.pendingBy();
+    const shown = [], gone = [];
+    for (const id of new Set(ids)) {
+      const list = pendingBy.get(id);
+      const base = this.server.get(id)
+        ?? (list?.some((e) => e.mutation.kind === 'create') ? { id, version: 0 } : null);
+      if (!base) {
+        if (this.records.delete(id)) gone.push(id);
+        continue;
+      }
+      const r = overlay(base, list, this.conflicts);
+      this.records.set(id, r);
+      shown.push(r);
+    }
+    this.index.update(shown, gone);
+  }
+
+  // Every record overlaid and indexed again: a cold open, once the whole replica is read.
+  rebuild() {
+    const pendingBy = this.pendingBy();
     this.records = new Map();
     for (const [id, r] of this.server) this.records.set(id, overlay(r, pendingBy.get(id), this.conflicts));
     // A premises created on this device shows at once, built from its queued `create`.

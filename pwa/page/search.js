@@ -1,5 +1,7 @@
 // The in-memory search index over the replica: name, address, postcode (with and without its
-// space) and UPRN, every typed word must match. Built from IndexedDB at start and after a sync.
+// space) and UPRN, every typed word must match, results in name order. Built whole once the
+// replica is read, then kept current a few records at a time (`update`, one pulled page or one
+// edit): never a whole rebuild on the page's thread while a sync runs. Pure: no IndexedDB.
 
 export function searchText(r) {
   const pc = r.postcode || '';
@@ -9,14 +11,34 @@ export function searchText(r) {
 // The same order as String.prototype.localeCompare with no locale, at a fraction of its cost
 // per comparison (one collator, not one per call): sorting 20,000 names is one main-thread task.
 const byName = new Intl.Collator().compare;
+const order = (a, b) => byName(a.name, b.name) || byName(a.record.id, b.record.id);
+const entry = (r) => ({ record: r, text: searchText(r), name: r.name || '' });
 
 export class SearchIndex {
   constructor(records = []) { this.build(records); }
 
   build(records) {
-    this.entries = records.filter((r) => !r.deleted)
-      .sort((a, b) => byName(a.name || '', b.name || '') || byName(a.id, b.id))
-      .map((r) => ({ record: r, text: searchText(r) }));
+    this.entries = records.filter((r) => !r.deleted).map(entry).sort(order);
+  }
+
+  // `records`: the new versions of some records (a deleted one leaves the index); `removed`:
+  // ids that leave it. The entries are replaced in one step, so a search never sees half of it.
+  // Costs one pass over the entries plus sorting the changed ones.
+  update(records, removed = []) {
+    if (!records.length && !removed.length) return;
+    const gone = new Set(removed);
+    for (const r of records) gone.add(r.id);
+    const kept = gone.size ? this.entries.filter((e) => !gone.has(e.record.id)) : this.entries;
+    const added = records.filter((r) => !r.deleted).map(entry).sort(order);
+    if (!added.length) { this.entries = kept; return; }
+    const out = new Array(kept.length + added.length);
+    let i = 0, j = 0, k = 0;
+    while (i < kept.length && j < added.length) {
+      out[k++] = order(kept[i], added[j]) <= 0 ? kept[i++] : added[j++];
+    }
+    while (i < kept.length) out[k++] = kept[i++];
+    while (j < added.length) out[k++] = added[j++];
+    this.entries = out;
   }
 
   // {total, items}: at most `limit` records, in name order.

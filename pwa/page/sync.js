@@ -14,6 +14,7 @@ import { FIRST_ROWS, nextLimit } from './pagesize.js';
 import { pushOutbox, SYNC_LOCK } from './push.js';
 
 const TIMER_MS = 5 * 60 * 1000;
+const PROGRESS_MS = 400; // during a download, the progress (and the list under it) redrawn at most this often
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
 export class Sync extends EventTarget {
@@ -43,7 +44,21 @@ export class Sync extends EventTarget {
     this.emit();
   }
 
-  emit() { this.dispatchEvent(new Event('status')); }
+  emit() {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = null;
+    this.emitted = performance.now();
+    this.dispatchEvent(new Event('status'));
+  }
+
+  // A stored page's progress: drawn now if the last drawing is PROGRESS_MS old, else at the
+  // end of that time (never dropped). Each drawing renders the list again; twenty pages a
+  // second would spend the page's thread on it.
+  progressed() {
+    if (this.progressTimer) return;
+    const wait = (this.emitted || 0) + PROGRESS_MS - performance.now();
+    if (wait <= 0) this.emit(); else this.progressTimer = setTimeout(() => this.emit(), wait);
+  }
 
   // Wire up the triggers. Background Sync is the service worker's: it pushes the outbox itself
   // (page/push.js, under the same lock) and then wakes open pages to pull.
@@ -189,8 +204,9 @@ export class Sync extends EventTarget {
     try {
       await this.pullPages(cursor, initial, outcome);
     } finally {
-      // What arrived is searchable even if a page failed.
-      if (outcome.changed) this.replica.rebuild();
+      // Each page's records were shown and indexed as it was stored (replica.applyPage);
+      // what arrived stays so even if a page failed.
+      if (outcome.changed) this.replica.changed();
     }
     if (outcome.downloaded) performance.mark('wb:initial-sync-done');
   }
@@ -260,6 +276,7 @@ export class Sync extends EventTarget {
         tx.catch(() => {}); // awaited in stored(); stores nothing if the page before failed
         await this.stored(storing, outcome);
         storing = { page, tx, cursor, counting, initial: { ...initial } };
+        this.stored(storing, outcome).catch(() => {}); // shown once it commits, not a page later
         if (!next) break;
       }
       await this.stored(storing, outcome);
@@ -271,11 +288,16 @@ export class Sync extends EventTarget {
     this.state.downloading = false;
   }
 
-  // A page's transaction committed: apply it in memory, count it for the progress bar.
-  async stored(s, outcome) {
-    if (!s || s.done) return;
+  // A page's transaction committed: apply it in memory, count it for the progress bar. Once
+  // per page, however often it is awaited.
+  stored(s, outcome) {
+    if (!s) return Promise.resolve();
+    s.applied ??= this.applyStored(s, outcome);
+    return s.applied;
+  }
+
+  async applyStored(s, outcome) {
     const records = await s.tx;
-    s.done = true;
     const { removed, conflicts } = s.page;
     this.replica.applyPage({ records, removed, conflicts });
     if (records.length || removed.length || conflicts.length) outcome.changed = true;
@@ -284,7 +306,7 @@ export class Sync extends EventTarget {
       // Progress counts what is stored, so an interrupted download shows where it resumes.
       Object.assign(this.state, { phase: 'Downloading premises', done: s.initial.done,
         total: s.initial.total, downloading: !s.initial.complete });
-      this.emit();
+      if (s.initial.complete) this.emit(); else this.progressed();
       if (s.initial.complete) outcome.downloaded = true;
     }
   }
