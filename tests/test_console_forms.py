@@ -150,7 +150,7 @@ async def test_the_change_password_form_shows_every_problem_at_once(world: World
 
 
 async def test_the_new_share_form_shows_every_problem_at_once(world: World) -> None:
-    await partners.add_organisation(world.db, "Shire Police", "police")
+    await partners.add_organisation(world.db, "Shire Police", "police", 1)
     client = await signed_in(world, "admin")
     page = (await client.get("/console/shares/new")).text
     bad = await client.post("/console/shares/new", data={
