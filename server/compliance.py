@@ -20,6 +20,7 @@ from server import information_box, submissions
 from server.store import building_submissions, owner_links
 from server.store import compliance as store
 from server.store import information_box as box_store
+from server.store import stations as stations_store
 from sync.record import FAULT_KINDS
 
 # What a responsible person gives the service electronically (reg. 5 and 6).
@@ -175,6 +176,15 @@ def assemble(stations: Sequence[dict[str, Any]], docs: Sequence[dict[str, Any]],
                    for s in stations]
     return {"as_of": now[:19] + "Z", "fault_review_days": days, "stale_days": STALE_DAYS,
             "stations": per_station, "total": _counts(buildings), "buildings": buildings}
+
+
+async def of_stations(db: Any, service: int, codes: set[str], source: Submissions, now: str,
+                      days: int) -> dict[str, Any]:
+    """The view of the service's stations whose codes are given (the caller decided which
+    it may see), in the service's station order."""
+    rows = [{"code": s["code"], "name": s["name"]}
+            for s in await stations_store.listing(db, service) if s["code"] in codes]
+    return await gather(db, rows, source, now, days)
 
 
 async def gather(db: Any, stations: Sequence[dict[str, Any]], source: Submissions, now: str,

@@ -12,7 +12,6 @@ from starlette.routing import Route
 from server import clock, compliance
 from server.api.openapi import operation
 from server.errors import ApiError
-from server.store import stations as stations_store
 from sync.protocol import encoder
 
 _QUERY = [{"name": "station", "schema": {"type": "string", "maxLength": 16},
@@ -30,11 +29,9 @@ async def compliance_endpoint(request: Request) -> Response:
     if station and station not in who.grounds:
         raise ApiError(403, "forbidden", f"station {station} is not in your grounds", "station")
     wanted = {station} if station else set(who.grounds)
-    rows = [{"code": s["code"], "name": s["name"]}
-            for s in await stations_store.listing(request.app.state.db, who.organisation_id) if s["code"] in wanted]
-    view = await compliance.gather(request.app.state.db, rows, request.app.state.submissions,
-                                   clock.now("seconds"),
-                                   request.app.state.settings.fault_review_days)
+    view = await compliance.of_stations(request.app.state.db, who.organisation_id, wanted,
+                                        request.app.state.submissions, clock.now("seconds"),
+                                        request.app.state.settings.fault_review_days)
     return Response(encoder.encode(view), media_type="application/json")
 
 

@@ -36,11 +36,9 @@ async def view_for(request: Request, who: Principal) -> tuple[dict[str, Any], st
         raise ApiError(403, "forbidden", f"Station {station} is not in your grounds.",
                        "station")
     wanted = {station} if station else set(who.grounds)
-    rows = [{"code": s["code"], "name": s["name"]}
-            for s in await stations_store.listing(request.app.state.db, who.organisation_id) if s["code"] in wanted]
-    view = await compliance.gather(request.app.state.db, rows, request.app.state.submissions,
-                                   clock.now("seconds"),
-                                   request.app.state.settings.fault_review_days)
+    view = await compliance.of_stations(request.app.state.db, who.organisation_id, wanted,
+                                        request.app.state.submissions, clock.now("seconds"),
+                                        request.app.state.settings.fault_review_days)
     return view, station
 
 

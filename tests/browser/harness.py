@@ -130,6 +130,34 @@ def wait_until(page: Any, condition: str, arg: Any = None, timeout: float = 30.0
         page.wait_for_timeout(200)
 
 
+def console_page(browser: Any, server: Server, username: str, **options: Any) -> Any:
+    """A console page signed in as `username` (password = username), at 1366×768."""
+    page = browser.new_context(base_url=server.url, **{"viewport": {"width": 1366, "height": 768},
+                                                       **options}).new_page()
+    page.goto("/console/signin")
+    page.fill("#username", username)
+    page.fill("#password", username)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/**")
+    return page
+
+
+def issue_submission_link(page: Any, premises_id: str, mark: dict[str, str] | None = None) -> str:
+    """On a console page: mark the premises high-rise first (`mark`: form field -> value),
+    then issue its responsible person's submission link; returns the link."""
+    if mark:
+        page.goto(f"/console/premises/{premises_id}/high-rise")
+        for field, value in mark.items():
+            page.fill(f"#hr-{field}", value)
+        page.click("button[value=save]")
+        page.wait_for_selector("text=Marked as a high-rise residential building.")
+    page.goto(f"/console/premises/{premises_id}/high-rise")
+    page.click("text=Issue a submission link")
+    url = page.get_attribute("#link-open", "href")
+    assert url and "/portal/" in url
+    return str(url)
+
+
 def pending(page: Any) -> int:
     return int(page.get_attribute("#pending-count", "data-count") or 0)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import new_device, sign_in, wait_until
+from harness import console_page, issue_submission_link, new_device, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -23,22 +23,10 @@ def test_a_fault_reported_through_the_portal_reaches_a_crew_device(
     record = crew.evaluate("() => import('/pwa/db.js').then(db => db.allPremises())"
                            ".then(all => all.sort((a, b) => a.id.localeCompare(b.id))[0])")
 
-    console = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
-    page = console.new_page()
-    page.goto("/console/signin")
-    page.fill("#username", "supervisor")
-    page.fill("#password", "supervisor")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/**")
-    page.goto(f"/console/premises/{record['id']}/high-rise")
-    page.fill("#hr-storeys", "11")
-    page.fill("#hr-responsible_person", "Priya Shah")
-    page.click("button[value=save]")
-    page.wait_for_selector("text=Marked as a high-rise residential building.")
-    page.goto(f"/console/premises/{record['id']}/high-rise")
-    page.click("text=Issue a submission link")
-    url = page.get_attribute("#link-open", "href")
-    assert url and "/portal/" in url
+    page = console_page(browser, server, "supervisor")
+    console = page.context
+    url = issue_submission_link(page, record["id"], {"storeys": "11",
+                                                     "responsible_person": "Priya Shah"})
 
     portal = browser.new_context(base_url=server.url, java_script_enabled=False,
                                  viewport={"width": 1366, "height": 768}).new_page()
@@ -82,17 +70,9 @@ def test_a_box_check_with_problems_shows_on_a_crew_device_and_a_repair_clears_th
     building = wait_until(crew, LIFT_DOWN)  # the demo's high-rise building with a lift fault
     ref = next(f["id"] for f in building["equipment_faults"] if f["kind"] == "firefighting_lift")
 
-    console = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
-    page = console.new_page()
-    page.goto("/console/signin")
-    page.fill("#username", "supervisor")
-    page.fill("#password", "supervisor")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/**")
-    page.goto(f"/console/premises/{building['id']}/high-rise")
-    page.click("text=Issue a submission link")
-    url = page.get_attribute("#link-open", "href")
-    assert url and "/portal/" in url
+    page = console_page(browser, server, "supervisor")
+    console = page.context
+    url = issue_submission_link(page, building["id"])
 
     portal = browser.new_context(base_url=server.url, java_script_enabled=False,
                                  viewport={"width": 1366, "height": 900}).new_page()

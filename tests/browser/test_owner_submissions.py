@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import new_device, sign_in, wait_until
+from harness import console_page, issue_submission_link, new_device, sign_in, wait_until
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.browser
@@ -46,22 +46,10 @@ def test_a_floor_plan_sent_without_javascript_reaches_a_crew_device_once_accepte
     record = crew.evaluate("() => import('/pwa/db.js').then(db => db.allPremises())"
                            ".then(all => all.sort((a, b) => a.id.localeCompare(b.id))[1])")
 
-    console = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
-    page = console.new_page()
-    page.goto("/console/signin")
-    page.fill("#username", "supervisor")
-    page.fill("#password", "supervisor")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/**")
-    page.goto(f"/console/premises/{record['id']}/high-rise")
-    page.fill("#hr-storeys", "11")
-    page.fill("#hr-responsible_person", "Priya Shah")
-    page.click("button[value=save]")
-    page.wait_for_selector("text=Marked as a high-rise residential building.")
-    page.goto(f"/console/premises/{record['id']}/high-rise")
-    page.click("text=Issue a submission link")
-    url = page.get_attribute("#link-open", "href")
-    assert url and "/portal/" in url
+    page = console_page(browser, server, "supervisor")
+    console = page.context
+    url = issue_submission_link(page, record["id"], {"storeys": "11",
+                                                     "responsible_person": "Priya Shah"})
 
     portal = browser.new_context(base_url=server.url, java_script_enabled=False,
                                  viewport={"width": 1366, "height": 768}).new_page()
