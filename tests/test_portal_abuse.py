@@ -1,0 +1,143 @@
+"""Building owners, abuse resistance (issue 16, item 5): a link that may have leaked is
+replaced in one step (the old URL answers like any unknown link at once, the new one works,
+only digests are kept, audited); a stranger trying tokens from one address gets 429 with
+Retry-After after a few unknown-token answers, every one of which looks the same; each address
+has a budget of portal requests in all, counted in the database for every process."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import httpx
+from engines import engine  # noqa: F401  (each test on SQLite and on PostgreSQL)
+from test_console import Browser, as_user, browser
+from test_portal import _issue, _post_form
+
+from server.portal_throttle import PortalThrottle
+from server.throttle import SharedThrottle
+
+if TYPE_CHECKING:
+    from world import World
+
+__all__ = ["as_user", "engine"]
+
+PAGE = "/console/premises/p1/high-rise"
+
+
+def from_address(world: World, address: str) -> httpx.AsyncClient:
+    """A browser whose requests come from `address` (the ASGI peer: no trusted proxies)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app,
+                                                           client=(address, 40000)),
+                             base_url="http://test")
+
+
+async def _replace(super_: httpx.AsyncClient, link_id: int) -> httpx.Response:
+    return await _post_form(super_, PAGE, f"/console/premises/p1/links/{link_id}/replace", {})
+
+
+async def test_replacing_a_link_stops_the_old_url_at_once_and_the_new_one_works(
+        world: World, as_user: Browser) -> None:
+    super_ = await as_user("super")
+    old = await _issue(super_)
+    old_id, expires = (await world.db.execute(
+        "SELECT id, expires_at FROM submission_links")).first()
+    shown = await _replace(super_, int(old_id))
+    assert shown.status_code == 200, shown.text
+    match = re.search(r'id="link-open" href="http://test(/portal/[^"]+)"', shown.text)
+    assert match and match.group(1) != old
+    new = match.group(1)
+    person = browser(world)
+    refused = await person.get(old)
+    unknown = await person.get("/portal/" + "x" * 43)
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.text == unknown.text  # like any unknown link: nothing says it existed
+    assert (await person.get(new)).status_code == 200
+    rows = [dict(r) for r in await world.db.execute(
+        "SELECT id, token_hash, expires_at, revoked_at, revoked_by, created_by "
+        "FROM submission_links ORDER BY id")]
+    tokens = (old.rsplit("/", 1)[1], new.rsplit("/", 1)[1])
+    assert all(t not in r["token_hash"] for r in rows for t in tokens)  # digests only
+    assert rows[1]["token_hash"].startswith("sha256:")
+    assert rows[0]["revoked_at"] and rows[0]["revoked_by"] == "super"
+    assert rows[1]["expires_at"] == expires and rows[1]["revoked_at"] is None
+    events = [tuple(r) for r in await world.db.execute(
+        "SELECT kind, detail FROM events WHERE kind = 'submission_link_replaced'")]
+    assert events == [("submission_link_replaced", f"link {old_id} replaced by link "
+                       f"{rows[1]['id']}")]
+    listed = (await super_.get(PAGE)).text
+    assert f"Replaced by link {rows[1]['id']}" in listed
+    assert f"Replace link {rows[1]['id']}" in listed and f"Replace link {old_id}" not in listed
+
+
+async def test_only_a_live_link_of_ones_own_grounds_can_be_replaced(
+        world: World, as_user: Browser) -> None:
+    super_ = await as_user("super")
+    await _issue(super_)
+    link_id = int((await world.db.execute("SELECT id FROM submission_links")).first()[0])
+    assert (await _replace(super_, link_id)).status_code == 200
+    again = await _replace(super_, link_id)  # already replaced: not live
+    assert again.status_code == 404
+    crew = await as_user("crew")
+    refused = await crew.post(f"/console/premises/p1/links/{link_id + 1}/replace",
+                              data={"csrf": "x"})
+    assert refused.status_code in (403, 404)
+    live = (await world.db.execute("SELECT count(*) FROM submission_links WHERE "
+                                   "revoked_at IS NULL")).first()[0]
+    assert live == 1
+
+
+async def test_a_stranger_trying_tokens_from_one_address_is_stopped_with_retry_after(
+        world: World, as_user: Browser) -> None:
+    path = await _issue(await as_user("super"))
+    budget = world.app.state.settings.portal_unknown_links_per_address
+    stranger = from_address(world, "198.51.100.7")
+    answers = [await stranger.get(f"/portal/guess-{n:04d}-{'a' * 30}") for n in range(budget)]
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.text for a in answers}) == 1  # every unknown token: the same answer
+    stopped = await stranger.get("/portal/guess-final")
+    assert stopped.status_code == 429
+    assert 500 <= int(stopped.headers["Retry-After"]) <= 601
+    assert (await stranger.get(path)).status_code == 429  # a real token too: nothing to learn
+    assert (await from_address(world, "198.51.100.8").get(path)).status_code == 200
+
+
+async def test_unknown_tokens_are_counted_across_processes(world: World) -> None:
+    """Two throttles over one database (two server processes) count the same attempts."""
+    settings = world.app.state.settings
+    one, two = (PortalThrottle(world.db, 0, 3, 600) for _ in range(2))
+    for throttle in (one, two, one):
+        assert await throttle.admit("192.0.2.1") == 0
+        await throttle.unknown_link("192.0.2.1")
+    assert await two.admit("192.0.2.1") > 0
+    assert await one.admit("192.0.2.2") == 0
+    assert settings.portal_unknown_links_per_address > 0
+
+
+async def test_each_address_has_a_budget_of_portal_requests(world: World,
+                                                            as_user: Browser) -> None:
+    path = await _issue(await as_user("super"))
+    world.app.state.settings = world.app.state.settings.with_(portal_requests_per_address=4)
+    busy = from_address(world, "203.0.113.9")
+    statuses = [(await busy.get(path)).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    assert (await from_address(world, "203.0.113.10").get(path)).status_code == 200
+
+
+async def test_the_window_passes_and_the_address_may_try_again(world: World) -> None:
+    now = [1000.0]
+    throttle = PortalThrottle(world.db, 100, 2, 600, clock=lambda: now[0])
+    for _ in range(2):
+        assert await throttle.admit("192.0.2.9") == 0
+        await throttle.unknown_link("192.0.2.9")
+    assert await throttle.admit("192.0.2.9") == 601
+    now[0] += 601
+    assert await throttle.admit("192.0.2.9") == 0
+
+
+async def test_portal_counts_never_touch_sign_in_budgets(world: World) -> None:
+    throttle = PortalThrottle(world.db, 100, 5, 600)
+    for _ in range(5):
+        await throttle.unknown_link("127.0.0.1")
+    signin = SharedThrottle(world.db, 100, 100, 3, 600)  # 3 failures per address would stop it
+    assert await signin.retry_after("nobody", "127.0.0.1") == 0
