@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 from engines import engine  # noqa: F401  (each test on SQLite and on PostgreSQL)
-from test_console import Browser, as_user, browser
-from test_portal import _issue, _post_form
+from test_console import Browser, as_user, browser, csrf_of
+from test_portal import HIGH_RISE, _issue, _post_form
 
 from server.portal_throttle import PortalThrottle
 from server.throttle import SharedThrottle
@@ -141,3 +141,102 @@ async def test_portal_counts_never_touch_sign_in_budgets(world: World) -> None:
         await throttle.unknown_link("127.0.0.1")
     signin = SharedThrottle(world.db, 100, 100, 3, 600)  # 3 failures per address would stop it
     assert await signin.retry_after("nobody", "127.0.0.1") == 0
+
+
+# -- uploads under the link's rate: several floor plans in one post ----------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def _send_floors(person: httpx.AsyncClient, path: str, rows: list[tuple[str, bytes]]
+                       ) -> httpx.Response:
+    shown = await person.get(f"{path}/plans/floor")
+    assert shown.status_code == 200, shown.text
+    data = {"csrf": csrf_of(shown.text), "submitted_by": "Priya Shah"}
+    files = []
+    for n, (floor, content) in enumerate(rows):
+        sfx = f"_{n}" if n else ""
+        data["floor" + sfx] = floor
+        files.append(("file" + sfx, (f"plan-{n}.pdf", content, "application/pdf")))
+    return await person.post(f"{path}/plans/floor", data=data, files=files)
+
+
+async def _plans(world: World) -> list[tuple[str, int, str]]:
+    return [tuple(r) for r in await world.db.execute(
+        "SELECT floor, version, status FROM building_submissions ORDER BY floor")]
+
+
+async def test_the_floor_plan_form_offers_a_row_for_each_missing_floor(
+        world: World, as_user: Browser) -> None:
+    path = await _issue(await as_user("super"))  # 11 storeys: Ground floor, Floors 1-10
+    form = (await browser(world).get(f"{path}/plans/floor")).text
+    for n, floor in enumerate(["Ground floor", "Floor 1", "Floor 2"]):
+        sfx = f"_{n}" if n else ""
+        assert re.search(rf'name="floor{sfx}">.*?<option value="{floor}" selected>', form,
+                         re.S), floor
+    assert 'name="file_9"' in form and 'name="file_10"' not in form
+
+
+async def test_a_forty_storey_building_uploads_well_within_the_links_rate(
+        world: World, as_user: Browser) -> None:
+    super_ = await as_user("super")
+    page = "/console/premises/p1/high-rise"
+    marked = await _post_form(super_, page, page, {**HIGH_RISE, "storeys": "40"})
+    assert marked.status_code == 303
+    shown = await _post_form(super_, page, "/console/premises/p1/links", {"days": "90"})
+    path = re.search(r'id="link-open" href="http://test(/portal/[^"]+)"', shown.text)[1]
+    person = browser(world)
+    floors = ["Ground floor", *(f"Floor {n}" for n in range(1, 40))]
+    for start in range(0, 40, 10):
+        batch = [(f, PDF + f.encode()) for f in floors[start:start + 10]]
+        sent = await _send_floors(person, path, batch)
+        assert sent.status_code == 303, sent.text
+        assert (await person.get(sent.headers["location"])).status_code == 200
+    held = await _plans(world)
+    assert len(held) == 40 and {v for _, v, _ in held} == {1}
+    requests = (await world.db.execute("SELECT window_count FROM submission_links")).first()[0]
+    assert requests == 12  # 4 × (form, post, status page): 40 floors, far under 60
+    status = (await person.get(f"{path}/plans")).text
+    assert "Missing floor plans" not in status
+
+
+async def test_one_bad_plan_in_a_post_keeps_none_and_names_its_row(
+        world: World, as_user: Browser) -> None:
+    path = await _issue(await as_user("super"))
+    person = browser(world)
+    bad = await _send_floors(person, path, [("Floor 1", PDF), ("Floor 2", b"PK\x03\x04 zip"),
+                                            ("", PDF)])
+    assert bad.status_code == 415
+    assert "Plan 2&#39;s file: plan-1.pdf is not a PDF" in bad.text
+    assert "Plan 3: Choose the floor this plan shows" in bad.text
+    assert 'href="#f-file_1"' in bad.text and 'href="#f-floor_2"' in bad.text
+    twice = await _send_floors(person, path, [("Floor 1", PDF), ("Floor 1", PDF + b"2")])
+    assert twice.status_code == 422 and "Floor 1 is chosen for two plans" in twice.text
+    assert await _plans(world) == []
+    assert not list(await world.db.execute("SELECT * FROM blobs"))
+
+
+async def test_plans_sent_together_are_each_their_floors_next_version_and_audited(
+        world: World, as_user: Browser) -> None:
+    path = await _issue(await as_user("super"))
+    person = browser(world)
+    assert (await _send_floors(person, path, [("Floor 1", PDF)])).status_code == 303
+    both = await _send_floors(person, path, [("Floor 1", PDF + b"v2"), ("Roof", PDF)])
+    assert both.status_code == 303
+    assert await _plans(world) == [("Floor 1", 1, "pending"), ("Floor 1", 2, "pending"),
+                                   ("Roof", 1, "pending")]
+    received = (await world.db.execute("SELECT count(*) FROM events WHERE kind = "
+                                       "'building_submission_received'")).first()[0]
+    assert received == 3
+
+
+async def test_plans_sent_together_fit_the_links_quota_or_none_is_kept(
+        world: World, as_user: Browser) -> None:
+    path = await _issue(await as_user("super"))
+    world.app.state.settings = world.app.state.settings.with_(
+        portal_link_quota_bytes=len(PDF) * 2 + 1)
+    person = browser(world)
+    over = await _send_floors(person, path, [("Floor 1", PDF), ("Floor 2", PDF + b"2"),
+                                             ("Floor 3", PDF + b"3")])
+    assert over.status_code == 429 and "Ask the fire service for a new link" in over.text
+    assert await _plans(world) == []
