@@ -240,3 +240,14 @@ async def test_plans_sent_together_fit_the_links_quota_or_none_is_kept(
                                              ("Floor 3", PDF + b"3")])
     assert over.status_code == 429 and "Ask the fire service for a new link" in over.text
     assert await _plans(world) == []
+
+
+async def test_a_short_sign_in_window_does_not_forget_the_portals_counts(world: World) -> None:
+    now = [5000.0]
+    portal = PortalThrottle(world.db, 100, 2, 600, clock=lambda: now[0])
+    for _ in range(2):
+        await portal.unknown_link("192.0.2.20")
+    now[0] += 120
+    signin = SharedThrottle(world.db, 5, 100, 100, 60, clock=lambda: now[0])
+    await signin.fail("someone", "192.0.2.21")  # prunes sign-in failures over 60 s old
+    assert await portal.admit("192.0.2.20") > 0

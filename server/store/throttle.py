@@ -42,8 +42,10 @@ def seen(conn: sqlite3.Connection, account: str, address: str, since: float,
 
 def fail(conn: sqlite3.Connection, account: str, address: str, now: float, since: float
          ) -> None:
-    """One more failure; failures older than the window go."""
-    conn.execute("DELETE FROM signin_failures WHERE at <= ?", (since,))
+    """One more failure; failures older than the window go (not the portal's rows: `note`
+    keeps those to their own window)."""
+    conn.execute("DELETE FROM signin_failures WHERE at <= ? AND address NOT LIKE ?",
+                 (since, "portal %"))
     conn.execute("INSERT INTO signin_failures (account, address, at) VALUES (?, ?, ?)",
                  (account, address, now))
 
