@@ -70,7 +70,7 @@ async def test_replacing_a_link_stops_the_old_url_at_once_and_the_new_one_works(
     assert f"Replace link {rows[1]['id']}" in listed and f"Replace link {old_id}" not in listed
 
 
-async def test_only_a_live_link_of_ones_own_grounds_can_be_replaced(
+async def test_only_a_live_link_can_be_replaced_and_a_crew_user_cannot(
         world: World, as_user: Browser) -> None:
     super_ = await as_user("super")
     await _issue(super_)
