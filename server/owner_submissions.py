@@ -35,6 +35,7 @@ KIND_LABELS = {"floor_plan": "Floor plan", "building_plan": "Building plan",
 FILE_TYPES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
 ATTACHMENT_KIND = {"floor_plan": "floor_plan", "building_plan": "site_plan"}
 MAX_DOCUMENTS = 5           # files with one external wall submission
+PLANS_AT_ONCE = 10          # floor plans one post of the floor-plan form may send
 FLOOR_MAX = 60              # characters of a floor's name
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 UNSAFE_NAME = re.compile(r"[^\w .()+,-]")
@@ -125,6 +126,23 @@ def parse_floor(form: dict[str, str]) -> tuple[str, str]:
     return other or chosen, ""
 
 
+def plan_rows(has_file: list[bool]) -> list[int]:
+    """Which rows of the floor-plan form to send: those with a file; with none, the first
+    (so its problems are shown). A row with a floor but no file is left out: the form offers
+    a row for each missing floor."""
+    return [n for n, present in enumerate(has_file) if present] or [0]
+
+
+def same_floor_twice(floors: list[str]) -> int | None:
+    """The position of the first floor named again in one post (case aside), if any."""
+    seen: set[str] = set()
+    for n, floor in enumerate(floors):
+        if floor and floor.lower() in seen:
+            return n
+        seen.add(floor.lower())
+    return None
+
+
 def parse_name(form: dict[str, str]) -> tuple[str, str]:
     name = clean(form.get("submitted_by", ""), 201)
     if not name:
@@ -166,8 +184,20 @@ async def submit(db: Database, store_files: blobs.BlobStore, decoders: asyncio.S
                  quota: int) -> tuple[int, int]:
     """Store the files (through the blob code) and the submission as the next version;
     returns (id, version). Over the link's quota: 429 naming the file field, nothing kept."""
-    size = sum(len(f.data) for f in files)
-    field = files[0].field if files else "file"
+    return (await submit_many(db, store_files, decoders, link_id, doc, kind,
+                              [(floor, files)], submitted_by, fields, quota))[0]
+
+
+async def submit_many(db: Database, store_files: blobs.BlobStore, decoders: asyncio.Semaphore,
+                      link_id: int, doc: dict[str, Any], kind: str,
+                      items: list[tuple[str | None, list[Checked]]], submitted_by: str,
+                      fields: dict[str, Any], quota: int) -> list[tuple[int, int]]:
+    """Several submissions of one kind (e.g. floor plans of several floors sent at once), each
+    (floor, files) its own next version, all in one transaction: all are kept or none.
+    Returns their (id, version). Over the link's quota: 429 naming the first file's field."""
+    every = [f for _, files in items for f in files]
+    size = sum(len(f.data) for f in every)
+    field = every[0].field if every else "file"
 
     def over(conn: sqlite3.Connection) -> bool:
         return bool(quota) and store.link_bytes(conn, link_id) + size > quota
@@ -177,32 +207,37 @@ async def submit(db: Database, store_files: blobs.BlobStore, decoders: asyncio.S
                         field)
     if await db.read(over):
         raise too_much
-    for f in files:
+    for f in every:
         if not store_files.exists(f.sha256):
             async with decoders:
                 await asyncio.to_thread(store_files.save, f.sha256, f.data, f.content_type)
     now = clock.now("seconds")
-    detail = {**fields, "files": [{"sha256": f.sha256, "name": f.name, "field": f.field,
-                                   "content_type": f.content_type, "size": len(f.data)}
-                                  for f in files]}
 
-    def write(conn: sqlite3.Connection) -> tuple[int, int]:
+    def write(conn: sqlite3.Connection) -> list[tuple[int, int]]:
         if over(conn):  # again, in the write: two uploads at once cannot both fit
             raise too_much
-        for f in files:
+        for f in every:
             blobs.record_blob(conn, store_files, f.sha256, f.content_type, f.data, now,
                               "submission-link")
-        return store.add(conn, {"premises_id": doc["id"], "uprn": doc.get("uprn") or "",
-                                "link_id": link_id, "kind": kind, "floor": floor,
-                                "submitted_at": now, "submitted_by": submitted_by,
-                                "detail": detail, "bytes": size})
-    sub_id, version = await db.write(write)
-    where = f" ({floor})" if floor else ""
-    await events.add(db, now, "building_submission_received", None, station=doc["station"],
-                     premises_id=doc["id"], detail=f"{kind}{where} version {version}, "
-                     f"{len(files)} file(s), by {submitted_by} (link {link_id}, "
-                     f"submission {sub_id})")
-    return sub_id, version
+        done = []
+        for floor, files in items:
+            detail = {**fields, "files": [{"sha256": f.sha256, "name": f.name,
+                                           "field": f.field, "content_type": f.content_type,
+                                           "size": len(f.data)} for f in files]}
+            done.append(store.add(conn, {
+                "premises_id": doc["id"], "uprn": doc.get("uprn") or "", "link_id": link_id,
+                "kind": kind, "floor": floor, "submitted_at": now,
+                "submitted_by": submitted_by, "detail": detail,
+                "bytes": sum(len(f.data) for f in files)}))
+        return done
+    done = await db.write(write)
+    for (floor, files), (sub_id, version) in zip(items, done, strict=True):
+        where = f" ({floor})" if floor else ""
+        await events.add(db, now, "building_submission_received", None,
+                         station=doc["station"], premises_id=doc["id"],
+                         detail=f"{kind}{where} version {version}, {len(files)} file(s), by "
+                         f"{submitted_by} (link {link_id}, submission {sub_id})")
+    return done
 
 
 # -- review ----------------------------------------------------------------------------------

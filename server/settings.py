@@ -44,6 +44,7 @@ INT_SETTINGS = (
     "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
     "keep_observations_days", "keep_receipts_days", "keep_audit_days",
     "keep_sensitive_views_days", "portal_file_max_bytes", "portal_link_quota_bytes",
+    "portal_requests_per_address", "portal_unknown_links_per_address",
     "fault_review_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
@@ -109,6 +110,8 @@ class Settings:
     partner_feed_per_minute: int = 60       # feed requests per share key per minute; 0: none
     portal_file_max_bytes: int = 20 * 1024 * 1024  # a plan or document sent through the portal
     portal_link_quota_bytes: int = 500 * 1024 * 1024  # files one submission link may send; 0: none
+    portal_requests_per_address: int = 600  # portal requests per address per 10 min; 0: none
+    portal_unknown_links_per_address: int = 10  # unknown-token answers per address per 10 min
 
     @property
     def blobs_path(self) -> Path:

@@ -54,9 +54,9 @@ def reference() -> str:
 
 
 def link_state(row: dict[str, Any], now: str) -> str:
-    """`live`, `revoked` or `expired`."""
+    """`live`, `replaced`, `revoked` or `expired`."""
     if row.get("revoked_at"):
-        return "revoked"
+        return "replaced" if replaced_by(row) else "revoked"
     return "expired" if row["expires_at"] <= now else "live"
 
 
@@ -77,6 +77,35 @@ async def issue(db: Database, who: Principal, doc: dict[str, Any], days: int) ->
     await events.add(db, now, "submission_link_issued", who.user_id, station=doc["station"],
                      premises_id=doc["id"], detail=f"link {link_id}, {days} days")
     return token
+
+
+def replaced_by(row: dict[str, Any]) -> int | None:
+    """The link that replaced this one, if it was replaced."""
+    digest = str(row.get("token_hash") or "")
+    return int(digest[len(store.REPLACED):]) if digest.startswith(store.REPLACED) else None
+
+
+async def replace(db: Database, who: Principal, doc: dict[str, Any], link_id: int
+                  ) -> tuple[str, str]:
+    """Rotate a live link that may have leaked: one transaction revokes it and issues a new
+    one for the same building, expiring when the old one would have; the old URL then answers
+    like any unknown link. Returns the new token (shown once) and its expiry."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now("seconds")
+
+    def run(conn: Any) -> tuple[int, str] | None:
+        done = store.replace_in(conn, link_id, doc["id"], token_digest(token), who.username,
+                                now)
+        if done is not None:
+            events.add_in(conn, now, "submission_link_replaced", who.user_id,
+                          station=doc["station"], premises_id=doc["id"],
+                          detail=f"link {link_id} replaced by link {done[0]}")
+        return done
+    done = await db.write(run)
+    if done is None:
+        raise ApiError(404, "not_found", "There is no live link to replace.")
+    expires = done[1]
+    return token, expires
 
 
 async def revoke(db: Database, who: Principal, doc: dict[str, Any], link_id: int) -> None:

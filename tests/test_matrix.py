@@ -241,6 +241,8 @@ ROWS: dict[tuple[str, str], Row] = {
                                                           CONSOLE_A01),
     ("POST", "/console/premises/{premises_id}/links/{link_id}/revoke"): Row(
         form(P1 + "/links/1/revoke"), CONSOLE_A01),
+    ("POST", "/console/premises/{premises_id}/links/{link_id}/replace"): Row(
+        form(P1 + "/links/1/replace"), CONSOLE_A01),
     # The responsible person's portal: the submission link's token, not the caller, decides
     # (an unknown token is a 404 for everyone; tests/test_portal.py has the rest).
     ("GET", "/portal/{token}"): Row(get("/portal/unknown"), OPEN),

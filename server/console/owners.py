@@ -1,5 +1,5 @@
 """Console pages for building owners: mark a premises as a high-rise residential building and
-name its responsible person, issue and revoke submission links, and review its equipment
+name its responsible person, issue, replace (rotate) and revoke submission links, and review its equipment
 faults: confirm one still out of order or mark it repaired (admins and supervisors, within
 their grounds).
 
@@ -53,7 +53,8 @@ async def high_rise_edit(request: Request, who: Principal) -> Response:
 async def _links(request: Request, premises_id: str) -> dict[str, Any]:
     db = request.app.state.db
     now = clock.now("seconds")
-    links = [{**row, "state": submissions.link_state(row, now)}
+    links = [{**row, "state": submissions.link_state(row, now),
+              "replaced_by": submissions.replaced_by(row)}
              for row in await owner_links.links_for(db, premises_id)]
     days = request.app.state.settings.fault_review_days
     faults = [{**f, "for_review": submissions.for_review(f, now, days)}
@@ -79,13 +80,31 @@ async def issue_link(request: Request, who: Principal) -> Response:
 
 
 @page("admin", "supervisor")
-async def revoke_link(request: Request, who: Principal) -> Response:
+async def replace_link(request: Request, who: Principal) -> Response:
+    """Replace a live link that may have leaked: the old one stops at once, the new one's URL
+    is shown this once."""
     premises_id = request.path_params["premises_id"]
     doc = await load_in_scope(request, who, premises_id)
+    token, expires = await submissions.replace(request.app.state.db, who, doc,
+                                               _link_id(request))
+    url = str(request.base_url).rstrip("/") + str(request.app.url_path_for("portal",
+                                                                           token=token))
+    return render(request, "submission_link.html", who, doc=doc, url=url, expires=expires,
+                  replaced=request.path_params["link_id"])
+
+
+def _link_id(request: Request) -> int:
     raw = request.path_params["link_id"]
     if not raw.isdigit() or len(raw) > 15:
         raise ApiError(404, "not_found", "There is no such link.")
-    await submissions.revoke(request.app.state.db, who, doc, int(raw))
+    return int(raw)
+
+
+@page("admin", "supervisor")
+async def revoke_link(request: Request, who: Principal) -> Response:
+    premises_id = request.path_params["premises_id"]
+    doc = await load_in_scope(request, who, premises_id)
+    await submissions.revoke(request.app.state.db, who, doc, _link_id(request))
     flash(request, "ok", "The submission link is revoked: it no longer opens the portal.")
     return see_other(request, "high_rise_edit", premises_id=premises_id)
 
@@ -122,6 +141,8 @@ routes = [
           name="high_rise_edit"),
     Route("/premises/{premises_id}/links", issue_link, methods=["POST"],
           name="submission_link_issue"),
+    Route("/premises/{premises_id}/links/{link_id}/replace", replace_link, methods=["POST"],
+          name="submission_link_replace"),
     Route("/premises/{premises_id}/links/{link_id}/revoke", revoke_link, methods=["POST"],
           name="submission_link_revoke"),
     Route("/premises/{premises_id}/faults/{reference}/confirm", confirm_fault,

@@ -5,7 +5,8 @@ annual information-box check (server/information_box.py).
 
 Server-rendered, no JavaScript. CSRF: the session cookie's token (SameSite, set on the first
 GET) in every form. A wrong token is a plain 404 page, a revoked or expired one 410, too many
-requests 429; never a 500. Rules are server/submissions.py's. Must not hold SQL.
+requests (per link, per address, or unknown tokens per address: server/portal_throttle.py)
+429 with Retry-After; never a 500. Rules are server/submissions.py's. Must not hold SQL.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from server import clock, information_box, submissions
 from server.auth import check_csrf
 from server.console.page import render, templates, text
 from server.errors import ApiError
+from server.portal_throttle import PortalThrottle
 from server.store import records
+from server.web import addresses
 from sync.record import BOX_OUTCOMES, FAULT_KINDS
 
 
@@ -50,14 +53,33 @@ def _private(response: Response) -> Response:
     return response
 
 
+def _throttle(request: Request) -> PortalThrottle:
+    settings = request.app.state.settings
+    return PortalThrottle(request.app.state.db, settings.portal_requests_per_address,
+                          settings.portal_unknown_links_per_address,
+                          submissions.RATE_WINDOW_SECONDS)
+
+
 def portal_page(fn: Portal) -> Callable[[Request], Awaitable[Response]]:
-    """Resolve the link (rate counted), check CSRF on a POST, and turn an ApiError into a
+    """Admit the address (its budgets counted), resolve the link (its rate counted; an unknown
+    token counted against the address), check CSRF on a POST, and turn an ApiError into a
     plain page with its status."""
     @functools.wraps(fn)
     async def endpoint(request: Request) -> Response:
         try:
-            link = await submissions.resolve(request.app.state.db,
-                                             request.path_params["token"])
+            throttle, address = _throttle(request), addresses.of(request)
+            wait = await throttle.admit(address)
+            if wait:
+                raise ApiError(429, "throttled", "Too many requests from your network; try "
+                               f"again in {wait // 60 + 1} minutes.",
+                               headers={"Retry-After": str(wait)})
+            try:
+                link = await submissions.resolve(request.app.state.db,
+                                                 request.path_params["token"])
+            except ApiError as exc:
+                if exc.status == 404:  # no such link: counted against the address
+                    await throttle.unknown_link(address)
+                raise
             if request.method == "POST":
                 check_csrf(request, text(await request.form(), "csrf", 200))
             response = await fn(request, link)

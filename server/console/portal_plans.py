@@ -62,7 +62,7 @@ def _form_page(request: Request, doc: dict[str, Any], kind: str, values: dict[st
                   label=rules.KIND_LABELS[kind], values=values, errors=errors,
                   field_labels=FIELD_LABELS, risks=WALL_RISKS,
                   floors=rules.floor_choices((doc.get("high_rise") or {}).get("storeys")),
-                  max_documents=rules.MAX_DOCUMENTS,
+                  max_documents=rules.MAX_DOCUMENTS, rows=_rows(values),
                   max_mb=request.app.state.settings.portal_file_max_bytes / 1_000_000)
 
 
@@ -85,14 +85,97 @@ def _form(kind: str) -> Any:
     async def endpoint(request: Request, link: submissions.Link) -> Response:
         doc = await _building(request, link)
         if request.method == "GET":
-            return _form_page(request, doc, kind, _defaults(doc), {})
+            values = _defaults(doc)
+            if kind == "floor_plan":  # a row for each missing floor, up to PLANS_AT_ONCE
+                for n, floor in enumerate((await _missing(request, link, doc))
+                                          [:rules.PLANS_AT_ONCE]):
+                    values["floor" + suffix(n)] = floor
+            return _form_page(request, doc, kind, values, {})
         return await _submit(request, link, doc, kind)
     endpoint.__name__ = f"portal_{kind}"
     return endpoint
 
 
+def suffix(row: int) -> str:
+    """The floor-plan form's field names for a row: `floor`, `file` … then `floor_1` …"""
+    return f"_{row}" if row else ""
+
+
+def _plan_label(row: int, field: str) -> str:
+    return FIELD_LABELS[field] if row == 0 else f"Plan {row + 1}'s {field}"
+
+
+async def _missing(request: Request, link: submissions.Link, doc: dict[str, Any]
+                   ) -> list[str]:
+    history = await request.app.state.db.read(
+        lambda c: building_submissions.for_premises(c, link.premises_id))
+    return list(rules.holdings(doc, history)["missing"])
+
+
+def _rows(values: dict[str, str]) -> list[dict[str, str]]:
+    return [{"n": str(n), "sfx": suffix(n), "floor": values.get("floor" + suffix(n), ""),
+             "floor_other": values.get("floor_other" + suffix(n), "")}
+            for n in range(rules.PLANS_AT_ONCE)]
+
+
+async def _submit_floors(request: Request, link: submissions.Link, doc: dict[str, Any]
+                         ) -> Response:
+    """Up to PLANS_AT_ONCE floor plans in one post, each row a floor and its file: every
+    problem of every row at once, or all stored (each its floor's next version)."""
+    settings = request.app.state.settings
+    names = [f + suffix(n) for n in range(rules.PLANS_AT_ONCE) for f in ("floor", "floor_other")]
+    form = await request.form()
+    try:
+        values = {**_defaults(doc), **{f: text(form, f, 200) for f in names},
+                  "submitted_by": text(form, "submitted_by", 300)}
+        uploads = [(await _files(form, "file" + suffix(n)))[:1]
+                   for n in range(rules.PLANS_AT_ONCE)]
+    finally:
+        await form.close()
+    errors: dict[str, str] = {}
+    statuses: list[int] = []
+    name, problem = rules.parse_name(values)
+    if problem:
+        errors["submitted_by"] = problem
+    items: list[tuple[str | None, list[rules.Checked]]] = []
+    for n in rules.plan_rows([bool(u) for u in uploads]):
+        sfx = suffix(n)
+        floor, problem = rules.parse_floor({"floor": values["floor" + sfx],
+                                            "floor_other": values["floor_other" + sfx]})
+        if problem:
+            errors["floor" + sfx] = problem if n == 0 else f"Plan {n + 1}: {problem}"
+        found = rules.check_file((uploads[n] or [rules.Upload("file" + sfx, "", b"")])[0],
+                                 _plan_label(n, "file"), settings.portal_file_max_bytes,
+                                 settings.image_max_pixels)
+        if isinstance(found, rules.Problem):
+            errors["file" + sfx] = found.message
+            statuses.append(found.status)
+        else:
+            items.append((floor, [found]))
+    twice = rules.same_floor_twice([floor or "" for floor, _ in items])
+    if twice is not None and not errors:
+        field = items[twice][1][0].field.replace("file", "floor", 1)
+        errors[field] = (f"{items[twice][0]} is chosen for two plans: send one plan for each "
+                         "floor.")
+    if errors:
+        status = next((s for s in (413, 415) if s in statuses), 422)
+        return _form_page(request, doc, "floor_plan", values, errors, status)
+    try:
+        await rules.submit_many(request.app.state.db, blob_store(request), decoders(request),
+                                link.id, doc, "floor_plan", items, name, {},
+                                settings.portal_link_quota_bytes)
+    except ApiError as exc:
+        if exc.code != "quota_exceeded":
+            raise
+        return _form_page(request, doc, "floor_plan", values,
+                          {exc.field or "file": exc.message}, exc.status)
+    return RedirectResponse(_here(request) + "/plans?sent=floor_plan#held", 303)
+
+
 async def _submit(request: Request, link: submissions.Link, doc: dict[str, Any], kind: str
                   ) -> Response:
+    if kind == "floor_plan":
+        return await _submit_floors(request, link, doc)
     settings = request.app.state.settings
     form = await request.form()
     try:

@@ -42,6 +42,30 @@ async def revoke(db: Database, link_id: int, premises_id: str, by: str, now: str
     return bool(await db.write(run))
 
 
+REPLACED = "replaced-by:"   # a replaced link's token_hash: its old digest is forgotten
+
+
+def replace_in(conn: Any, link_id: int, premises_id: str, token_hash: str, by: str,
+               now: str) -> tuple[int, str] | None:
+    """Inside the caller's transaction: revoke a live link of that premises, forget its token's
+    digest (the old URL then finds nothing, like any unknown token) and add a link with
+    `token_hash` expiring when the old one would have. Returns (new id, expiry); None when
+    the link is not live."""
+    old = conn.execute("SELECT expires_at FROM submission_links WHERE id = ? AND "
+                       "premises_id = ? AND revoked_at IS NULL AND expires_at > ?",
+                       (link_id, premises_id, now)).fetchone()
+    if old is None:
+        return None
+    expires = str(old[0])
+    new_id = int(conn.execute(
+        "INSERT INTO submission_links (premises_id, token_hash, created_by, created_at, "
+        "expires_at) VALUES (?, ?, ?, ?, ?)",
+        (premises_id, token_hash, by, now, expires)).lastrowid or 0)
+    conn.execute("UPDATE submission_links SET revoked_at = ?, revoked_by = ?, "
+                 "token_hash = ? WHERE id = ?", (now, by, f"{REPLACED}{new_id}", link_id))
+    return new_id, expires
+
+
 async def spend(db: Database, link_id: int, now: float, window: int) -> tuple[int, float]:
     """Count one request against the link's current window (a new one starts after `window`
     seconds); returns the count in the window and when the window began."""

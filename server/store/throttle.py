@@ -42,8 +42,10 @@ def seen(conn: sqlite3.Connection, account: str, address: str, since: float,
 
 def fail(conn: sqlite3.Connection, account: str, address: str, now: float, since: float
          ) -> None:
-    """One more failure; failures older than the window go."""
-    conn.execute("DELETE FROM signin_failures WHERE at <= ?", (since,))
+    """One more failure; failures older than the window go (not the portal's rows: `note`
+    keeps those to their own window)."""
+    conn.execute("DELETE FROM signin_failures WHERE at <= ? AND address NOT LIKE ?",
+                 (since, "portal %"))
     conn.execute("INSERT INTO signin_failures (account, address, at) VALUES (?, ?, ?)",
                  (account, address, now))
 
@@ -59,3 +61,24 @@ def succeed(conn: sqlite3.Connection, account: str, address: str, now: float) ->
     conn.execute("DELETE FROM signin_known WHERE account = ? AND address NOT IN (SELECT address "
                  "FROM signin_known WHERE account = ? ORDER BY at DESC LIMIT ?)",
                  (account, account, KNOWN_PER_ACCOUNT))
+
+
+# -- the portal's per-address counts (server/portal_throttle.py), in the same table: the
+# `account` names what is counted, the address is prefixed so sign-in never counts it --------
+
+def nth_latest(conn: sqlite3.Connection, account: str, address: str, since: float, n: int
+               ) -> float | None:
+    """When the `n`-th latest row of (account, address) after `since` was; None: fewer."""
+    row = conn.execute(
+        "SELECT at FROM signin_failures WHERE account = ? AND address = ? AND at > ? "
+        "ORDER BY at DESC LIMIT 1 OFFSET ?", (account, address, since, max(0, n - 1))
+    ).fetchone()
+    return float(row[0]) if row else None
+
+
+def note(conn: sqlite3.Connection, account: str, address: str, now: float, since: float
+         ) -> None:
+    """One more row of (account, address); that account's rows older than `since` go."""
+    conn.execute("DELETE FROM signin_failures WHERE account = ? AND at <= ?", (account, since))
+    conn.execute("INSERT INTO signin_failures (account, address, at) VALUES (?, ?, ?)",
+                 (account, address, now))
