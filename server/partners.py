@@ -75,29 +75,41 @@ async def partner_named(db: Database, name: str, service: int) -> dict[str, Any]
     return org
 
 
+def partner_user_problems(username: str, name: str, org: dict[str, Any] | None, role: str,
+                          password: str, service: int) -> dict[str, str]:
+    """Every problem of a new partner organisation's user at once, {field: sentence}
+    (empty when it may be added): `org` is the organisation chosen, as stored, or None."""
+    problems: dict[str, str] = {}
+    if not username or len(username) > 64 or not username.replace(".", "").replace(
+            "-", "").replace("_", "").isalnum():
+        problems["username"] = "The username needs 1–64 letters, digits, '.', '-' or '_'"
+    if not name:
+        problems["name"] = "The user needs a full name"
+    if org is None or org["kind"] == organisations.OWNER or org["owner_id"] != service:
+        problems["organisation"] = "Choose a partner organisation"
+    if role not in (PARTNER, NEIGHBOUR_CREW):
+        problems["role"] = (f"A partner organisation's user is a {PARTNER} or, in a "
+                            f"neighbouring fire service, {NEIGHBOUR_CREW}")
+    elif role == NEIGHBOUR_CREW and org is not None and org["kind"] != "fire":
+        problems["role"] = ("Only a neighbouring fire service's users may be crew (their "
+                            "devices hold the shared premises)")
+    if problem := policy.problem(password, username):
+        problems["password"] = problem
+    return problems
+
+
 async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
                            password: str, role: str = PARTNER, *, service: int) -> int:
     """A partner organisation's user: the partner view only (no device, no grounds); or,
     with role `crew` in a neighbouring fire service, a crew user whose devices hold what is
     shared with that service, read-only (server/crossborder.py), and nothing else."""
     username, name = username.strip(), name.strip()
-    if not username or len(username) > 64 or not username.replace(".", "").replace(
-            "-", "").replace("_", "").isalnum():
-        raise _invalid("username", "The username needs 1–64 letters, digits, '.', '-' or '_'")
-    if not name:
-        raise _invalid("name", "The user needs a full name")
     org = await organisations.get(auth.db, org_id)
-    if org is None or org["kind"] == organisations.OWNER or org["owner_id"] != service:
-        raise _invalid("organisation", "Choose a partner organisation")
-    if role not in (PARTNER, NEIGHBOUR_CREW):
-        raise _invalid("role", f"A partner organisation's user is a {PARTNER} or, in a "
-                       f"neighbouring fire service, {NEIGHBOUR_CREW}")
-    if role == NEIGHBOUR_CREW and org["kind"] != "fire":
-        raise _invalid("role", "Only a neighbouring fire service's users may be crew (their "
-                       "devices hold the shared premises)")
-    problem = policy.problem(password, username)
-    if problem:
-        raise ApiError(422, "weak_password", problem, "password")
+    problems = partner_user_problems(username, name, org, role, password, service)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ApiError(422, "weak_password" if field == "password" else "invalid", message,
+                       field)
     try:
         return await organisations.add_partner_user(
             auth.db, username, name, org_id, await auth.passwords.hash_async(password),
