@@ -117,7 +117,7 @@ async def test_users_edit_refuses_a_partner_organisations_user_a_station(world: 
                                           role="crew", service=1)
     for change in ({"station": "A01"}, {"extra": ["A01"]}, {"role": "supervisor"}):
         try:
-            await users.edit(world.db, uid, **change)  # type: ignore[arg-type]
+            await users.edit(world.db, uid, **change)
         except ApiError as exc:
             assert exc.status == 422
         else:

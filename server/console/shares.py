@@ -31,6 +31,7 @@ from server.sharing import (
 )
 from server.store import organisations, shares
 from server.store import stations as stations_store
+from sync.roles import PARTNER
 
 
 def _share_id(request: Request) -> int:
@@ -79,7 +80,7 @@ async def partner_user_add(request: Request, who: Principal) -> Response:
     form = await request.form()
     entered = {"username": text(form, "username", 100), "user_name": text(form, "name", 300),
                "organisation": text(form, "organisation", 20),
-               "role": text(form, "role", 20) or partners.PARTNER}
+               "role": text(form, "role", 20) or PARTNER}
     raw_org = entered["organisation"]
     db = request.app.state.db
     org = await organisations.get(db, int(raw_org)) if raw_org.isdigit() and len(
