@@ -43,7 +43,7 @@ INT_SETTINGS = (
     "password_workers", "signin_account_max_failures", "signin_address_max_failures",
     "session_idle_seconds", "import_max_bytes", "partner_feed_per_minute",
     "keep_observations_days", "keep_receipts_days", "keep_audit_days",
-    "keep_sensitive_views_days", "portal_file_max_bytes", "portal_link_quota_bytes",
+    "keep_sensitive_views_days", "keep_followed_gone_days", "portal_file_max_bytes", "portal_link_quota_bytes",
     "fault_review_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
@@ -99,6 +99,7 @@ class Settings:
     keep_receipts_days: int = 30            # receipts of devices unseen this long; writer rows
     keep_audit_days: int = 0                # history entries
     keep_sensitive_views_days: int = 0      # records of who viewed key box and entry codes
+    keep_followed_gone_days: int = 90       # followed records a followed feed said gone
     image_max_pixels: int = 40_000_000      # larger images are refused before decoding
     image_decoders: int = 2                 # images decoded at once (each can take 100s of MB)
     upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none
