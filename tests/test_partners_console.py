@@ -124,3 +124,27 @@ async def test_users_edit_refuses_a_partner_organisations_user_a_station(world: 
             raise AssertionError(f"{change} was allowed")
     who = await world.auth.principal_for_user(uid)
     assert (who.role, who.station, who.grounds) == ("crew", None, ())
+
+
+async def test_the_console_header_names_the_signed_in_users_service(world: World) -> None:
+    from server import services
+    await world.db.execute_write("UPDATE organisations SET name = 'Ashby Fire and Rescue' "
+                                 "WHERE id = 1")
+    await services.add(world.auth, "Bravo Fire and Rescue", "badmin", "Bea Bravo", PW)
+    police = await partners.add_organisation(world.db, "Shire Police", "police", 1)
+    await partners.add_partner_user(world.auth, "pc.jones", "PC Jones", police, PW, service=1)
+    header = re.compile(r'class="service-name"[^>]*>· ([^<]+)<')
+    async with admin_console(world) as (admin, _):
+        found = header.search((await admin.get("/console/", follow_redirects=True)).text)
+        assert found and found.group(1) == "Ashby Fire and Rescue"
+    for username, name in (("badmin", "Bravo Fire and Rescue"), ("pc.jones", "Shire Police")):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
+                                     base_url="http://test") as client:
+            form = await client.get("/console/signin")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf
+            signed = await client.post("/console/signin", data={
+                "csrf": csrf.group(1), "username": username, "password": PW})
+            got = await client.get(signed.headers["location"], follow_redirects=True)
+            found = header.search(got.text)
+            assert found and found.group(1) == name, username
