@@ -275,13 +275,16 @@ class CrossBorder:
             return
         now = clock.now("seconds")
         by_id = {s.share.id: s.share for s in srcs if s.share is not None}
+        served = {r["id"]: r for _, r in page.records}
 
         def go(conn: sqlite3.Connection) -> None:
             for share_id, ids in page.given.items():
+                fields = dict.fromkeys(f for pid in ids for f in served.get(pid, {})
+                                       if f != "shared") or fields_of(by_id[share_id])
                 shares.record_device_page(
                     conn, now, share_id, who.user_id, ids,
                     f"device {who.device_id or '?'}: {len(ids)} records "
-                    f"({', '.join(ids)[:4000]}); fields {','.join(fields_of(by_id[share_id]))}")
+                    f"({', '.join(ids)[:4000]}); fields {','.join(fields)}")
         await self.db.write(go)
 
 

@@ -127,3 +127,23 @@ async def test_a_neighbours_device_holds_both_shares_fields(world: World) -> Non
     assert p1["key_box"] == "4512" and "next_review_due" in p1 and "tactical_plan" in p1
     assert "entry_codes" not in p1 and "observations" not in p1
     assert "key_box" not in got["p3"]  # p3 (B02) is in the full share only
+
+
+async def test_the_access_log_names_the_fields_served_from_both_shares(world: World) -> None:
+    org, boxed, full = await _two_shares(world)
+    uid = await partners.add_partner_user(world.auth, "nb.crew", "Nell Crew", org, PW,
+                                          role="crew", service=1)
+    _, token = await world.auth.enrol_device(await world.auth.principal_for_user(uid),
+                                             "Pump 1 Barset")
+    await pull_all(world, token)
+    _, key = await partners.make_key(world.db, 1, full, "admin")
+    await world.client.get("/api/partner/feed",
+                           headers={"Authorization": f"Bearer {key}"})
+    rows = (await world.db.execute(
+        "SELECT kind, detail FROM partner_reads WHERE kind IN ('device', 'feed')")).dicts()
+    assert {r["kind"] for r in rows} == {"device", "feed"}
+    for r in rows:  # each page giving p1 names the key box, none the entry codes
+        assert ("key_box" in r["detail"]) == ("p1" in r["detail"]), r
+        assert "entry_codes" not in r["detail"], r
+    assert any("p1" in r["detail"] for r in rows if r["kind"] == "device")
+    assert "p1" in next(r["detail"] for r in rows if r["kind"] == "feed")
