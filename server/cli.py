@@ -634,7 +634,8 @@ def cmd_housekeeping(args: argparse.Namespace) -> int:
     settings = _settings(args)
     keep = housekeeping.Retention(
         observations=settings.keep_observations_days, receipts=settings.keep_receipts_days,
-        audit=settings.keep_audit_days, sensitive_views=settings.keep_sensitive_views_days)
+        audit=settings.keep_audit_days, sensitive_views=settings.keep_sensitive_views_days,
+        followed_gone=settings.keep_followed_gone_days)
 
     async def job(db: Database) -> dict[str, int]:
         removed = await housekeeping.run(db, sync_store.SqliteStore(db), housekeeping_sql,

@@ -22,7 +22,14 @@ import msgspec
 
 from server import clock
 from server.auth import Principal
-from server.sharing import Share, content_changed_at, fields_of, information_age, is_live
+from server.sharing import (
+    Share,
+    content_changed_at,
+    fields_of,
+    information_age,
+    is_live,
+    with_siblings,
+)
 from server.sharing import shared_view as _view
 from server.store import follows, organisations, records, shares
 from server.store.database import Database
@@ -123,9 +130,9 @@ class CrossBorder:
         def find(conn: sqlite3.Connection) -> list[Source]:  # one read: every pull asks
             if organisations.kind_of(conn, org) not in RECEIVING_KINDS:
                 return []
-            found = [Source(f"s{s.id}", s.owner_name, share=s)
-                     for s in shares.given_to(conn, org)
-                     if is_live(s, today) and s.owner_id != org]
+            given = shares.given_to(conn, org)
+            found = [Source(f"s{s.id}", s.owner_name, share=with_siblings(s, given))
+                     for s in given if is_live(s, today) and s.owner_id != org]
             found += [Source(f"f{f['id']}", f["service"] or f["url"], follow_id=int(f["id"]))
                       for f in follows.of_organisation(conn, org)]
             return sorted(found, key=lambda s: s.key)
@@ -247,8 +254,8 @@ class CrossBorder:
         kept = shares.history(conn, [v["id"] for _, _, v, _ in views])
         for seq, src, view, doc in views:
             assert src.share is not None
-            changed = content_changed_at(kept.get(view["id"], []), src.share)
-            if view["id"] not in out:  # a record in two shares: the first share's fields
+            changed = content_changed_at(kept.get(view["id"], []), src.share, view)
+            if view["id"] not in out:  # a record in two shares: already the union of fields
                 out[view["id"]] = (seq, mark(view, src, information_age(doc, changed, now)))
                 given.setdefault(src.share.id, []).append(view["id"])
         left = [pid for pid in dict.fromkeys(left) if pid not in out]
@@ -268,13 +275,16 @@ class CrossBorder:
             return
         now = clock.now("seconds")
         by_id = {s.share.id: s.share for s in srcs if s.share is not None}
+        served = {r["id"]: r for _, r in page.records}
 
         def go(conn: sqlite3.Connection) -> None:
             for share_id, ids in page.given.items():
+                fields = dict.fromkeys(f for pid in ids for f in served.get(pid, {})
+                                       if f != "shared") or fields_of(by_id[share_id])
                 shares.record_device_page(
                     conn, now, share_id, who.user_id, ids,
                     f"device {who.device_id or '?'}: {len(ids)} records "
-                    f"({', '.join(ids)[:4000]}); fields {','.join(fields_of(by_id[share_id]))}")
+                    f"({', '.join(ids)[:4000]}); fields {','.join(fields)}")
         await self.db.write(go)
 
 

@@ -63,6 +63,9 @@ async def follow_once(db: Database, client: httpx.AsyncClient, url: str, key: st
     service's name shown on devices; otherwise the feed's own."""
     target = feed_url(url)
     row = await follows.get_or_add(db, target, organisation_id, clock.now("seconds"))
+    if int(row["organisation_id"]) != organisation_id:  # one feed, one receiving service
+        raise ApiError(409, "invalid", f"{target} is followed for another owning service "
+                       "of this deployment already (`watchbook follow --list`)", "service")
     follow_id, cursor = int(row["id"]), str(row["cursor"])
     out = Outcome()
     headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}

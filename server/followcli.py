@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from server import follow
+from server import follow, servicecli
 from server.errors import ApiError
 from server.settings import Settings
 from server.store import follows
@@ -29,7 +29,9 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
     def once(args: argparse.Namespace, key: str) -> int:
         async def job(d: Database) -> follow.Outcome:
             async with httpx.AsyncClient(follow_redirects=False) as client:
-                return await follow.follow_once(d, client, args.url, key, name=args.name or "")
+                return await follow.follow_once(d, client, args.url, key,
+                                                organisation_id=await servicecli.service_id(
+                                                    d, args), name=args.name or "")
         try:
             out: follow.Outcome = run(settings_of(args), job)
         except follow.FollowError as exc:
@@ -52,7 +54,8 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
             for f in found:
                 state = f"error: {f['last_error']}" if f["last_error"] else "ok"
                 print(f"{f['id']:>3}  {f['records']:>6} records  {f['service'] or '?':24}  "
-                      f"{f['url']}  last run {f['last_run_at'] or 'never'} ({state})")
+                      f"{f['url']}  for {f['receiver'] or '?'}  "
+                      f"last run {f['last_run_at'] or 'never'} ({state})")
             return 0
         if not args.url or not args.key_file:
             print("follow: give the leader's URL and --key-file (or --list)", file=sys.stderr)
@@ -75,10 +78,11 @@ def add_parsers(sub: Any, db: argparse.ArgumentParser,
         except KeyboardInterrupt:
             return 0
 
-    p = sub.add_parser("follow", parents=[db], help="follow another Watchbook's partner feed",
+    p = sub.add_parser("follow", parents=[db, servicecli.option()], help="follow another Watchbook's partner feed",
                        description="Follow a share of another Watchbook server (a "
                                    "neighbouring service): its records are stored here and "
-                                   "served to this service's devices read-only. The key "
+                                   "served read-only to the devices of the owning service "
+                                   "--service names (the only one by default). The key "
                                    "file holds the share's feed key (wbk_…).")
     p.add_argument("url", metavar="URL", nargs="?",
                    help="the other server's address, or its /api/partner/feed")

@@ -4,7 +4,8 @@ Reviewed (accepted or dismissed) observations leave their record once reviewed l
 `keep_observations_days`, through the one writer (a new version, a history entry that keeps the
 observation whole); receipts every device holds (engine Rule 4a), and all of a device revoked or
 unseen for `keep_receipts_days`, are forgotten, as are last-writer rows that old; history entries
-and views of sensitive fields past `keep_audit_days` / `keep_sensitive_views_days` (0: for ever).
+and views of sensitive fields past `keep_audit_days` / `keep_sensitive_views_days` (0: for ever);
+followed records gone from a followed feed past `keep_followed_gone_days` (as tombstones are).
 The SQL is the store's (server/store/housekeeping.py, postgres/housekeeping.py); no HTTP.
 """
 
@@ -33,6 +34,7 @@ class Retention:
     receipts: int = 30
     audit: int = 0
     sensitive_views: int = 0
+    followed_gone: int = 0  # a followed record the feed said gone (server/follow.py)
 
 
 def ago(now: str, days: int) -> str:
@@ -86,4 +88,7 @@ async def run(db: Any, store: Store, sql: Any, keep: Retention, now: str) -> dic
         db, quiet, quiet,
         ago(now, keep.audit) if keep.audit > 0 else None,
         ago(now, keep.sensitive_views) if keep.sensitive_views > 0 else None))
+    if keep.followed_gone > 0:
+        out["followed records gone"] = await sql.prune_followed_gone(
+            db, ago(now, keep.followed_gone))
     return out

@@ -24,10 +24,12 @@ from server.sharing import (
     Share,
     ShareRequest,
     content_changed_at,
+    fields_for,
     fields_of,
     information_age,
     is_live,
     parse_request,
+    with_siblings,
 )
 from server.sharing import shared_view as _view
 from server.store import organisations, shares
@@ -75,29 +77,41 @@ async def partner_named(db: Database, name: str, service: int) -> dict[str, Any]
     return org
 
 
+def partner_user_problems(username: str, name: str, org: dict[str, Any] | None, role: str,
+                          password: str, service: int) -> dict[str, str]:
+    """Every problem of a new partner organisation's user at once, {field: sentence}
+    (empty when it may be added): `org` is the organisation chosen, as stored, or None."""
+    problems: dict[str, str] = {}
+    if not username or len(username) > 64 or not username.replace(".", "").replace(
+            "-", "").replace("_", "").isalnum():
+        problems["username"] = "The username needs 1–64 letters, digits, '.', '-' or '_'"
+    if not name:
+        problems["name"] = "The user needs a full name"
+    if org is None or org["kind"] == organisations.OWNER or org["owner_id"] != service:
+        problems["organisation"] = "Choose a partner organisation"
+    if role not in (PARTNER, NEIGHBOUR_CREW):
+        problems["role"] = (f"A partner organisation's user is a {PARTNER} or, in a "
+                            f"neighbouring fire service, {NEIGHBOUR_CREW}")
+    elif role == NEIGHBOUR_CREW and org is not None and org["kind"] != "fire":
+        problems["role"] = ("Only a neighbouring fire service's users may be crew (their "
+                            "devices hold the shared premises)")
+    if problem := policy.problem(password, username):
+        problems["password"] = problem
+    return problems
+
+
 async def add_partner_user(auth: Auth, username: str, name: str, org_id: int,
                            password: str, role: str = PARTNER, *, service: int) -> int:
     """A partner organisation's user: the partner view only (no device, no grounds); or,
     with role `crew` in a neighbouring fire service, a crew user whose devices hold what is
     shared with that service, read-only (server/crossborder.py), and nothing else."""
     username, name = username.strip(), name.strip()
-    if not username or len(username) > 64 or not username.replace(".", "").replace(
-            "-", "").replace("_", "").isalnum():
-        raise _invalid("username", "The username needs 1–64 letters, digits, '.', '-' or '_'")
-    if not name:
-        raise _invalid("name", "The user needs a full name")
     org = await organisations.get(auth.db, org_id)
-    if org is None or org["kind"] == organisations.OWNER or org["owner_id"] != service:
-        raise _invalid("organisation", "Choose a partner organisation")
-    if role not in (PARTNER, NEIGHBOUR_CREW):
-        raise _invalid("role", f"A partner organisation's user is a {PARTNER} or, in a "
-                       f"neighbouring fire service, {NEIGHBOUR_CREW}")
-    if role == NEIGHBOUR_CREW and org["kind"] != "fire":
-        raise _invalid("role", "Only a neighbouring fire service's users may be crew (their "
-                       "devices hold the shared premises)")
-    problem = policy.problem(password, username)
-    if problem:
-        raise ApiError(422, "weak_password", problem, "password")
+    problems = partner_user_problems(username, name, org, role, password, service)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ApiError(422, "weak_password" if field == "password" else "invalid", message,
+                       field)
     try:
         return await organisations.add_partner_user(
             auth.db, username, name, org_id, await auth.passwords.hash_async(password),
@@ -139,7 +153,14 @@ async def live_share(db: Database, who: Principal, share_id: int) -> Share:
     if not is_live(share, clock.today()):
         raise ApiError(410, "gone", "This share has ended or expired; nothing in it is "
                        "available any more. Ask the owning service for a new one.")
-    return share
+    return await _knowing_siblings(db, share)
+
+
+async def _knowing_siblings(db: Database, share: Share) -> Share:
+    """The share with the others its owner gave the same partner: a record in two live
+    shares gets the fields of both (server/sharing.py, `fields_for`)."""
+    given = await db.read(lambda c: shares.given_to(c, share.partner_id))
+    return with_siblings(share, given)
 
 
 async def search(db: Database, who: Principal, share: Share, q: str,
@@ -160,9 +181,9 @@ async def ages(db: Database, share: Share, docs: list[dict[str, Any]]
                ) -> dict[str, dict[str, Any]]:
     """Each record's information age (server/sharing.py), by id, from its history."""
     kept = await db.read(lambda c: shares.history(c, [d["id"] for d in docs]))
-    now = clock.now("seconds")
-    return {d["id"]: information_age(d, content_changed_at(kept.get(d["id"], []), share), now)
-            for d in docs}
+    now, today = clock.now("seconds"), clock.today()
+    return {d["id"]: information_age(d, content_changed_at(
+        kept.get(d["id"], []), share, fields_for(d, share, today)), now) for d in docs}
 
 
 async def open_record(db: Database, who: Principal, share: Share, premises_id: str,
@@ -175,7 +196,7 @@ async def open_record(db: Database, who: Principal, share: Share, premises_id: s
     view = _view(docs[0], share, clock.today()) if docs else None
     if view is None:
         raise ApiError(404, "not_found", f"There is no premises {premises_id} in this share.")
-    served = [f for f in fields_of(share) if f in view]
+    served = list(view)  # the share's fields, and a sibling share's holding the record
     await shares.record_read(db, clock.now("seconds"), share.id, who.user_id, kind,
                              premises_id, ",".join(served))
     return view, (await ages(db, share, docs[:1]))[premises_id]
@@ -259,7 +280,7 @@ async def share_for_key(db: Database, authorization: str) -> tuple[Share, int]:
     share = await shares.get(db, int(row["share_id"]))
     if share is None or not is_live(share, clock.today()):
         raise ApiError(410, "gone", "this share has ended or expired")
-    return share, int(row["id"])
+    return await _knowing_siblings(db, share), int(row["id"])
 
 
 def parse_cursor(raw: str) -> int:
@@ -305,10 +326,11 @@ async def feed_page(db: Database, share: Share, key_id: int, cursor: str, limit:
     top = rows[-1][0] if rows else after
     await shares.record_delivered(db, clock.now("seconds"), share.id, key_id,
                                   [v["id"] for v in records])
+    fields = dict.fromkeys(f for v in records for f in v) or fields_of(share)  # the union
     await shares.record_read(db, clock.now("seconds"), share.id, None, "feed", None,
                              f"cursor {after} to {top}: {len(records)} records "
                              f"({', '.join(v['id'] for v in records)[:4000]}); fields "
-                             f"{','.join(fields_of(share))}", key_id)
+                             f"{','.join(fields)}", key_id)
     return {"service": share.owner_name, "records": records,
             "ages": await ages(db, share, served), "deleted": deleted, "left": left,
             "cursor": str(top), "more": more}

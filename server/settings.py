@@ -45,6 +45,7 @@ INT_SETTINGS = (
     "keep_observations_days", "keep_receipts_days", "keep_audit_days",
     "keep_sensitive_views_days", "portal_file_max_bytes", "portal_link_quota_bytes",
     "portal_requests_per_address", "portal_unknown_links_per_address",
+    "keep_followed_gone_days",
     "fault_review_days",
 )
 # Other variables: WATCHBOOK_DB, WATCHBOOK_DATABASE_URL, WATCHBOOK_SECRET_KEY, WATCHBOOK_HTTPS,
@@ -100,6 +101,7 @@ class Settings:
     keep_receipts_days: int = 30            # receipts of devices unseen this long; writer rows
     keep_audit_days: int = 0                # history entries
     keep_sensitive_views_days: int = 0      # records of who viewed key box and entry codes
+    keep_followed_gone_days: int = 90       # followed records a followed feed said gone
     image_max_pixels: int = 40_000_000      # larger images are refused before decoding
     image_decoders: int = 2                 # images decoded at once (each can take 100s of MB)
     upload_quota_bytes_per_day: int = 500 * 1024 * 1024  # per user per UTC day; 0: none

@@ -4,15 +4,17 @@ not expired), the checks on a new share's form, and how old a record's shared ri
 information is (its assessment and the last change of the share's fields, from history).
 
 `shared_view(doc, share, today)` is THE field filter: a record in, the partner's view out
-(None when the record is outside the share or the share is not live). No I/O, no clock:
+(None when the record is outside the share or the share is not live), with the union of the
+fields of every live share given to the same partner that holds it. No I/O, no clock:
 `today` is passed in. Must not read or write the database.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +106,18 @@ class Share:
     partner_name: str = ""
     owner_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # the other shares given to the same partner by the same owner (read with this one):
+    # a record in this share and in a live one of them gets the fields of both
+    also: tuple[Share, ...] = ()
+
+
+def with_siblings(share: Share, given: Sequence[Share]) -> Share:
+    """`share` knowing the other shares its owner gave its partner (`given`: the shares
+    given to the partner, any owner, live or not; the rule keeps what counts)."""
+    return dataclasses.replace(share, also=tuple(
+        dataclasses.replace(s, also=()) for s in given
+        if s.id != share.id and s.owner_id == share.owner_id
+        and s.partner_id == share.partner_id))
 
 
 def status(share: Share, today: str) -> str:
@@ -121,6 +135,14 @@ def fields_of(share: Share) -> tuple[str, ...]:
     """Every field the share serves: the fixed ones, the profile's, the sensitive ticked."""
     return (*ALWAYS, *PROFILES.get(share.profile, ()),
             *(f for f in SENSITIVE if f in share.sensitive))
+
+
+def fields_for(doc: Mapping[str, Any], share: Share, today: str) -> tuple[str, ...]:
+    """The fields a record of `share` is served with: the union of the fields of `share`
+    and of each live sibling share (`share.also`) whose scope holds the record; a sensitive
+    field only if one of those shares ticks it."""
+    granting = [share, *(s for s in share.also if is_live(s, today) and in_scope(doc, s.scope))]
+    return tuple(dict.fromkeys(f for s in granting for f in fields_of(s)))
 
 
 def inside_polygon(lon: float, lat: float, ring: Sequence[tuple[float, float]]) -> bool:
@@ -164,7 +186,7 @@ def shared_view(doc: Mapping[str, Any], share: Share, today: str) -> dict[str, A
     is not live or the record is outside it."""
     if not is_live(share, today) or not in_scope(doc, share.scope):
         return None
-    return {f: doc[f] if f in doc else DEFAULTS.get(f) for f in fields_of(share)}
+    return {f: doc[f] if f in doc else DEFAULTS.get(f) for f in fields_for(doc, share, today)}
 
 
 # -- a new share's form ---------------------------------------------------------------------
@@ -324,12 +346,15 @@ def content_fields(share: Share) -> frozenset[str]:
     return frozenset(fields_of(share)) - {"id", "updated_at"}
 
 
-def content_changed_at(entries: Sequence[Mapping[str, Any]], share: Share) -> str | None:
-    """When the share's fields of a record last changed, from its history entries (newest
-    first): the first entry that created the record or changed one of those fields. None
-    when the history kept has no such entry. An observation, an attachment or any other
-    write outside the share's fields does not count."""
-    wanted = content_fields(share)
+def content_changed_at(entries: Sequence[Mapping[str, Any]], share: Share,
+                       served: Iterable[str] | None = None) -> str | None:
+    """When the share's fields of a record (or the fields `served`, when given: a record
+    in two shares) last changed, from its history entries (newest first): the first entry
+    that created the record or changed one of those fields. None when the history kept has
+    no such entry. An observation, an attachment or any other write outside those fields
+    does not count."""
+    wanted = (content_fields(share) if served is None
+              else frozenset(served) - {"id", "updated_at", "shared"})
     for entry in entries:
         before, after = entry.get("before") or {}, entry.get("after") or {}
         if not before and after:  # the record created (audited whole)

@@ -17,7 +17,7 @@ from server.errors import ApiError
 from server.grounds import check_codes, invalid, parse_codes
 from server.store import accounts, organisations
 from server.store.database import Database
-from sync.roles import PARTNER, ROLES
+from sync.roles import ROLES
 
 
 async def find(db: Database, username: str, service: int | None = None) -> accounts.Row:
@@ -41,9 +41,20 @@ async def edit(db: Database, user_id: int, *, name: str | None = None,
         if row is None or (service is not None and service not in (
                 row["organisation_id"], organisations.owner_of(conn, row["organisation_id"]))):
             raise ApiError(404, "not_found", "there is no such user", "username")
-        if row["role"] == PARTNER and (role is not None or station or extra):
-            raise invalid("role", "a partner organisation's user keeps the partner role, with "
-                          "no station or grounds (Sharing, in the console)")
+        partner_user = organisations.owner_of(conn, row["organisation_id"]) is not None
+        if partner_user and role is not None and role != row["role"]:
+            raise invalid("role", f"a partner organisation's user keeps the {row['role']} "
+                          "role, with no station or grounds (Sharing, in the console)")
+        if partner_user and (station or extra):
+            raise invalid("station" if station else "grounds",
+                          "a partner organisation's user has no station or grounds of this "
+                          "service: they see only what is shared with their organisation")
+        if partner_user:  # the name only
+            name_only = (row["name"] if name is None else name.strip())
+            if not name_only or len(name_only) > 200:
+                raise invalid("name", "enter the person's name (up to 200 characters)")
+            accounts.set_profile(conn, user_id, name_only, row["role"], None, [])
+            return {"name": name_only, "role": row["role"], "station": None, "extra": []}
         new: dict[str, Any] = {"name": row["name"] if name is None else name.strip(),
                "role": row["role"] if role is None else role,
                "station": row["station"] if station is None else (station.strip().upper()

@@ -6,6 +6,7 @@ history; history and sensitive-view rows go after theirs; `watchbook housekeepin
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,33 @@ def test_the_housekeeping_command_reports_what_it_removed(
     assert main(["housekeeping", "--db", str(tmp_path / "w.db"), "--vacuum"]) == 0
     out = capsys.readouterr().out
     assert "1 receipts" in out and "0 observations" in out and "gave the space back" in out
+
+
+async def test_followed_records_gone_from_a_followed_feed_go_after_their_retention(
+        eng: Engine) -> None:
+    await eng.run("INSERT INTO follows (id, url, organisation_id, created_at) "
+                  "VALUES (1, 'https://leader.example/api/partner/feed', 1, ?)", (DAY1,))
+    for pid, gone, at in (("p1", 1, DAY1), ("p2", 1, DAY200), ("p3", 0, DAY1)):
+        await eng.run("INSERT INTO followed (follow_id, premises_id, change_seq, gone, doc, "
+                      "fetched_at) VALUES (1, ?, ?, ?, ?, ?)",
+                      (pid, int(pid[1]), gone, "{}" if gone else json.dumps({"id": pid}), at))
+    assert "followed records gone" not in await keep(eng, now=DAY200), "0 keeps for ever"
+    assert (await keep(eng, now=DAY200, followed_gone=90))["followed records gone"] == 1
+    left = await eng.run("SELECT premises_id FROM followed ORDER BY premises_id")
+    assert [r[0] for r in left] == ["p2", "p3"]  # gone lately, and still held: kept
+
+
+def test_the_housekeeping_command_forgets_followed_records_gone_long_ago(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def gone_long_ago() -> None:
+        e = await open_sqlite(tmp_path / "w.db")
+        await e.run("INSERT INTO follows (id, url, organisation_id, created_at) "
+                    "VALUES (1, 'https://leader.example/api/partner/feed', 1, ?)", (DAY1,))
+        await e.run("INSERT INTO followed (follow_id, premises_id, change_seq, gone, doc, "
+                    "fetched_at) VALUES (1, 'p9', 9, 1, '{}', ?)", (DAY1,))
+        await e.db.close()
+    asyncio.run(gone_long_ago())
+    monkeypatch.delenv("WATCHBOOK_DATABASE_URL", raising=False)
+    assert main(["housekeeping", "--db", str(tmp_path / "w.db")]) == 0
+    assert "1 followed records gone" in capsys.readouterr().out

@@ -102,6 +102,7 @@ async def _render_user(request: Request, who: Principal, status: int = 200,
     db = request.app.state.db
     person = await _the_user(request, who)
     return render(request, "user.html", who, status, nav="users", person=person,
+                  partner_user=person["organisation_id"] != who.organisation_id,
                   stations=await stations.listing(db, who.organisation_id), roles=ROLES,
                   errors=errors or {},
                   entered=entered or {**person, "station": person["station"] or ""},
@@ -125,11 +126,23 @@ async def edit_user(request: Request, who: Principal) -> Response:
         errors["name"] = "Enter the person's name."
     elif len(entered["name"].strip()) > 200:
         errors["name"] = "The name is longer than 200 characters."
-    if person["id"] == who.user_id and entered["role"] != "admin":
+    partner_user = person["organisation_id"] != who.organisation_id  # a partner org's
+    if partner_user:  # a police user or a neighbouring service's crew: the name only
+        if entered["role"] and entered["role"] != person["role"]:
+            errors["role"] = (f"A partner organisation's user keeps the {person['role']} "
+                              "role (Sharing, in the console).")
+        if entered["station"]:
+            errors["station"] = ("A partner organisation's user has no home station here: "
+                                 "they see only what is shared with their organisation.")
+        if entered["extra_grounds"]:
+            errors["grounds"] = ("A partner organisation's user has no grounds here: they "
+                                 "see only what is shared with their organisation.")
+    elif person["id"] == who.user_id and entered["role"] != "admin":
         errors["role"] = "You cannot take away your own admin role."
     elif person["role"] != PARTNER and entered["role"] not in ROLES:
         errors["role"] = "Choose a role."
-    if entered["role"] in ROLES and entered["role"] != "admin" and not entered["station"]:
+    if not partner_user and entered["role"] in ROLES and entered["role"] != "admin" \
+            and not entered["station"]:
         errors["station"] = f"A {entered['role']} needs a home station."
     live = {s["code"] for s in await stations.listing(request.app.state.db, who.organisation_id)
             if not s["retired_at"]}
@@ -142,8 +155,10 @@ async def edit_user(request: Request, who: Principal) -> Response:
         return await _render_user(request, who, 422, errors, entered)
     try:
         await people.edit(request.app.state.db, person["id"], name=entered["name"],
-                          role=entered["role"], station=entered["station"],
-                          extra=entered["extra_grounds"], service=who.organisation_id)
+                          role=None if partner_user else entered["role"],
+                          station=None if partner_user else entered["station"],
+                          extra=None if partner_user else entered["extra_grounds"],
+                          service=who.organisation_id)
     except ApiError as exc:
         message = exc.message[:1].upper() + exc.message[1:] + "."
         return await _render_user(request, who, exc.status if exc.status < 500 else 422,

@@ -23,6 +23,7 @@ from starlette.templating import Jinja2Templates
 from server import clock
 from server.auth import Principal, check_csrf, new_csrf_token
 from server.errors import ApiError
+from server.store import organisations
 from sync.record import EVACUATION_STRATEGIES, HAZARD_TYPES
 from sync.roles import EDITORS, PARTNER
 
@@ -68,6 +69,7 @@ def flash(request: Request, kind: str, text: str, href: str | None = None) -> No
 def render(request: Request, name: str, who: Principal | None, status: int = 200,
            **context: Any) -> Response:
     ctx = {"who": who, "csrf": csrf_token(request), "today": today(),
+           "service_name": getattr(request.state, "service_name", "") if who else "",
            "flash": request.session.pop("flash", None), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
@@ -119,6 +121,8 @@ def page(*roles: str, password_change: bool = False) -> Callable[[Handler], Endp
                 request.session.clear()
                 flash(request, "error", "Your account is no longer active; you were signed out.")
                 return to_signin(request)
+            org = await organisations.get(request.app.state.db, who.organisation_id)
+            request.state.service_name = org["name"] if org else ""  # the header says whose
             if who.role == PARTNER and not password_change:
                 return error_page(
                     request, 403, "This page is not part of the partner view",

@@ -31,6 +31,7 @@ from server.sharing import (
 )
 from server.store import organisations, shares
 from server.store import stations as stations_store
+from sync.roles import PARTNER
 
 
 def _share_id(request: Request) -> int:
@@ -48,7 +49,7 @@ async def _organisations_page(request: Request, who: Principal, status_code: int
                   organisations=await organisations.listing(db, who.organisation_id),
                   partner_users=await organisations.partner_users(db, who.organisation_id),
                   partner_orgs=await organisations.partners(db, who.organisation_id),
-                  kinds=KINDS,
+                  kinds=KINDS, crew_role=partners.NEIGHBOUR_CREW,
                   errors=errors or {}, entered=entered or {}, min_length=MIN_LENGTH)
 
 
@@ -78,21 +79,33 @@ async def organisation_add(request: Request, who: Principal) -> Response:
 async def partner_user_add(request: Request, who: Principal) -> Response:
     form = await request.form()
     entered = {"username": text(form, "username", 100), "user_name": text(form, "name", 300),
-               "organisation": text(form, "organisation", 20)}
+               "organisation": text(form, "organisation", 20),
+               "role": text(form, "role", 20) or PARTNER}
     raw_org = entered["organisation"]
-    try:
-        if not raw_org.isdigit():
-            raise ApiError(422, "invalid", "Choose a partner organisation", "organisation")
-        await partners.add_partner_user(request.app.state.auth, entered["username"],
-                                        entered["user_name"], int(raw_org),
-                                        text(form, "password", 256),
-                                        service=who.organisation_id)
-    except ApiError as exc:
-        field = {"name": "user_name"}.get(exc.field or "", exc.field or "username")
-        return await _organisations_page(request, who, exc.status, {field: exc.message},
-                                         entered)
-    flash(request, "ok", f"Partner user {entered['username']} added. They sign in at "
-                         "/console/ and see only what is shared with their organisation.")
+    db = request.app.state.db
+    org = await organisations.get(db, int(raw_org)) if raw_org.isdigit() and len(
+        raw_org) < 16 else None
+    problems = partners.partner_user_problems(  # every problem at once
+        entered["username"].strip(), entered["user_name"].strip(), org, entered["role"],
+        text(form, "password", 256), who.organisation_id)
+    errors = {{"name": "user_name"}.get(f, f): m.rstrip(".") + "." for f, m in problems.items()}
+    status_code = 422
+    if not errors:
+        try:
+            await partners.add_partner_user(request.app.state.auth, entered["username"],
+                                            entered["user_name"], int(raw_org),
+                                            text(form, "password", 256), entered["role"],
+                                            service=who.organisation_id)
+        except ApiError as exc:
+            field = {"name": "user_name"}.get(exc.field or "", exc.field or "username")
+            errors, status_code = {field: exc.message}, exc.status
+    if errors:
+        return await _organisations_page(request, who, status_code, errors, entered)
+    flash(request, "ok", f"Crew user {entered['username']} added: they sign in to the app "
+                         "(/) and enrol a device, which holds the premises shared with their "
+                         "service, read only." if entered["role"] == partners.NEIGHBOUR_CREW
+          else f"Partner user {entered['username']} added. They sign in at "
+                "/console/ and see only what is shared with their organisation.")
     return see_other(request, "partners")
 
 

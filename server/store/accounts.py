@@ -149,11 +149,12 @@ async def list_users(db: Database, service: int, user_id: int | None = None
     `user_id` if it is one of them, with their count of live devices and when one was last seen; active
     users first, then by username. Another owning service's staff are never listed."""
     sql = ("SELECT u.id, u.username, u.name, u.role, u.station, u.extra_grounds, u.disabled, "
+           "u.organisation_id, "
            "u.created_at, "
            "(SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL) "
            "AS active_devices, (SELECT max(d.last_seen) FROM devices d WHERE d.user_id = u.id) "
-           "AS last_seen FROM users u WHERE (u.organisation_id = ? OR (u.role = 'partner' "
-           "AND u.organisation_id IN (SELECT id FROM organisations WHERE owner_id = ?)))")
+           "AS last_seen FROM users u WHERE (u.organisation_id = ? OR u.organisation_id IN "
+           "(SELECT id FROM organisations WHERE owner_id = ?))")
     params: tuple[object, ...] = (service, service)
     if user_id is not None:
         sql, params = sql + " AND u.id = ?", (service, service, user_id)

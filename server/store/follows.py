@@ -29,7 +29,8 @@ async def get_or_add(db: Database, url: str, organisation_id: int, now: str
 async def listing(db: Database) -> list[dict[str, Any]]:
     return (await db.execute(
         "SELECT f.*, (SELECT count(*) FROM followed r WHERE r.follow_id = f.id AND r.gone = 0)"
-        " AS records FROM follows f ORDER BY f.id")).dicts()
+        " AS records, (SELECT o.name FROM organisations o WHERE o.id = f.organisation_id) "
+        "AS receiver FROM follows f ORDER BY f.id")).dicts()
 
 
 def of_organisation(conn: sqlite3.Connection, organisation_id: int) -> list[dict[str, Any]]:

@@ -74,6 +74,13 @@ async def prune(db: Database, quiet_before: str, writers_before: str,
                                               audit_before, views_before))
 
 
+async def prune_followed_gone(db: Database, before: str) -> int:
+    """Forget the followed records a followed feed named gone before `before` (devices
+    dropped them at their next pull since); rows removed."""
+    return await db.write(lambda conn: conn.execute(
+        "DELETE FROM followed WHERE gone = 1 AND fetched_at < ?", (before,)).rowcount)
+
+
 async def with_reviewed_observations(db: Database) -> list[str]:
     """Ids of live records holding an accepted or dismissed observation."""
     rows = await db.execute(

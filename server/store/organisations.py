@@ -53,7 +53,7 @@ async def listing(db: Database, service: int) -> list[dict[str, Any]]:
     return (await db.execute(
         "SELECT o.id, o.name, o.kind, o.created_at, "
         "(SELECT count(*) FROM users u WHERE u.organisation_id = o.id "
-        " AND u.role = 'partner') AS partner_users "
+        " AND o.kind != 'owner') AS partner_users "
         "FROM organisations o WHERE o.id = ? OR o.owner_id = ? "
         "ORDER BY o.kind != 'owner', o.name", (service, service))).dicts()
 
@@ -84,11 +84,12 @@ async def add_partner_user(db: Database, username: str, name: str, org_id: int,
 
 
 async def partner_users(db: Database, service: int) -> list[dict[str, Any]]:
-    """The users of an owning service's partner organisations."""
+    """The users of an owning service's partner organisations (partner view or, in a
+    neighbouring fire service, crew)."""
     return (await db.execute(
-        "SELECT u.id, u.username, u.name, u.disabled, u.organisation_id, o.name AS organisation "
-        "FROM users u JOIN organisations o ON o.id = u.organisation_id "
-        "WHERE u.role = 'partner' AND o.owner_id = ? ORDER BY o.name, u.username",
+        "SELECT u.id, u.username, u.name, u.role, u.disabled, u.organisation_id, "
+        "o.name AS organisation FROM users u JOIN organisations o ON o.id = u.organisation_id "
+        "WHERE o.owner_id = ? ORDER BY o.name, u.username",
         (service,))).dicts()
 
 

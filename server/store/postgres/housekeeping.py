@@ -54,6 +54,12 @@ async def prune(db: PgDatabase, quiet_before: str, writers_before: str,
                                               audit_before, views_before))
 
 
+async def prune_followed_gone(db: PgDatabase, before: str) -> int:
+    """As server/store/housekeeping.py's `prune_followed_gone`."""
+    return await db.write(lambda conn: int(conn.execute(
+        "DELETE FROM followed WHERE gone = 1 AND fetched_at < %s", (before,)).rowcount))
+
+
 async def with_reviewed_observations(db: PgDatabase) -> list[str]:
     """Ids of live records holding an accepted or dismissed observation."""
     rows = await db.read(lambda c: c.execute(
