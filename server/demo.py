@@ -618,6 +618,7 @@ def generate_premises(n: int, stations: list[dict[str, Any]], seed: int = 1,
     return [maker.record(i + 1, uprns[i], rng.choice(stations)) for i in range(n)]
 
 
+DEMO_SERVICE = "Fenland & Broads Fire and Rescue Service"
 HIGH_RISE_DEMO = 5  # high-rise residential buildings marked in the demo
 
 
@@ -758,6 +759,9 @@ async def load_demo(db: Database, settings: Settings, premises: int = 2000, stat
         _insert_stations(conn, station_rows)
         records.insert_many(conn, docs)
         _insert_high_rise(conn, tall, today)
+        # the owning service is the demo's fictional one (partners see its name on shares)
+        conn.execute("UPDATE organisations SET name = ? WHERE id = 1 AND name = 'This service'",
+                     (DEMO_SERVICE,))
 
     await db.write(write)
     existing = {r[0] for r in await db.execute("SELECT username FROM users")}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from server import cli
+from server.demo import DEMO_SERVICE
 
 
 @pytest.fixture(autouse=True)
@@ -50,20 +51,20 @@ def test_a_second_service_gets_its_admin_and_each_command_acts_on_the_one_named(
                      "Bravo Fire and Rescue", "--db", db]) == 0
     # a station of the other service is unknown to this one
     assert cli.main(["user", "add", "sneak", "--name", "Sn", "--role", "crew", "--station",
-                     "X01", "--password", "sneaky-pass-7", "--service", "This service",
+                     "X01", "--password", "sneaky-pass-7", "--service", DEMO_SERVICE,
                      "--db", db]) == 1
     assert "station is unknown" in capsys.readouterr().err
     capsys.readouterr()
     assert cli.main(["user", "list", "--service", "Bravo Fire and Rescue", "--db", db]) == 0
     assert sorted(line.split()[0] for line in _lines(capsys)) == ["badmin", "bcrew"]
-    assert cli.main(["station", "list", "--service", "This service", "--db", db]) == 0
+    assert cli.main(["station", "list", "--service", DEMO_SERVICE, "--db", db]) == 0
     assert "X01" not in "".join(_lines(capsys))
     out = tmp_path / "b.csv"
     assert cli.main(["export", str(out), "--service", "Bravo Fire and Rescue",
                      "--db", db]) == 0
     assert "Exported 0 premises" in capsys.readouterr().out
     assert cli.main(["service", "rename", "Alpha Fire and Rescue", "--service",
-                     "This service", "--db", db]) == 0
+                     DEMO_SERVICE, "--db", db]) == 0
     assert cli.main(["service", "rename", "Bravo Fire and Rescue", "--service",
                      "Alpha Fire and Rescue", "--db", db]) == 1
     assert "already" in capsys.readouterr().err
