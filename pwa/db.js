@@ -1,6 +1,6 @@
 // The device's replica in IndexedDB, and the only module that touches IndexedDB.
-// Shared by the page and the service worker. Stores: premises (server copies, by id),
-// conflicts (by id), outbox (this device's edits, in order; page/outbox.js numbers them),
+// Shared by the page and the service worker. Stores: chunks and chunk_ids (the server copies
+// of premises, up to CHUNK records a value: see "premises" below), conflicts (by id), outbox (this device's edits, in order; page/outbox.js numbers them),
 // meta (token, user, cursor, ...), uploads (attachment blobs waiting to be sent, by sha256;
 // apart from the outbox so a large photo never holds up an edit) and files (the offline
 // attachment cache, by sha256). No network and no UI here; every multi-store write is one
@@ -8,7 +8,8 @@
 // cached first screen. The one home of the outbox entry schema.
 
 const NAME = 'watchbook';
-const VERSION = 2; // 2: uploads and files stores
+const VERSION = 3; // 2: uploads and files stores; 3: premises in chunks (from one value a record)
+const CHUNK = 1000; // records a chunk holds at most
 // An outbox entry's shape: {n, schema, status: 'pending' | 'saved' | 'conflict' | 'rejected',
 // created_at, mutation, receipt?, settled_at?, handled?: 'resent' | 'discarded' (a rejected entry
 // the person dealt with), handled_at?, resends?: n of the rejected entry this one fixes}.
@@ -49,12 +50,25 @@ export function open() {
         const make = (name, options) => {
           if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, options);
         };
-        make('premises', { keyPath: 'id' });
+        make('chunks', { keyPath: 'n' });
+        make('chunk_ids', { keyPath: 'n' });
         make('conflicts', { keyPath: 'id' });
         make('outbox', { keyPath: 'n', autoIncrement: true });
         make('meta');
         make('uploads', { keyPath: 'sha256' });
         make('files', { keyPath: 'sha256' });
+        // A version 2 device: its per-record store becomes chunks in this same upgrade
+        // transaction (all or nothing); the outbox and every other store are left as they are.
+        if (db.objectStoreNames.contains('premises')) {
+          const tx = req.transaction;
+          tx.objectStore('premises').getAll().onsuccess = (e) => {
+            const records = e.target.result;
+            for (let i = 0, n = 1; i < records.length; i += CHUNK, n += 1) {
+              putChunk(tx, n, records.slice(i, i + CHUNK));
+            }
+            db.deleteObjectStore('premises');
+          };
+        }
       };
       req.onsuccess = () => {
         const db = req.result;
@@ -102,8 +116,85 @@ export function setMeta(values) {
 
 // -- premises and conflicts ----------------------------------------------------------------------
 
-export function allPremises() { return read('premises', (s) => s.getAll()); }
-export function countPremises() { return read('premises', (s) => s.count()); }
+// The server copies of premises are stored in chunks, not one value a record: one
+// structured clone and one backend write per chunk is what makes a 20,000-record download and
+// a cold open fast (docs/performance.md). `chunks` holds {n, records}; `chunk_ids` holds
+// {n, ids}, the same records' ids in the same order, read to find a record's chunk without
+// reading the records. Both are only ever written together. Every chunk holds 1 to CHUNK
+// records; a record is in exactly one chunk.
+
+function putChunk(tx, n, records) {
+  if (!records.length) {
+    tx.objectStore('chunks').delete(n);
+    tx.objectStore('chunk_ids').delete(n);
+    return;
+  }
+  tx.objectStore('chunks').put({ n, records });
+  tx.objectStore('chunk_ids').put({ n, ids: records.map((r) => r.id) });
+}
+
+// Every record, sorted by id (the order the per-record store gave).
+export async function allPremises() {
+  const out = [];
+  await run(['chunks'], 'readonly', (tx) => {
+    tx.objectStore('chunks').getAll().onsuccess = (e) => {
+      for (const c of e.target.result) for (const r of c.records) out.push(r);
+    };
+  });
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export async function countPremises() {
+  let count = 0;
+  await run(['chunk_ids'], 'readonly', (tx) => {
+    tx.objectStore('chunk_ids').getAll().onsuccess = (e) => {
+      for (const c of e.target.result) count += c.ids.length;
+    };
+  });
+  return count;
+}
+
+// Within a transaction on chunks and chunk_ids: store `records` (later ones win over earlier
+// versions, in place in the chunk that holds them) and drop `removed` (a removal wins over a
+// record of the same page). Only the chunks holding these ids are read and rewritten; new
+// records join the last chunk if it has room for all of them, else go into new chunks.
+function writePremises(tx, records, removed) {
+  if (!records.length && !removed.length) return;
+  const gone = new Set(removed);
+  const page = new Map();
+  for (const r of records) if (!gone.has(r.id)) page.set(r.id, r);
+  const chunks = tx.objectStore('chunks');
+  tx.objectStore('chunk_ids').getAll().onsuccess = (e) => {
+    const lists = e.target.result;
+    const touched = new Map(); // n -> the chunk's records, once read
+    for (const { n, ids } of lists) {
+      for (const id of ids) {
+        if (page.has(id) || gone.has(id)) { touched.set(n, null); break; }
+      }
+    }
+    const fresh = new Map(page);
+    for (const { n, ids } of lists) if (touched.has(n)) for (const id of ids) fresh.delete(id);
+    const last = lists.length ? lists[lists.length - 1] : null;
+    let next = last ? last.n + 1 : 1;
+    const into = last && fresh.size && last.ids.length + fresh.size <= CHUNK ? last.n : null;
+    if (into !== null) touched.set(into, null);
+    for (const n of touched.keys()) {
+      chunks.get(n).onsuccess = (ev) => {
+        const kept = [];
+        for (const r of ev.target.result.records) {
+          if (gone.has(r.id)) continue;
+          kept.push(page.get(r.id) ?? r);
+        }
+        if (n === into) for (const r of fresh.values()) kept.push(r);
+        putChunk(tx, n, kept);
+      };
+    }
+    if (into === null && fresh.size) {
+      const rest = [...fresh.values()];
+      for (let i = 0; i < rest.length; i += CHUNK, next += 1) putChunk(tx, next, rest.slice(i, i + CHUNK));
+    }
+  };
+}
 
 // One pulled page: records, tombstones, conflicts and the new cursor in one transaction, so a
 // cursor is never saved ahead of the data it covers. `after`: the cursor the page before stores,
@@ -113,19 +204,15 @@ export function countPremises() { return read('premises', (s) => s.count()); }
 // as the cursor the page was fetched from (none, '' and null alike for the beginning), it also
 // makes a page applied twice store nothing the second time.
 export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }, options = {}) {
-  return run(['premises', 'conflicts', 'meta'], 'readwrite', (tx) => {
+  return run(['chunks', 'chunk_ids', 'conflicts', 'meta'], 'readwrite', (tx) => {
     if ('after' in options) {
       const after = options.after || null;
       tx.objectStore('meta').get('cursor').onsuccess = (e) => {
         if ((e.target.result || null) !== after) tx.abort();
       };
     }
-    // Every request queued now, while the transaction before may still be committing: copying
-    // the records out of the page (the main cost here) overlaps with it.
-    const premises = tx.objectStore('premises');
+    writePremises(tx, records, removed);
     const conflictStore = tx.objectStore('conflicts');
-    for (const r of records) premises.put(r);
-    for (const id of removed) premises.delete(id);
     for (const c of conflicts) conflictStore.put(c);
     putMetas(tx, meta);
     const out = {}; // {was}: meta `gen` before this page, if it moved it (see wrote())
@@ -142,20 +229,18 @@ export function wrote(was) {
 }
 
 // A consistent copy of the replica for the page: every premises record, the outbox, conflicts
-// and `gen`, in one readonly transaction. The records are read in key ranges of `batch`, all
-// queued at once, so each batch is turned into objects (on the page's thread) while the next is
-// still being read, and no single task holds the thread for the whole store.
-export async function snapshot(batch = 2500) {
+// and `gen`, in one readonly transaction. The chunks are read one request each, all queued at
+// once, so each is turned into objects (on the page's thread) while the next is still being
+// read, and no single task holds the thread for the whole store.
+export async function snapshot() {
   const chunks = [];
   const out = { premises: [], outbox: [], conflicts: [], gen: 0 };
-  await run(['premises', 'outbox', 'conflicts', 'meta'], 'readonly', (tx) => {
-    const store = tx.objectStore('premises');
+  await run(['chunks', 'outbox', 'conflicts', 'meta'], 'readonly', (tx) => {
+    const store = tx.objectStore('chunks');
     store.getAllKeys().onsuccess = (e) => {
-      const keys = e.target.result;
-      for (let i = 0; i < keys.length; i += batch) {
-        const range = IDBKeyRange.bound(keys[i], keys[Math.min(i + batch, keys.length) - 1]);
+      for (const n of e.target.result) {
         const at = chunks.push(null) - 1;
-        store.getAll(range).onsuccess = (ev) => { chunks[at] = ev.target.result; };
+        store.get(n).onsuccess = (ev) => { chunks[at] = ev.target.result.records; };
       }
     };
     tx.objectStore('outbox').getAll().onsuccess = (e) => { out.outbox = e.target.result; };
@@ -299,7 +384,7 @@ export function putFile(file, evict = []) {
 
 // -- the whole replica ---------------------------------------------------------------------------
 
-const ALL = ['premises', 'conflicts', 'outbox', 'meta', 'uploads', 'files'];
+const ALL = ['chunks', 'chunk_ids', 'conflicts', 'outbox', 'meta', 'uploads', 'files'];
 
 export async function wipe() {
   await run(ALL, 'readwrite', (tx) => {

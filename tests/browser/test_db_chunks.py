@@ -1,0 +1,89 @@
+"""The replica's premises stored in chunks (pwa/db.js): a device upgrading from the
+one-value-a-record store keeps every record, its pending edits and its cursor; later pages
+update records in place, remove them, and never store a record twice."""
+
+from __future__ import annotations
+
+import pytest
+from harness import new_device
+
+pytestmark = pytest.mark.browser
+
+# Version 2 of the database as the code before chunks made it, with 2,500 records, a pending
+# edit and a cursor. Opened on a page of the origin that does not start the app.
+MAKE_V2 = """async () => {
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.open('watchbook', 2);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      db.createObjectStore('premises', { keyPath: 'id' });
+      db.createObjectStore('conflicts', { keyPath: 'id' });
+      db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true });
+      db.createObjectStore('meta');
+      db.createObjectStore('uploads', { keyPath: 'sha256' });
+      db.createObjectStore('files', { keyPath: 'sha256' });
+    };
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction(['premises', 'outbox', 'meta'], 'readwrite');
+      for (let i = 0; i < 2500; i += 1) {
+        tx.objectStore('premises').put({ id: `p-${String(i).padStart(5, '0')}`, name: `Premises ${i}`, hazards: [] });
+      }
+      tx.objectStore('outbox').add({ n: 1, schema: 1, status: 'pending',
+        mutation: { kind: 'update', premises_id: 'p-01234', seq: 1, fields: { name: 'Edited' } } });
+      tx.objectStore('meta').put('c-v2', 'cursor');
+      tx.oncomplete = () => { db.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+    req.onerror = () => reject(req.error);
+  });
+}"""
+
+
+def test_a_device_upgrading_keeps_every_record_its_pending_edits_and_cursor(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/pwa/db.js")
+    page.evaluate(MAKE_V2)
+    out = page.evaluate("""async () => {
+      const db = await import('/pwa/db.js');
+      const all = await db.allPremises();
+      const snap = await db.snapshot();
+      return { count: await db.countPremises(), ids: all.map((r) => r.id),
+        snapshot: snap.premises.length, outbox: (await db.outbox()).map((e) => [e.n, e.status, e.mutation.premises_id]),
+        cursor: await db.getMeta('cursor'), pending: await db.pendingOutboxSchemas() };
+    }""")
+    assert out["count"] == 2500 and out["snapshot"] == 2500
+    assert out["ids"] == [f"p-{i:05d}" for i in range(2500)]
+    assert out["outbox"] == [[1, "pending", "p-01234"]]
+    assert out["cursor"] == "c-v2" and out["pending"] == [1]
+    context.close()
+
+
+def test_later_pages_update_in_place_remove_and_never_store_a_record_twice(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/pwa/db.js")
+    out = page.evaluate("""async () => {
+      const db = await import('/pwa/db.js');
+      await db.wipe();
+      const rec = (i, name) => ({ id: `r-${String(i).padStart(5, '0')}`, name: name || `R ${i}`, hazards: [] });
+      const range = (a, b) => Array.from({ length: b - a }, (_, k) => a + k);
+      await db.applyPage({ records: range(0, 2300).map((i) => rec(i)), meta: { cursor: 'a' } }, { after: '' });
+      // A delta page: two updates in different chunks, a new record, two removals (one of them
+      // also sent as a record in the same page: the removal wins, as before).
+      await db.applyPage({ records: [rec(5, 'five'), rec(2100, 'twenty-one hundred'), rec(9000), rec(7)],
+        removed: ['r-00006', 'r-00007', 'r-99999'], meta: { cursor: 'b' } }, { after: 'a' });
+      const all = await db.allPremises();
+      const byId = new Map(all.map((r) => [r.id, r]));
+      // Everything removed (a scope that left): the device holds no premises.
+      await db.applyPage({ removed: all.map((r) => r.id), meta: { cursor: 'c' } }, { after: 'b' });
+      return { count: all.length, unique: byId.size, five: byId.get('r-00005').name,
+        late: byId.get('r-02100').name, added: byId.has('r-09000'), six: byId.has('r-00006'),
+        seven: byId.has('r-00007'), cursor: await db.getMeta('cursor'),
+        after: await db.countPremises(), snapshot: (await db.snapshot()).premises.length };
+    }""")
+    assert out == {"count": 2299, "unique": 2299, "five": "five", "late": "twenty-one hundred",
+                   "added": True, "six": False, "seven": False, "cursor": "c", "after": 0,
+                   "snapshot": 0}
+    context.close()
