@@ -102,9 +102,9 @@ def _pull(db: PgDatabase) -> int:
 def measure(url: str, postmaster: int) -> dict[str, Any]:
     db = asyncio.run(PgDatabase(url, size=1).open())
     try:
-        ids = db.read_now(lambda c: [r[0] for r in c.execute(
-            "SELECT id FROM premises WHERE station = %s ORDER BY id", (STATION,)).fetchall()])
-        assert len(ids) == HELD, len(ids)
+        held = db.read_now(lambda c: [msgspec.json.decode(r[0]) for r in c.execute(
+            "SELECT doc FROM premises WHERE station = %s ORDER BY id", (STATION,)).fetchall()])
+        assert len(held) == HELD, len(held)
         walls, rows = [], 0
         a0, d0 = time.process_time(), tree_cpu(postmaster)
         for _ in range(PULLS):
@@ -118,9 +118,10 @@ def measure(url: str, postmaster: int) -> dict[str, Any]:
         statuses: Counter[str] = Counter()
         for k in range(PUSHES):
             batch = [Update(device_id=ACTOR.device_id, seq=10 * k + j + 1,
-                            premises_id=ids[(10 * k + j) % HELD], base_version=1,
-                            changes=[FieldChange("risk_notes", None, f"checked {k}.{j}")])
-                     for j in range(10)]
+                            premises_id=d["id"], base_version=d["version"],
+                            changes=[FieldChange("risk_notes", d.get("risk_notes"),
+                                                 f"checked {k}.{j}")])
+                     for j in range(10) for d in [held[(10 * k + j) % HELD]]]
             t = time.perf_counter()
             res = db.write_now(lambda c, b=batch: pg_sync.run_tx(c, lambda tx: engine.push(
                 tx, ACTOR, b, "2026-01-01T00:00:00Z", CFG)))
