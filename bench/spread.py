@@ -149,7 +149,9 @@ def report(n: int, rows: list[dict[str, Any]]) -> str:
 
 
 def main(n: int, devices: int) -> str:
-    return report(n, [hot_row(burst.run(n, devices)), run(n, devices)])
+    spread = run(n, devices)  # first: the row a short run must not lose
+    print(f"  spread: {spread}", flush=True)
+    return report(n, [hot_row(burst.run(n, devices)), spread])
 
 
 if __name__ == "__main__":
