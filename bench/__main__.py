@@ -4,6 +4,7 @@ one round for development; `python -m bench codings` (or any parts named) runs t
 `python -m bench search --million` adds the 1,000,000-premises search row.
 `python -m bench forged` runs the forged-token and sign-in flood benchmark alone;
 `python -m bench storage [--mutations N]` the database growth under mixed mutations alone.
+NATIONAL (PostgreSQL, bench/national.py) and SPREAD (bench/spread.py) are issue 14's scale runs.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes, one round")
     p.add_argument("parts", nargs="*", metavar="PART",
                    help="parts to run, as for --only (e.g. codings, search)")
-    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,SLOW,PROFILE,SCALE,SEARCH,STORAGE",
+    p.add_argument("--only", default="P1,P2,CAP,CODINGS,P3,SLOW,PROFILE,SCALE,SEARCH,STORAGE,NATIONAL,SPREAD",
                    help="comma-separated parts to run (default %(default)s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per system (default 5)")
     p.add_argument("--premises", type=int, default=None, help="premises (default 20,000)")
@@ -85,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mutations", type=int, default=None,
                    help="STORAGE mutations per pattern (default 100,000 alone, 10,000 in "
                         "the whole run)")
+    p.add_argument("--national", default=None,
+                   help="NATIONAL premises sizes on PostgreSQL (default 20000,100000; "
+                        "20000,100000,300000,1000000 takes about 15 minutes here)")
+    p.add_argument("--spread-devices", type=int, default=None,
+                   help="SPREAD fleet, one hot set against 12 stations (default 2,000)")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["search"]:  # python -m bench search: SEARCH alone
         argv = ["--only", "SEARCH", *argv[1:]]
@@ -172,6 +178,17 @@ def main(argv: list[str] | None = None) -> int:
         alone = parts == {"STORAGE"}  # in the whole run 10,000 (100,000 take 20 min here)
         emit(storage.report(storage.run(n, args.mutations or (
             100_000 if alone and not args.quick else 10_000))))
+    if "NATIONAL" in parts:
+        from bench import national
+        if national.binaries() is None:
+            notes.append("NATIONAL skipped: no PostgreSQL (sudo apt-get install postgresql)")
+        else:
+            emit(national.report(national.run(tuple(int(x) for x in args.national.split(","))
+                                              if args.national else (
+                (2000, 20_000) if args.quick else (20_000, 100_000)))))
+    if "SPREAD" in parts:
+        from bench import spread
+        emit(spread.main(n, args.spread_devices or (48 if args.quick else 2000)))
     for note in notes:
         emit(f"Note: {note}\n")
     emit(f"Total time: {time.monotonic() - started:.0f} s\n")

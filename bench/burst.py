@@ -203,7 +203,7 @@ def _limit(db: Path, devices: list[Device], cursors: dict[str, str]
     was just before the burst (same epoch, devices, cursors), one BEGIN IMMEDIATE per
     device in the same order; then each device's pull, in process. Returns (push wall, push
     CPU, pull wall)."""
-    from server.auth import _grounds  # the server's own scope rule
+    from server import tenancy  # the server's own scope rule
     from server.store.sync import SqliteReader
 
     conn = sqlite3.connect(db, isolation_level=None)
@@ -215,7 +215,7 @@ def _limit(db: Path, devices: list[Device], cursors: dict[str, str]
     actors = {}
     for d in devices:
         actors[d.name] = engine.Actor(user_id=1, username=d.role, name=d.role, role=d.role,
-                                      grounds=_grounds(conn, d.role, station),
+                                      grounds=tenancy.scope_of(conn, d.role, station, (), 1).grounds,
                                       device_id=_device_id(d.token))
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     t0, c0 = time.perf_counter(), time.process_time()

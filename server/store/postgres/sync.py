@@ -188,7 +188,10 @@ class PgReader:
     def changes(self, after: int, stations: Sequence[str], rows: int, max_bytes: int
                 ) -> tuple[list[tuple[int, str, bytes]], bool]:
         """One query: each table's next `rows + 1` changes from its (station, change_seq)
-        index, merged in seq order."""
+        index, merged in seq order. Never a prepared statement (`prepare=False`): planned for
+        these stations each time, as a prepared one's generic plan after psycopg's fifth run
+        walked the whole change index instead and filtered out every other station's rows
+        (a pull slowing with the nation's size: docs/performance.md, NATIONAL)."""
         if not stations:
             return [], False
         scope, n = list(stations), rows + 1
@@ -197,7 +200,7 @@ class PgReader:
             " AND change_seq > %s ORDER BY change_seq LIMIT %s) UNION ALL "
             "(SELECT change_seq, 'c', doc FROM conflicts WHERE station = ANY(%s) "
             " AND change_seq > %s ORDER BY change_seq LIMIT %s) ORDER BY 1 LIMIT %s",
-            (scope, after, n, scope, after, n, n)).fetchall()
+            (scope, after, n, scope, after, n, n), prepare=False).fetchall()
         return bound_page(((int(s), k, d.encode()) for s, k, d in found), rows, max_bytes)
 
     def count_scope(self, stations: Sequence[str]) -> int:
