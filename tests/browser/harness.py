@@ -109,7 +109,8 @@ def sign_in(page: Any, username: str, password: str | None = None) -> None:
     page.fill("#password", password or username)
     page.click("button[type=submit]")
     wait_synced(page)
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # the worker installs (caching the app shell) in the background: slow on a loaded machine
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=45000)
 
 
 def wait_synced(page: Any, timeout: float = 45000) -> None:
