@@ -8,13 +8,12 @@ import contextlib
 import datetime as dt
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from engines import on_both
-from world import PREMISES, World
+from world import PREMISES, World, console_client
 
 from server import clock, partners
 from server.api.partnerfeed import KeyRate
@@ -24,18 +23,9 @@ PW = "a long partner password"
 PREMISES_P1_HAZARDS = PREMISES[0]["hazards"]
 
 
-@contextlib.asynccontextmanager
-async def _client(world: World, username: str, password: str
-                  ) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
-                                 base_url="http://test") as client:
-        form = await client.get("/console/signin")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert csrf
-        signed = await client.post("/console/signin", data={
-            "csrf": csrf.group(1), "username": username, "password": password})
-        assert signed.status_code == 303, signed.text
-        yield client
+def _client(world: World, username: str, password: str
+            ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    return console_client(world.app, username, password)
 
 
 async def _csrf(client: httpx.AsyncClient, path: str = "/console/shares/new") -> str:

@@ -6,13 +6,11 @@ appears. The rule is server/sharing.py's `fields_for`; each route is checked her
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 from test_crossborder import pull_all
-from world import World
+from world import World, console_client
 
 from server import clock, partners
 from server.sharing import Scope, Share, shared_view, with_siblings
@@ -60,17 +58,9 @@ def test_a_sibling_share_adds_nothing_when_ended_expired_elsewhere_or_anothers()
     assert shared_view(DOC, outside, TODAY) is None  # a sibling never widens the scope
 
 
-@contextlib.asynccontextmanager
-async def _signed_in(world: World, username: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
-                                 base_url="http://test") as client:
-        form = await client.get("/console/signin")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert csrf
-        signed = await client.post("/console/signin", data={
-            "csrf": csrf.group(1), "username": username, "password": PW})
-        assert signed.status_code == 303, signed.text
-        yield client
+def _signed_in(world: World, username: str
+               ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    return console_client(world.app, username, PW)
 
 
 async def _two_shares(world: World) -> tuple[int, int, int]:

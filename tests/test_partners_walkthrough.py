@@ -9,11 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 from test_crossborder import pull_all
-from world import World
+from world import World, console_client
 
 from server import clock
 
@@ -22,18 +21,9 @@ STRIP = json.dumps({"type": "Polygon", "coordinates": [[
     [0.11, 52.19], [0.13, 52.19], [0.13, 52.205], [0.11, 52.205], [0.11, 52.19]]]})
 
 
-@contextlib.asynccontextmanager
-async def signed_in(world: World, username: str, password: str
-                    ) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
-                                 base_url="http://test") as client:
-        form = await client.get("/console/signin")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert csrf
-        signed = await client.post("/console/signin", data={
-            "csrf": csrf.group(1), "username": username, "password": password})
-        assert signed.status_code == 303, signed.text
-        yield client
+def signed_in(world: World, username: str, password: str
+              ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    return console_client(world.app, username, password)
 
 
 def csrf_of(html: str) -> str:

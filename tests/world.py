@@ -4,6 +4,9 @@ only holds fixtures, since tests/browser has a conftest of its own."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,3 +95,18 @@ async def seed(app: Starlette, device_name: str = "test device"
         who = await state.auth.principal_for_user(uid)
         _, tokens[username] = await state.auth.enrol_device(who, device_name)
     return user_ids, tokens
+
+
+@contextlib.asynccontextmanager
+async def console_client(app: Starlette, username: str, password: str
+                         ) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client of the app's console, signed in as `username`."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test") as client:
+        form = await client.get("/console/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf
+        signed = await client.post("/console/signin", data={
+            "csrf": csrf.group(1), "username": username, "password": password})
+        assert signed.status_code == 303, signed.text
+        yield client
