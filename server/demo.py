@@ -19,7 +19,7 @@ from typing import Any
 from server import information_box, submissions
 from server.auth import Auth, token_digest
 from server.settings import Settings
-from server.store import building_submissions, owner_links, records
+from server.store import building_submissions, organisations, owner_links, records
 from server.store import information_box as box_store
 from server.store.database import Database
 from sync.record import DEFAULT_REVIEW_INTERVAL_DAYS, HARMS, next_review_due
@@ -705,13 +705,10 @@ def _insert_high_rise(conn: sqlite3.Connection, found: HighRiseDemo, today: dt.d
     import secrets  # the links' tokens are secrets, not demo choices
     links = {}
     for doc in found.docs:
-        cur = conn.execute(
-            "INSERT INTO submission_links (premises_id, token_hash, created_by, created_at, "
-            "expires_at) VALUES (?, ?, 'demo', ?, ?)",
-            (doc["id"], token_digest(secrets.token_urlsafe(32)),
-             f"{(today - dt.timedelta(days=90)).isoformat()}T09:00:00Z",
-             f"{(today + dt.timedelta(days=275)).isoformat()}T09:00:00Z"))
-        links[doc["id"]] = cur.lastrowid
+        links[doc["id"]] = owner_links.insert_link(
+            conn, doc["id"], token_digest(secrets.token_urlsafe(32)), "demo",
+            f"{(today - dt.timedelta(days=90)).isoformat()}T09:00:00Z",
+            f"{(today + dt.timedelta(days=275)).isoformat()}T09:00:00Z")
     for fault in found.faults:
         owner_links.insert_fault(conn, {**fault, "link_id": links[fault["premises_id"]]})
     for check in found.checks:
@@ -760,8 +757,7 @@ async def load_demo(db: Database, settings: Settings, premises: int = 2000, stat
         records.insert_many(conn, docs)
         _insert_high_rise(conn, tall, today)
         # the owning service is the demo's fictional one (partners see its name on shares)
-        conn.execute("UPDATE organisations SET name = ? WHERE id = 1 AND name = 'This service'",
-                     (DEMO_SERVICE,))
+        organisations.name_first_service(conn, DEMO_SERVICE)
 
     await db.write(write)
     existing = {r[0] for r in await db.execute("SELECT username FROM users")}

@@ -93,14 +93,16 @@ def portal_page(fn: Portal) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-async def _building(request: Request, link: submissions.Link) -> dict[str, Any]:
+async def building(request: Request, link: submissions.Link) -> dict[str, Any]:
+    """The link's building as the service holds it; 410 once it is gone from the records."""
     doc = await request.app.state.db.read(lambda c: records.get(c, link.premises_id))
     if doc is None or doc.get("deleted"):
         raise ApiError(410, "gone", "This building is no longer on the fire service's records.")
     return dict(doc)
 
 
-def _here(request: Request) -> str:
+def here(request: Request) -> str:
+    """The portal's first page for this request's link."""
     return str(request.app.url_path_for("portal", token=request.path_params["token"]))
 
 
@@ -120,30 +122,30 @@ def _show(request: Request, doc: dict[str, Any], status: int = 200, **over: Any)
                   box=box, box_overdue=information_box.overdue(
                       (box or {}).get("checked_on"), clock.today()),
                   box_saved=request.query_params.get("box") == "1",
-                  here=_here(request), **context)
+                  here=here(request), **context)
 
 
 @portal_page
 async def portal(request: Request, link: submissions.Link) -> Response:
-    return _show(request, await _building(request, link))
+    return _show(request, await building(request, link))
 
 
 @portal_page
 async def report_fault(request: Request, link: submissions.Link) -> Response:
-    doc = await _building(request, link)
+    doc = await building(request, link)
     form = await request.form()
     values = {f: text(form, f, 2100) for f in ("kind", "description", "since", "reported_by")}
     fault, errors = submissions.parse_fault(values)
     if errors:
         return _show(request, doc, 422, values=values, errors=errors)
     ref = await submissions.report(request.app.state.db, request.app.state.sync, link, fault)
-    return RedirectResponse(_here(request) + f"/faults/{ref}?new=1", 303)
+    return RedirectResponse(here(request) + f"/faults/{ref}?new=1", 303)
 
 
 @portal_page
 async def record_box_check(request: Request, link: submissions.Link) -> Response:
     """The annual information-box check: every problem beside its field, or stored."""
-    doc = await _building(request, link)
+    doc = await building(request, link)
     form = await request.form()
     values = {f: text(form, f, 2100) for f in ("checked_on", "outcome", "problems",
                                                "reported_by")}
@@ -151,16 +153,16 @@ async def record_box_check(request: Request, link: submissions.Link) -> Response
     if errors:
         return _show(request, doc, 422, box_values=values, box_errors=errors)
     await information_box.record(request.app.state.db, link.premises_id, link.id, check)
-    return RedirectResponse(_here(request) + "?box=1#box", 303)
+    return RedirectResponse(here(request) + "?box=1#box", 303)
 
 
 @portal_page
 async def fault_page(request: Request, link: submissions.Link) -> Response:
-    doc = await _building(request, link)
+    doc = await building(request, link)
     fault = await submissions.fault_of(request.app.state.db, link,
                                        request.path_params["reference"])
     return render(request, "portal_fault.html", None, doc=doc, fault=fault, kinds=FAULT_KINDS,
-                  new=request.query_params.get("new") == "1", here=_here(request))
+                  new=request.query_params.get("new") == "1", here=here(request))
 
 
 @portal_page
@@ -169,7 +171,7 @@ async def report_repaired(request: Request, link: submissions.Link) -> Response:
     form = await request.form()
     await submissions.repaired(request.app.state.db, request.app.state.sync, link, ref,
                                text(form, "note", 2000))
-    return RedirectResponse(_here(request) + f"/faults/{ref}", 303)
+    return RedirectResponse(here(request) + f"/faults/{ref}", 303)
 
 
 routes = [

@@ -20,9 +20,9 @@ from server import owner_submissions as rules
 from server import submissions
 from server.api.blobs import blob_store, decoders
 from server.console.page import render, text
-from server.console.portal import portal_page
+from server.console.portal import building, here, portal_page
 from server.errors import ApiError
-from server.store import building_submissions, records
+from server.store import building_submissions
 from sync.record import WALL_RISKS
 
 FORMS = {"floor_plan": "portal_plan_form.html", "building_plan": "portal_plan_form.html",
@@ -33,24 +33,15 @@ FIELD_LABELS = {"file": "The plan's file", "documents": "Documents", "floor": "F
                 "material_change": "Material change"}
 
 
-async def _building(request: Request, link: submissions.Link) -> dict[str, Any]:
-    doc = await request.app.state.db.read(lambda c: records.get(c, link.premises_id))
-    if doc is None or doc.get("deleted"):
-        raise ApiError(410, "gone", "This building is no longer on the fire service's records.")
-    return dict(doc)
-
-
-def _here(request: Request) -> str:
-    return str(request.app.url_path_for("portal", token=request.path_params["token"]))
 
 
 @portal_page
 async def plans(request: Request, link: submissions.Link) -> Response:
-    doc = await _building(request, link)
+    doc = await building(request, link)
     history = await request.app.state.db.read(
         lambda c: building_submissions.for_premises(c, link.premises_id))
     sent = request.query_params.get("sent", "")
-    return render(request, "portal_plans.html", None, doc=doc, here=_here(request),
+    return render(request, "portal_plans.html", None, doc=doc, here=here(request),
                   held=rules.holdings(doc, history), history=history,
                   labels=rules.KIND_LABELS, risks=WALL_RISKS,
                   sent=rules.KIND_LABELS.get(sent, ""))
@@ -58,7 +49,7 @@ async def plans(request: Request, link: submissions.Link) -> Response:
 
 def _form_page(request: Request, doc: dict[str, Any], kind: str, values: dict[str, str],
                errors: dict[str, str], status: int = 200) -> Response:
-    return render(request, FORMS[kind], None, status, doc=doc, kind=kind, here=_here(request),
+    return render(request, FORMS[kind], None, status, doc=doc, kind=kind, here=here(request),
                   label=rules.KIND_LABELS[kind], values=values, errors=errors,
                   field_labels=FIELD_LABELS, risks=WALL_RISKS,
                   floors=rules.floor_choices((doc.get("high_rise") or {}).get("storeys")),
@@ -83,7 +74,7 @@ def _defaults(doc: dict[str, Any]) -> dict[str, str]:
 def _form(kind: str) -> Any:
     @portal_page
     async def endpoint(request: Request, link: submissions.Link) -> Response:
-        doc = await _building(request, link)
+        doc = await building(request, link)
         if request.method == "GET":
             values = _defaults(doc)
             if kind == "floor_plan":  # a row for each missing floor, up to PLANS_AT_ONCE
@@ -169,7 +160,7 @@ async def _submit_floors(request: Request, link: submissions.Link, doc: dict[str
             raise
         return _form_page(request, doc, "floor_plan", values,
                           {exc.field or "file": exc.message}, exc.status)
-    return RedirectResponse(_here(request) + "/plans?sent=floor_plan#held", 303)
+    return RedirectResponse(here(request) + "/plans?sent=floor_plan#held", 303)
 
 
 async def _submit(request: Request, link: submissions.Link, doc: dict[str, Any], kind: str
@@ -224,7 +215,7 @@ async def _submit(request: Request, link: submissions.Link, doc: dict[str, Any],
             raise
         return _form_page(request, doc, kind, values, {exc.field or "file": exc.message},
                           exc.status)
-    return RedirectResponse(_here(request) + f"/plans?sent={kind}#held", 303)
+    return RedirectResponse(here(request) + f"/plans?sent={kind}#held", 303)
 
 
 routes = [

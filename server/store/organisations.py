@@ -139,6 +139,12 @@ async def add_owner(db: Database, name: str, now: str, username: str, full_name:
     return int(await db.write(run))
 
 
+def name_first_service(conn: sqlite3.Connection, name: str) -> None:
+    """Inside a write: give the first owning service `name` while it has its default one."""
+    conn.execute("UPDATE organisations SET name = ? WHERE id = 1 AND name = 'This service'",
+                 (name,))
+
+
 async def rename(db: Database, org_id: int, name: str) -> None:
     """Rename an organisation; raises NameTaken if another has the name."""
     def run(conn: sqlite3.Connection) -> None:

@@ -14,9 +14,17 @@ Row = dict[str, Any]
 
 async def add_link(db: Database, premises_id: str, token_hash: str, by: str, now: str,
                    expires_at: str) -> int:
-    return await db.execute_write(
+    return await db.write(lambda conn: insert_link(conn, premises_id, token_hash, by, now,
+                                                   expires_at))
+
+
+def insert_link(conn: Any, premises_id: str, token_hash: str, by: str, now: str,
+                expires_at: str) -> int:
+    """Inside a write: a new link (its token only as its digest); returns its id."""
+    cur = conn.execute(
         "INSERT INTO submission_links (premises_id, token_hash, created_by, created_at, "
         "expires_at) VALUES (?, ?, ?, ?, ?)", (premises_id, token_hash, by, now, expires_at))
+    return int(cur.lastrowid or 0)
 
 
 async def links_for(db: Database, premises_id: str) -> list[Row]:
