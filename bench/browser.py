@@ -27,6 +27,29 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 SYNCED = "#freshness:has-text('Data from'):not(:has-text('syncing now'))"
 QUERIES = 200
 
+# The sync as the page saw it, on the page's clock: the sign-in button's click event, and the
+# first moment the freshness line says "Data from ..." with no sync running (a MutationObserver,
+# so within the mutation's task, not at the next poll). Playwright's wait_for_selector polls
+# every 100 to 500 ms once a wait runs past a second, so a wall clock stopped by it runs up to
+# half a second late; SHOWN waits on these instead, polling every animation frame.
+SYNC_SEEN = """self.__wbClick = null; self.__wbSynced = null;
+addEventListener('click', (e) => {
+  if (self.__wbClick === null && e.target.closest?.('button[type=submit]')) self.__wbClick = e.timeStamp;
+}, true);
+new MutationObserver(() => {
+  if (self.__wbClick === null || self.__wbSynced !== null) return;
+  const text = document.getElementById('freshness')?.textContent || '';
+  if (text.includes('Data from') && !text.includes('syncing now')) self.__wbSynced = performance.now();
+}).observe(document, { subtree: true, childList: true, characterData: true });"""
+SHOWN = "() => self.__wbSynced !== null"
+
+
+def wait_synced(page: Any) -> float:
+    """Wait (every animation frame) until the page shows it is synced; the page's own time
+    from the sign-in click to then, in seconds."""
+    page.wait_for_function(SHOWN, polling="raf")
+    return float(page.evaluate("(self.__wbSynced - self.__wbClick) / 1000"))
+
 # Long tasks on the page's main thread, from the start of each document.
 LONG_TASKS = """self.__wbLong = [];
 new PerformanceObserver((list) => {
@@ -85,7 +108,8 @@ PARTS = """async (queries) => {
 
 @dataclass
 class Round:
-    sync_s: float
+    sync_s: float           # sign-in click to synced shown, on the page's clock
+    wall_s: float           # the same as Playwright saw it (wall clock, polling every frame)
     server_cpu: float
     records: int
     search_ms: list[float]
@@ -128,6 +152,7 @@ def _round(pw: Any, server: Any, qs: list[str]) -> Round:
     try:
         ctx = _launch(pw, profile, server.base)
         ctx.add_init_script(LONG_TASKS)
+        ctx.add_init_script(SYNC_SEEN)
         ctx.set_default_timeout(120_000)
         page = ctx.pages[0] if ctx.pages else ctx.new_page()
         pulls: list[float] = []
@@ -139,8 +164,8 @@ def _round(pw: Any, server: Any, qs: list[str]) -> Round:
         clicked = page.evaluate("performance.now()")
         c0, t0 = server.cpu(), time.perf_counter()
         page.click("button[type=submit]")
-        page.wait_for_selector(SYNCED)
-        sync_s, cpu = time.perf_counter() - t0, server.cpu() - c0
+        sync_s = wait_synced(page)
+        wall_s, cpu = time.perf_counter() - t0, server.cpu() - c0
         marks = page.evaluate(SYNC_MARKS, clicked)
         records = int(page.evaluate(
             "import('/pwa/db.js').then(db => db.allPremises()).then(a => a.length)"))
@@ -166,7 +191,7 @@ def _round(pw: Any, server: Any, qs: list[str]) -> Round:
             .map((n) => performance.getEntriesByName(n)[0].startTime)""")
         ctx.close()
         stored = marks["stored"]
-        return Round(sync_s, cpu, records, search, float(cold), idb, sum(pulls) / 1000,
+        return Round(sync_s, wall_s, cpu, records, search, float(cold), idb, sum(pulls) / 1000,
                      float(parts["read"]), float(parts["build"]),
                      [float(x) for x in parts["times"]],
                      (stored[-1] - stored[0]) / 1000 if stored else 0.0,
@@ -208,7 +233,9 @@ def compare(before: list[Round], after: list[Round], rev: str) -> str:
         return ""
     rows = []
     for name, get, limit in (
-            ("initial sync, sign-in click to synced, s", lambda r: r.sync_s, "<= 1.5"),
+            ("initial sync, sign-in click to synced shown (page clock), s", lambda r: r.sync_s,
+             "<= 1.5"),
+            ("  the same, wall clock as Playwright sees it, s", lambda r: r.wall_s, "-"),
             ("longest main-thread task, sign-in click to synced (wall), ms",
              lambda r: r.long_task_ms, "<= 50"),
             ("main-thread tasks over 50 ms (wall) in that time", lambda r: r.long_tasks, "0"),
@@ -236,9 +263,11 @@ def report(rounds: list[Round]) -> str:
     longest = median([r.long_task_ms for r in rounds])
     return table(f"P3 the PWA in headless Chromium, {n:,} premises (medians of {len(rounds)})",
                  ["figure", "value", "target", ""], [
-        ["initial sync into IndexedDB, s (sign-in click to synced)", sync, "< 3",
-         verdict(sync < 3)],
+        ["initial sync into IndexedDB, s (sign-in click to synced shown, page clock)", sync,
+         "< 3", verdict(sync < 3)],
         ["  the same against issue 17's target, s", sync, "<= 1.5", verdict(sync <= 1.5)],
+        ["  the same, wall clock as Playwright sees it (polling every frame), s",
+         median([r.wall_s for r in rounds]), "-", "-"],
         ["server CPU during that sync, s", cpu, "-", "-"],
         [f"offline search p50 over {QUERIES} typed queries, ms", p50, "-", "-"],
         [f"offline search p95 over {QUERIES} typed queries, ms", p95, "< 30", verdict(p95 < 30)],

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import dataset, systems
-from bench.browser import CHROMIUM, SYNCED, _launch
+from bench.browser import CHROMIUM, SYNC_SEEN, _launch, wait_synced
 from bench.report import table
 
 LIMIT_MS = 50.0
@@ -67,6 +67,7 @@ def _traced(pw: Any, server: Any) -> Tasks:
     try:
         ctx = _launch(pw, profile, server.base)
         ctx.set_default_timeout(120_000)
+        ctx.add_init_script(SYNC_SEEN)
         page = ctx.pages[0] if ctx.pages else ctx.new_page()
         page.goto("/")
         page.fill("#username", "admin")
@@ -82,7 +83,7 @@ def _traced(pw: Any, server: Any) -> Tasks:
         # Marks around the sync: performance marks are trace events, on the trace's clock.
         page.evaluate("performance.mark('wb:bench-click')")
         page.click("button[type=submit]")
-        page.wait_for_selector(SYNCED)
+        wait_synced(page)
         page.evaluate("performance.mark('wb:bench-synced')")
         cdp.send("Tracing.end")
         deadline = time.monotonic() + 60
