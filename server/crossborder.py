@@ -33,13 +33,12 @@ from server.sharing import (
 from server.sharing import shared_view as _view
 from server.store import follows, organisations, records, shares
 from server.store.database import Database
-from sync.protocol import PullTail, encoder
+from sync.protocol import encoder, split_page
 from sync.roles import PARTNER
 
 SEPARATOR = "."                   # engine cursor "." shared cursor (base64url has no ".")
 RECEIVING_KINDS = ("fire", organisations.OWNER)  # whose devices get what is shared with them
 FOLLOWED_PREFIX = "f"             # a followed record's id on devices: f<follow id>-<its id>
-_TAIL = b'],"cursor":"'           # where an engine page's changes end (sync/protocol.py)
 
 
 @dataclass(frozen=True)
@@ -175,10 +174,10 @@ class CrossBorder:
         body = await own(engine_cursor)
         if not srcs and (shared is None or not shared.sources):
             return body  # nothing shared, now or at the cursor: the engine's page as it is
-        at = body.rfind(_TAIL)
-        if at < 0:  # not an engine page (never): leave it as it is
+        split = split_page(body)
+        if split is None:  # not an engine page (never): leave it as it is
             return body
-        head, tail = body[:at], msgspec.json.decode(b"{" + body[at + 2:], type=PullTail)
+        head, tail = split
         if tail.reset:
             shared = None  # the whole scope restarts: the shared part too
         if tail.more:

@@ -18,6 +18,8 @@ MIN_PROTOCOL_VERSION = 1  # oldest client protocol the server still speaks
 PROTOCOL_HEADER = "Watchbook-Protocol"
 PENDING_HEADER = "X-Watchbook-Pending"                # optional: unsent edits on the device
 OLDEST_PENDING_HEADER = "X-Watchbook-Oldest-Pending"  # optional: the oldest one's client time
+CURSOR_HEADER = "Watchbook-Cursor"  # a pull answer's cursor, before its body: the next page
+MORE_HEADER = "Watchbook-More"      # "1" if more follows that cursor, else "0"
 
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]  # fits SQLite and a JavaScript number
 Version = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
@@ -214,6 +216,23 @@ class PullTail(msgspec.Struct, kw_only=True):
     total: int | None = None
     left_scope: list[str] = []
     protocol: int = PROTOCOL_VERSION
+
+
+TAIL_MARK = b'],"cursor":"'  # where a pull page's changes end and its PullTail begins
+_tail_decoder = msgspec.json.Decoder(PullTail)
+
+
+def split_page(body: bytes) -> tuple[bytes, PullTail] | None:
+    """A pull page's bytes as its changes (up to and without the closing `]`) and its tail, or
+    None if it is not one. Quotes inside strings are escaped in JSON, so the last TAIL_MARK is
+    where the tail begins."""
+    at = body.rfind(TAIL_MARK)
+    if at < 0:
+        return None
+    try:
+        return body[:at], _tail_decoder.decode(b"{" + body[at + 2:])
+    except msgspec.DecodeError:
+        return None
 
 
 # -- cursor ---------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ async def pull(world: World, token: str, cursor: str = "") -> dict[str, Any]:
                                  headers={"Authorization": f"Bearer {token}"})
     assert got.status_code == 200, got.text
     body: dict[str, Any] = got.json()
+    # the headers a device asks for the next page by say what the body says, shared part too
+    assert got.headers["Watchbook-Cursor"] == body["cursor"]
+    assert got.headers["Watchbook-More"] == ("1" if body["more"] else "0")
     return body
 
 

@@ -254,6 +254,23 @@ async def test_pull_pages_say_more_and_count_the_scope_on_the_first(world: World
     assert len(second["changes"]) == 1
 
 
+async def test_each_pull_page_names_its_cursor_and_whether_more_follows_in_its_headers(
+        world: World) -> None:
+    # A client asks for the next page when these arrive, before the body: they must say what
+    # the body says.
+    cursor, seen = "", 0
+    while True:
+        r = await world.client.get("/api/sync/pull", params={"cursor": cursor},
+                                   headers=world.as_("super"))
+        page = r.json()
+        assert r.headers["Watchbook-Cursor"] == page["cursor"]
+        assert r.headers["Watchbook-More"] == ("1" if page["more"] else "0")
+        seen, cursor = seen + 1, page["cursor"]
+        if not page["more"]:
+            break
+    assert seen == 2  # pages of two rows, three records in scope
+
+
 async def test_a_shrunk_scope_lists_records_that_left_it(world: World) -> None:
     _, _, cursor = await pull_all(world, "super")
     await world.db.execute_write("UPDATE stations SET extra_grounds = '[]' WHERE code = 'A01'")

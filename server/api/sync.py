@@ -27,6 +27,8 @@ from server.store import accounts, engines
 from server.store.database import Database
 from sync import engine
 from sync.protocol import (
+    CURSOR_HEADER,
+    MORE_HEADER,
     OLDEST_PENDING_HEADER,
     PENDING_HEADER,
     PROTOCOL_HEADER,
@@ -36,6 +38,7 @@ from sync.protocol import (
     PushResponse,
     Receipt,
     encoder,
+    split_page,
 )
 from sync.store import Store, Tx
 
@@ -271,7 +274,18 @@ async def pull_endpoint(request: Request) -> Response:
             raise ApiError(422, "invalid", "limit must be 1 or more", "limit")
     service: SyncService = request.app.state.sync
     body = await service.pull(principal, request.query_params.get("cursor", ""), limit)
-    return Response(_with_retire(body, principal), media_type="application/json")
+    return Response(_with_retire(body, principal), media_type="application/json",
+                    headers=_next_page_headers(body))
+
+
+def _next_page_headers(body: bytes) -> dict[str, str]:
+    """The page's cursor and whether more follows, as headers: a client can ask for the next
+    page as soon as they arrive, while this page's body is still on its way."""
+    split = split_page(body)
+    if split is None:
+        return {}
+    tail = split[1]
+    return {CURSOR_HEADER: tail.cursor, MORE_HEADER: "1" if tail.more else "0"}
 
 
 def _with_retire(body: bytes, principal: Principal) -> bytes:
