@@ -241,7 +241,8 @@ async function start() {
     await replica.load(); // the rest of the replica, after the first screen; syncing needs all of it
     sync.start(); files.start();
   } else {
-    session.addEventListener('change', () => { if (session.signedIn && !app.started) { app.started = true; sync.start(); files.start(); } });
+    // The first sign-in syncs once it has read the replica (app.signedIn), not before.
+    session.addEventListener('change', () => { if (session.signedIn && !app.started) { app.started = true; sync.start({ now: false }); files.start(); } });
   }
   document.documentElement.dataset.ready = 'true';
 }

@@ -10,6 +10,7 @@
 const NAME = 'watchbook';
 const VERSION = 3; // 2: uploads and files stores; 3: premises in chunks (from one value a record)
 const CHUNK = 1000; // records a chunk holds at most
+const BODY_MIN = CHUNK / 2; // a page of at least this many new records is stored as its bytes
 // An outbox entry's shape: {n, schema, status: 'pending' | 'saved' | 'conflict' | 'rejected',
 // created_at, mutation, receipt?, settled_at?, handled?: 'resent' | 'discarded' (a rejected entry
 // the person dealt with), handled_at?, resends?: n of the rejected entry this one fixes}.
@@ -118,10 +119,11 @@ export function setMeta(values) {
 
 // The server copies of premises are stored in chunks, not one value a record: one
 // structured clone and one backend write per chunk is what makes a 20,000-record download and
-// a cold open fast (docs/performance.md). `chunks` holds {n, records}; `chunk_ids` holds
-// {n, ids}, the same records' ids in the same order, read to find a record's chunk without
-// reading the records. Both are only ever written together. Every chunk holds 1 to CHUNK
-// records; a record is in exactly one chunk.
+// a cold open fast (docs/performance.md). `chunks` holds {n, records}, or {n, body}: the bytes
+// of a pull page whose premises records (page/pagebody.js) are the chunk's, stored as they came
+// so a download clones no records at all; `chunk_ids` holds {n, ids}, the same records' ids in
+// the same order, read to find a record's chunk without reading the records. Both are only
+// ever written together. Every chunk holds 1 to CHUNK records; a record is in exactly one chunk.
 
 function putChunk(tx, n, records) {
   if (!records.length) {
@@ -133,12 +135,34 @@ function putChunk(tx, n, records) {
   tx.objectStore('chunk_ids').put({ n, ids: records.map((r) => r.id) });
 }
 
+function putBody(tx, n, ids, body) {
+  tx.objectStore('chunks').put({ n, body });
+  tx.objectStore('chunk_ids').put({ n, ids });
+}
+
+function chunkRecords(chunk) { return chunk.records ?? readPage(chunk.body).records; }
+
+// A pull page's body (docs/sync-protocol.md) from its bytes: the answer (`res`: more, cursor,
+// total, ...), the premises records it stores, the ids its tombstones remove and its
+// conflicts. Pure; here, with no import, because a chunk may be such bytes (the service worker
+// imports this module, and must import no more modules than it does: sw.js).
+export function readPage(bytes) {
+  const res = JSON.parse(new TextDecoder().decode(bytes));
+  const records = [], removed = [], conflicts = [];
+  for (const ch of res.changes || []) {
+    if (ch.type === 'premises') {
+      if (ch.record.deleted) removed.push(ch.record.id); else records.push(ch.record);
+    } else if (ch.type === 'conflict') conflicts.push(ch.conflict);
+  }
+  return { res, records, removed, conflicts };
+}
+
 // Every record, sorted by id (the order the per-record store gave).
 export async function allPremises() {
   const out = [];
   await run(['chunks'], 'readonly', (tx) => {
     tx.objectStore('chunks').getAll().onsuccess = (e) => {
-      for (const c of e.target.result) for (const r of c.records) out.push(r);
+      for (const c of e.target.result) for (const r of chunkRecords(c)) out.push(r);
     };
   });
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -154,43 +178,51 @@ export async function countPremises() {
   return count;
 }
 
-// Within a transaction on chunks and chunk_ids: store `records` (later ones win over earlier
-// versions, in place in the chunk that holds them) and drop `removed` (a removal wins over a
-// record of the same page). Only the chunks holding these ids are read and rewritten; new
-// records join the last chunk if it has room for all of them, else go into new chunks.
-function writePremises(tx, records, removed) {
-  if (!records.length && !removed.length) return;
+// Within a transaction on chunks and chunk_ids: store a page's records (later ones win over
+// earlier versions, in place in the chunk that holds them) and drop `removed` (a removal wins
+// over a record of the same page). Only the chunks holding these ids are read and rewritten;
+// new records join the last chunk if it has room for all of them, else go into new chunks.
+// The page is {records}, or {ids, body}: its bytes (readPage) and its records' ids in order,
+// read into records only if a chunk is rewritten with them; a page of BODY_MIN to CHUNK
+// records that are all new (a download) becomes one new chunk holding those bytes.
+function writePremises(tx, page, removed) {
+  const ids = page.ids ?? page.records.map((r) => r.id);
+  if (!ids.length && !removed.length) return;
   const gone = new Set(removed);
-  const page = new Map();
-  for (const r of records) if (!gone.has(r.id)) page.set(r.id, r);
+  const stored = new Set(ids.filter((id) => !gone.has(id)));
   const chunks = tx.objectStore('chunks');
   tx.objectStore('chunk_ids').getAll().onsuccess = (e) => {
     const lists = e.target.result;
-    const touched = new Map(); // n -> the chunk's records, once read
-    for (const { n, ids } of lists) {
-      for (const id of ids) {
-        if (page.has(id) || gone.has(id)) { touched.set(n, null); break; }
+    const touched = new Set(); // chunks holding a record of the page or a removed one
+    for (const { n, ids: held } of lists) {
+      for (const id of held) {
+        if (stored.has(id) || gone.has(id)) { touched.add(n); break; }
       }
     }
-    const fresh = new Map(page);
-    for (const { n, ids } of lists) if (touched.has(n)) for (const id of ids) fresh.delete(id);
+    const fresh = new Set(stored);
+    for (const { n, ids: held } of lists) if (touched.has(n)) for (const id of held) fresh.delete(id);
     const last = lists.length ? lists[lists.length - 1] : null;
     let next = last ? last.n + 1 : 1;
-    const into = last && fresh.size && last.ids.length + fresh.size <= CHUNK ? last.n : null;
-    if (into !== null) touched.set(into, null);
-    for (const n of touched.keys()) {
+    const asBody = Boolean(page.body) && fresh.size === ids.length
+      && ids.length >= BODY_MIN && ids.length <= CHUNK;
+    const byId = new Map(); // the page's records it stores; not read for a page stored as bytes
+    if (!asBody) for (const r of page.records ?? readPage(page.body).records) if (!gone.has(r.id)) byId.set(r.id, r);
+    const into = !asBody && last && fresh.size && last.ids.length + fresh.size <= CHUNK ? last.n : null;
+    if (into !== null) touched.add(into);
+    for (const n of touched) {
       chunks.get(n).onsuccess = (ev) => {
         const kept = [];
-        for (const r of ev.target.result.records) {
+        for (const r of chunkRecords(ev.target.result)) {
           if (gone.has(r.id)) continue;
-          kept.push(page.get(r.id) ?? r);
+          kept.push(byId.get(r.id) ?? r);
         }
-        if (n === into) for (const r of fresh.values()) kept.push(r);
+        if (n === into) for (const id of fresh) kept.push(byId.get(id));
         putChunk(tx, n, kept);
       };
     }
-    if (into === null && fresh.size) {
-      const rest = [...fresh.values()];
+    if (asBody) putBody(tx, next, ids, page.body);
+    else if (into === null && fresh.size) {
+      const rest = [...fresh].map((id) => byId.get(id));
       for (let i = 0; i < rest.length; i += CHUNK, next += 1) putChunk(tx, next, rest.slice(i, i + CHUNK));
     }
   };
@@ -202,8 +234,11 @@ function writePremises(tx, records, removed) {
 // read-write transactions in the order they were made) and aborts, storing nothing, unless
 // that cursor is the one stored when it starts, i.e. unless the page before committed. Given
 // as the cursor the page was fetched from (none, '' and null alike for the beginning), it also
-// makes a page applied twice store nothing the second time.
-export function applyPage({ records = [], removed = [], conflicts = [], meta = {} }, options = {}) {
+// makes a page applied twice store nothing the second time. The page's records are `records`,
+// or `ids` and `body` (see writePremises).
+export function applyPage({ records, ids, body = null, removed = [], conflicts = [], meta = {} },
+  options = {}) {
+  const page = body && ids ? { ids, body } : { records: records || [] };
   return run(['chunks', 'chunk_ids', 'conflicts', 'meta'], 'readwrite', (tx) => {
     if ('after' in options) {
       const after = options.after || null;
@@ -211,12 +246,12 @@ export function applyPage({ records = [], removed = [], conflicts = [], meta = {
         if ((e.target.result || null) !== after) tx.abort();
       };
     }
-    writePremises(tx, records, removed);
+    writePremises(tx, page, removed);
     const conflictStore = tx.objectStore('conflicts');
     for (const c of conflicts) conflictStore.put(c);
     putMetas(tx, meta);
     const out = {}; // {was}: meta `gen` before this page, if it moved it (see wrote())
-    if (records.length || removed.length || conflicts.length) bump(tx, out);
+    if ((page.ids ?? page.records).length || removed.length || conflicts.length) bump(tx, out);
     return out;
   });
 }
@@ -240,7 +275,7 @@ export async function snapshot() {
     store.getAllKeys().onsuccess = (e) => {
       for (const n of e.target.result) {
         const at = chunks.push(null) - 1;
-        store.get(n).onsuccess = (ev) => { chunks[at] = ev.target.result.records; };
+        store.get(n).onsuccess = (ev) => { chunks[at] = chunkRecords(ev.target.result); };
       }
     };
     tx.objectStore('outbox').getAll().onsuccess = (e) => { out.outbox = e.target.result; };

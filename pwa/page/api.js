@@ -5,6 +5,9 @@
 
 export const PROTOCOL = 1;
 export const PROTOCOL_HEADER = 'Watchbook-Protocol';
+// A pull answer's cursor and whether more follows, also in its headers (before its body).
+export const CURSOR_HEADER = 'Watchbook-Cursor';
+export const MORE_HEADER = 'Watchbook-More';
 
 export class ApiError extends Error {
   constructor(status, body, offline = false) {
@@ -22,9 +25,10 @@ export class ApiError extends Error {
 }
 
 // `as: 'buffer'`: a successful response's body as an ArrayBuffer, not parsed, with how long its
-// body took to arrive after its headers: {buffer, transferMs} (the pull worker parses it).
+// body took to arrive after its headers: {buffer, transferMs} (the pull worker parses it);
+// `onHeaders(headers)` is called as soon as they arrive, before the body.
 export async function call(path, { token, method = 'GET', body, timeout = 30000, headers: more = {},
-  as = 'json' } = {}) {
+  as = 'json', onHeaders = null } = {}) {
   const headers = { ...more, Accept: 'application/json', [PROTOCOL_HEADER]: String(PROTOCOL) };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -42,6 +46,7 @@ export async function call(path, { token, method = 'GET', body, timeout = 30000,
     if (as !== 'buffer' || !res?.ok) clearTimeout(timer);
   }
   if (as === 'buffer' && res.ok) {
+    onHeaders?.(res.headers);
     const t = performance.now();
     try {
       const buffer = await res.arrayBuffer();

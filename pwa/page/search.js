@@ -8,11 +8,13 @@ export function searchText(r) {
   return [r.name, r.address, pc, pc.replace(/\s+/g, ''), r.uprn].join(' ').toLowerCase();
 }
 
-// The same order as String.prototype.localeCompare with no locale, at a fraction of its cost
-// per comparison (one collator, not one per call): sorting 20,000 names is one main-thread task.
-const byName = new Intl.Collator().compare;
-const order = (a, b) => byName(a.name, b.name) || byName(a.record.id, b.record.id);
-const entry = (r) => ({ record: r, text: searchText(r), name: r.name || '' });
+// Name order ignoring case and accents, then id. Each entry carries its name folded once, so a
+// comparison is one native string comparison: a collator call per comparison cost a
+// 20,000-premises download about 200 ms of the page's thread, merging page after page.
+const fold = (s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+const order = (a, b) => cmp(a.key, b.key) || cmp(a.record.id, b.record.id);
+const entry = (r) => ({ record: r, text: searchText(r), name: r.name || '', key: fold(r.name || '') });
 
 export class SearchIndex {
   constructor(records = []) { this.build(records); }

@@ -46,7 +46,10 @@ export class Session extends EventTarget {
       throw new Error(`Changes waiting here belong to ${this.user.username}; sign in as them.`);
     }
     const chosen = deviceName.trim().slice(0, 100);
-    const name = chosen || `${navigator.userAgentData?.platform || 'Browser'} of ${username} (${new Date().toLocaleDateString('en-GB')})`;
+    // dd/mm/yyyy by hand: the first toLocaleDateString loads the locale's data, ~15 ms of the click
+    const d = new Date();
+    const today = [d.getDate(), d.getMonth() + 1].map((x) => String(x).padStart(2, '0')).join('/') + `/${d.getFullYear()}`;
+    const name = chosen || `${navigator.userAgentData?.platform || 'Browser'} of ${username} (${today})`;
     const res = await this.call('/devices/enrol', { method: 'POST',
       // Signing in again on this device keeps its id, so queued edits keep their numbers and the
       // server can still recognise any it already applied (a lost response is never applied twice).

@@ -7,7 +7,7 @@
 // each pulled page is one transaction.
 
 import * as db from '../db.js';
-import { PROTOCOL } from './api.js';
+import { CURSOR_HEADER, MORE_HEADER, PROTOCOL } from './api.js';
 import * as outbox from './outbox.js';
 import { PullPages } from './pages.js';
 import { FIRST_ROWS, nextLimit } from './pagesize.js';
@@ -16,6 +16,7 @@ import { pushOutbox, SYNC_LOCK } from './push.js';
 const TIMER_MS = 5 * 60 * 1000;
 const PROGRESS_MS = 400; // during a download, the progress (and the list under it) redrawn at most this often
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
+const AHEAD = 2; // pull pages requested and not yet taken by the pull loop
 
 export class Sync extends EventTarget {
   // `transport(path, {token, method, body, timeout})`: the API's JSON, or throws ApiError.
@@ -27,7 +28,7 @@ export class Sync extends EventTarget {
     this.state = { running: false, phase: '', done: 0, total: null, error: '', lastOk: null };
     this.failures = 0;
     this.notBefore = 0;
-    this.pages = new PullPages(); // the pull worker, started at the first pull
+    this.pages = new PullPages(); // the pull worker, started with the triggers
     this.limit = FIRST_ROWS;      // the next pull page's rows, sized for the link
     this.channel = 'BroadcastChannel' in self ? new BroadcastChannel('watchbook-sync') : null;
     if (this.channel) {
@@ -60,9 +61,11 @@ export class Sync extends EventTarget {
     if (wait <= 0) this.emit(); else this.progressTimer = setTimeout(() => this.emit(), wait);
   }
 
-  // Wire up the triggers. Background Sync is the service worker's: it pushes the outbox itself
-  // (page/push.js, under the same lock) and then wakes open pages to pull.
-  start() {
+  // Wire up the triggers and start the pull worker; `now`: sync at once (a sign-in syncs when
+  // it has read the replica: app.js signedIn). Background Sync is the service worker's: it
+  // pushes the outbox itself (page/push.js, under the same lock) and then wakes open pages to pull.
+  start({ now = true } = {}) {
+    this.pages.start();
     addEventListener('online', () => this.run('online', { force: true })); // back in signal: go now
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.run('visible');
@@ -71,7 +74,7 @@ export class Sync extends EventTarget {
     navigator.serviceWorker?.addEventListener('message', (e) => {
       if (e.data?.type === 'sync-wake') this.run('wake');
     });
-    return this.run('start');
+    return now ? this.run('start') : Promise.resolve('started');
   }
 
   async requestWake() {
@@ -211,42 +214,74 @@ export class Sync extends EventTarget {
     if (outcome.downloaded) performance.mark('wb:initial-sync-done');
   }
 
-  // The next page, parsed by the pull worker, sized for the link (page/pagesize.js).
-  fetchPage(cursor) {
+  // Request the page after `cursor` for the pull `run`: {cursor, page, next}. `page` resolves to
+  // it parsed by the pull worker; `next` is the cursor of the page after it once known (the
+  // answer's Watchbook-Cursor and Watchbook-More headers, before its body; else its body), null
+  // if it is the last. Sized for the link (page/pagesize.js).
+  fetchPage(run, cursor) {
     const limit = this.limit;
+    const f = { cursor, next: undefined, requested: false };
     // the unsent edits, reported on pulls too (so a device with none says 0, for the console)
     const headers = { 'X-Watchbook-Pending': String(this.replica.pending().length) };
-    const page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}&limit=${limit}`,
-      { token: this.session.token, timeout: 60000, as: 'buffer', headers })
-      .then(async ({ buffer, transferMs }) => {
-        const got = await this.pages.parse(buffer);
+    const onHeaders = (h) => {
+      const more = h.get(MORE_HEADER), after = h.get(CURSOR_HEADER);
+      if (more === '0') f.next = null;
+      else if (more === '1' && after) { f.next = after; this.ahead(run); }
+    };
+    f.page = this.call(`/sync/pull?cursor=${encodeURIComponent(cursor || '')}&limit=${limit}`,
+      { token: this.session.token, timeout: 60000, as: 'buffer', headers, onHeaders })
+      .then(({ buffer, transferMs }) => {
+        const got = this.pages.parse(buffer);
         this.limit = nextLimit(limit, { rows: got.head.count, transferMs });
         return got;
       });
-    page.catch(() => {}); // awaited later, or dropped if storing the page before it failed
-    return page;
+    f.page.catch(() => {}); // awaited later, or dropped if storing the page before it failed
+    return f;
   }
 
-  // Two pages in flight: page N+1 is fetched while page N is stored. The pull worker parses
+  // Keep AHEAD pages requested and not yet taken by the pull loop, each from the cursor the
+  // page before it announced: the server prepares page N+1 while page N's body arrives and is
+  // parsed, instead of after.
+  ahead(run) {
+    let last = run.queue.at(-1) ?? run.taken;
+    while (!run.stopped && run.queue.length < AHEAD && typeof last?.next === 'string' && !last.requested) {
+      last.requested = true;
+      last = this.fetchPage(run, last.next);
+      run.queue.push(last);
+    }
+  }
+
+  // Pages in flight: page N+1 is requested as soon as page N's headers name its cursor (ahead),
+  // and fetched and parsed while page N is stored. The pull worker parses
   // each page and stores it (its records and cursor one transaction, made while the page
   // before commits); transactions commit in page order, and each stores nothing unless the
   // cursor it was fetched from is the one stored (db.applyPage `after`), so the saved cursor
   // never runs ahead of the data and no page is applied twice. The sync lock (held for the
   // whole sync, by this tab or the service worker's push) keeps other tabs out. The in-memory
-  // replica and the progress follow each commit, from the records the worker sends back.
+  // replica and the progress follow each commit, from the bytes the worker hands back.
   // `outcome`: whether anything changed, whether a download from the beginning completed.
   async pullPages(cursor, initial, outcome) {
     // After a reset: the ids sent again so far; records that do not come back are dropped at
     // the end, except those with pending edits or open conflicts (protocol obligations 6, 7).
     let seen = await db.getMeta('reset_seen');
-    let next = this.fetchPage(cursor);
+    const run = { queue: [], taken: null, stopped: false }; // pages requested, in order
+    run.queue.push(this.fetchPage(run, cursor));
     let storing = null; // the page whose transaction may still be running
     try {
       for (let n = 0; n < 100000; n += 1) {
-        const got = await next;
+        const taken = run.queue[0];
+        const got = await taken.page;
+        run.queue.shift();
+        run.taken = taken;
         const res = got.head;
         if (res.retire) this.retireOrdered = true;
-        next = res.more ? this.fetchPage(res.cursor) : null;
+        taken.next = res.more ? res.cursor : null; // the body is the word on what follows
+        if (run.queue.length && run.queue[0].cursor !== taken.next) { // never, from this server
+          for (const f of run.queue.splice(0)) f.page.then((g) => this.pages.drop(g.id), () => {});
+          taken.requested = false;
+        }
+        this.ahead(run);
+        const next = res.more ? run.queue[0] : null;
         if (!next) { await this.stored(storing, outcome); storing = null; } // the reset check below reads the stored ids
         const held = this.replica.heldIds();
         for (const c of storing?.page.conflicts || []) if (c.status === 'open') held.add(c.premises_id);
@@ -280,9 +315,11 @@ export class Sync extends EventTarget {
         if (!next) break;
       }
       await this.stored(storing, outcome);
+      run.stopped = true;
     } catch (err) {
+      run.stopped = true;
       await this.stored(storing, outcome).catch(() => {}); // what did commit is shown and counted
-      next?.then((got) => this.pages.drop(got.id), () => {});
+      for (const f of run.queue) f.page.then((got) => this.pages.drop(got.id), () => {});
       throw err;
     }
     this.state.downloading = false;

@@ -87,3 +87,56 @@ def test_later_pages_update_in_place_remove_and_never_store_a_record_twice(brows
                    "added": True, "six": False, "seven": False, "cursor": "c", "after": 0,
                    "snapshot": 0}
     context.close()
+
+
+def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_other(
+        browser, server):
+    # A page of new records is kept as the bytes it came in (no records cloned); reading it,
+    # updating and removing records in it, and a later page naming some of its records again
+    # behave exactly as with records stored one by one.
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/pwa/db.js")
+    out = page.evaluate("""async () => {
+      const db = await import('/pwa/db.js');
+      await db.wipe();
+      const rec = (i, name) => ({ id: `b-${String(i).padStart(5, '0')}`, name: name || `B ${i}`, hazards: [] });
+      const range = (a, b) => Array.from({ length: b - a }, (_, k) => a + k);
+      const bytes = (records, extra = []) => new TextEncoder().encode(JSON.stringify({
+        changes: [...records.map((record, k) => ({ type: 'premises', seq: k, record })), ...extra],
+        cursor: 'x', more: true }));
+      const asPage = (records, extra) => {
+        const body = bytes(records, extra);
+        const read = db.readPage(body);
+        return { ids: read.records.map((r) => r.id), body, removed: read.removed };
+      };
+      // A download: 800 new records with a tombstone of a record the device never had.
+      const first = asPage(range(0, 800).map((i) => rec(i)), [{ type: 'premises', seq: 900, record: { id: 'b-99999', deleted: true } }]);
+      await db.applyPage({ ...first, meta: { cursor: 'a' } }, { after: '' });
+      const kinds = await new Promise((resolve) => {
+        const req = indexedDB.open('watchbook');
+        req.onsuccess = () => {
+          const q = req.result.transaction('chunks').objectStore('chunks').getAll();
+          q.onsuccess = () => { req.result.close(); resolve(q.result.map((c) => (c.body ? 'bytes' : 'records'))); };
+        };
+      });
+      const stored = await db.allPremises();
+      // The next page updates two of them, removes one, and adds one: stored as records.
+      const second = asPage([rec(5, 'five'), rec(700, 'seven hundred'), rec(5000)]);
+      await db.applyPage({ ...second, removed: ['b-00006'], meta: { cursor: 'b' } }, { after: 'a' });
+      // A page of 600 records of which one is already held: not all new, so not stored as bytes.
+      const third = asPage([...range(1000, 1599).map((i) => rec(i)), rec(7, 'seven')]);
+      await db.applyPage({ ...third, meta: { cursor: 'c' } }, { after: 'b' });
+      const all = await db.allPremises();
+      const byId = new Map(all.map((r) => [r.id, r]));
+      const snap = (await db.snapshot()).premises;
+      return { kinds, stored: stored.length, firstName: stored[0].name, count: all.length,
+        unique: byId.size, counted: await db.countPremises(), snapshot: snap.length,
+        five: byId.get('b-00005').name, late: byId.get('b-00700').name, seven: byId.get('b-00007').name,
+        six: byId.has('b-00006'), added: byId.has('b-05000'), tombstone: byId.has('b-99999') };
+    }""")
+    assert out == {"kinds": ["bytes"], "stored": 800, "firstName": "B 0", "count": 1399,
+                   "unique": 1399, "counted": 1399, "snapshot": 1399, "five": "five",
+                   "late": "seven hundred", "seven": "seven", "six": False, "added": True,
+                   "tombstone": False}
+    context.close()
