@@ -21,6 +21,7 @@ export class SearchIndex {
 
   build(records) {
     this.entries = records.filter((r) => !r.deleted).map(entry).sort(order);
+    this.held = new Set(this.entries.map((e) => e.record.id));
   }
 
   // `records`: the new versions of some records (a deleted one leaves the index); `removed`:
@@ -28,15 +29,19 @@ export class SearchIndex {
   // Costs one pass over the entries plus sorting the changed ones.
   update(records, removed = []) {
     if (!records.length && !removed.length) return;
-    const gone = new Set(removed);
-    for (const r of records) gone.add(r.id);
+    const gone = new Set(); // the ids to take out: only those in the index (none, downloading)
+    for (const id of removed) if (this.held.has(id)) gone.add(id);
+    for (const r of records) if (this.held.has(r.id)) gone.add(r.id);
     const kept = gone.size ? this.entries.filter((e) => !gone.has(e.record.id)) : this.entries;
+    for (const id of gone) this.held.delete(id);
     const added = records.filter((r) => !r.deleted).map(entry).sort(order);
+    for (const e of added) this.held.add(e.record.id);
     if (!added.length) { this.entries = kept; return; }
     const out = new Array(kept.length + added.length);
     let i = 0, j = 0, k = 0;
-    while (i < kept.length && j < added.length) {
-      out[k++] = order(kept[i], added[j]) <= 0 ? kept[i++] : added[j++];
+    while (i < kept.length && j < added.length) { // order(a, b) <= 0, inline: one page's merge
+      const a = kept[i], b = added[j];
+      out[k++] = a.key < b.key || (a.key === b.key && a.record.id <= b.record.id) ? kept[i++] : added[j++];
     }
     while (i < kept.length) out[k++] = kept[i++];
     while (j < added.length) out[k++] = added[j++];
