@@ -8,14 +8,14 @@
 export const SYNC_LOCK = 'watchbook-sync';
 const PUSH_BATCH = 100;
 
-// Send until nothing is pending; resolves to how many entries were settled. `before(pending)`
-// runs before each batch is read off (the page shows progress with it). Throws the transport's
-// error (offline, 401, ...), leaving unsent entries pending.
+// Send until nothing is pending; resolves to how many entries were settled. `before()` runs
+// before each batch is read off (the page shows progress with it); if it resolves to the pending
+// entries, oldest first (it has just read them), they are not read again. Throws the
+// transport's error (offline, 401, ...), leaving unsent entries pending.
 export async function pushOutbox(transport, outbox, { token, deviceId, protocol }, before = async () => {}) {
   let sent = 0;
   for (let round = 0; round < 1000; round += 1) {
-    await before();
-    const pending = await outbox.pending();
+    const pending = (await before()) ?? await outbox.pending();
     if (!pending.length) return sent;
     const batch = pending.slice(0, PUSH_BATCH);
     // the device's unsent edits, reported for the coverage view (docs/sync-protocol.md)

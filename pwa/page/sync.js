@@ -193,19 +193,22 @@ export class Sync extends EventTarget {
     const who = { token: this.session.token, deviceId: this.session.deviceId, protocol: PROTOCOL };
     await pushOutbox(this.call, outbox, who, async () => {
       await this.replica.reloadOutbox();
-      const n = this.replica.pending().length;
+      const pending = this.replica.pending();
+      const n = pending.length;
       if (n) { this.state.phase = `Sending ${n} change${n === 1 ? '' : 's'}`; this.emit(); }
+      return pending; // just read: pushOutbox need not read the outbox again
     });
   }
 
   // -- pull --------------------------------------------------------------------------------------
 
   async pull() {
-    let { cursor, initial } = await db.getMetas(['cursor', 'initial']);
+    // one read: the cursor, the download's progress, and after a reset the ids sent again so far
+    let { cursor, initial, reset_seen: seen } = await db.getMetas(['cursor', 'initial', 'reset_seen']);
     initial = initial || { complete: false, done: 0, total: null };
     const outcome = { changed: false, downloaded: false };
     try {
-      await this.pullPages(cursor, initial, outcome);
+      await this.pullPages(cursor, initial, seen, outcome);
     } finally {
       // Each page's records were shown and indexed as it was stored (replica.applyPage);
       // what arrived stays so even if a page failed.
@@ -260,10 +263,9 @@ export class Sync extends EventTarget {
   // whole sync, by this tab or the service worker's push) keeps other tabs out. The in-memory
   // replica and the progress follow each commit, from the bytes the worker hands back.
   // `outcome`: whether anything changed, whether a download from the beginning completed.
-  async pullPages(cursor, initial, outcome) {
-    // After a reset: the ids sent again so far; records that do not come back are dropped at
-    // the end, except those with pending edits or open conflicts (protocol obligations 6, 7).
-    let seen = await db.getMeta('reset_seen');
+  // `seen`: after a reset, the ids sent again so far; records that do not come back are dropped
+  // at the end, except those with pending edits or open conflicts (protocol obligations 6, 7).
+  async pullPages(cursor, initial, seen, outcome) {
     const run = { queue: [], taken: null, stopped: false }; // pages requested, in order
     run.queue.push(this.fetchPage(run, cursor));
     let storing = null; // the page whose transaction may still be running
