@@ -8,7 +8,10 @@
 // cached first screen. The one home of the outbox entry schema.
 
 const NAME = 'watchbook';
-const VERSION = 3; // 2: uploads and files stores; 3: premises in chunks (from one value a record)
+// 2: uploads and files stores; 3: premises in chunks (from one value a record); 4: a chunk may
+// hold a pull page's bytes, which version 3 code cannot read (nothing to convert: the bump
+// closes an older tab's connection, and it reloads to go on, rather than misread a chunk).
+const VERSION = 4;
 const CHUNK = 1000; // records a chunk holds at most
 const BODY_MIN = CHUNK / 2; // a page of at least this many new records is stored as its bytes
 // An outbox entry's shape: {n, schema, status: 'pending' | 'saved' | 'conflict' | 'rejected',

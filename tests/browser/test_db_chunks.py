@@ -140,3 +140,54 @@ def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_o
                    "late": "seven hundred", "seven": "seven", "six": False, "added": True,
                    "tombstone": False}
     context.close()
+
+
+# Version 3 as the code before page bytes made it: 1,500 records in two chunks of records, a
+# pending edit and a cursor.
+MAKE_V3 = """async () => {
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.open('watchbook', 3);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      for (const [name, opts] of [['chunks', { keyPath: 'n' }], ['chunk_ids', { keyPath: 'n' }],
+        ['conflicts', { keyPath: 'id' }], ['outbox', { keyPath: 'n', autoIncrement: true }],
+        ['meta', undefined], ['uploads', { keyPath: 'sha256' }], ['files', { keyPath: 'sha256' }]]) {
+        db.createObjectStore(name, opts);
+      }
+    };
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction(['chunks', 'chunk_ids', 'outbox', 'meta'], 'readwrite');
+      const rec = (i) => ({ id: `v-${String(i).padStart(5, '0')}`, name: `V ${i}`, hazards: [] });
+      for (const [n, from, to] of [[1, 0, 1000], [2, 1000, 1500]]) {
+        const records = Array.from({ length: to - from }, (_, k) => rec(from + k));
+        tx.objectStore('chunks').put({ n, records });
+        tx.objectStore('chunk_ids').put({ n, ids: records.map((r) => r.id) });
+      }
+      tx.objectStore('outbox').add({ n: 1, schema: 1, status: 'pending',
+        mutation: { kind: 'update', premises_id: 'v-00042', seq: 1, fields: { name: 'Edited' } } });
+      tx.objectStore('meta').put('c-v3', 'cursor');
+      tx.oncomplete = () => { db.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+    req.onerror = () => reject(req.error);
+  });
+}"""
+
+
+def test_a_device_on_version_3_keeps_its_chunks_pending_edits_and_cursor(browser, server):
+    context = new_device(browser, server)
+    page = context.new_page()
+    page.goto("/pwa/db.js")
+    page.evaluate(MAKE_V3)
+    out = page.evaluate("""async () => {
+      const db = await import('/pwa/db.js');
+      const all = await db.allPremises();
+      return { count: await db.countPremises(), first: all[0].id, last: all[all.length - 1].id,
+        snapshot: (await db.snapshot()).premises.length, cursor: await db.getMeta('cursor'),
+        outbox: (await db.outbox()).map((e) => [e.n, e.status, e.mutation.premises_id]),
+        version: (await db.open()).version };
+    }""")
+    assert out == {"count": 1500, "first": "v-00000", "last": "v-01499", "snapshot": 1500,
+                   "cursor": "c-v3", "outbox": [[1, "pending", "v-00042"]], "version": 4}
+    context.close()
