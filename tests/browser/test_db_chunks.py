@@ -9,42 +9,51 @@ from harness import new_device
 
 pytestmark = pytest.mark.browser
 
-# Version 2 of the database as the code before chunks made it, with 2,500 records, a pending
-# edit and a cursor. Opened on a page of the origin that does not start the app.
-MAKE_V2 = """async () => {
+# A database as older code made it: `version`, its stores [name, options], and values to put
+# [store, value, key]. Opened on a page of the origin that does not start the app.
+OLD_DB = """async ({ version, stores, puts }) => {
   await new Promise((resolve, reject) => {
-    const req = indexedDB.open('watchbook', 2);
+    const req = indexedDB.open('watchbook', version);
     req.onupgradeneeded = () => {
-      const db = req.result;
-      db.createObjectStore('premises', { keyPath: 'id' });
-      db.createObjectStore('conflicts', { keyPath: 'id' });
-      db.createObjectStore('outbox', { keyPath: 'n', autoIncrement: true });
-      db.createObjectStore('meta');
-      db.createObjectStore('uploads', { keyPath: 'sha256' });
-      db.createObjectStore('files', { keyPath: 'sha256' });
+      for (const [name, options] of stores) req.result.createObjectStore(name, options ?? undefined);
     };
     req.onsuccess = () => {
       const db = req.result;
-      const tx = db.transaction(['premises', 'outbox', 'meta'], 'readwrite');
-      for (let i = 0; i < 2500; i += 1) {
-        tx.objectStore('premises').put({ id: `p-${String(i).padStart(5, '0')}`, name: `Premises ${i}`, hazards: [] });
-      }
-      tx.objectStore('outbox').add({ n: 1, schema: 1, status: 'pending',
-        mutation: { kind: 'update', premises_id: 'p-01234', seq: 1, fields: { name: 'Edited' } } });
-      tx.objectStore('meta').put('c-v2', 'cursor');
+      const tx = db.transaction([...new Set(puts.map(([name]) => name))], 'readwrite');
+      for (const [name, value, key] of puts) tx.objectStore(name).put(value, key ?? undefined);
       tx.oncomplete = () => { db.close(); resolve(); };
       tx.onerror = () => reject(tx.error);
     };
     req.onerror = () => reject(req.error);
   });
 }"""
+COMMON_STORES = [["conflicts", {"keyPath": "id"}], ["outbox", {"keyPath": "n", "autoIncrement": True}],
+                 ["meta", None], ["uploads", {"keyPath": "sha256"}], ["files", {"keyPath": "sha256"}]]
+PENDING = {"n": 1, "schema": 1, "status": "pending",
+           "mutation": {"kind": "update", "premises_id": "", "seq": 1, "fields": {"name": "Edited"}}}
+
+
+def old_db(version: int, stores: list, puts: list, pending_on: str, cursor: str) -> dict:
+    """OLD_DB's argument: `stores` and `puts` plus a pending edit of `pending_on` and a cursor."""
+    edit = {**PENDING, "mutation": {**PENDING["mutation"], "premises_id": pending_on}}
+    return {"version": version, "stores": [*stores, *COMMON_STORES],
+            "puts": [*puts, ["outbox", edit, None], ["meta", cursor, "cursor"]]}
+
+
+def record(prefix: str, i: int) -> dict:
+    return {"id": f"{prefix}-{i:05d}", "name": f"{prefix.upper()} {i}", "hazards": []}
+
+
+# Version 2, one value a record: 2,500 records, a pending edit and a cursor.
+V2 = old_db(2, [["premises", {"keyPath": "id"}]],
+            [["premises", record("p", i), None] for i in range(2500)], "p-01234", "c-v2")
 
 
 def test_a_device_upgrading_keeps_every_record_its_pending_edits_and_cursor(browser, server):
     context = new_device(browser, server)
     page = context.new_page()
     page.goto("/pwa/db.js")
-    page.evaluate(MAKE_V2)
+    page.evaluate(OLD_DB, V2)
     out = page.evaluate("""async () => {
       const db = await import('/pwa/db.js');
       const all = await db.allPremises();
@@ -142,44 +151,19 @@ def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_o
     context.close()
 
 
-# Version 3 as the code before page bytes made it: 1,500 records in two chunks of records, a
-# pending edit and a cursor.
-MAKE_V3 = """async () => {
-  await new Promise((resolve, reject) => {
-    const req = indexedDB.open('watchbook', 3);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      for (const [name, opts] of [['chunks', { keyPath: 'n' }], ['chunk_ids', { keyPath: 'n' }],
-        ['conflicts', { keyPath: 'id' }], ['outbox', { keyPath: 'n', autoIncrement: true }],
-        ['meta', undefined], ['uploads', { keyPath: 'sha256' }], ['files', { keyPath: 'sha256' }]]) {
-        db.createObjectStore(name, opts);
-      }
-    };
-    req.onsuccess = () => {
-      const db = req.result;
-      const tx = db.transaction(['chunks', 'chunk_ids', 'outbox', 'meta'], 'readwrite');
-      const rec = (i) => ({ id: `v-${String(i).padStart(5, '0')}`, name: `V ${i}`, hazards: [] });
-      for (const [n, from, to] of [[1, 0, 1000], [2, 1000, 1500]]) {
-        const records = Array.from({ length: to - from }, (_, k) => rec(from + k));
-        tx.objectStore('chunks').put({ n, records });
-        tx.objectStore('chunk_ids').put({ n, ids: records.map((r) => r.id) });
-      }
-      tx.objectStore('outbox').add({ n: 1, schema: 1, status: 'pending',
-        mutation: { kind: 'update', premises_id: 'v-00042', seq: 1, fields: { name: 'Edited' } } });
-      tx.objectStore('meta').put('c-v3', 'cursor');
-      tx.oncomplete = () => { db.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-    req.onerror = () => reject(req.error);
-  });
-}"""
+# Version 3, chunks of records: 1,500 records in two chunks, a pending edit and a cursor.
+V3 = old_db(3, [["chunks", {"keyPath": "n"}], ["chunk_ids", {"keyPath": "n"}]], [
+    *(["chunks", {"n": n, "records": [record("v", i) for i in range(a, b)]}, None]
+      for n, a, b in ((1, 0, 1000), (2, 1000, 1500))),
+    *(["chunk_ids", {"n": n, "ids": [f"v-{i:05d}" for i in range(a, b)]}, None]
+      for n, a, b in ((1, 0, 1000), (2, 1000, 1500)))], "v-00042", "c-v3")
 
 
 def test_a_device_on_version_3_keeps_its_chunks_pending_edits_and_cursor(browser, server):
     context = new_device(browser, server)
     page = context.new_page()
     page.goto("/pwa/db.js")
-    page.evaluate(MAKE_V3)
+    page.evaluate(OLD_DB, V3)
     out = page.evaluate("""async () => {
       const db = await import('/pwa/db.js');
       const all = await db.allPremises();
