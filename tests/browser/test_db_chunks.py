@@ -1,8 +1,11 @@
-"""The replica's premises stored in chunks (pwa/db.js): a device upgrading from the
-one-value-a-record store keeps every record, its pending edits and its cursor; later pages
-update records in place, remove them, and never store a record twice."""
+"""The replica's premises stored in chunks (pwa/db.js): a device upgrading from an older
+layout (one value a record; chunks of records only) keeps every record, its pending edits and
+its cursor; later pages update records in place, remove them, and never store a record twice,
+whether a chunk holds records or the bytes of the page they came in."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from harness import new_device
@@ -48,36 +51,56 @@ def record(prefix: str, i: int) -> dict:
 V2 = old_db(2, [["premises", {"keyPath": "id"}]],
             [["premises", record("p", i), None] for i in range(2500)], "p-01234", "c-v2")
 
+# Version 3, chunks of records: 1,500 records in two chunks, a pending edit and a cursor.
+V3 = old_db(3, [["chunks", {"keyPath": "n"}], ["chunk_ids", {"keyPath": "n"}]], [
+    *(["chunks", {"n": n, "records": [record("v", i) for i in range(a, b)]}, None]
+      for n, a, b in ((1, 0, 1000), (2, 1000, 1500))),
+    *(["chunk_ids", {"n": n, "ids": [f"v-{i:05d}" for i in range(a, b)]}, None]
+      for n, a, b in ((1, 0, 1000), (2, 1000, 1500)))], "v-00042", "c-v3")
 
-def test_a_device_upgrading_keeps_every_record_its_pending_edits_and_cursor(browser, server):
+
+# Run `body` (JavaScript, ending in a return) in a page of the origin that does not start the
+# app, over an empty replica, with `db` (pwa/db.js), `rec(i, name)` and `range(a, b)` at hand.
+PRELUDE = """const db = await import('/pwa/db.js');
+  await db.wipe();
+  const rec = (i, name) => ({ id: `r-${String(i).padStart(5, '0')}`, name: name || `R ${i}`, hazards: [] });
+  const range = (a, b) => Array.from({ length: b - a }, (_, k) => a + k);"""
+
+
+def in_db_page(browser: Any, server: Any, body: str) -> Any:
+    context = new_device(browser, server)
+    try:
+        page = context.new_page()
+        page.goto("/pwa/db.js")
+        return page.evaluate(f"async () => {{ {PRELUDE}\n{body} }}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("old", "prefix", "n", "cursor", "edited"), [
+    (V2, "p", 2500, "c-v2", "p-01234"), (V3, "v", 1500, "c-v3", "v-00042")], ids=["v2", "v3"])
+def test_a_device_upgrading_keeps_every_record_its_pending_edits_and_cursor(
+        browser, server, old, prefix, n, cursor, edited):
     context = new_device(browser, server)
     page = context.new_page()
     page.goto("/pwa/db.js")
-    page.evaluate(OLD_DB, V2)
+    page.evaluate(OLD_DB, old)
     out = page.evaluate("""async () => {
       const db = await import('/pwa/db.js');
       const all = await db.allPremises();
-      const snap = await db.snapshot();
       return { count: await db.countPremises(), ids: all.map((r) => r.id),
-        snapshot: snap.premises.length, outbox: (await db.outbox()).map((e) => [e.n, e.status, e.mutation.premises_id]),
-        cursor: await db.getMeta('cursor'), pending: await db.pendingOutboxSchemas() };
+        snapshot: (await db.snapshot()).premises.length, cursor: await db.getMeta('cursor'),
+        outbox: (await db.outbox()).map((e) => [e.n, e.status, e.mutation.premises_id]),
+        pending: await db.pendingOutboxSchemas(), version: (await db.open()).version };
     }""")
-    assert out["count"] == 2500 and out["snapshot"] == 2500
-    assert out["ids"] == [f"p-{i:05d}" for i in range(2500)]
-    assert out["outbox"] == [[1, "pending", "p-01234"]]
-    assert out["cursor"] == "c-v2" and out["pending"] == [1]
+    assert out == {"count": n, "ids": [f"{prefix}-{i:05d}" for i in range(n)], "snapshot": n,
+                   "cursor": cursor, "outbox": [[1, "pending", edited]], "pending": [1],
+                   "version": 4}
     context.close()
 
 
 def test_later_pages_update_in_place_remove_and_never_store_a_record_twice(browser, server):
-    context = new_device(browser, server)
-    page = context.new_page()
-    page.goto("/pwa/db.js")
-    out = page.evaluate("""async () => {
-      const db = await import('/pwa/db.js');
-      await db.wipe();
-      const rec = (i, name) => ({ id: `r-${String(i).padStart(5, '0')}`, name: name || `R ${i}`, hazards: [] });
-      const range = (a, b) => Array.from({ length: b - a }, (_, k) => a + k);
+    out = in_db_page(browser, server, """
       await db.applyPage({ records: range(0, 2300).map((i) => rec(i)), meta: { cursor: 'a' } }, { after: '' });
       // A delta page: two updates in different chunks, a new record, two removals (one of them
       // also sent as a record in the same page: the removal wins, as before).
@@ -90,12 +113,10 @@ def test_later_pages_update_in_place_remove_and_never_store_a_record_twice(brows
       return { count: all.length, unique: byId.size, five: byId.get('r-00005').name,
         late: byId.get('r-02100').name, added: byId.has('r-09000'), six: byId.has('r-00006'),
         seven: byId.has('r-00007'), cursor: await db.getMeta('cursor'),
-        after: await db.countPremises(), snapshot: (await db.snapshot()).premises.length };
-    }""")
+        after: await db.countPremises(), snapshot: (await db.snapshot()).premises.length };""")
     assert out == {"count": 2299, "unique": 2299, "five": "five", "late": "twenty-one hundred",
                    "added": True, "six": False, "seven": False, "cursor": "c", "after": 0,
                    "snapshot": 0}
-    context.close()
 
 
 def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_other(
@@ -103,14 +124,7 @@ def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_o
     # A page of new records is kept as the bytes it came in (no records cloned); reading it,
     # updating and removing records in it, and a later page naming some of its records again
     # behave exactly as with records stored one by one.
-    context = new_device(browser, server)
-    page = context.new_page()
-    page.goto("/pwa/db.js")
-    out = page.evaluate("""async () => {
-      const db = await import('/pwa/db.js');
-      await db.wipe();
-      const rec = (i, name) => ({ id: `b-${String(i).padStart(5, '0')}`, name: name || `B ${i}`, hazards: [] });
-      const range = (a, b) => Array.from({ length: b - a }, (_, k) => a + k);
+    out = in_db_page(browser, server, """
       const bytes = (records, extra = []) => new TextEncoder().encode(JSON.stringify({
         changes: [...records.map((record, k) => ({ type: 'premises', seq: k, record })), ...extra],
         cursor: 'x', more: true }));
@@ -120,7 +134,7 @@ def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_o
         return { ids: read.records.map((r) => r.id), body, removed: read.removed };
       };
       // A download: 800 new records with a tombstone of a record the device never had.
-      const first = asPage(range(0, 800).map((i) => rec(i)), [{ type: 'premises', seq: 900, record: { id: 'b-99999', deleted: true } }]);
+      const first = asPage(range(0, 800).map((i) => rec(i)), [{ type: 'premises', seq: 900, record: { id: 'r-99999', deleted: true } }]);
       await db.applyPage({ ...first, meta: { cursor: 'a' } }, { after: '' });
       const kinds = await new Promise((resolve) => {
         const req = indexedDB.open('watchbook');
@@ -132,7 +146,7 @@ def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_o
       const stored = await db.allPremises();
       // The next page updates two of them, removes one, and adds one: stored as records.
       const second = asPage([rec(5, 'five'), rec(700, 'seven hundred'), rec(5000)]);
-      await db.applyPage({ ...second, removed: ['b-00006'], meta: { cursor: 'b' } }, { after: 'a' });
+      await db.applyPage({ ...second, removed: ['r-00006'], meta: { cursor: 'b' } }, { after: 'a' });
       // A page of 600 records of which one is already held: not all new, so not stored as bytes.
       const third = asPage([...range(1000, 1599).map((i) => rec(i)), rec(7, 'seven')]);
       await db.applyPage({ ...third, meta: { cursor: 'c' } }, { after: 'b' });
@@ -141,37 +155,9 @@ def test_a_downloaded_page_stored_as_its_bytes_reads_back_and_updates_like_any_o
       const snap = (await db.snapshot()).premises;
       return { kinds, stored: stored.length, firstName: stored[0].name, count: all.length,
         unique: byId.size, counted: await db.countPremises(), snapshot: snap.length,
-        five: byId.get('b-00005').name, late: byId.get('b-00700').name, seven: byId.get('b-00007').name,
-        six: byId.has('b-00006'), added: byId.has('b-05000'), tombstone: byId.has('b-99999') };
-    }""")
-    assert out == {"kinds": ["bytes"], "stored": 800, "firstName": "B 0", "count": 1399,
+        five: byId.get('r-00005').name, late: byId.get('r-00700').name, seven: byId.get('r-00007').name,
+        six: byId.has('r-00006'), added: byId.has('r-05000'), tombstone: byId.has('r-99999') };""")
+    assert out == {"kinds": ["bytes"], "stored": 800, "firstName": "R 0", "count": 1399,
                    "unique": 1399, "counted": 1399, "snapshot": 1399, "five": "five",
                    "late": "seven hundred", "seven": "seven", "six": False, "added": True,
                    "tombstone": False}
-    context.close()
-
-
-# Version 3, chunks of records: 1,500 records in two chunks, a pending edit and a cursor.
-V3 = old_db(3, [["chunks", {"keyPath": "n"}], ["chunk_ids", {"keyPath": "n"}]], [
-    *(["chunks", {"n": n, "records": [record("v", i) for i in range(a, b)]}, None]
-      for n, a, b in ((1, 0, 1000), (2, 1000, 1500))),
-    *(["chunk_ids", {"n": n, "ids": [f"v-{i:05d}" for i in range(a, b)]}, None]
-      for n, a, b in ((1, 0, 1000), (2, 1000, 1500)))], "v-00042", "c-v3")
-
-
-def test_a_device_on_version_3_keeps_its_chunks_pending_edits_and_cursor(browser, server):
-    context = new_device(browser, server)
-    page = context.new_page()
-    page.goto("/pwa/db.js")
-    page.evaluate(OLD_DB, V3)
-    out = page.evaluate("""async () => {
-      const db = await import('/pwa/db.js');
-      const all = await db.allPremises();
-      return { count: await db.countPremises(), first: all[0].id, last: all[all.length - 1].id,
-        snapshot: (await db.snapshot()).premises.length, cursor: await db.getMeta('cursor'),
-        outbox: (await db.outbox()).map((e) => [e.n, e.status, e.mutation.premises_id]),
-        version: (await db.open()).version };
-    }""")
-    assert out == {"count": 1500, "first": "v-00000", "last": "v-01499", "snapshot": 1500,
-                   "cursor": "c-v3", "outbox": [[1, "pending", "v-00042"]], "version": 4}
-    context.close()
