@@ -271,6 +271,15 @@ async def test_each_pull_page_names_its_cursor_and_whether_more_follows_in_its_h
     assert seen == 2  # pages of two rows, three records in scope
 
 
+async def test_a_cursor_too_long_for_a_proxy_header_is_left_to_the_body(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.api import sync as api_sync
+    monkeypatch.setattr(api_sync, "MAX_CURSOR_HEADER", 8)  # shorter than any cursor
+    r = await world.client.get("/api/sync/pull", headers=world.as_("super"))
+    assert "Watchbook-Cursor" not in r.headers and r.headers["Watchbook-More"] == "1"
+    assert r.json()["cursor"] and r.json()["more"] is True
+
+
 async def test_a_shrunk_scope_lists_records_that_left_it(world: World) -> None:
     _, _, cursor = await pull_all(world, "super")
     await world.db.execute_write("UPDATE stations SET extra_grounds = '[]' WHERE code = 'A01'")

@@ -278,14 +278,21 @@ async def pull_endpoint(request: Request) -> Response:
                     headers=_next_page_headers(body))
 
 
+MAX_CURSOR_HEADER = 2048  # bytes: a proxy's buffer for response headers is often 4 KiB
+
+
 def _next_page_headers(body: bytes) -> dict[str, str]:
     """The page's cursor and whether more follows, as headers: a client can ask for the next
-    page as soon as they arrive, while this page's body is still on its way."""
+    page as soon as they arrive, while this page's body is still on its way. A cursor too long
+    for every proxy's header buffer (a scope of very many stations) is left to the body."""
     split = split_page(body)
     if split is None:
         return {}
     tail = split[1]
-    return {CURSOR_HEADER: tail.cursor, MORE_HEADER: "1" if tail.more else "0"}
+    headers = {MORE_HEADER: "1" if tail.more else "0"}
+    if len(tail.cursor) <= MAX_CURSOR_HEADER:
+        headers[CURSOR_HEADER] = tail.cursor
+    return headers
 
 
 def _with_retire(body: bytes, principal: Principal) -> bytes:
