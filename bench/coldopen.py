@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from bench import browser, dataset, systems
+from bench.procs import Server
 from bench.report import median, percentile, table
 
 # From the navigation start of the document: the shell page's response end, the last script
@@ -36,6 +38,16 @@ FIGURES = (("shell page received", "page"), ("last module received", "modules"),
            ("vocab/checks received", "json"), ("DOMContentLoaded", "dcl"),
            ("first contentful paint", "first_fcp"),
            ("usable list (wb:list-rendered)", "list"), ("whole replica read", "loaded"))
+
+
+def tree_at(rev: str) -> Path:
+    """The server, sync and pwa folders as of `rev`, for a before whose shell page (rendered
+    by the server) is the old one too."""
+    out = Path(tempfile.mkdtemp(prefix="wb-cold-tree-"))
+    archive = subprocess.run(["git", "archive", rev, "server", "sync", "pwa"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
 
 
 def _synced(pw: Any, server: Any) -> Path:
@@ -83,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--premises", type=int, default=20_000)
     p.add_argument("--no-search", action="store_true")
+    p.add_argument("--whole-tree", action="store_true",
+                   help="run the before server from the rev's server/ too (its shell page)")
     args = p.parse_args(argv)
     n = args.premises
     qs = [] if args.no_search else browser.queries(n)
@@ -90,9 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     new = {"WATCHBOOK_PWA_DIR": args.after} if args.after else {}
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     with ExitStack() as stack, sync_playwright() as pw:
+        before = systems.watchbook(dataset.working_copy(n, "cold-b").resolve(),
+                                   "watchbook-cold-b", WATCHBOOK_PWA_DIR=str(old))
+        if args.whole_tree:  # the same command, run in the old tree: its server package
+            before = Server(before.name, before.argv, before.port, before.log, before.env,
+                            cwd=tree_at(args.before), ready_path=before.ready_path)
         servers = {
-            "before": systems.watchbook(dataset.working_copy(n, "cold-b"), "watchbook-cold-b",
-                                        WATCHBOOK_PWA_DIR=str(old)).start(),
+            "before": before.start(),
             "after": systems.watchbook(dataset.working_copy(n, "cold-a"),
                                        "watchbook-cold-a", **new).start()}
         for s in servers.values():
