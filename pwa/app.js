@@ -203,10 +203,14 @@ function refresh() {
 async function start() {
   const theme = localStorage.getItem(THEME_KEY);
   if (theme) document.documentElement.dataset.theme = theme;
-  [app.vocab, app.checks] = await Promise.all(['/pwa/vocab.json', '/pwa/checks.json']
+  // The cold open's reads at once, not one after another: the vocabulary and checks (preloaded
+  // by the shell page), the session, then the first screen and the sync status.
+  const json = Promise.all(['/pwa/vocab.json', '/pwa/checks.json']
     .map(async (url) => (await fetch(url)).json()));
   await session.load();
-  if (session.signedIn) { await replica.open(); await sync.loadStatus(); } else replica.empty();
+  if (session.signedIn) await Promise.all([replica.open(), sync.loadStatus()]);
+  else replica.empty();
+  [app.vocab, app.checks] = await json;
   addEventListener('hashchange', render);
   replica.addEventListener('change', refresh);
   sync.addEventListener('status', () => {

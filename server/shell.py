@@ -21,10 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import preload
 from sync import problems, record
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+ENTRY = "/pwa/app.js"      # the page's one module script (templates/shell.html)
 WORKER = "sw.js"            # pwa/sw.js, served at /sw.js so that its scope is the whole site
 RELEASE = "/pwa/release.js"  # the generated module the worker imports
 # Modules the worker runs too (transport, outbox, push), served inside the release module so
@@ -87,7 +89,11 @@ class Shell:
         worker = (pwa_dir / WORKER).read_bytes()
         version = _digest((TEMPLATES / "shell.html").read_bytes() + worker + "".join(
             f"{url} {a.digest}\n" for url, a in sorted(assets.items())).encode())
-        page = _env.get_template("shell.html").render(version=version).encode()
+        # Every module app.js imports, directly or not: fetched at once, not level by level.
+        preloads = preload.graph(ENTRY, lambda url: assets[url].body.decode()
+                                 if url in assets else None)
+        page = _env.get_template("shell.html").render(version=version,
+                                                      preloads=preloads).encode()
         precache = [{"url": "/", "rev": _digest(page)}] + [
             {"url": url, "rev": a.digest} for url, a in sorted(assets.items())]
         libs = b"\n".join((pwa_dir / lib).read_bytes() for lib in WORKER_LIBS)

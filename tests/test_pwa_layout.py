@@ -106,3 +106,30 @@ def test_a_change_to_any_shell_file_changes_what_the_browser_byte_checks(pwa_cop
         path.write_bytes(original + b"\n")
         assert _release(pwa_copy) != before, path.relative_to(pwa_copy)
         path.write_bytes(original)
+
+
+def _graph(entry: str) -> set[str]:
+    """Every module `entry` imports, directly or not, by this test's own reading of the files."""
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        for dep in imports(PWA / todo.pop().removeprefix("/pwa/")):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+async def test_the_shell_page_preloads_every_module_the_app_imports_so_none_waits_for_another(
+        world: World) -> None:
+    """A cold open fetches the whole module graph at once, not one level of imports after the
+    other; the vocabulary and checks the app reads first are preloaded too."""
+    page = (await world.client.get("/")).text
+    preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page)
+    assert len(preloaded) == len(set(preloaded))
+    assert set(preloaded) == _graph("/pwa/app.js") - {"/pwa/app.js"}
+    assert {"/pwa/page/views/list.js", "/pwa/page/search.js", "/pwa/db.js"} <= set(preloaded)
+    for url in ("/pwa/vocab.json", "/pwa/checks.json"):
+        assert f'<link rel="preload" href="{url}" as="fetch" crossorigin>' in page
+    for url in preloaded:
+        assert (await world.client.get(url)).status_code == 200, url

@@ -56,7 +56,7 @@ export function listView(app) {
   // `all`: the whole replica is searched, so "Show more" can go on to every match.
   function show(total, items, all = false) {
     replace(count, total > items.length ? `Showing 1–${items.length} of ${total} premises` : `${total} premises`);
-    replace(results, items.map((r) => resultItem(app, r)));
+    draw(items);
     const left = total - items.length;
     replace(more, all && left > 0 ? [
       h('button', { type: 'button', id: 'show-more', onclick: () => grow(items.length, PAGE) },
@@ -64,6 +64,24 @@ export function listView(app) {
       left > PAGE ? h('button', { type: 'button', id: 'show-all', onclick: () => grow(items.length, left) }, `Show all ${total}`) : null,
     ] : []);
     if (items.length) performance.mark('wb:list-rendered');
+  }
+
+  // The rows of `items`, in order. A record drawn last time keeps its row (typing on, a refresh
+  // after a sync): records are never changed in place, a changed one is a new object, so it
+  // gets a new row; the chips that depend on the date are drawn again on a new day. A row
+  // already in its place is not moved (its layout and any focus in it are kept).
+  let rows = new Map(), day = null;
+  function draw(items) {
+    if (day !== today()) { rows = new Map(); day = today(); }
+    const next = new Map();
+    items.forEach((r, i) => {
+      const li = rows.get(r) || resultItem(app, r);
+      next.set(r, li);
+      const at = results.children[i];
+      if (at !== li) results.insertBefore(li, at || null);
+    });
+    while (results.children.length > items.length) results.lastElementChild.remove();
+    rows = next;
   }
 
   // Show `n` more and move focus to the first of them (keyboard and screen reader users).
