@@ -15,7 +15,7 @@ export class PullPages {
     this.waiting = new Map(); // id -> {resolve, reject, records}, being stored
   }
 
-  // Started with the sync client, so the worker and its database are ready by the first page.
+  // Started when a pull starts, so the worker and its database are ready by its first page.
   start() {
     if (this.worker) return this.worker;
     this.worker = new Worker(this.url, { type: 'module' });

@@ -5,7 +5,7 @@
 // it removes and which cursor must be stored before it. No network here.
 import * as db from '../db.js';
 
-db.open().catch(() => {}); // started with the sync: the database is open by the first page
+db.open().catch(() => {}); // started by a pull: the database is open by its first page
 
 // Stored only if `after` is the cursor stored when its transaction starts (db.applyPage), so a
 // page is never applied twice, nor ahead of the page before it.

@@ -28,7 +28,7 @@ export class Sync extends EventTarget {
     this.state = { running: false, phase: '', done: 0, total: null, error: '', lastOk: null };
     this.failures = 0;
     this.notBefore = 0;
-    this.pages = new PullPages(); // the pull worker, started with the triggers
+    this.pages = new PullPages(); // the pull worker, started by the first pull
     this.limit = FIRST_ROWS;      // the next pull page's rows, sized for the link
     this.channel = 'BroadcastChannel' in self ? new BroadcastChannel('watchbook-sync') : null;
     if (this.channel) {
@@ -61,11 +61,10 @@ export class Sync extends EventTarget {
     if (wait <= 0) this.emit(); else this.progressTimer = setTimeout(() => this.emit(), wait);
   }
 
-  // Wire up the triggers and start the pull worker; `now`: sync at once (a sign-in syncs when
-  // it has read the replica: app.js signedIn). Background Sync is the service worker's: it
-  // pushes the outbox itself (page/push.js, under the same lock) and then wakes open pages to pull.
+  // Wire up the triggers; `now`: sync at once (a sign-in syncs when it has read the replica:
+  // app.js signedIn). Background Sync is the service worker's: it pushes the outbox itself
+  // (page/push.js, under the same lock) and then wakes open pages to pull.
   start({ now = true } = {}) {
-    this.pages.start();
     addEventListener('online', () => this.run('online', { force: true })); // back in signal: go now
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.run('visible');
@@ -203,6 +202,7 @@ export class Sync extends EventTarget {
   // -- pull --------------------------------------------------------------------------------------
 
   async pull() {
+    this.pages.start(); // the worker and its database open while the first page is asked for
     // one read: the cursor, the download's progress, and after a reset the ids sent again so far
     let { cursor, initial, reset_seen: seen } = await db.getMetas(['cursor', 'initial', 'reset_seen']);
     initial = initial || { complete: false, done: 0, total: null };
