@@ -33,7 +33,7 @@ from server.sharing import (
 from server.sharing import shared_view as _view
 from server.store import follows, organisations, records, shares
 from server.store.database import Database
-from sync.protocol import encoder, split_page
+from sync.protocol import encoder, page_tail
 from sync.roles import PARTNER
 
 SEPARATOR = "."                   # engine cursor "." shared cursor (base64url has no ".")
@@ -174,10 +174,10 @@ class CrossBorder:
         body = await own(engine_cursor)
         if not srcs and (shared is None or not shared.sources):
             return body  # nothing shared, now or at the cursor: the engine's page as it is
-        split = split_page(body)
-        if split is None:  # not an engine page (never): leave it as it is
+        found = page_tail(body)
+        if found is None:  # not an engine page (never): leave it as it is
             return body
-        head, tail = split
+        head, tail = body[:found[0]], found[1]
         if tail.reset:
             shared = None  # the whole scope restarts: the shared part too
         if tail.more:

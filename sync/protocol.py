@@ -222,15 +222,15 @@ TAIL_MARK = b'],"cursor":"'  # where a pull page's changes end and its PullTail 
 _tail_decoder = msgspec.json.Decoder(PullTail)
 
 
-def split_page(body: bytes) -> tuple[bytes, PullTail] | None:
-    """A pull page's bytes as its changes (up to and without the closing `]`) and its tail, or
-    None if it is not one. Quotes inside strings are escaped in JSON, so the last TAIL_MARK is
-    where the tail begins."""
+def page_tail(body: bytes) -> tuple[int, PullTail] | None:
+    """Where a pull page's changes end (the offset of their closing `]`) and its tail, or None
+    if it is not one. Quotes inside strings are escaped in JSON, so the last TAIL_MARK is where
+    the tail begins. Copies only the tail."""
     at = body.rfind(TAIL_MARK)
     if at < 0:
         return None
     try:
-        return body[:at], _tail_decoder.decode(b"{" + body[at + 2:])
+        return at, _tail_decoder.decode(b"{" + body[at + 2:])
     except msgspec.DecodeError:
         return None
 

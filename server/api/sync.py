@@ -38,7 +38,7 @@ from sync.protocol import (
     PushResponse,
     Receipt,
     encoder,
-    split_page,
+    page_tail,
 )
 from sync.store import Store, Tx
 
@@ -285,10 +285,10 @@ def _next_page_headers(body: bytes) -> dict[str, str]:
     """The page's cursor and whether more follows, as headers: a client can ask for the next
     page as soon as they arrive, while this page's body is still on its way. A cursor too long
     for every proxy's header buffer (a scope of very many stations) is left to the body."""
-    split = split_page(body)
-    if split is None:
+    found = page_tail(body)
+    if found is None:
         return {}
-    tail = split[1]
+    tail = found[1]
     headers = {MORE_HEADER: "1" if tail.more else "0"}
     if len(tail.cursor) <= MAX_CURSOR_HEADER:
         headers[CURSOR_HEADER] = tail.cursor
