@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pg import Cluster
+from world import fast_hash_env
 
 from server import cli
 from server.settings import Settings
@@ -21,9 +22,7 @@ COMMANDS = [["serve"], ["demo-data"], ["import"], ["export"], ["user"], ["user",
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
-                        ("ARGON2_PARALLELISM", "1")):
-        monkeypatch.setenv("WATCHBOOK_" + name, value)
+    fast_hash_env(monkeypatch)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from world import fast_settings
+from world import fast_hash_env, fast_settings
 
 from server import cli
 from server.app import create_app
@@ -31,9 +31,7 @@ c2,CHA,Chatteris Battery Store,Bridge Street,PE16 6CD,1
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
-                        ("ARGON2_PARALLELISM", "1")):
-        monkeypatch.setenv("WATCHBOOK_" + name, value)
+    fast_hash_env(monkeypatch)
 
 
 def csrf_of(page: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from engines import engine  # noqa: F401
-from world import World, fast_settings
+from world import World, fast_hash_env, fast_settings
 
 from server import clock, follow, partners
 from server.app import create_app
@@ -183,9 +183,7 @@ def test_a_neighbour_crew_user_is_added_from_the_command_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     from server import cli
-    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
-                        ("ARGON2_PARALLELISM", "1")):
-        monkeypatch.setenv("WATCHBOOK_" + name, value)
+    fast_hash_env(monkeypatch)
     db = str(tmp_path / "w.db")
     assert cli.main(["partner", "add", "Zeal Fire and Rescue", "--kind", "fire",
                      "--db", db]) == 0

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from engines import engine  # noqa: F401
 from test_federation import follower, leader_share, pull_all
-from world import World
+from world import World, fast_hash_env
 
 from server import follow, services
 from server.errors import ApiError
@@ -50,9 +50,7 @@ def test_the_follow_command_takes_the_receiving_service(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     from server import cli
-    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
-                        ("ARGON2_PARALLELISM", "1")):
-        monkeypatch.setenv("WATCHBOOK_" + name, value)
+    fast_hash_env(monkeypatch)
     db = str(tmp_path / "w.db")
     secret = tmp_path / "pw"
     secret.write_text(PW + "\n")

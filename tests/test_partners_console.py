@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator
 
 import httpx
-from world import World
+from world import World, console_client
 
 from server import partners
 from server.store import organisations
@@ -21,14 +21,7 @@ PW = "a long neighbour password"
 @contextlib.asynccontextmanager
 async def admin_console(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A signed-in admin and a CSRF token of theirs."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
-                                 base_url="http://test") as client:
-        form = await client.get("/console/signin")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert csrf
-        signed = await client.post("/console/signin", data={
-            "csrf": csrf.group(1), "username": "admin", "password": "pw-admin"})
-        assert signed.status_code == 303, signed.text
+    async with console_client(world.app, "admin", "pw-admin") as client:
         page = await client.get("/console/partners")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert token
@@ -138,13 +131,7 @@ async def test_the_console_header_names_the_signed_in_users_service(world: World
         found = header.search((await admin.get("/console/", follow_redirects=True)).text)
         assert found and found.group(1) == "Ashby Fire and Rescue"
     for username, name in (("badmin", "Bravo Fire and Rescue"), ("pc.jones", "Shire Police")):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app),
-                                     base_url="http://test") as client:
-            form = await client.get("/console/signin")
-            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-            assert csrf
-            signed = await client.post("/console/signin", data={
-                "csrf": csrf.group(1), "username": username, "password": PW})
-            got = await client.get(signed.headers["location"], follow_redirects=True)
+        async with console_client(world.app, username, PW) as client:
+            got = await client.get("/console/", follow_redirects=True)
             found = header.search(got.text)
             assert found and found.group(1) == name, username

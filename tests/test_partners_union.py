@@ -106,12 +106,18 @@ async def test_the_feed_and_geojson_serve_both_shares_fields(world: World) -> No
         assert "entry_codes" not in props and "observations" not in props
 
 
-async def test_a_neighbours_device_holds_both_shares_fields(world: World) -> None:
-    org, _, _ = await _two_shares(world)
+async def _neighbour_device(world: World, org: int) -> str:
+    """A crew user of the neighbouring service `org` and their enrolled device's token."""
     uid = await partners.add_partner_user(world.auth, "nb.crew", "Nell Crew", org, PW,
                                           role="crew", service=1)
     _, token = await world.auth.enrol_device(await world.auth.principal_for_user(uid),
                                              "Pump 1 Barset")
+    return token
+
+
+async def test_a_neighbours_device_holds_both_shares_fields(world: World) -> None:
+    org, _, _ = await _two_shares(world)
+    token = await _neighbour_device(world, org)
     got, _ = await pull_all(world, token)
     p1 = got["p1"]
     assert p1["key_box"] == "4512" and "next_review_due" in p1 and "tactical_plan" in p1
@@ -121,10 +127,7 @@ async def test_a_neighbours_device_holds_both_shares_fields(world: World) -> Non
 
 async def test_the_access_log_names_the_fields_served_from_both_shares(world: World) -> None:
     org, boxed, full = await _two_shares(world)
-    uid = await partners.add_partner_user(world.auth, "nb.crew", "Nell Crew", org, PW,
-                                          role="crew", service=1)
-    _, token = await world.auth.enrol_device(await world.auth.principal_for_user(uid),
-                                             "Pump 1 Barset")
+    token = await _neighbour_device(world, org)
     await pull_all(world, token)
     _, key = await partners.make_key(world.db, 1, full, "admin")
     await world.client.get("/api/partner/feed",

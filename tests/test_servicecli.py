@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from world import fast_hash_env
 
 from server import cli
 from server.demo import DEMO_SERVICE
@@ -13,9 +14,7 @@ from server.demo import DEMO_SERVICE
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
-                        ("ARGON2_PARALLELISM", "1")):
-        monkeypatch.setenv("WATCHBOOK_" + name, value)
+    fast_hash_env(monkeypatch)
 
 
 @pytest.mark.parametrize("command", [["service"], ["service", "add"], ["service", "rename"],

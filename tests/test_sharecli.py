@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 from pg import Cluster
+from world import fast_hash_env
 
 from server import cli, clock
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (("ARGON2_TIME_COST", "1"), ("ARGON2_MEMORY_COST", "8"),
-                        ("ARGON2_PARALLELISM", "1")):
-        monkeypatch.setenv("WATCHBOOK_" + name, value)
+    fast_hash_env(monkeypatch)
 
 
 @pytest.mark.parametrize("command", [["partner"], ["partner", "add"], ["partner", "user-add"],

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from server.auth import Auth
@@ -19,6 +20,12 @@ from server.settings import Settings
 from server.store import records
 
 FAST_HASH = dict(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+
+
+def fast_hash_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAST_HASH for code that reads its settings from the environment (the CLI)."""
+    for name, value in FAST_HASH.items():
+        monkeypatch.setenv("WATCHBOOK_" + name.upper(), str(value))
 
 
 def fast_settings(tmp_path: Path, **overrides: Any) -> Settings:
